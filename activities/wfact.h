@@ -1,0 +1,40 @@
+/* wfact.h — activity kinds: exec (a child process speaking JSON) and the built-ins,
+ * plus the JSON <-> msgpack conversion every activity and the CLI use.
+ */
+#ifndef WF_ACT_H
+#define WF_ACT_H
+
+#include <cjson/cJSON.h>
+#include <msgpack.h>
+
+#include "wfengine.h"
+
+/* exec: the step input is a msgpack map built by the workflow layer:
+ *   "run":    array of strings (argv; argv[0] searched in PATH)   } exactly one
+ *   "shell":  string, run as /bin/sh -c <string>                  }
+ *   "params": map, "inputs": map, "item": any  (passed on to the child)
+ *   "cwd":    string or nil (working directory; nil = wf's)
+ * The child gets on stdin the JSON {run_id, step_key, attempt, params, inputs, item},
+ * its stdout must be one JSON value (the output; empty = null; at most job->max_output
+ * bytes), its stderr goes to job->log_path and its last 4 KiB into the step record.
+ * Env adds WF_RUN_ID, WF_STEP_KEY, WF_ATTEMPT, WF_IDEMPOTENCY_KEY (<run>/<step>) and
+ * WF_RUN_DIR. It runs through posix_spawn in a process group of its own. Exit 0 is
+ * success; any other code fails the attempt (retryable); a missing program, non-JSON
+ * stdout or oversize output fail it non-retryably with a message saying which. */
+extern const wfi_activity wfa_exec;
+
+/* Built-in activity named by a stage's "uses", or NULL when there is none. */
+const wfi_activity *wfa_builtin(const char *uses);
+/* Visit the names of the built-ins (for `wf describe` and validation messages). */
+void wfa_builtin_names(void (*cb)(void *ud, const char *name), void *ud);
+
+/* JSON -> msgpack. Integers that are exact in a double become msgpack ints, other
+ * numbers floats. Returns 0 or WF_EINVAL (nesting deeper than WFM_MAX_DEPTH). */
+int wfa_json_to_mp(const cJSON *j, msgpack_packer *pk);
+/* Same into a malloc'd buffer. */
+int wfa_json_to_mp_buf(const cJSON *j, uint8_t **out, size_t *len);
+/* msgpack -> JSON (validating; bin becomes a base64 string, ext null, non-string map
+ * keys their JSON text). WF_ECORRUPT on bad input, WF_ENOMEM. */
+int wfa_mp_to_json(const uint8_t *p, size_t n, cJSON **out);
+
+#endif

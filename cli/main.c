@@ -1,0 +1,2 @@
+/* replaced as the module is written */
+int main(void) { return 0; }

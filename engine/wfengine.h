@@ -1,0 +1,229 @@
+/* wfengine.h — the engine as seen by activities, workflows and the CLI (not public).
+ *
+ * A run executes a plan: stages with dependencies, each a single step or a fan-out of
+ * item steps. Activities execute one attempt of a step on the engine's libuv loop and
+ * report through wfi_job_done. Workflows supply the plan and the hooks that build step
+ * inputs and iterate fan-out items. Everything runs on one thread.
+ */
+#ifndef WF_ENGINE_H
+#define WF_ENGINE_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "wfstore.h"
+
+/* ---- activities ------------------------------------------------------------------ */
+
+typedef struct wfi_job wfi_job;
+
+typedef struct wfi_result {
+  int ok;                  /* 1: the attempt succeeded */
+  int retryable;           /* when !ok: 0 fails the step now, whatever the retry policy */
+  int32_t exit_code;       /* -1 when not a process exit; 128+n for signal n */
+  uint8_t *output;         /* msgpack, malloc'd; NULL means nil */
+  size_t output_len;
+  char *error;             /* malloc'd message or NULL */
+  char *stderr_tail;       /* malloc'd or NULL */
+} wfi_result;
+
+enum wfi_kill_reason { WFI_KILL_TIMEOUT = 1, WFI_KILL_CANCEL = 2, WFI_KILL_SHUTDOWN = 3 };
+
+typedef struct wfi_activity {
+  const char *name;
+  /* Start one attempt. wfi_job_done must follow exactly once, possibly before start
+   * returns (a failure to start is reported through it too). */
+  void (*start)(void *ctx, wfi_job *job);
+  /* Stop an attempt in flight: the whole process group gets SIGTERM, then SIGKILL
+   * after job->kill_grace_s. wfi_job_done still follows. */
+  void (*kill)(void *ctx, wfi_job *job, int reason);
+} wfi_activity;
+
+struct wfi_job {
+  /* set by the engine; read-only for the activity */
+  uv_loop_t *loop;
+  const char *home;        /* store home */
+  const char *run_id;
+  const char *stage;
+  const char *step_key;
+  const char *run_dir;     /* $home/runs/<run id>, exists */
+  const char *log_path;    /* stderr log of this step; its folder exists */
+  uint32_t attempt;        /* 1-based */
+  const uint8_t *input;    /* msgpack, valid until done */
+  size_t input_len;
+  size_t max_output;       /* bytes; more fails the step non-retryably */
+  double kill_grace_s;     /* SIGTERM -> SIGKILL delay */
+  void *act_ctx;
+  /* called by wfi_job_done; the engine's, or a test's */
+  void (*on_done)(wfi_job *job, wfi_result *res);
+  /* free for the activity */
+  void *act_state;
+};
+
+/* Report the end of an attempt (calls job->on_done). Takes ownership of the buffers in
+ * *res (res itself may live on the caller's stack). The job must not be touched after. */
+void wfi_job_done(wfi_job *job, wfi_result *res);
+
+/* Path of the stderr log of step `key` of run `run_id` under `home`: $home/logs/<run>/
+ * followed by the key with every byte outside [A-Za-z0-9._-] percent-encoded, ".log".
+ * WF_EINVAL when it does not fit. */
+int wfi_log_path(const char *home, const char *run_id, const char *key, char *buf,
+                 size_t cap);
+
+/* ---- plans --------------------------------------------------------------------------- */
+
+typedef struct wfi_retry {
+  uint32_t max_attempts;   /* >= 1 */
+  double initial_interval_s;
+  double backoff;          /* multiplier, >= 1 */
+  double max_interval_s;   /* 0 = no cap */
+  int32_t nonretry_codes[16];
+  uint32_t n_nonretry;
+} wfi_retry;
+
+/* Seconds to wait after failed attempt `attempt` (1-based) before the next one:
+ * initial * backoff^(attempt-1), capped at max_interval_s. */
+double wfi_retry_delay(const wfi_retry *r, uint32_t attempt);
+/* Whether a failed attempt may be retried: attempts left, retryable, exit code not listed. */
+int wfi_retry_allowed(const wfi_retry *r, uint32_t attempt, const wfi_result *res);
+
+typedef struct wfi_class_limit {
+  const char *cls;         /* class name; "*" applies to every class not listed */
+  uint32_t limit;          /* steps of this class in flight; 0 = no limit */
+  double rate;             /* starts per second (token bucket, burst 1); 0 = no limit */
+} wfi_class_limit;
+
+typedef struct wfi_stage {
+  const char *id;
+  const uint32_t *needs;   /* indices of stages this one needs */
+  uint32_t nneeds;
+  int fanout;              /* 1: one step per item, keys "<id>/<item key>" */
+  uint32_t concurrency;    /* steps of this stage in flight; 0 = no stage limit */
+  const wfi_class_limit *classes;
+  uint32_t nclasses;
+  wfi_retry retry;
+  double timeout_s;        /* start-to-close per attempt; 0 = none */
+  const wfi_activity *act;
+  void *act_ctx;
+  int selected;            /* 0: not run (--only/--skip/--to); recorded results are used */
+  int rerun;               /* 1: recorded results of an older generation are not reused */
+} wfi_stage;
+
+typedef struct wfi_exec wfi_exec;   /* one execution of a run; passed to the hooks */
+typedef struct wfi_items wfi_items; /* a fan-out cursor, defined by the workflow layer */
+
+typedef struct wfi_plan_ops {
+  /* The msgpack input (malloc'd) of a single-step stage (item NULL) or of one item of a
+   * fan-out stage. Errors fail the step non-retryably with wfi_exec_error's message. */
+  int (*build_input)(void *ud, wfi_exec *x, uint32_t stage, const uint8_t *item,
+                     size_t item_len, uint8_t **in, size_t *in_len);
+  /* Open the item cursor of a fan-out stage. *source_hash identifies what is iterated,
+   * so a recorded stage whose source changed is iterated again. */
+  int (*items_open)(void *ud, wfi_exec *x, uint32_t stage, wfi_items **it,
+                    uint64_t *source_hash);
+  /* Next item: 1 with the item (msgpack, valid until the next call), its key and class
+   * written as NUL-terminated strings; 0 at the end; < 0 on error (wfi_exec_error). */
+  int (*items_next)(wfi_items *it, const uint8_t **item, size_t *item_len, char *key,
+                    size_t keycap, char *cls, size_t clscap);
+  void (*items_close)(wfi_items *it);
+} wfi_plan_ops;
+
+typedef struct wfi_plan {
+  wfi_stage *stages;
+  uint32_t nstages;
+  const wfi_plan_ops *ops;
+  void *ud;
+} wfi_plan;
+
+/* For hooks: the recorded output of a stage (malloc'd msgpack; nil when it produced
+ * none). A fan-out stage's output is a map item key -> item output, in key order. */
+int wfi_exec_stage_output(wfi_exec *x, uint32_t stage, uint8_t **out, size_t *len);
+/* For hooks: set the message explaining a hook's error (printf-style). */
+void wfi_exec_error(wfi_exec *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+const char *wfi_exec_run_id(const wfi_exec *x);
+
+/* ---- progress ---------------------------------------------------------------------- */
+
+enum wfi_progress_type {
+  WFI_P_STAGE_STARTED = 1, /* stage: first step scheduled (or memoized) */
+  WFI_P_STAGE_FINISHED,    /* stage: status = its result (succeeded/failed/skipped/canceled) */
+  WFI_P_STEP_FINISHED,     /* a step committed: status, memoized */
+  WFI_P_STEP_RETRY,        /* an attempt failed and another is scheduled in delay_s */
+  WFI_P_ITEMS_KNOWN        /* a fan-out stage's item count is now known: total */
+};
+
+typedef struct wfi_progress {
+  int type;
+  uint32_t stage;
+  const char *stage_id;
+  const char *step_key;    /* steps only */
+  int status;              /* wfs_step_status */
+  int memoized;
+  uint32_t attempt;
+  uint64_t done, failed, total;  /* per stage; total 0 until known */
+  double duration_s;       /* stage or step wall time */
+  double delay_s;
+  const char *error;       /* failures: the message */
+} wfi_progress;
+
+typedef void (*wfi_observer_fn)(void *ud, const wfi_progress *p);
+
+/* ---- runs -------------------------------------------------------------------------- */
+
+/* This process as an owner. */
+void wfi_owner_self(wfs_owner *o);
+/* 1 if the owner may still be alive, 0 if provably gone (same host and boot: the pid is
+ * gone or has another start time; otherwise: heartbeat older than the lease). */
+int wfi_owner_alive(const wfs_owner *o, int64_t heartbeat_ms);
+/* Stored status, or WFS_RUN_INTERRUPTED for a running/pending run with no live owner. */
+int wfi_run_effective_status(const wfs_run *r);
+
+typedef struct wfi_run_spec {
+  const char *run_id;      /* NULL: generate */
+  const char *workflow;
+  const char *def_path;
+  const char *def_text;
+  const uint8_t *params;   /* msgpack map */
+  size_t params_len;
+  uint32_t window;         /* 0: default 8 */
+  int continue_on_error;
+  const char *only, *skip, *start_from, *to;  /* NULL when not given */
+} wfi_run_spec;
+
+/* Create run spec->run_id (or a generated id, written to id_out[WFS_MAX_ID+1]) owned by
+ * this process, status running. WF_EEXIST if the id is taken, WF_EINVAL for a bad id. */
+int wfi_run_create(wfs_env *env, const wfi_run_spec *spec, char *id_out);
+
+/* Take ownership of an existing run to continue it. With `restart` (start --start-from
+ * on an existing run) the generation is bumped and the spec's selection, window and
+ * params replace the recorded ones; a finished run may then be restarted.
+ * Errors: WF_ENOTFOUND; WF_EBUSY (live owner; *owner_pid set); WF_ESTATE (finished and
+ * not restart; or canceled and not `force`). */
+int wfi_run_claim(wfs_env *env, const char *run_id, const wfi_run_spec *restart,
+                  int force, int32_t *owner_pid);
+
+/* Ask a run to stop. A live owner notices within a second; a run with no live owner is
+ * marked canceled at once. WF_ENOTFOUND; WF_ESTATE when already finished. */
+int wfi_run_cancel(wfs_env *env, const char *run_id);
+
+typedef struct wfi_exec_opts {
+  uint32_t window;         /* steps in flight for the run; 0: the run's recorded window */
+  int continue_on_error;
+  wfi_observer_fn observe;
+  void *observe_ud;
+  int handle_signals;      /* SIGINT/SIGTERM stop the run, leaving it resumable */
+} wfi_exec_opts;
+
+/* Execute a claimed run to its end. *final_status gets the run's status afterwards:
+ * succeeded, failed, degraded, canceled, or WFS_RUN_INTERRUPTED when stopped by a
+ * signal (the run is left resumable). The run's ownership is released.
+ * Errors: WF_ESTORE, WF_ENOMEM, WF_EMAPFULL (the run is left resumable). */
+int wfi_run_execute(wfs_env *env, const char *run_id, const wfi_plan *plan,
+                    const wfi_exec_opts *opts, int *final_status);
+
+/* The run directory $home/runs/<run id> (created). */
+int wfi_run_dir(const char *home, const char *run_id, char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,64 @@
+/* wfmp.h — msgpack reading that never trusts its input, and writing helpers.
+ *
+ * Writing goes through msgpack-c (msgpack_sbuffer + msgpack_packer). Reading does not:
+ * msgpack-c 4.0 allocates from hostile lengths and ignores trailing bytes, so wfm_*
+ * reads one header at a time, checks every length against the bytes left, bounds the
+ * nesting depth, and never allocates. Strings point into the input buffer.
+ */
+#ifndef WF_MP_H
+#define WF_MP_H
+
+#include <msgpack.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define WFM_MAX_DEPTH 64
+
+typedef enum wfm_type {
+  WFM_NIL, WFM_BOOL, WFM_INT, WFM_UINT, WFM_FLOAT, WFM_STR, WFM_BIN, WFM_ARRAY, WFM_MAP, WFM_EXT
+} wfm_type;
+
+typedef struct wfm_obj {
+  wfm_type type;
+  union {
+    int b;
+    int64_t i;     /* WFM_INT (negative values) */
+    uint64_t u;    /* WFM_UINT */
+    double f;
+    struct { const char *p; uint32_t n; } s;   /* STR, BIN, EXT (ext type in ext) */
+    uint32_t n;    /* ARRAY elements, MAP pairs */
+  } v;
+  int8_t ext;
+} wfm_obj;
+
+typedef struct wfm_reader {
+  const uint8_t *p, *end;
+} wfm_reader;
+
+void wfm_reader_init(wfm_reader *r, const void *buf, size_t len);
+/* Read one header (a scalar, or the count of an array/map whose elements follow).
+ * WF_ECORRUPT when truncated, or when a length or count exceeds the bytes left. */
+int wfm_next(wfm_reader *r, wfm_obj *o);
+/* Skip one whole value (iteratively, depth-bounded). */
+int wfm_skip(wfm_reader *r);
+/* 0 if buf holds exactly one well-formed value of depth <= WFM_MAX_DEPTH. */
+int wfm_validate(const void *buf, size_t len);
+
+/* Typed reads for record decoders: WF_ECORRUPT on any other type. nil is accepted by
+ * the *_opt forms (giving NULL / 0). Strings are returned as malloc'd NUL-terminated
+ * copies; embedded NULs are refused. */
+int wfm_read_uint(wfm_reader *r, uint64_t *v);
+int wfm_read_int(wfm_reader *r, int64_t *v);
+int wfm_read_bool(wfm_reader *r, int *v);
+int wfm_read_str_opt(wfm_reader *r, char **s);
+int wfm_read_array(wfm_reader *r, uint32_t *n);
+/* One whole value copied out as raw msgpack (malloc'd); nil gives NULL/0. */
+int wfm_read_raw_opt(wfm_reader *r, uint8_t **p, size_t *n);
+
+/* Writing helpers over msgpack-c. */
+void wfm_pack_str(msgpack_packer *pk, const char *s);   /* NULL packs nil */
+void wfm_pack_strn(msgpack_packer *pk, const char *s, size_t n);
+/* Append an already-encoded value (NULL/0 packs nil). */
+void wfm_pack_raw(msgpack_packer *pk, const uint8_t *p, size_t n);
+
+#endif

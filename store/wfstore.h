@@ -1,0 +1,227 @@
+/* wfstore.h — the LMDB store of wf: environment, named databases, records and indexes.
+ *
+ * Layout ($home/store/, one LMDB environment):
+ *   meta            name -> value (schema version, creating wf version)
+ *   runs            run id -> run record
+ *   runs_by_status  status(1) . created_at(8, big-endian) . run id -> empty
+ *   runs_by_time    created_at(8, big-endian) . run id -> empty
+ *   steps           run id . '\0' . step key -> step record
+ *   events          run id . '\0' . seq(8, big-endian) -> event record
+ * Events are keyed per run (not by one global sequence) so that a run's history is one
+ * prefix range: `show-run --history` costs that run's events, not the whole store's.
+ *
+ * Records are msgpack arrays inside an envelope: a tag byte 0 followed by the msgpack
+ * value, or tag 1, the original length (u32 big-endian) and zlib data for values over
+ * WFS_COMPRESS_MIN bytes. Decoding validates everything and never trusts a length.
+ *
+ * All functions return 0 or a negative WF_E* code (wf/wf.h).
+ */
+#ifndef WF_STORE_H
+#define WF_STORE_H
+
+#include <lmdb.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wf/wf.h"
+
+#define WFS_SCHEMA_VERSION 1
+#define WFS_COMPRESS_MIN 1024
+#define WFS_MAX_KEY 511         /* LMDB's key limit */
+#define WFS_MAX_ID 200          /* run ids */
+#define WFS_MAX_STEP_KEY 300    /* step keys */
+#define WFS_MAX_VALUE (64u << 20) /* default cap of one step output */
+
+/* Stored run statuses. WFS_RUN_INTERRUPTED is never stored: it is what a RUNNING run
+ * whose owner is gone reads as (wfs_run_effective_status). */
+enum wfs_run_status {
+  WFS_RUN_PENDING = 0,
+  WFS_RUN_RUNNING = 1,
+  WFS_RUN_SUCCEEDED = 2,
+  WFS_RUN_FAILED = 3,
+  WFS_RUN_DEGRADED = 4,
+  WFS_RUN_CANCELED = 5,
+  WFS_RUN_INTERRUPTED = 6,
+  WFS_RUN_NSTATUS = 7
+};
+
+enum wfs_step_status {
+  WFS_STEP_PENDING = 0,
+  WFS_STEP_RUNNING = 1,
+  WFS_STEP_SUCCEEDED = 2,
+  WFS_STEP_FAILED = 3,
+  WFS_STEP_SKIPPED = 4,
+  WFS_STEP_CANCELED = 5,
+  WFS_STEP_NSTATUS = 6
+};
+
+const char *wfs_run_status_name(int status);   /* "running", ...; "?" if unknown */
+int wfs_run_status_parse(const char *name);    /* status or -1 */
+const char *wfs_step_status_name(int status);
+
+/* ---- environment ---------------------------------------------------------------- */
+
+typedef struct wfs_env wfs_env;
+
+/* Open or create the store under `home` (created with its store/ and logs/ folders).
+ * Checks the schema (WF_ESCHEMA if newer), clears stale readers, marks the LMDB file
+ * descriptor close-on-exec. The map starts small and grows on demand up to a cap:
+ * $WF_MAP_CAP_MB, default 65536. Errors: WF_EIO, WF_ESCHEMA, WF_ESTORE, WF_ENOMEM. */
+int wfs_open(const char *home, wfs_env **out);
+void wfs_close(wfs_env *env);
+const char *wfs_home(const wfs_env *env);  /* as given, without trailing slash */
+
+/* Open read-only when the store exists; WF_ENOTFOUND when it does not (so read-only
+ * commands never create a store). */
+int wfs_open_existing(const char *home, wfs_env **out);
+
+typedef struct wfs_txn {
+  wfs_env *env;
+  MDB_txn *txn;
+} wfs_txn;
+
+/* Read transactions. A store handle keeps one reusable read transaction; begin/end
+ * renew and reset it, so they are cheap. One read transaction at a time per env. */
+int wfs_read_begin(wfs_env *env, wfs_txn *t);
+void wfs_read_end(wfs_txn *t);
+
+/* Run fn inside one write transaction and commit it (fully synced). fn may be run
+ * more than once: when the map is full the transaction is aborted, the map grown and
+ * fn run again, so fn must not have effects outside the transaction. A non-zero return
+ * of fn aborts and is returned. Errors: fn's, WF_EMAPFULL (cap reached), WF_ESTORE. */
+typedef int (*wfs_write_fn)(wfs_txn *t, void *ud);
+int wfs_write(wfs_env *env, wfs_write_fn fn, void *ud);
+
+/* ---- records -------------------------------------------------------------------- */
+
+typedef struct wfs_owner {
+  int32_t pid;             /* 0: no owner */
+  uint64_t start_time;     /* process start time, clock ticks since boot (/proc stat) */
+  char host[64];
+  char boot_id[40];
+} wfs_owner;
+
+typedef struct wfs_run {
+  char *id;
+  char *workflow;          /* name */
+  char *def_path;          /* where the definition was loaded from ("" if bundled) */
+  char *def_text;          /* the definition as run, so resume needs nothing else */
+  char *def_hash;          /* hex digest of def_text */
+  uint8_t *params;         /* msgpack map of bound params */
+  size_t params_len;
+  uint8_t status;          /* wfs_run_status, never INTERRUPTED */
+  int64_t created_at, updated_at, started_at, finished_at, heartbeat; /* ms since epoch */
+  wfs_owner owner;
+  uint32_t generation;     /* bumped by --start-from on an existing run */
+  uint64_t counts[WFS_STEP_NSTATUS]; /* steps per status */
+  uint64_t event_seq;      /* next event sequence number of this run */
+  char *error;             /* last run-level error or NULL */
+  char *forked_from;       /* or NULL */
+  uint32_t window;
+  uint8_t continue_on_error;
+  uint8_t cancel_requested;
+  char *only, *skip, *start_from, *to;  /* stage selection as given, or NULL */
+} wfs_run;
+
+typedef struct wfs_step {
+  char *stage;
+  char *key;
+  uint8_t status;          /* wfs_step_status */
+  uint32_t attempt;
+  uint64_t input_hash;
+  uint8_t *input;  size_t input_len;   /* msgpack or NULL */
+  uint8_t *output; size_t output_len;  /* msgpack or NULL */
+  char *error;             /* or NULL */
+  char *stderr_tail;       /* or NULL */
+  int32_t exit_code;       /* -1 when not a process */
+  int64_t started_at, finished_at;
+  uint32_t generation;
+} wfs_step;
+
+enum wfs_event_type {
+  WFS_EV_RUN_STARTED = 1, WFS_EV_RUN_RESUMED, WFS_EV_RUN_FINISHED, WFS_EV_RUN_CANCEL_REQUESTED,
+  WFS_EV_RUN_INTERRUPTED, WFS_EV_GENERATION, WFS_EV_STEP_STARTED, WFS_EV_STEP_SUCCEEDED,
+  WFS_EV_STEP_FAILED, WFS_EV_STEP_RETRY, WFS_EV_STEP_TIMED_OUT, WFS_EV_STEP_CANCELED,
+  WFS_EV_STEP_SKIPPED, WFS_EV_STEP_INPUT_CHANGED, WFS_EV_STEP_SUPERSEDED
+};
+const char *wfs_event_type_name(int type);
+
+typedef struct wfs_event {
+  char *run_id;
+  uint64_t seq;
+  uint8_t type;            /* wfs_event_type */
+  int64_t time;            /* ms since epoch */
+  char *step_key;          /* or NULL */
+  uint32_t attempt;
+  char *detail;            /* or NULL */
+} wfs_event;
+
+/* Free what a record owns and zero it; NULL-safe. */
+void wfs_run_clear(wfs_run *r);
+void wfs_step_clear(wfs_step *s);
+void wfs_event_clear(wfs_event *e);
+
+/* Encode a record into a malloc'd enveloped buffer; decode one back (validating).
+ * Decode errors: WF_ECORRUPT (truncated, oversized, trailing bytes, bad types). */
+int wfs_run_encode(const wfs_run *r, uint8_t **buf, size_t *len);
+int wfs_run_decode(const uint8_t *buf, size_t len, wfs_run *r);
+int wfs_step_encode(const wfs_step *s, uint8_t **buf, size_t *len);
+int wfs_step_decode(const uint8_t *buf, size_t len, wfs_step *s);
+int wfs_event_encode(const wfs_event *e, uint8_t **buf, size_t *len);
+int wfs_event_decode(const uint8_t *buf, size_t len, wfs_event *e);
+
+/* Envelope: wrap msgpack bytes (compressing above WFS_COMPRESS_MIN) / unwrap into a
+ * malloc'd buffer. Unwrap refuses an original length above WFS_MAX_VALUE*2 or one
+ * that does not match after inflating. */
+int wfs_envelope_wrap(const uint8_t *mp, size_t len, uint8_t **out, size_t *outlen);
+int wfs_envelope_unwrap(const uint8_t *buf, size_t len, uint8_t **out, size_t *outlen);
+
+/* ---- record access ----------------------------------------------------------------- */
+
+/* Check a run id / step key: length and characters. WF_EINVAL with no side effect. */
+int wfs_check_run_id(const char *id);
+int wfs_check_step_key(const char *key);
+
+/* Runs. put keeps both indexes in step with the record in the same transaction:
+ * `old` is the record as it was (NULL for a new run), used to delete stale index keys. */
+int wfs_run_get(wfs_txn *t, const char *id, wfs_run *out);           /* WF_ENOTFOUND */
+int wfs_run_put(wfs_txn *t, const wfs_run *r, const wfs_run *old);
+int wfs_run_del(wfs_txn *t, const wfs_run *r);                       /* with its steps, events */
+
+/* Visit run ids: status < 0 means all runs (runs_by_time), else runs_by_status of
+ * that stored status. Only runs created at or after `since` (ms; 0 = all). Order is
+ * newest first when newest_first. The callback returns non-zero to stop (returned). */
+typedef int (*wfs_run_id_cb)(void *ud, const char *id, int64_t created_at);
+int wfs_runs_scan(wfs_txn *t, int status, int64_t since, int newest_first,
+                  wfs_run_id_cb cb, void *ud);
+
+/* Steps. */
+int wfs_step_get(wfs_txn *t, const char *run_id, const char *key, wfs_step *out);
+int wfs_step_put(wfs_txn *t, const char *run_id, const wfs_step *s);
+/* Only the status of a recorded step and its input hash, without decoding outputs.
+ * WF_ENOTFOUND when absent. */
+int wfs_step_peek(wfs_txn *t, const char *run_id, const char *key, int *status,
+                  uint64_t *input_hash, uint32_t *generation);
+/* Visit the run's steps whose key starts with `prefix` ("" = all) in key order. The
+ * step passed to cb is cleared after cb returns. cb returns non-zero to stop. */
+typedef int (*wfs_step_cb)(void *ud, const wfs_step *s);
+int wfs_steps_scan(wfs_txn *t, const char *run_id, const char *prefix, wfs_step_cb cb,
+                   void *ud);
+
+/* Events: put writes e (e->seq chosen by the caller, see wfs_run.event_seq). */
+int wfs_event_put(wfs_txn *t, const wfs_event *e);
+typedef int (*wfs_event_cb)(void *ud, const wfs_event *e);
+int wfs_events_scan(wfs_txn *t, const char *run_id, uint64_t from_seq, wfs_event_cb cb,
+                    void *ud);
+
+/* Meta. */
+int wfs_meta_get_u64(wfs_txn *t, const char *name, uint64_t *v);
+
+/* ---- small shared helpers ---------------------------------------------------------- */
+
+int64_t wfs_now_ms(void);
+uint64_t wfs_hash(const void *p, size_t n);   /* 64-bit FNV-1a based; stable on disk */
+/* Malloc'd copy; NULL in -> NULL out. */
+char *wfs_strdup(const char *s);
+
+#endif

@@ -1,0 +1,95 @@
+/* wfdef.h — workflow definitions: loading, validation, parameters, stage selection,
+ * `${...}` interpolation, and turning a definition into an engine plan.
+ *
+ * Format (JSON):
+ *   { "name": str, "version": int, "description": str,
+ *     "params": { name: {"type": "string|int|date|bool", "required": bool,
+ *                        "default": value, "description": str} },
+ *     "defaults": { "retry": {...}, "timeout_s": num },
+ *     "stages": [ { "id": str, "needs": [str], "description": str,
+ *                   "run": [str] | "shell": str | "uses": str,
+ *                   "foreach": "${...}", "key": str, "class": str,
+ *                   "retry": {"max_attempts", "initial_interval_s", "backoff",
+ *                             "max_interval_s", "non_retryable_exit_codes"},
+ *                   "timeout_s": num, "concurrency": int, "by_class": {cls: int},
+ *                   "rate": num | {cls: num}, "cwd": str, "with": {...} } ] }
+ * Interpolation: ${params.x}, ${stages.s.output...}, ${item...}, ${run.id},
+ * ${run.dir}, ${workflow.dir} (the folder of the definition file).
+ */
+#ifndef WF_DEF_H
+#define WF_DEF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wfact.h"
+#include "wfengine.h"
+
+/* A user-facing error: where (file, stage) and what was expected. */
+typedef struct wfw_err {
+  char msg[1024];
+} wfw_err;
+
+typedef struct wfw_def wfw_def;
+
+/* Find a definition by name or path: an existing file path as given; else
+ * ./workflows/<name>.json; else the bundled <name>.json next to the executable
+ * (<bindir>/../share/wf/workflows). WF_ENOTFOUND with the places tried in err. */
+int wfw_resolve(const char *name_or_path, char *path, size_t cap, wfw_err *err);
+/* Visit bundled and ./workflows definitions: name, path, description. */
+int wfw_list(void (*cb)(void *ud, const char *name, const char *path, const char *desc),
+             void *ud);
+
+/* Load and validate (unknown fields, cycles, unknown needs, bad interpolations, bad
+ * types). WF_ENOTFOUND (file missing), WF_EINVAL (invalid; err says where and why). */
+int wfw_load(const char *path, wfw_def **out, wfw_err *err);
+/* Same from text; `path` is used in messages and for ${workflow.dir}. */
+int wfw_parse(const char *text, size_t len, const char *path, wfw_def **out, wfw_err *err);
+void wfw_def_free(wfw_def *d);
+
+const char *wfw_def_name(const wfw_def *d);
+const char *wfw_def_description(const wfw_def *d);   /* "" when none */
+const char *wfw_def_text(const wfw_def *d);          /* the JSON as loaded */
+const char *wfw_def_path(const wfw_def *d);
+
+/* Introspection for `wf describe` / `--dry-run`. */
+uint32_t wfw_def_nparams(const wfw_def *d);
+typedef struct wfw_param_info {
+  const char *name, *type, *description;
+  int required;
+  const char *default_json;    /* NULL when none */
+} wfw_param_info;
+void wfw_def_param(const wfw_def *d, uint32_t i, wfw_param_info *out);
+uint32_t wfw_def_nstages(const wfw_def *d);
+typedef struct wfw_stage_info {
+  const char *id, *description;
+  const char *kind;            /* "run", "shell" or "uses:<name>" */
+  const char *foreach;         /* NULL when not a fan-out */
+  const char *const *needs;
+  uint32_t nneeds;
+} wfw_stage_info;
+void wfw_def_stage(const wfw_def *d, uint32_t i, wfw_stage_info *out);
+int wfw_def_stage_index(const wfw_def *d, const char *id);   /* -1 when unknown */
+
+/* Bind "-p key=value" pairs against the declared params: types checked (int, date
+ * YYYY-MM-DD that exists, bool true/false), defaults applied, required ones present,
+ * unknown keys refused. Result: msgpack map (malloc'd). WF_EINVAL with err. */
+int wfw_bind_params(const wfw_def *d, const char *const *kv, size_t n, uint8_t **params,
+                    size_t *params_len, wfw_err *err);
+
+/* Stage selection from comma-separated stage lists (each NULL when not given):
+ * selected[i] = stage i runs; rerun[i] = stage i ignores recorded results (it is at or
+ * after start_from). --only and --skip naming one stage conflict; unknown stage names
+ * are errors. WF_EINVAL with err. Arrays have wfw_def_nstages entries. */
+int wfw_select(const wfw_def *d, const char *only, const char *skip, const char *start_from,
+               const char *to, int *selected, int *rerun, wfw_err *err);
+
+/* Build the engine plan for a run: activities bound, selection applied, hooks that build
+ * inputs and iterate items by interpolating against params and recorded outputs.
+ * The plan borrows d and must be freed before it. */
+int wfw_plan_new(const wfw_def *d, const uint8_t *params, size_t params_len,
+                 const char *only, const char *skip, const char *start_from, const char *to,
+                 wfi_plan **out, wfw_err *err);
+void wfw_plan_free(wfi_plan *p);
+
+#endif
