@@ -1,0 +1,352 @@
+/* api.c — the public embedding API (wf/wf.h): a C program opens a store, begins or
+ * resumes a run and executes memoized in-process steps through the same records, group
+ * commit and scheduler as the CLI. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "exec_int.h"
+
+struct wf_store {
+  wfs_env *env;
+};
+
+struct wf_run {
+  wf_store *st;
+  wfs_run rec;          /* as last written by this handle */
+  uint8_t *out;         /* output handed back by wf_step_run */
+  size_t out_len;
+};
+
+int wf_store_open(const char *home, wf_store **out) {
+  wf_store *st = calloc(1, sizeof *st);
+  if (!st) return WF_ENOMEM;
+  if (!home) home = getenv("WF_HOME");
+  if (!home || !home[0]) home = ".wf";
+  int rc = wfs_open(home, &st->env);
+  if (rc) {
+    free(st);
+    return rc;
+  }
+  *out = st;
+  return 0;
+}
+
+void wf_store_close(wf_store *st) {
+  if (!st) return;
+  wfs_close(st->env);
+  free(st);
+}
+
+static int load_run(wf_run *r, const char *id) {
+  wfs_txn t;
+  int rc = wfs_read_begin(r->st->env, &t);
+  if (rc) return rc;
+  wfs_run_clear(&r->rec);
+  rc = wfs_run_get(&t, id, &r->rec);
+  wfs_read_end(&t);
+  return rc;
+}
+
+int wf_run_begin(wf_store *st, const char *workflow, const char *run_id, wf_run **out) {
+  if (!st || !workflow || !out) return WF_EINVAL;
+  wf_run *r = calloc(1, sizeof *r);
+  if (!r) return WF_ENOMEM;
+  r->st = st;
+  wfi_run_spec spec = {0};
+  spec.run_id = run_id;
+  spec.workflow = workflow;
+  char id[WFS_MAX_ID + 1];
+  int rc = wfi_run_create(st->env, &spec, id);
+  if (rc == WF_EEXIST && run_id) {
+    rc = wfi_run_claim(st->env, run_id, NULL, 0, NULL);
+    snprintf(id, sizeof id, "%s", run_id);
+  }
+  if (rc == 0) rc = load_run(r, id);
+  if (rc) {
+    wfs_run_clear(&r->rec);
+    free(r);
+    return rc;
+  }
+  *out = r;
+  return 0;
+}
+
+const char *wf_run_id(const wf_run *run) { return run->rec.id; }
+
+struct step_ctx {
+  wf_run *r;
+  const char *key;
+  const void *in;
+  size_t inlen;
+  uint64_t hash;
+  int prev;
+  int ok;
+  void *out;
+  size_t outlen;
+  char *error;
+  int64_t started;
+  wfs_run upd;
+};
+
+static int put_event(wfs_txn *t, wfs_run *r, const char *key, int type, int64_t time,
+                     const char *detail) {
+  wfs_event ev = {0};
+  ev.run_id = r->id;
+  ev.seq = r->event_seq++;
+  ev.type = (uint8_t)type;
+  ev.time = time;
+  ev.step_key = (char *)key;
+  ev.attempt = 1;
+  ev.detail = (char *)detail;
+  return wfs_event_put(t, &ev);
+}
+
+static const char *stage_of(const char *key, char *buf, size_t cap) {
+  size_t n = strcspn(key, "/");
+  if (n >= cap) n = cap - 1;
+  memcpy(buf, key, n);
+  buf[n] = '\0';
+  return buf;
+}
+
+static int step_txn(wfs_txn *t, void *ud) {
+  struct step_ctx *c = ud;
+  int64_t now = wfs_now_ms();
+  char stage[128];
+  wfs_step rec = {0};
+  rec.stage = (char *)stage_of(c->key, stage, sizeof stage);
+  rec.key = (char *)c->key;
+  rec.status = c->ok ? WFS_STEP_SUCCEEDED : WFS_STEP_FAILED;
+  rec.attempt = 1;
+  rec.input_hash = c->hash;
+  rec.input = (uint8_t *)c->in;
+  rec.input_len = c->inlen;
+  rec.output = c->ok ? c->out : NULL;
+  rec.output_len = c->ok ? c->outlen : 0;
+  rec.error = c->error;
+  rec.exit_code = -1;
+  rec.started_at = c->started;
+  rec.finished_at = now;
+  rec.generation = c->r->rec.generation;
+  c->upd = c->r->rec;
+  int rc = wfs_step_put(t, c->upd.id, &rec);
+  if (rc) return rc;
+  if (c->prev >= 0 && c->upd.counts[c->prev] > 0) c->upd.counts[c->prev]--;
+  c->upd.counts[rec.status]++;
+  rc = put_event(t, &c->upd, c->key, c->ok ? WFS_EV_STEP_SUCCEEDED : WFS_EV_STEP_FAILED, now,
+                 c->error);
+  c->upd.updated_at = c->upd.heartbeat = now;
+  /* Only this process writes the run while it owns it: no index key changes here. */
+  return rc ? rc : wfs_run_put(t, &c->upd, &c->r->rec);
+}
+
+int wf_step_run(wf_run *run, const char *key, const void *in, size_t inlen, wf_step_fn fn,
+                void *ud, const void **out, size_t *outlen, int *memo) {
+  if (!run || !key || !fn || (!in && inlen)) return WF_EINVAL;
+  int rc = wfs_check_step_key(key);
+  if (rc) return rc;
+  struct step_ctx c = {0};
+  c.r = run;
+  c.key = key;
+  c.in = in;
+  c.inlen = inlen;
+  c.hash = wfs_hash(in, inlen);
+  c.prev = -1;
+  free(run->out);
+  run->out = NULL;
+  run->out_len = 0;
+  if (memo) *memo = 0;
+
+  wfs_txn t;
+  if ((rc = wfs_read_begin(run->st->env, &t)) != 0) return rc;
+  uint64_t hash = 0;
+  uint32_t gen = 0;
+  int status = -1;
+  if (wfs_step_peek(&t, run->rec.id, key, &status, &hash, &gen) != 0) status = -1;
+  c.prev = status;
+  if (status == WFS_STEP_SUCCEEDED && hash == c.hash) {
+    wfs_step s = {0};
+    rc = wfs_step_get(&t, run->rec.id, key, &s);
+    wfs_read_end(&t);
+    if (rc) return rc;
+    run->out = s.output;
+    run->out_len = s.output_len;
+    s.output = NULL;
+    wfs_step_clear(&s);
+    if (out) *out = run->out;
+    if (outlen) *outlen = run->out_len;
+    if (memo) *memo = 1;
+    return 0;
+  }
+  wfs_read_end(&t);
+
+  c.started = wfs_now_ms();
+  c.ok = fn(ud, in, inlen, &c.out, &c.outlen) == 0;
+  if (!c.ok) {
+    free(c.out);
+    c.out = NULL;
+    c.outlen = 0;
+    c.error = "step function returned an error";
+  }
+  rc = wfs_write(run->st->env, step_txn, &c);
+  if (rc) {
+    free(c.out);
+    return rc;
+  }
+  memcpy(run->rec.counts, c.upd.counts, sizeof run->rec.counts);
+  run->rec.event_seq = c.upd.event_seq;
+  run->rec.updated_at = run->rec.heartbeat = c.upd.updated_at;
+  run->out = c.out;
+  run->out_len = c.outlen;
+  if (out) *out = run->out;
+  if (outlen) *outlen = run->out_len;
+  return c.ok ? 0 : WF_ESTEP;
+}
+
+/* ---- wf_step_map: a one-stage plan whose items come from the caller ---------------- */
+
+struct map_ctx {
+  size_t n;
+  wf_item_fn item;
+  wf_step_fn fn;
+  void *ud;
+};
+
+struct wfi_items {
+  struct map_ctx *m;
+  size_t i;
+  void *cur;
+};
+
+static int map_build_input(void *ud, wfi_exec *x, uint32_t stage, const uint8_t *item,
+                           size_t item_len, uint8_t **in, size_t *in_len) {
+  (void)ud, (void)x, (void)stage;
+  *in = malloc(item_len ? item_len : 1);
+  if (!*in) return WF_ENOMEM;
+  memcpy(*in, item, item_len);
+  *in_len = item_len;
+  return 0;
+}
+
+static int map_items_open(void *ud, wfi_exec *x, uint32_t stage, wfi_items **it,
+                          uint64_t *source_hash) {
+  (void)x, (void)stage;
+  *it = calloc(1, sizeof **it);
+  if (!*it) return WF_ENOMEM;
+  (*it)->m = ud;
+  *source_hash = 0;
+  return 0;
+}
+
+static int map_items_next(wfi_items *it, const uint8_t **item, size_t *item_len, char *key,
+                          size_t keycap, char *cls, size_t clscap) {
+  (void)clscap;
+  free(it->cur);
+  it->cur = NULL;
+  if (it->i >= it->m->n) return 0;
+  key[0] = cls[0] = '\0';
+  size_t len = 0;
+  int rc = it->m->item(it->m->ud, it->i, key, keycap, &it->cur, &len);
+  if (rc) return WF_EINVAL;
+  it->i++;
+  *item = it->cur;
+  *item_len = len;
+  return 1;
+}
+
+static void map_items_close(wfi_items *it) {
+  if (!it) return;
+  free(it->cur);
+  free(it);
+}
+
+static const wfi_plan_ops map_ops = {map_build_input, map_items_open, map_items_next,
+                                     map_items_close};
+
+static void inproc_start(void *ctx, wfi_job *job) {
+  struct map_ctx *m = ctx;
+  wfi_result res = {0};
+  void *out = NULL;
+  size_t len = 0;
+  res.exit_code = -1;
+  res.ok = m->fn(m->ud, job->input, job->input_len, &out, &len) == 0;
+  if (res.ok) {
+    res.output = out;
+    res.output_len = len;
+  } else {
+    free(out);
+    res.error = wfs_strdup("step function returned an error");
+  }
+  wfi_job_done(job, &res);
+}
+
+static void inproc_kill(void *ctx, wfi_job *job, int reason) { (void)ctx, (void)job, (void)reason; }
+
+static const wfi_activity inproc = {"inproc", inproc_start, inproc_kill};
+
+int wf_step_map(wf_run *run, size_t n, unsigned window, wf_item_fn item, wf_step_fn fn,
+                void *ud, unsigned *max_inflight) {
+  if (!run || !item || !fn) return WF_EINVAL;
+  struct map_ctx m = {n, item, fn, ud};
+  wfi_stage stage = {0};
+  stage.id = "";
+  stage.fanout = 1;
+  stage.retry.max_attempts = 1;
+  stage.retry.backoff = 1;
+  stage.act = &inproc;
+  stage.act_ctx = &m;
+  stage.selected = 1;
+  wfi_plan plan = {&stage, 1, &map_ops, &m};
+  wfi_exec_opts opts = {0};
+  opts.window = window ? window : 8;
+  wfi_exec *x = malloc(sizeof *x);
+  if (!x) return WF_ENOMEM;
+  int status = 0;
+  int rc = wfi_exec_init(x, run->st->env, run->rec.id, &plan, &opts);
+  if (rc == 0) {
+    x->keep_open = 1;
+    rc = wfi_exec_loop(x, &status);
+  }
+  if (max_inflight) *max_inflight = x->max_inflight;
+  wfi_exec_destroy(x);
+  free(x);
+  int lrc = load_run(run, run->rec.id ? run->rec.id : "");
+  if (rc == 0) rc = lrc;
+  if (rc == 0 && status != WFS_RUN_SUCCEEDED) rc = WF_ESTEP;
+  return rc;
+}
+
+struct end_ctx {
+  wf_run *r;
+  int outcome;
+};
+
+static int end_txn(wfs_txn *t, void *ud) {
+  struct end_ctx *e = ud;
+  wfs_run disk = {0};
+  int rc = wfs_run_get(t, e->r->rec.id, &disk);
+  if (rc) return rc;
+  wfs_run r = disk;
+  int64_t now = wfs_now_ms();
+  r.status = (uint8_t)e->outcome;
+  r.finished_at = r.updated_at = now;
+  memset(&r.owner, 0, sizeof r.owner);
+  rc = put_event(t, &r, NULL, WFS_EV_RUN_FINISHED, now, wfs_run_status_name(e->outcome));
+  if (rc == 0) rc = wfs_run_put(t, &r, &disk);
+  disk.event_seq = r.event_seq;
+  wfs_run_clear(&disk);
+  return rc;
+}
+
+int wf_run_end(wf_run *run, int outcome) {
+  if (!run) return WF_EINVAL;
+  int rc = WF_EINVAL;
+  if (outcome == WF_RUN_SUCCEEDED || outcome == WF_RUN_FAILED) {
+    struct end_ctx e = {run, outcome};
+    rc = wfs_write(run->st->env, end_txn, &e);
+  }
+  free(run->out);
+  wfs_run_clear(&run->rec);
+  free(run);
+  return rc;
+}

@@ -1,0 +1,122 @@
+/* exec_int.h — the state of one execution of a run, shared by the scheduler (exec.c),
+ * its commit path (commit.c) and the embedding API (api.c). */
+#ifndef WF_EXEC_INT_H
+#define WF_EXEC_INT_H
+
+#include <limits.h>
+
+#include "wfengine.h"
+
+#define WFI_COMMIT_CAP 256   /* finished steps per group commit at most */
+#define WFI_PARK_CAP 1024    /* items pulled ahead while their class is saturated */
+
+enum rstep_outcome { OUT_NONE, OUT_SUCCEEDED, OUT_FAILED, OUT_RETRY, OUT_CANCELED, OUT_DROPPED };
+enum rstage_state { S_WAIT, S_ACTIVE, S_FINISHING, S_DONE };
+enum stop_reason { STOP_NONE, STOP_FAILED, STOP_CANCEL, STOP_SIGNAL, STOP_STORE };
+
+struct rclass {
+  struct rclass *next;
+  char *name;
+  uint32_t limit;
+  double rate;
+  uint32_t inflight;
+  int64_t next_at_us;     /* rate: earliest next start */
+};
+
+struct rstep {
+  struct rstep *next;     /* parked list, done list */
+  struct rstep *rprev, *rnext; /* running or retrying list */
+  wfi_exec *x;
+  wfi_job job;
+  uint32_t stage;
+  char *key;
+  struct rclass *cls;
+  uint8_t *input;
+  size_t input_len;
+  uint64_t input_hash;
+  uint32_t attempt;       /* attempt number, continuing across executions */
+  uint32_t tries;         /* attempts in this execution (retry budget) */
+  int prev_status;        /* recorded status before this execution's record; -1 none */
+  int64_t attempt_start;  /* ms */
+  uv_timer_t *timer;      /* timeout or retry delay; NULL when unused */
+  int kill_reason;
+  int outcome;            /* enum rstep_outcome */
+  double retry_delay_s;
+  wfi_result res;
+  char log_path[PATH_MAX];
+};
+
+struct rstage {
+  int state;
+  int result;             /* wfs_step_status once finished */
+  int unselected;
+  wfi_items *it;
+  int exhausted;
+  uint64_t source_hash;
+  struct rstep *parked_head, *parked_tail;
+  uint32_t nparked;
+  uint32_t inflight;
+  uint64_t outstanding;   /* steps made and not yet finally recorded */
+  uint64_t done, failed, memo, pulled;
+  struct rclass *classes;
+  int64_t t_start;
+  int record_prev;        /* previous status of the stage record, -1 none */
+  int truncated;          /* stopped before all its items ran */
+};
+
+struct pending_event {
+  char *key;
+  int type;
+  char *detail;
+};
+
+struct wfi_exec {
+  wfs_env *env;
+  const wfi_plan *plan;
+  wfi_exec_opts opts;
+  wfs_run run;
+  const char *home;
+  char run_dir[PATH_MAX];
+  uv_loop_t loop;
+  uv_idle_t idle;
+  uv_timer_t tick, wake;
+  uv_signal_t sigint, sigterm;
+  int handles_open;
+  struct rstage *st;
+  uint32_t window, inflight, max_inflight;
+  struct rstep *running;   /* steps in flight */
+  struct rstep *retrying;  /* steps in a retry delay */
+  struct rstep *done_head, *done_tail;
+  uint32_t ndone;
+  uint32_t *finishing;
+  uint32_t nfinishing;
+  struct pending_event *pev;
+  uint32_t npev, capev;
+  uint64_t waiting;       /* steps in a retry delay */
+  int stop_reason;
+  int any_failed;
+  int driving, again, ended;
+  int store_rc;
+  int keep_open;          /* embedding API: do not finish the run at the end */
+  uint32_t rr;
+  int64_t last_heartbeat;
+  size_t max_output;
+  double kill_grace_s;
+  int flush_req;          /* a nested drive() asked for a commit */
+  char err[1024];         /* the run's error */
+  char hook_err[1024];    /* the last hook's error (wfi_exec_error) */
+};
+
+int wfi_commit(wfi_exec *x);                 /* commit.c: group commit of finished work */
+int wfi_exec_finish_run(wfi_exec *x, int status); /* commit.c: final run record */
+int wfi_exec_heartbeat(wfi_exec *x, int *cancel_requested);
+void wfi_step_free(struct rstep *s);
+int wfi_exec_add_event(wfi_exec *x, const char *key, int type, const char *detail);
+
+/* exec.c entry points used by api.c */
+int wfi_exec_init(wfi_exec *x, wfs_env *env, const char *run_id, const wfi_plan *plan,
+                  const wfi_exec_opts *opts);
+int wfi_exec_loop(wfi_exec *x, int *final_status);
+void wfi_exec_destroy(wfi_exec *x);
+
+#endif

@@ -1,0 +1,207 @@
+/* run.c — a run's life outside execution: creating it, taking ownership to continue
+ * it, and asking it to stop. Each is one write transaction, so the check of the current
+ * owner and the change are atomic across processes (LMDB serializes writers). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "wfengine.h"
+
+#define WFI_DEFAULT_WINDOW 8
+
+static int put_event(wfs_txn *t, wfs_run *r, int type, const char *detail) {
+  wfs_event ev = {0};
+  ev.run_id = r->id;
+  ev.seq = r->event_seq++;
+  ev.type = (uint8_t)type;
+  ev.time = wfs_now_ms();
+  ev.detail = (char *)detail;
+  return wfs_event_put(t, &ev);
+}
+
+/* Replace *dst with a copy of src (NULL stays NULL). */
+static int set_str(char **dst, const char *src) {
+  char *c = NULL;
+  if (src && !(c = wfs_strdup(src))) return WF_ENOMEM;
+  free(*dst);
+  *dst = c;
+  return 0;
+}
+
+static int apply_spec(wfs_run *r, const wfi_run_spec *s) {
+  int rc = 0;
+  rc = rc ? rc : set_str(&r->only, s->only);
+  rc = rc ? rc : set_str(&r->skip, s->skip);
+  rc = rc ? rc : set_str(&r->start_from, s->start_from);
+  rc = rc ? rc : set_str(&r->to, s->to);
+  if (rc) return rc;
+  if (s->params) {
+    uint8_t *p = malloc(s->params_len ? s->params_len : 1);
+    if (!p) return WF_ENOMEM;
+    memcpy(p, s->params, s->params_len);
+    free(r->params);
+    r->params = p;
+    r->params_len = s->params_len;
+  }
+  if (s->window) r->window = s->window;
+  r->continue_on_error = (uint8_t)(s->continue_on_error != 0);
+  return 0;
+}
+
+struct create_ctx {
+  const wfi_run_spec *spec;
+  const char *id;
+};
+
+static int create_txn(wfs_txn *t, void *ud) {
+  struct create_ctx *c = ud;
+  wfs_run r = {0}, old = {0};
+  int rc = wfs_run_get(t, c->id, &old);
+  wfs_run_clear(&old);
+  if (rc == 0) return WF_EEXIST;
+  if (rc != WF_ENOTFOUND) return rc;
+  int64_t now = wfs_now_ms();
+  r.id = (char *)c->id;
+  r.workflow = (char *)c->spec->workflow;
+  r.def_path = (char *)(c->spec->def_path ? c->spec->def_path : "");
+  r.def_text = (char *)(c->spec->def_text ? c->spec->def_text : "");
+  char hash[17];
+  snprintf(hash, sizeof hash, "%016llx",
+           (unsigned long long)wfs_hash(r.def_text, strlen(r.def_text)));
+  r.def_hash = hash;
+  r.params = (uint8_t *)c->spec->params;
+  r.params_len = c->spec->params_len;
+  r.status = WFS_RUN_RUNNING;
+  r.created_at = r.updated_at = r.started_at = r.heartbeat = now;
+  wfi_owner_self(&r.owner);
+  r.window = c->spec->window ? c->spec->window : WFI_DEFAULT_WINDOW;
+  r.continue_on_error = (uint8_t)(c->spec->continue_on_error != 0);
+  r.only = (char *)c->spec->only;
+  r.skip = (char *)c->spec->skip;
+  r.start_from = (char *)c->spec->start_from;
+  r.to = (char *)c->spec->to;
+  rc = put_event(t, &r, WFS_EV_RUN_STARTED, r.workflow);
+  return rc ? rc : wfs_run_put(t, &r, NULL);
+}
+
+static void generate_id(char *out, int attempt) {
+  time_t now = time(NULL);
+  struct tm tm;
+  gmtime_r(&now, &tm);
+  int n = (int)strftime(out, WFS_MAX_ID + 1, "run_%Y-%m-%d-%H-%M-%S", &tm);
+  if (attempt > 0) {
+    unsigned r = (unsigned)(getpid() * 2654435761u) ^ (unsigned)clock() ^ (unsigned)attempt * 40503u;
+    snprintf(out + n, (size_t)(WFS_MAX_ID + 1 - n), "-%04x", r & 0xffff);
+  }
+}
+
+int wfi_run_create(wfs_env *env, const wfi_run_spec *spec, char *id_out) {
+  struct create_ctx c = {spec, NULL};
+  if (spec->run_id) {
+    int rc = wfs_check_run_id(spec->run_id);
+    if (rc) return rc;
+    c.id = spec->run_id;
+    rc = wfs_write(env, create_txn, &c);
+    if (rc == 0 && id_out) snprintf(id_out, WFS_MAX_ID + 1, "%s", spec->run_id);
+    return rc;
+  }
+  char id[WFS_MAX_ID + 1];
+  for (int attempt = 0; attempt < 16; attempt++) {
+    generate_id(id, attempt);
+    c.id = id;
+    int rc = wfs_write(env, create_txn, &c);
+    if (rc == WF_EEXIST) continue;
+    if (rc == 0 && id_out) memcpy(id_out, id, strlen(id) + 1);
+    return rc;
+  }
+  return WF_EEXIST;
+}
+
+struct claim_ctx {
+  const char *id;
+  const wfi_run_spec *restart;
+  int force;
+  int32_t owner_pid;
+};
+
+static int claim_txn(wfs_txn *t, void *ud) {
+  struct claim_ctx *c = ud;
+  wfs_run r = {0}, old = {0};
+  int rc = wfs_run_get(t, c->id, &r);
+  if (rc) return rc;
+  rc = wfs_run_get(t, c->id, &old);
+  if (rc) goto out;
+  if (wfi_owner_alive(&r.owner, r.heartbeat) &&
+      (r.status == WFS_RUN_RUNNING || r.status == WFS_RUN_PENDING)) {
+    c->owner_pid = r.owner.pid;
+    rc = WF_EBUSY;
+    goto out;
+  }
+  if (c->restart) {
+    r.generation++;
+    if ((rc = apply_spec(&r, c->restart)) != 0) goto out;
+    char detail[64];
+    snprintf(detail, sizeof detail, "generation %u", r.generation);
+    if ((rc = put_event(t, &r, WFS_EV_GENERATION, detail)) != 0) goto out;
+  } else if (r.status == WFS_RUN_SUCCEEDED || (r.status == WFS_RUN_CANCELED && !c->force)) {
+    rc = WF_ESTATE;
+    goto out;
+  }
+  int64_t now = wfs_now_ms();
+  r.status = WFS_RUN_RUNNING;
+  r.cancel_requested = 0;
+  r.finished_at = 0;
+  free(r.error);
+  r.error = NULL;
+  r.started_at = r.updated_at = r.heartbeat = now;
+  wfi_owner_self(&r.owner);
+  if ((rc = put_event(t, &r, WFS_EV_RUN_RESUMED, NULL)) != 0) goto out;
+  rc = wfs_run_put(t, &r, &old);
+out:
+  wfs_run_clear(&r);
+  wfs_run_clear(&old);
+  return rc;
+}
+
+int wfi_run_claim(wfs_env *env, const char *run_id, const wfi_run_spec *restart, int force,
+                  int32_t *owner_pid) {
+  struct claim_ctx c = {run_id, restart, force, 0};
+  int rc = wfs_check_run_id(run_id);
+  if (rc == 0) rc = wfs_write(env, claim_txn, &c);
+  if (owner_pid) *owner_pid = c.owner_pid;
+  return rc;
+}
+
+static int cancel_txn(wfs_txn *t, void *ud) {
+  const char *id = ud;
+  wfs_run r = {0}, old = {0};
+  int rc = wfs_run_get(t, id, &r);
+  if (rc) return rc;
+  if ((rc = wfs_run_get(t, id, &old)) != 0) goto out;
+  if (r.status != WFS_RUN_RUNNING && r.status != WFS_RUN_PENDING) {
+    rc = WF_ESTATE;
+    goto out;
+  }
+  if (wfi_owner_alive(&r.owner, r.heartbeat)) {
+    r.cancel_requested = 1;
+    rc = put_event(t, &r, WFS_EV_RUN_CANCEL_REQUESTED, NULL);
+  } else {
+    /* Nobody is executing it: the cancellation is complete now. */
+    r.status = WFS_RUN_CANCELED;
+    r.finished_at = r.updated_at = wfs_now_ms();
+    memset(&r.owner, 0, sizeof r.owner);
+    rc = put_event(t, &r, WFS_EV_RUN_FINISHED, "canceled");
+  }
+  if (rc == 0) rc = wfs_run_put(t, &r, &old);
+out:
+  wfs_run_clear(&r);
+  wfs_run_clear(&old);
+  return rc;
+}
+
+int wfi_run_cancel(wfs_env *env, const char *run_id) {
+  int rc = wfs_check_run_id(run_id);
+  return rc ? rc : wfs_write(env, cancel_txn, (void *)run_id);
+}
