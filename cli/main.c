@@ -1,2 +1,102 @@
-/* replaced as the module is written */
-int main(void) { return 0; }
+/* main.c — the wf command: global options, dispatch to subcommands, exit codes. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static const char usage[] =
+    "usage: wf [--home DIR] [-o table|json|ids] <command> [options]\n"
+    "\n"
+    "Durable workflow runs: every step's result is recorded the moment it completes,\n"
+    "so a run that crashed, was killed or was canceled continues where it stopped.\n"
+    "\n"
+    "commands:\n"
+    "  start <workflow>        start a run of a workflow (bundled name or JSON file)\n"
+    "  resume <run-id>|--all   continue an interrupted or failed run\n"
+    "  show-run <run-id>       a run's status, steps and (--history) events\n"
+    "  list-runs               runs, newest first (--status, --workflow, --since, --limit)\n"
+    "  cancel-run <run-id>     stop a run; its owner stops within a second\n"
+    "  logs <run-id>           the stderr logs of a run's steps (--step, --follow)\n"
+    "  list                    workflows that can be started by name\n"
+    "  describe <workflow>     a workflow's parameters and stages\n"
+    "\n"
+    "global options (before or after the command):\n"
+    "  --home DIR              the store (default $WF_HOME, else ./.wf)\n"
+    "  -o, --output FORMAT     table, json or ids\n"
+    "  -h, --help              help for wf or for a command\n"
+    "  --version               print the version\n"
+    "\n"
+    "exit codes: 0 succeeded, 1 run failed or canceled, 2 usage or definition error,\n"
+    "3 not found, 4 degraded (--continue-on-error with failures), 5 store error,\n"
+    "130 interrupted by a signal (the run stays resumable).\n"
+    "Run 'wf <command> --help' for a command's options.\n";
+
+struct command {
+  const char *name;
+  int (*fn)(wf_cli *, int, char **);
+};
+
+static const struct command commands[] = {
+    {"start", cmd_start},         {"resume", cmd_resume},       {"show-run", cmd_show_run},
+    {"list-runs", cmd_list_runs}, {"cancel-run", cmd_cancel_run}, {"logs", cmd_logs},
+    {"list", cmd_list},           {"describe", cmd_describe},
+};
+
+int main(int argc, char **argv) {
+  signal(SIGPIPE, SIG_IGN);
+  wf_cli cli = {0};
+  cli.home = getenv("WF_HOME");
+  if (!cli.home || !cli.home[0]) cli.home = ".wf";
+  cli.tty = isatty(STDOUT_FILENO);
+  const char *nc = getenv("NO_COLOR");
+  cli.color = cli.tty && !(nc && nc[0]);
+
+  /* Find the command: the first argument that is not a global option or its value. */
+  int cmd_at = -1;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "--home") == 0 || strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
+      i++;
+      continue;
+    }
+    if (strncmp(a, "--home=", 7) == 0 || strncmp(a, "--output=", 9) == 0 ||
+        (strncmp(a, "-o", 2) == 0 && a[2]))
+      continue;
+    if (strcmp(a, "--version") == 0) {
+      printf("wf %s\n", WF_VERSION_STRING);
+      return EXIT_OK;
+    }
+    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+      fputs(usage, stdout);
+      return EXIT_OK;
+    }
+    if (a[0] == '-') {
+      fprintf(stderr, "wf: unknown option %s before the command\n%s", a, usage);
+      return EXIT_USAGE;
+    }
+    cmd_at = i;
+    break;
+  }
+  if (cmd_at < 0) {
+    fputs(usage, stderr);
+    return EXIT_USAGE;
+  }
+  for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++) {
+    if (strcmp(argv[cmd_at], commands[k].name) != 0) continue;
+    /* Hand the command every argument but its name; globals are parsed there. */
+    char **rest = calloc((size_t)argc, sizeof *rest);
+    if (!rest) return EXIT_STORE;
+    int n = 0;
+    for (int i = 1; i < argc; i++)
+      if (i != cmd_at) rest[n++] = argv[i];
+    int code = commands[k].fn(&cli, n, rest);
+    free(rest);
+    return code;
+  }
+  fprintf(stderr, "wf: unknown command \"%s\" (run 'wf --help' for the commands)\n",
+          argv[cmd_at]);
+  return EXIT_USAGE;
+}

@@ -446,6 +446,7 @@ static void stage_done(wfi_exec *x, uint32_t i, int result) {
   struct rstage *st = &x->st[i];
   st->state = S_DONE;
   st->result = result;
+  x->again = 1; /* stages that need this one may start now */
   progress(x, WFI_P_STAGE_FINISHED, i, NULL);
 }
 

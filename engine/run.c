@@ -45,6 +45,15 @@ static int apply_spec(wfs_run *r, const wfi_run_spec *s) {
     r->params = p;
     r->params_len = s->params_len;
   }
+  if (s->def_text) {
+    char hash[17];
+    snprintf(hash, sizeof hash, "%016llx",
+             (unsigned long long)wfs_hash(s->def_text, strlen(s->def_text)));
+    if ((rc = set_str(&r->def_text, s->def_text)) != 0 ||
+        (rc = set_str(&r->def_path, s->def_path ? s->def_path : "")) != 0 ||
+        (rc = set_str(&r->def_hash, hash)) != 0)
+      return rc;
+  }
   if (s->window) r->window = s->window;
   r->continue_on_error = (uint8_t)(s->continue_on_error != 0);
   return 0;

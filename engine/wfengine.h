@@ -197,8 +197,9 @@ typedef struct wfi_run_spec {
 int wfi_run_create(wfs_env *env, const wfi_run_spec *spec, char *id_out);
 
 /* Take ownership of an existing run to continue it. With `restart` (start --start-from
- * on an existing run) the generation is bumped and the spec's selection, window and
- * params replace the recorded ones; a finished run may then be restarted.
+ * on an existing run) the generation is bumped and the spec's definition (when given),
+ * selection, window and params replace the recorded ones; a finished run may then be
+ * restarted.
  * Errors: WF_ENOTFOUND; WF_EBUSY (live owner; *owner_pid set); WF_ESTATE (finished and
  * not restart; or canceled and not `force`). */
 int wfi_run_claim(wfs_env *env, const char *run_id, const wfi_run_spec *restart,

@@ -1,0 +1,99 @@
+/* cli.h — what the wf subcommands share: global options, argument parsing, output
+ * helpers and exit codes. */
+#ifndef WF_CLI_H
+#define WF_CLI_H
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+
+#include "wfdef.h"
+#include "wfstore.h"
+
+enum wf_exit {
+  EXIT_OK = 0,
+  EXIT_FAILED = 1,
+  EXIT_USAGE = 2,
+  EXIT_NOTFOUND = 3,
+  EXIT_DEGRADED = 4,
+  EXIT_STORE = 5,
+  EXIT_SIGNAL = 130
+};
+
+enum wf_format { FMT_DEFAULT, FMT_TABLE, FMT_JSON, FMT_IDS };
+
+typedef struct wf_cli {
+  const char *home;       /* --home, $WF_HOME, or ".wf" */
+  int format;             /* enum wf_format */
+  int tty;                /* stdout is a terminal */
+  int color;              /* tty and NO_COLOR unset */
+} wf_cli;
+
+/* Options of one subcommand. `arg` 1: takes a value. */
+typedef struct wf_opt {
+  const char *name;       /* long name without "--" */
+  char short_name;        /* 0 for none */
+  int arg;
+  int id;
+} wf_opt;
+
+/* A parsed command line: options by id (value or "1"), repeated ones (-p) collected,
+ * and the positional arguments. */
+#define WF_MAX_ARGS 64
+typedef struct wf_args {
+  const char *val[32];    /* by option id */
+  const char *multi[WF_MAX_ARGS];
+  int nmulti;             /* values of the option with id 0 (repeatable) */
+  const char *pos[WF_MAX_ARGS];
+  int npos;
+  int help;
+} wf_args;
+
+/* Parse argv (after the command name) against opts; global options (--home, -o) are
+ * taken out into cli wherever they appear. Prints the error and returns EXIT_USAGE. */
+int wf_parse(wf_cli *cli, const char *cmd, int argc, char **argv, const wf_opt *opts,
+             wf_args *out);
+
+/* Print "wf: <message>" to stderr. Returns `code` for `return wf_fail(...)`. */
+int wf_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Exit code for a store-level error code (not found, busy, ...). */
+int wf_exit_for(int rc);
+
+/* Open the store for reading only when it exists; prints why not. */
+int wf_open_existing(wf_cli *cli, wfs_env **env);
+int wf_open_store(wf_cli *cli, wfs_env **env);
+
+/* Time formatting: ISO-8601 UTC with milliseconds, or "" for 0. */
+void wf_time_iso(int64_t ms, char *buf, size_t cap);
+/* Human form "2026-11-23 11:50:01". */
+void wf_time_human(int64_t ms, char *buf, size_t cap);
+void wf_duration(double s, char *buf, size_t cap);
+/* Parse --since: YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS], or N[smhd] ago. -1 if invalid. */
+int64_t wf_parse_since(const char *s);
+
+/* JSON of a run record (+ steps, + events) as show-run prints it. */
+cJSON *wf_run_json(wfs_txn *t, const wfs_run *r, int with_steps, int with_events);
+const char *wf_run_status_for_display(const wfs_run *r);
+/* Print a cJSON value to stdout followed by a newline, and free it. */
+void wf_print_json(cJSON *j);
+
+/* Progress observer for start/resume. */
+typedef struct wf_progress_ctx {
+  wf_cli *cli;
+  FILE *out;
+  const wfi_plan *plan;
+  int live;               /* a live counter line is on screen */
+  int64_t last_draw;
+} wf_progress_ctx;
+void wf_progress(void *ud, const wfi_progress *p);
+
+/* Subcommands. */
+int cmd_start(wf_cli *cli, int argc, char **argv);
+int cmd_resume(wf_cli *cli, int argc, char **argv);
+int cmd_show_run(wf_cli *cli, int argc, char **argv);
+int cmd_list_runs(wf_cli *cli, int argc, char **argv);
+int cmd_cancel_run(wf_cli *cli, int argc, char **argv);
+int cmd_logs(wf_cli *cli, int argc, char **argv);
+int cmd_list(wf_cli *cli, int argc, char **argv);
+int cmd_describe(wf_cli *cli, int argc, char **argv);
+
+#endif

@@ -1,0 +1,229 @@
+/* cmd_control.c — `wf cancel-run` (stop a run from another shell) and `wf logs` (the
+ * stderr a run's steps wrote, optionally followed while it runs). */
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "wfengine.h"
+
+static const char cancel_usage[] =
+    "usage: wf cancel-run <run-id> [--no-wait]\n"
+    "\n"
+    "Stop a run. The process executing it notices within a second, kills the process\n"
+    "groups of steps in flight and records the run as canceled. A run no process is\n"
+    "executing is marked canceled at once. 'wf resume <run-id>' continues it later.\n"
+    "\n"
+    "options:\n"
+    "  --no-wait             return once the request is recorded\n";
+
+static const char logs_usage[] =
+    "usage: wf logs <run-id> [--step KEY] [--follow]\n"
+    "\n"
+    "Print what the run's steps wrote to stderr (one log per step, every attempt).\n"
+    "\n"
+    "options:\n"
+    "  --step KEY            only this step (a key as 'wf show-run' lists it)\n"
+    "  -f, --follow          keep printing as the logs grow, until the run stops\n";
+
+enum { O_NOWAIT = 1, O_STEP, O_FOLLOW };
+static const wf_opt cancel_opts[] = {{"no-wait", 0, 0, O_NOWAIT}, {NULL, 0, 0, 0}};
+static const wf_opt logs_opts[] = {{"step", 0, 1, O_STEP}, {"follow", 'f', 0, O_FOLLOW},
+                                   {NULL, 0, 0, 0}};
+
+static int read_run(wfs_env *env, const char *id, wfs_run *r) {
+  wfs_txn t;
+  int rc = wfs_read_begin(env, &t);
+  if (rc) return rc;
+  rc = wfs_run_get(&t, id, r);
+  wfs_read_end(&t);
+  return rc;
+}
+
+static void sleep_ms(long ms) {
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+int cmd_cancel_run(wf_cli *cli, int argc, char **argv) {
+  wf_args a;
+  int code = wf_parse(cli, "cancel-run", argc, argv, cancel_opts, &a);
+  if (code) return code;
+  if (a.help) return fputs(cancel_usage, stdout), EXIT_OK;
+  if (a.npos != 1) return wf_fail(EXIT_USAGE, "cancel-run needs one run id");
+  if (wfs_check_run_id(a.pos[0]) != 0)
+    return wf_fail(EXIT_USAGE, "invalid run id \"%.80s\"", a.pos[0]);
+  wfs_env *env = NULL;
+  if ((code = wf_open_existing(cli, &env)) != 0) return code;
+  const char *id = a.pos[0];
+  int rc = wfi_run_cancel(env, id);
+  wfs_run r = {0};
+  if (rc == WF_ENOTFOUND) {
+    code = wf_fail(EXIT_NOTFOUND, "no run %s in %s (see 'wf list-runs')", id, cli->home);
+  } else if (rc == WF_ESTATE) {
+    read_run(env, id, &r);
+    code = wf_fail(EXIT_USAGE, "run %s already finished (%s); nothing to cancel", id,
+                   r.status < WFS_RUN_NSTATUS ? wfs_run_status_name(r.status) : "?");
+  } else if (rc) {
+    code = wf_fail(EXIT_STORE, "cannot cancel run %s: %s", id, wf_strerror(rc));
+  } else if (read_run(env, id, &r) == 0 && r.status == WFS_RUN_CANCELED) {
+    printf("run %s canceled\n", id);
+  } else if (a.val[O_NOWAIT]) {
+    printf("cancel requested for run %s (pid %d)\n", id, r.owner.pid);
+  } else {
+    int32_t pid = r.owner.pid;
+    /* Wait for the owner to stop its steps and record the outcome. */
+    for (int i = 0; i < 200; i++) {
+      wfs_run_clear(&r);
+      sleep_ms(50);
+      if (read_run(env, id, &r) != 0) break;
+      if (r.status != WFS_RUN_RUNNING || !wfi_owner_alive(&r.owner, r.heartbeat)) break;
+    }
+    if (r.status == WFS_RUN_CANCELED)
+      printf("run %s canceled (pid %d stopped it)\n", id, pid);
+    else
+      printf("cancel requested for run %s; pid %d has not stopped yet (now %s)\n", id, pid,
+             wf_run_status_for_display(&r));
+  }
+  wfs_run_clear(&r);
+  wfs_close(env);
+  return code;
+}
+
+/* Log files of a run, sorted, as paths. */
+static int list_logs(const char *dir, char ***out, size_t *n) {
+  DIR *d = opendir(dir);
+  *out = NULL;
+  *n = 0;
+  if (!d) return 0;
+  size_t cap = 0;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    size_t len = strlen(e->d_name);
+    if (len < 5 || strcmp(e->d_name + len - 4, ".log") != 0 || strcmp(e->d_name, "wf.log") == 0)
+      continue;
+    if (*n == cap) {
+      cap = cap ? cap * 2 : 32;
+      char **p = realloc(*out, cap * sizeof *p);
+      if (!p) break;
+      *out = p;
+    }
+    (*out)[(*n)++] = wfs_strdup(e->d_name);
+  }
+  closedir(d);
+  for (size_t i = 1; i < *n; i++)
+    for (size_t j = i; j > 0 && strcmp((*out)[j - 1], (*out)[j]) > 0; j--) {
+      char *t = (*out)[j];
+      (*out)[j] = (*out)[j - 1];
+      (*out)[j - 1] = t;
+    }
+  return 0;
+}
+
+/* Copy the file from *offset to its end; returns bytes written. */
+static long copy_from(const char *path, long *offset) {
+  FILE *f = fopen(path, "re");
+  if (!f) return 0;
+  long total = 0;
+  if (fseek(f, *offset, SEEK_SET) == 0) {
+    char buf[65536];
+    size_t k;
+    while ((k = fread(buf, 1, sizeof buf, f)) > 0) {
+      fwrite(buf, 1, k, stdout);
+      total += (long)k;
+    }
+  }
+  fclose(f);
+  *offset += total;
+  return total;
+}
+
+/* The step key back from a log file name (percent-decoding). */
+static void key_of(const char *name, char *key, size_t cap) {
+  size_t j = 0, len = strlen(name) - 4;
+  for (size_t i = 0; i < len && j + 1 < cap; i++) {
+    unsigned v;
+    if (name[i] == '%' && i + 2 < len && sscanf(name + i + 1, "%2x", &v) == 1) {
+      key[j++] = (char)v;
+      i += 2;
+    } else {
+      key[j++] = name[i];
+    }
+  }
+  key[j] = '\0';
+}
+
+int cmd_logs(wf_cli *cli, int argc, char **argv) {
+  wf_args a;
+  int code = wf_parse(cli, "logs", argc, argv, logs_opts, &a);
+  if (code) return code;
+  if (a.help) return fputs(logs_usage, stdout), EXIT_OK;
+  if (a.npos != 1) return wf_fail(EXIT_USAGE, "logs needs one run id");
+  const char *id = a.pos[0];
+  if (wfs_check_run_id(id) != 0) return wf_fail(EXIT_USAGE, "invalid run id \"%.80s\"", id);
+  if (a.val[O_STEP] && wfs_check_step_key(a.val[O_STEP]) != 0)
+    return wf_fail(EXIT_USAGE, "invalid step key \"%.80s\"", a.val[O_STEP]);
+  wfs_env *env = NULL;
+  if ((code = wf_open_existing(cli, &env)) != 0) return code;
+  wfs_run r = {0};
+  int rc = read_run(env, id, &r);
+  if (rc) {
+    wfs_close(env);
+    return wf_fail(rc == WF_ENOTFOUND ? EXIT_NOTFOUND : EXIT_STORE, "no run %s in %s", id,
+                   cli->home);
+  }
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s/logs/%s", cli->home, id);
+  long offsets[4096] = {0};
+  char **names = NULL;
+  size_t n = 0;
+  char last[1024] = "";
+  int finished = 0;
+  for (;;) {
+    if (a.val[O_STEP]) {
+      char path[4096];
+      if (wfi_log_path(cli->home, id, a.val[O_STEP], path, sizeof path) == 0) {
+        if (!a.val[O_FOLLOW] && access(path, R_OK) != 0) {
+          code = wf_fail(EXIT_NOTFOUND, "step %s of run %s has no log (it wrote nothing to "
+                                        "stderr, or never ran)", a.val[O_STEP], id);
+          break;
+        }
+        copy_from(path, &offsets[0]);
+      }
+    } else {
+      for (size_t i = 0; i < n; i++) free(names[i]);
+      free(names);
+      list_logs(dir, &names, &n);
+      for (size_t i = 0; i < n && i < 4096; i++) {
+        char path[8192];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        struct stat st;
+        if (stat(path, &st) != 0 || st.st_size <= offsets[i]) continue;
+        if (strcmp(last, names[i]) != 0) {
+          char key[1024];
+          key_of(names[i], key, sizeof key);
+          printf("==> %s <==\n", key);
+          snprintf(last, sizeof last, "%s", names[i]);
+        }
+        copy_from(path, &offsets[i]);
+      }
+    }
+    fflush(stdout);
+    if (!a.val[O_FOLLOW] || finished) break;
+    wfs_run_clear(&r);
+    if (read_run(env, id, &r) != 0) break;
+    int eff = wfi_run_effective_status(&r);
+    /* Once the run stops, one more pass prints what its last steps wrote. */
+    if (eff != WFS_RUN_RUNNING && eff != WFS_RUN_PENDING) finished = 1;
+    else sleep_ms(200);
+  }
+  for (size_t i = 0; i < n; i++) free(names[i]);
+  free(names);
+  wfs_run_clear(&r);
+  wfs_close(env);
+  return code;
+}

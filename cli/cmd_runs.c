@@ -1,0 +1,259 @@
+/* cmd_runs.c — `wf show-run` and `wf list-runs`: reading runs without changing them. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "wfengine.h"
+
+static const char show_usage[] =
+    "usage: wf show-run <run-id> [--history] [-o table|json]\n"
+    "\n"
+    "A run's status, parameters, where its files are, and each step: status, attempts,\n"
+    "duration and error. -o json adds step outputs.\n"
+    "\n"
+    "options:\n"
+    "  --history             also every recorded event (attempts, retries, timeouts)\n";
+
+static const char list_usage[] =
+    "usage: wf list-runs [--status S] [--workflow W] [--since T] [--limit N] [-o table|json|ids]\n"
+    "\n"
+    "Runs, newest first.\n"
+    "\n"
+    "options:\n"
+    "  --status S            pending, running, succeeded, failed, degraded, canceled or\n"
+    "                        interrupted (running, but its process is gone)\n"
+    "  --workflow W          runs of workflow W only\n"
+    "  --since T             created at or after T: YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS] (UTC),\n"
+    "                        or an age such as 30m, 12h, 7d\n"
+    "  --limit N             at most N runs (default 100; 0 for all)\n";
+
+enum { O_HISTORY = 1, O_STATUS, O_WORKFLOW, O_SINCE, O_LIMIT };
+
+static const wf_opt show_opts[] = {{"history", 0, 0, O_HISTORY}, {NULL, 0, 0, 0}};
+static const wf_opt list_opts[] = {{"status", 0, 1, O_STATUS},
+                                   {"workflow", 0, 1, O_WORKFLOW},
+                                   {"since", 0, 1, O_SINCE},
+                                   {"limit", 0, 1, O_LIMIT},
+                                   {NULL, 0, 0, 0}};
+
+struct table_ctx {
+  int any;
+};
+
+static int print_step_row(void *ud, const wfs_step *s) {
+  struct table_ctx *c = ud;
+  if (!c->any) {
+    printf("\n%-40s %-10s %7s %9s  %s\n", "STEP", "STATUS", "ATTEMPT", "DURATION", "ERROR");
+    c->any = 1;
+  }
+  char dur[32] = "-";
+  if (s->started_at && s->finished_at)
+    wf_duration((double)(s->finished_at - s->started_at) / 1000.0, dur, sizeof dur);
+  char err[121] = "";
+  if (s->error) {
+    snprintf(err, sizeof err, "%s", s->error);
+    for (char *p = err; *p; p++)
+      if (*p == '\n') *p = ' ';
+  }
+  printf("%-40s %-10s %7u %9s  %s\n", s->key, wfs_step_status_name(s->status), s->attempt, dur, err);
+  return 0;
+}
+
+static int print_event_row(void *ud, const wfs_event *e) {
+  struct table_ctx *c = ud;
+  if (!c->any) {
+    printf("\n%-6s %-23s %-16s %-30s %s\n", "SEQ", "TIME", "EVENT", "STEP", "DETAIL");
+    c->any = 1;
+  }
+  char tm[40];
+  wf_time_iso(e->time, tm, sizeof tm);
+  char att[16] = "";
+  if (e->attempt) snprintf(att, sizeof att, "#%u ", e->attempt);
+  printf("%-6llu %-23s %-16s %-30s %s%s\n", (unsigned long long)e->seq, tm,
+         wfs_event_type_name(e->type), e->step_key ? e->step_key : "-", att,
+         e->detail ? e->detail : "");
+  return 0;
+}
+
+static void print_run_table(wfs_txn *t, const wfs_run *r, int history) {
+  char tm[40];
+  printf("run       %s\n", r->id);
+  printf("workflow  %s\n", r->workflow);
+  printf("status    %s", wf_run_status_for_display(r));
+  if (r->owner.pid && wfi_owner_alive(&r->owner, r->heartbeat))
+    printf(" (pid %d on %s)", r->owner.pid, r->owner.host);
+  printf("\n");
+  wf_time_human(r->created_at, tm, sizeof tm);
+  printf("created   %s UTC\n", tm);
+  if (r->finished_at) {
+    char dur[32];
+    wf_duration((double)(r->finished_at - r->started_at) / 1000.0, dur, sizeof dur);
+    wf_time_human(r->finished_at, tm, sizeof tm);
+    printf("finished  %s UTC (last execution took %s)\n", tm, dur);
+  }
+  if (r->generation) printf("generation %u\n", r->generation);
+  printf("dir       %s/runs/%s\n", wfs_home(t->env), r->id);
+  cJSON *p = NULL;
+  if (r->params && wfa_mp_to_json(r->params, r->params_len, &p) == 0 && p && p->child) {
+    printf("params   ");
+    for (cJSON *e = p->child; e; e = e->next) {
+      char *v = cJSON_IsString(e) ? NULL : cJSON_PrintUnformatted(e);
+      printf(" %s=%s", e->string, v ? v : e->valuestring);
+      free(v);
+    }
+    printf("\n");
+  }
+  cJSON_Delete(p);
+  if (r->start_from || r->only || r->skip || r->to)
+    printf("selection%s%s%s%s%s%s%s%s\n", r->start_from ? " --start-from " : "",
+           r->start_from ? r->start_from : "", r->only ? " --only " : "", r->only ? r->only : "",
+           r->skip ? " --skip " : "", r->skip ? r->skip : "", r->to ? " --to " : "",
+           r->to ? r->to : "");
+  printf("steps    ");
+  uint64_t total = 0;
+  for (int i = 0; i < WFS_STEP_NSTATUS; i++) total += r->counts[i];
+  printf(" %llu", (unsigned long long)total);
+  for (int i = 0; i < WFS_STEP_NSTATUS; i++)
+    if (r->counts[i]) printf(", %s %llu", wfs_step_status_name(i), (unsigned long long)r->counts[i]);
+  printf("\n");
+  if (r->error) printf("error     %s\n", r->error);
+  struct table_ctx c = {0};
+  wfs_steps_scan(t, r->id, "", print_step_row, &c);
+  if (history) {
+    c.any = 0;
+    wfs_events_scan(t, r->id, 0, print_event_row, &c);
+  }
+}
+
+int cmd_show_run(wf_cli *cli, int argc, char **argv) {
+  wf_args a;
+  int code = wf_parse(cli, "show-run", argc, argv, show_opts, &a);
+  if (code) return code;
+  if (a.help) return fputs(show_usage, stdout), EXIT_OK;
+  if (a.npos != 1) return wf_fail(EXIT_USAGE, "show-run needs one run id (see 'wf list-runs')");
+  if (wfs_check_run_id(a.pos[0]) != 0)
+    return wf_fail(EXIT_USAGE, "invalid run id \"%.80s\"", a.pos[0]);
+  if (cli->format == FMT_IDS) return wf_fail(EXIT_USAGE, "show-run prints table or json");
+  wfs_env *env = NULL;
+  if ((code = wf_open_existing(cli, &env)) != 0) return code;
+  wfs_txn t;
+  int rc = wfs_read_begin(env, &t);
+  if (rc) {
+    wfs_close(env);
+    return wf_fail(EXIT_STORE, "cannot read the store: %s", wf_strerror(rc));
+  }
+  wfs_run r = {0};
+  rc = wfs_run_get(&t, a.pos[0], &r);
+  if (rc == WF_ENOTFOUND)
+    code = wf_fail(EXIT_NOTFOUND, "no run %s in %s (see 'wf list-runs')", a.pos[0], cli->home);
+  else if (rc)
+    code = wf_fail(EXIT_STORE, "run %s cannot be read: %s", a.pos[0], wf_strerror(rc));
+  else if (cli->format == FMT_JSON)
+    wf_print_json(wf_run_json(&t, &r, 1, a.val[O_HISTORY] != NULL));
+  else
+    print_run_table(&t, &r, a.val[O_HISTORY] != NULL);
+  wfs_run_clear(&r);
+  wfs_read_end(&t);
+  wfs_close(env);
+  return code;
+}
+
+struct list_ctx {
+  wf_cli *cli;
+  wfs_txn *t;
+  int want;             /* effective status wanted, -1 any */
+  const char *workflow;
+  long limit, shown;
+  cJSON *json;
+  int bad;
+};
+
+static int list_one(void *ud, const char *id, int64_t created_at) {
+  (void)created_at;
+  struct list_ctx *c = ud;
+  wfs_run r = {0};
+  int rc = wfs_run_get(c->t, id, &r);
+  if (rc) {
+    fprintf(stderr, "wf: run %s cannot be read: %s\n", id, wf_strerror(rc));
+    c->bad = 1;
+    return 0;
+  }
+  int eff = wfi_run_effective_status(&r);
+  if ((c->want >= 0 && eff != c->want) || (c->workflow && strcmp(r.workflow, c->workflow) != 0)) {
+    wfs_run_clear(&r);
+    return 0;
+  }
+  uint64_t total = 0;
+  for (int i = 0; i < WFS_STEP_NSTATUS; i++) total += r.counts[i];
+  if (c->cli->format == FMT_JSON) {
+    cJSON *o = wf_run_json(c->t, &r, 0, 0);
+    cJSON_AddItemToArray(c->json, o);
+  } else if (c->cli->format == FMT_IDS) {
+    printf("%s\n", r.id);
+  } else {
+    if (c->shown == 0)
+      printf("%-32s %-16s %-11s %-19s %11s %9s\n", "RUN", "WORKFLOW", "STATUS", "CREATED (UTC)",
+             "STEPS OK", "DURATION");
+    char tm[40], dur[32] = "-", steps[32];
+    wf_time_human(r.created_at, tm, sizeof tm);
+    if (r.finished_at && r.started_at)
+      wf_duration((double)(r.finished_at - r.started_at) / 1000.0, dur, sizeof dur);
+    snprintf(steps, sizeof steps, "%llu/%llu", (unsigned long long)r.counts[WFS_STEP_SUCCEEDED],
+             (unsigned long long)total);
+    printf("%-32s %-16s %-11s %-19s %11s %9s\n", r.id, r.workflow, wfs_run_status_name(eff), tm,
+           steps, dur);
+  }
+  wfs_run_clear(&r);
+  c->shown++;
+  return c->limit > 0 && c->shown >= c->limit ? 1 : 0;
+}
+
+int cmd_list_runs(wf_cli *cli, int argc, char **argv) {
+  wf_args a;
+  int code = wf_parse(cli, "list-runs", argc, argv, list_opts, &a);
+  if (code) return code;
+  if (a.help) return fputs(list_usage, stdout), EXIT_OK;
+  if (a.npos) return wf_fail(EXIT_USAGE, "list-runs takes no arguments (did you mean --status?)");
+  struct list_ctx c = {cli, NULL, -1, a.val[O_WORKFLOW], 100, 0, NULL, 0};
+  if (a.val[O_STATUS] && (c.want = wfs_run_status_parse(a.val[O_STATUS])) < 0)
+    return wf_fail(EXIT_USAGE, "unknown status \"%s\" (pending, running, succeeded, failed, "
+                               "degraded, canceled, interrupted)", a.val[O_STATUS]);
+  int64_t since = 0;
+  if (a.val[O_SINCE] && (since = wf_parse_since(a.val[O_SINCE])) < 0)
+    return wf_fail(EXIT_USAGE, "--since \"%s\": use YYYY-MM-DD, YYYY-MM-DDTHH:MM or an age like 7d",
+                   a.val[O_SINCE]);
+  if (a.val[O_LIMIT]) {
+    char *end;
+    c.limit = strtol(a.val[O_LIMIT], &end, 10);
+    if (*end || c.limit < 0)
+      return wf_fail(EXIT_USAGE, "--limit needs a number (0 for all), not \"%s\"", a.val[O_LIMIT]);
+  }
+  wfs_env *env = NULL;
+  int rc = wfs_open_existing(cli->home, &env);
+  if (rc == WF_ENOTFOUND) {
+    /* No store yet: no runs. Nothing is created by a read. */
+    if (cli->format == FMT_JSON) printf("[]\n");
+    else if (cli->format != FMT_IDS) printf("no runs in %s\n", cli->home);
+    return EXIT_OK;
+  }
+  if (rc) return wf_open_existing(cli, &env);
+  wfs_txn t;
+  if ((rc = wfs_read_begin(env, &t)) != 0) {
+    wfs_close(env);
+    return wf_fail(EXIT_STORE, "cannot read the store: %s", wf_strerror(rc));
+  }
+  c.t = &t;
+  if (cli->format == FMT_JSON) c.json = cJSON_CreateArray();
+  /* Stored statuses have an index; interrupted runs are among the stored running ones,
+   * and a running run may read as interrupted, so both look at the running index. */
+  int idx = c.want;
+  if (idx == WFS_RUN_INTERRUPTED) idx = WFS_RUN_RUNNING;
+  rc = wfs_runs_scan(&t, idx, since, 1, list_one, &c);
+  if (c.want == WFS_RUN_INTERRUPTED && (c.limit == 0 || c.shown < c.limit))
+    wfs_runs_scan(&t, WFS_RUN_PENDING, since, 1, list_one, &c);
+  if (c.json) wf_print_json(c.json);
+  else if (c.shown == 0 && cli->format != FMT_IDS) printf("no runs match\n");
+  wfs_read_end(&t);
+  wfs_close(env);
+  return rc < 0 ? EXIT_STORE : (c.bad ? EXIT_STORE : EXIT_OK);
+}

@@ -1,0 +1,463 @@
+/* cmd_start.c — `wf start` and `wf resume`: bind a workflow to a run, take ownership of
+ * it and execute it with progress, leaving it resumable if anything stops it. */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "wfengine.h"
+
+static const char start_usage[] =
+    "usage: wf start <workflow> [options]\n"
+    "\n"
+    "Start a run of <workflow>: a bundled name (see 'wf list'), a name under ./workflows/,\n"
+    "or a path to a JSON definition. Prints progress; exits with the run's outcome.\n"
+    "\n"
+    "options:\n"
+    "  --run-id ID           id of the run (default run_<date>-<time>); an existing run is\n"
+    "                        refused unless --start-from is given\n"
+    "  -p, --param KEY=VALUE a workflow parameter (repeatable)\n"
+    "  --start-from STAGE    with --run-id of an existing run: keep its recorded results\n"
+    "                        before STAGE, execute STAGE and everything after it again\n"
+    "  --only S1,S2          run only these stages (others use recorded results)\n"
+    "  --skip S1,S2          do not run these stages\n"
+    "  --to STAGE            run STAGE and the stages it needs, nothing after\n"
+    "  --dry-run             validate and print what would run; touch nothing\n"
+    "  --window N            steps in flight at once for the run (default 8)\n"
+    "  --continue-on-error   keep going past failed steps; the run ends degraded (exit 4)\n"
+    "  --detach              run in the background; print the run id and exit\n";
+
+static const char resume_usage[] =
+    "usage: wf resume <run-id> | --all [options]\n"
+    "\n"
+    "Continue a run that was interrupted (its process died or was stopped), failed or\n"
+    "canceled. Recorded steps are not executed again; failed and unfinished ones are.\n"
+    "A run still owned by a live process is refused.\n"
+    "\n"
+    "options:\n"
+    "  --all                 resume every interrupted run, one after another\n"
+    "  --window N            steps in flight at once (default: the run's)\n";
+
+enum { O_PARAM = 0, O_RUN_ID = 1, O_START_FROM, O_ONLY, O_SKIP, O_TO, O_DRY, O_WINDOW, O_COE,
+       O_DETACH, O_ALL };
+
+static const wf_opt start_opts[] = {
+    {"param", 'p', 1, O_PARAM},      {"run-id", 0, 1, O_RUN_ID}, {"start-from", 0, 1, O_START_FROM},
+    {"only", 0, 1, O_ONLY},          {"skip", 0, 1, O_SKIP},     {"to", 0, 1, O_TO},
+    {"dry-run", 0, 0, O_DRY},        {"window", 0, 1, O_WINDOW}, {"continue-on-error", 0, 0, O_COE},
+    {"detach", 0, 0, O_DETACH},      {NULL, 0, 0, 0}};
+
+static const wf_opt resume_opts[] = {
+    {"all", 0, 0, O_ALL}, {"window", 0, 1, O_WINDOW}, {NULL, 0, 0, 0}};
+
+static int parse_window(const char *v, uint32_t *out) {
+  *out = 0;
+  if (!v) return 0;
+  char *end;
+  long n = strtol(v, &end, 10);
+  if (*end || n < 1 || n > 100000)
+    return wf_fail(EXIT_USAGE, "--window must be a number from 1 to 100000, not \"%s\"", v);
+  *out = (uint32_t)n;
+  return 0;
+}
+
+static int exit_for_status(int status) {
+  switch (status) {
+  case WFS_RUN_SUCCEEDED: return EXIT_OK;
+  case WFS_RUN_DEGRADED: return EXIT_DEGRADED;
+  case WFS_RUN_INTERRUPTED: return EXIT_SIGNAL;
+  default: return EXIT_FAILED;
+  }
+}
+
+/* Execute a claimed run with its plan; prints progress and the outcome. */
+static int execute(wf_cli *cli, wfs_env *env, const char *run_id, const wfi_plan *plan,
+                   uint32_t window, int continue_on_error, const char *verb,
+                   const char *workflow) {
+  FILE *out = cli->format == FMT_JSON || cli->format == FMT_IDS ? stderr : stdout;
+  wf_progress_ctx pc = {cli, out, plan, 0, 0};
+  if (cli->format == FMT_IDS) printf("%s\n", run_id);
+  fprintf(out, "run %s %s (workflow %s)\n", run_id, verb, workflow);
+  fflush(out);
+  wfi_exec_opts opts = {0};
+  opts.window = window;
+  opts.continue_on_error = continue_on_error;
+  opts.observe = wf_progress;
+  opts.observe_ud = &pc;
+  opts.handle_signals = 1;
+  int64_t t0 = wfs_now_ms();
+  int status = WFS_RUN_FAILED;
+  int rc = wfi_run_execute(env, run_id, plan, &opts, &status);
+  char dur[32];
+  wf_duration((double)(wfs_now_ms() - t0) / 1000.0, dur, sizeof dur);
+  if (rc && rc != WF_ESTEP) {
+    fprintf(stderr, "wf: run %s stopped: %s; it can be resumed with: wf resume %s\n", run_id,
+            wf_strerror(rc), run_id);
+    return EXIT_STORE;
+  }
+  wfs_txn t;
+  wfs_run r = {0};
+  if (wfs_read_begin(env, &t) == 0) {
+    if (wfs_run_get(&t, run_id, &r) == 0 && cli->format == FMT_JSON)
+      wf_print_json(wf_run_json(&t, &r, 1, 0));
+    wfs_read_end(&t);
+  }
+  const char *name = wfs_run_status_name(status);
+  fprintf(out, "run %s %s in %s\n", run_id, name, dur);
+  if (r.error && status != WFS_RUN_SUCCEEDED) fprintf(out, "  error: %s\n", r.error);
+  if (status == WFS_RUN_FAILED || status == WFS_RUN_INTERRUPTED || status == WFS_RUN_DEGRADED)
+    fprintf(out, "  resume it with: wf resume %s  (details: wf show-run %s)\n", run_id, run_id);
+  wfs_run_clear(&r);
+  return exit_for_status(status);
+}
+
+/* Recorded params that -p does not override, as KEY=VALUE strings appended to kv. */
+static int merge_recorded_params(const wfs_run *r, const char **kv, int *n, char **owned,
+                                 int *nowned) {
+  cJSON *j = NULL;
+  if (!r->params || wfa_mp_to_json(r->params, r->params_len, &j) != 0) return 0;
+  int given = *n;
+  for (cJSON *e = j ? j->child : NULL; e && *n < WF_MAX_ARGS; e = e->next) {
+    size_t klen = strlen(e->string);
+    int dup = 0;
+    for (int i = 0; i < given; i++)
+      if (strncmp(kv[i], e->string, klen) == 0 && kv[i][klen] == '=') dup = 1;
+    if (dup || cJSON_IsNull(e)) continue;
+    char *v = cJSON_IsString(e) ? NULL : cJSON_PrintUnformatted(e);
+    const char *val = v ? v : e->valuestring;
+    char *s = malloc(klen + strlen(val) + 2);
+    if (s) {
+      sprintf(s, "%s=%s", e->string, val);
+      kv[(*n)++] = s;
+      owned[(*nowned)++] = s;
+    }
+    free(v);
+  }
+  cJSON_Delete(j);
+  return 0;
+}
+
+/* Run the start in a background process: the child reports the run id (or fails) over
+ * a pipe; the parent prints it and returns. */
+static int detach(int *report_fd) {
+  int fds[2];
+  if (pipe(fds) != 0) return wf_fail(EXIT_STORE, "--detach: cannot create a pipe");
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid < 0) return wf_fail(EXIT_STORE, "--detach: cannot fork");
+  if (pid == 0) {
+    close(fds[0]);
+    setsid();
+    int dn = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (dn >= 0) dup2(dn, STDIN_FILENO), dup2(dn, STDOUT_FILENO);
+    fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+    *report_fd = fds[1];
+    return -1; /* continue as the worker */
+  }
+  close(fds[1]);
+  char id[WFS_MAX_ID + 2];
+  ssize_t n = 0, k;
+  while ((size_t)n < sizeof id - 1 && (k = read(fds[0], id + n, sizeof id - 1 - (size_t)n)) > 0)
+    n += k;
+  close(fds[0]);
+  if (n > 0) {
+    id[n] = '\0';
+    printf("%s\n", id);
+    return EXIT_OK;
+  }
+  int st = 0;
+  waitpid(pid, &st, 0);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : EXIT_FAILED;
+}
+
+static void report_started(int *fd, const char *home, const char *id) {
+  if (*fd < 0) return;
+  /* From here on the detached worker writes to the run's log, not the terminal. */
+  char path[4096];
+  snprintf(path, sizeof path, "%s/logs/%s", home, id);
+  mkdir(path, 0755);
+  snprintf(path, sizeof path, "%s/logs/%s/wf.log", home, id);
+  int lf = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (lf >= 0) {
+    dup2(lf, STDOUT_FILENO);
+    dup2(lf, STDERR_FILENO);
+    close(lf);
+  }
+  ssize_t w = write(*fd, id, strlen(id));
+  (void)w;
+  close(*fd);
+  *fd = -1;
+}
+
+int cmd_start(wf_cli *cli, int argc, char **argv) {
+  wf_args a;
+  int code = wf_parse(cli, "start", argc, argv, start_opts, &a);
+  if (code) return code;
+  if (a.help) return fputs(start_usage, stdout), EXIT_OK;
+  if (a.npos != 1)
+    return wf_fail(EXIT_USAGE, "start needs exactly one workflow (see 'wf start --help')");
+  uint32_t window;
+  if (parse_window(a.val[O_WINDOW], &window)) return EXIT_USAGE;
+  const char *run_id = a.val[O_RUN_ID];
+  if (run_id && wfs_check_run_id(run_id) != 0)
+    return wf_fail(EXIT_USAGE,
+                   "invalid run id \"%.80s\": use 1 to %d printable characters without spaces, "
+                   "'/' or a leading '.' or '-'",
+                   run_id, WFS_MAX_ID);
+  if (a.val[O_START_FROM] && !run_id)
+    return wf_fail(EXIT_USAGE,
+                   "--start-from reuses the recorded results of an existing run: add --run-id "
+                   "ID (see 'wf list-runs')");
+  if (a.val[O_DETACH] && a.val[O_DRY])
+    return wf_fail(EXIT_USAGE, "--detach and --dry-run do not go together");
+
+  wfw_err err = {{0}};
+  char path[4096];
+  int rc = wfw_resolve(a.pos[0], path, sizeof path, &err);
+  if (rc) return wf_fail(rc == WF_ENOTFOUND ? EXIT_NOTFOUND : EXIT_USAGE, "%s", err.msg);
+  wfw_def *def = NULL;
+  rc = wfw_load(path, &def, &err);
+  if (rc) return wf_fail(rc == WF_ENOTFOUND ? EXIT_NOTFOUND : EXIT_USAGE, "%s", err.msg);
+
+  wfs_env *env = NULL;
+  wfi_plan *plan = NULL;
+  uint8_t *params = NULL;
+  size_t params_len = 0;
+  const char *kv[WF_MAX_ARGS];
+  char *owned[WF_MAX_ARGS];
+  int nkv = a.nmulti, nowned = 0;
+  memcpy(kv, a.multi, sizeof(char *) * (size_t)a.nmulti);
+  wfs_run existing = {0};
+  int exists = 0;
+  int report_fd = -1;
+
+  /* An existing run is looked at (read-only) before anything is written. */
+  if (run_id && !a.val[O_DRY] && wfs_open_existing(cli->home, &env) == 0) {
+    wfs_txn t;
+    if (wfs_read_begin(env, &t) == 0) {
+      exists = wfs_run_get(&t, run_id, &existing) == 0;
+      wfs_read_end(&t);
+    }
+    wfs_close(env);
+    env = NULL;
+  }
+  if (exists) {
+    if (strcmp(existing.workflow, wfw_def_name(def)) != 0) {
+      code = wf_fail(EXIT_USAGE, "run %s is a run of workflow \"%s\", not \"%s\"", run_id,
+                     existing.workflow, wfw_def_name(def));
+      goto out;
+    }
+    if (!a.val[O_START_FROM]) {
+      code = wf_fail(EXIT_USAGE,
+                     "run %s already exists (%s). To continue it: wf resume %s; to execute "
+                     "stages again: wf start %s --run-id %s --start-from STAGE",
+                     run_id, wf_run_status_for_display(&existing), run_id, a.pos[0], run_id);
+      goto out;
+    }
+    merge_recorded_params(&existing, kv, &nkv, owned, &nowned);
+  }
+  rc = wfw_bind_params(def, kv, (size_t)nkv, &params, &params_len, &err);
+  if (rc) {
+    code = wf_fail(EXIT_USAGE, "%s", err.msg);
+    goto out;
+  }
+  rc = wfw_plan_new(def, params, params_len, a.val[O_ONLY], a.val[O_SKIP], a.val[O_START_FROM],
+                    a.val[O_TO], &plan, &err);
+  if (rc) {
+    code = wf_fail(EXIT_USAGE, "%s", err.msg);
+    goto out;
+  }
+  if (a.val[O_DRY]) {
+    printf("workflow %s (%s): valid\n", wfw_def_name(def), wfw_def_path(def));
+    for (uint32_t i = 0; i < plan->nstages; i++) {
+      const wfi_stage *s = &plan->stages[i];
+      printf("  %-24s %s%s\n", s->id,
+             !s->selected ? "skipped" : s->rerun ? "runs again" : "runs (recorded results reused)",
+             s->fanout ? ", fan-out" : "");
+    }
+    code = EXIT_OK;
+    goto out;
+  }
+  if (a.val[O_DETACH]) {
+    code = detach(&report_fd);
+    if (code >= 0) goto out;
+  }
+  if ((code = wf_open_store(cli, &env)) != 0) goto out;
+  wfi_run_spec spec = {0};
+  spec.run_id = run_id;
+  spec.workflow = wfw_def_name(def);
+  spec.def_path = wfw_def_path(def);
+  spec.def_text = wfw_def_text(def);
+  spec.params = params;
+  spec.params_len = params_len;
+  spec.window = window;
+  spec.continue_on_error = a.val[O_COE] != NULL;
+  spec.only = a.val[O_ONLY];
+  spec.skip = a.val[O_SKIP];
+  spec.start_from = a.val[O_START_FROM];
+  spec.to = a.val[O_TO];
+  char id[WFS_MAX_ID + 1];
+  const char *verb = "started";
+  if (exists) {
+    int32_t pid = 0;
+    rc = wfi_run_claim(env, run_id, &spec, 1, &pid);
+    if (rc == WF_EBUSY) {
+      code = wf_fail(EXIT_FAILED, "run %s is owned by pid %d, which is still running it; "
+                                  "wait for it or stop it with: wf cancel-run %s",
+                     run_id, (int)pid, run_id);
+      goto out;
+    }
+    snprintf(id, sizeof id, "%s", run_id);
+    verb = "restarted";
+  } else {
+    rc = wfi_run_create(env, &spec, id);
+    if (rc == WF_EEXIST) {
+      code = wf_fail(EXIT_USAGE, "run %s was created meanwhile by another process", run_id);
+      goto out;
+    }
+  }
+  if (rc) {
+    code = wf_fail(wf_exit_for(rc), "cannot record run: %s", wf_strerror(rc));
+    goto out;
+  }
+  report_started(&report_fd, cli->home, id);
+  code = execute(cli, env, id, plan, window, a.val[O_COE] != NULL, verb, wfw_def_name(def));
+out:
+  if (report_fd >= 0) close(report_fd);
+  for (int i = 0; i < nowned; i++) free(owned[i]);
+  wfs_run_clear(&existing);
+  wfw_plan_free(plan);
+  free(params);
+  wfw_def_free(def);
+  wfs_close(env);
+  return code;
+}
+
+/* Resume one run: its recorded definition, params and selection. */
+static int resume_one(wf_cli *cli, wfs_env *env, const char *run_id, uint32_t window, int force) {
+  wfs_txn t;
+  wfs_run r = {0};
+  int rc = wfs_read_begin(env, &t);
+  if (rc) return wf_fail(EXIT_STORE, "cannot read the store: %s", wf_strerror(rc));
+  rc = wfs_run_get(&t, run_id, &r);
+  wfs_read_end(&t);
+  if (rc == WF_ENOTFOUND)
+    return wf_fail(EXIT_NOTFOUND, "no run %s in %s (see 'wf list-runs')", run_id, cli->home);
+  if (rc) return wf_fail(EXIT_STORE, "cannot read run %s: %s", run_id, wf_strerror(rc));
+  int code = EXIT_OK;
+  wfw_def *def = NULL;
+  wfi_plan *plan = NULL;
+  wfw_err err = {{0}};
+  if (r.status == WFS_RUN_SUCCEEDED) {
+    code = wf_fail(EXIT_USAGE, "run %s already succeeded; nothing to resume (to execute stages "
+                               "again: wf start %s --run-id %s --start-from STAGE)",
+                   run_id, r.workflow, run_id);
+    goto out;
+  }
+  rc = wfw_parse(r.def_text, strlen(r.def_text), r.def_path && r.def_path[0] ? r.def_path : r.workflow,
+                 &def, &err);
+  if (rc == 0)
+    rc = wfw_plan_new(def, r.params, r.params_len, r.only, r.skip, r.start_from, r.to, &plan, &err);
+  if (rc) {
+    code = wf_fail(EXIT_USAGE, "run %s: its recorded definition no longer loads: %s", run_id,
+                   err.msg);
+    goto out;
+  }
+  int32_t pid = 0;
+  rc = wfi_run_claim(env, run_id, NULL, force, &pid);
+  if (rc == WF_EBUSY) {
+    code = wf_fail(EXIT_FAILED, "run %s is owned by pid %d, which is still running it; wait for "
+                                "it or stop it with: wf cancel-run %s",
+                   run_id, (int)pid, run_id);
+    goto out;
+  }
+  if (rc == WF_ESTATE) {
+    code = wf_fail(EXIT_USAGE, "run %s is %s and cannot be resumed", run_id,
+                   wfs_run_status_name(r.status));
+    goto out;
+  }
+  if (rc) {
+    code = wf_fail(wf_exit_for(rc), "cannot take over run %s: %s", run_id, wf_strerror(rc));
+    goto out;
+  }
+  code = execute(cli, env, run_id, plan, window, 0, "resumed", r.workflow);
+out:
+  wfw_plan_free(plan);
+  wfw_def_free(def);
+  wfs_run_clear(&r);
+  return code;
+}
+
+struct id_list {
+  char **ids;
+  size_t n, cap;
+};
+
+static int collect_id(void *ud, const char *id, int64_t created_at) {
+  (void)created_at;
+  struct id_list *l = ud;
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? l->cap * 2 : 16;
+    char **p = realloc(l->ids, cap * sizeof *p);
+    if (!p) return WF_ENOMEM;
+    l->ids = p;
+    l->cap = cap;
+  }
+  l->ids[l->n++] = wfs_strdup(id);
+  return 0;
+}
+
+int cmd_resume(wf_cli *cli, int argc, char **argv) {
+  wf_args a;
+  int code = wf_parse(cli, "resume", argc, argv, resume_opts, &a);
+  if (code) return code;
+  if (a.help) return fputs(resume_usage, stdout), EXIT_OK;
+  uint32_t window;
+  if (parse_window(a.val[O_WINDOW], &window)) return EXIT_USAGE;
+  if ((a.npos == 1) == (a.val[O_ALL] != NULL))
+    return wf_fail(EXIT_USAGE, "resume needs one run id or --all (see 'wf resume --help')");
+  if (a.npos == 1 && wfs_check_run_id(a.pos[0]) != 0)
+    return wf_fail(EXIT_USAGE, "invalid run id \"%.80s\"", a.pos[0]);
+  wfs_env *env = NULL;
+  if ((code = wf_open_existing(cli, &env)) != 0) return code;
+  if (a.npos == 1) {
+    code = resume_one(cli, env, a.pos[0], window, 1);
+    wfs_close(env);
+    return code;
+  }
+  /* --all: runs recorded as running or pending whose owner is gone. */
+  struct id_list l = {0};
+  wfs_txn t;
+  if (wfs_read_begin(env, &t) == 0) {
+    wfs_runs_scan(&t, WFS_RUN_RUNNING, 0, 0, collect_id, &l);
+    wfs_runs_scan(&t, WFS_RUN_PENDING, 0, 0, collect_id, &l);
+    wfs_read_end(&t);
+  }
+  int resumed = 0;
+  for (size_t i = 0; i < l.n; i++) {
+    wfs_run r = {0};
+    int interrupted = 0;
+    if (wfs_read_begin(env, &t) == 0) {
+      if (wfs_run_get(&t, l.ids[i], &r) == 0)
+        interrupted = wfi_run_effective_status(&r) == WFS_RUN_INTERRUPTED;
+      wfs_read_end(&t);
+    }
+    wfs_run_clear(&r);
+    if (interrupted) {
+      int c = resume_one(cli, env, l.ids[i], window, 0);
+      resumed++;
+      if (c > code && c != EXIT_DEGRADED) code = c;
+      else if (c == EXIT_DEGRADED && code == EXIT_OK) code = c;
+      if (c == EXIT_SIGNAL) break;
+    }
+  }
+  for (size_t i = 0; i < l.n; i++) free(l.ids[i]);
+  free(l.ids);
+  if (!resumed && cli->format != FMT_JSON) printf("no interrupted runs to resume\n");
+  wfs_close(env);
+  return code;
+}

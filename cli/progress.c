@@ -1,0 +1,87 @@
+/* progress.c — what start and resume print while a run executes: a line per finished
+ * stage (✓/✗ and its duration on a terminal, plain words otherwise), failures and
+ * retries as they happen, and a live counter for fan-out stages on a terminal. */
+#include <string.h>
+
+#include "cli.h"
+
+#define GREEN "\033[32m"
+#define RED "\033[31m"
+#define YELLOW "\033[33m"
+#define DIM "\033[2m"
+#define RESET "\033[0m"
+
+static const char *c(const wf_progress_ctx *p, const char *code) {
+  return p->cli->color ? code : "";
+}
+
+static void clear_live(wf_progress_ctx *p) {
+  if (!p->live) return;
+  fputs("\r\033[K", p->out);
+  p->live = 0;
+}
+
+static void stage_line(wf_progress_ctx *p, const wfi_progress *e) {
+  char dur[32];
+  wf_duration(e->duration_s, dur, sizeof dur);
+  uint64_t n = e->done + e->failed;
+  char steps[64] = "";
+  if (n != 1 || e->total > 1) snprintf(steps, sizeof steps, " (%llu steps)", (unsigned long long)n);
+  else snprintf(steps, sizeof steps, " (1 step)");
+  const char *word = wfs_step_status_name(e->status);
+  if (p->cli->tty) {
+    const char *mark = e->status == WFS_STEP_SUCCEEDED ? "✓"
+                       : e->status == WFS_STEP_SKIPPED ? "-"
+                                                       : "✗";
+    const char *col = e->status == WFS_STEP_SUCCEEDED ? GREEN
+                      : e->status == WFS_STEP_SKIPPED ? DIM
+                                                      : RED;
+    fprintf(p->out, "%s%s%s %s %s%s%s%s\n", c(p, col), mark, c(p, RESET), e->stage_id,
+            c(p, DIM), dur, steps, c(p, RESET));
+  } else {
+    fprintf(p->out, "stage %s %s in %s%s\n", e->stage_id, word, dur, steps);
+  }
+}
+
+void wf_progress(void *ud, const wfi_progress *e) {
+  wf_progress_ctx *p = ud;
+  switch (e->type) {
+  case WFI_P_STAGE_FINISHED:
+    clear_live(p);
+    stage_line(p, e);
+    break;
+  case WFI_P_STEP_FINISHED:
+    if (e->status == WFS_STEP_FAILED) {
+      clear_live(p);
+      fprintf(p->out, "%sstep %s failed%s (attempt %u): %s\n", c(p, RED), e->step_key,
+              c(p, RESET), e->attempt, e->error ? e->error : "");
+    }
+    if (p->cli->tty && p->plan->stages[e->stage].fanout) {
+      int64_t now = wfs_now_ms();
+      if (now - p->last_draw >= 100) {
+        p->last_draw = now;
+        if (e->total)
+          fprintf(p->out, "\r\033[K%s… %s %llu/%llu%s", c(p, YELLOW), e->stage_id,
+                  (unsigned long long)(e->done + e->failed), (unsigned long long)e->total,
+                  c(p, RESET));
+        else
+          fprintf(p->out, "\r\033[K%s… %s %llu%s", c(p, YELLOW), e->stage_id,
+                  (unsigned long long)(e->done + e->failed), c(p, RESET));
+        fflush(p->out);
+        p->live = 1;
+      }
+    }
+    break;
+  case WFI_P_STEP_RETRY: {
+    clear_live(p);
+    char d[32];
+    wf_duration(e->delay_s, d, sizeof d);
+    fprintf(p->out, "%sstep %s attempt %u failed%s: %s; retrying in %s\n", c(p, YELLOW),
+            e->step_key, e->attempt, c(p, RESET), e->error ? e->error : "", d);
+    break;
+  }
+  default:
+    break;
+  }
+  fflush(p->out);
+}

@@ -1,0 +1,107 @@
+/* runjson.c — a run, its steps and events as JSON (show-run -o json, list-runs -o json,
+ * start -o json). One shape everywhere so scripts can rely on it. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "wfengine.h"
+
+const char *wf_run_status_for_display(const wfs_run *r) {
+  return wfs_run_status_name(wfi_run_effective_status(r));
+}
+
+static void add_time(cJSON *o, const char *name, int64_t ms) {
+  char buf[40];
+  wf_time_iso(ms, buf, sizeof buf);
+  if (buf[0]) cJSON_AddStringToObject(o, name, buf);
+  else cJSON_AddNullToObject(o, name);
+}
+
+static void add_str(cJSON *o, const char *name, const char *s) {
+  if (s) cJSON_AddStringToObject(o, name, s);
+  else cJSON_AddNullToObject(o, name);
+}
+
+static cJSON *mp_json(const uint8_t *p, size_t n) {
+  cJSON *j = NULL;
+  if (!p || !n || wfa_mp_to_json(p, n, &j) != 0) return cJSON_CreateNull();
+  return j;
+}
+
+static int step_cb(void *ud, const wfs_step *s) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "key", s->key);
+  cJSON_AddStringToObject(o, "stage", s->stage ? s->stage : "");
+  cJSON_AddStringToObject(o, "status", wfs_step_status_name(s->status));
+  cJSON_AddNumberToObject(o, "attempt", s->attempt);
+  add_time(o, "started_at", s->started_at);
+  add_time(o, "finished_at", s->finished_at);
+  if (s->started_at && s->finished_at)
+    cJSON_AddNumberToObject(o, "duration_s", (double)(s->finished_at - s->started_at) / 1000.0);
+  else
+    cJSON_AddNullToObject(o, "duration_s");
+  if (s->exit_code >= 0) cJSON_AddNumberToObject(o, "exit_code", s->exit_code);
+  else cJSON_AddNullToObject(o, "exit_code");
+  add_str(o, "error", s->error);
+  add_str(o, "stderr_tail", s->stderr_tail);
+  cJSON_AddNumberToObject(o, "generation", s->generation);
+  cJSON_AddItemToObject(o, "output", mp_json(s->output, s->output_len));
+  cJSON_AddItemToArray((cJSON *)ud, o);
+  return 0;
+}
+
+static int event_cb(void *ud, const wfs_event *e) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddNumberToObject(o, "seq", (double)e->seq);
+  add_time(o, "time", e->time);
+  cJSON_AddStringToObject(o, "type", wfs_event_type_name(e->type));
+  add_str(o, "step", e->step_key);
+  if (e->attempt) cJSON_AddNumberToObject(o, "attempt", e->attempt);
+  else cJSON_AddNullToObject(o, "attempt");
+  add_str(o, "detail", e->detail);
+  cJSON_AddItemToArray((cJSON *)ud, o);
+  return 0;
+}
+
+cJSON *wf_run_json(wfs_txn *t, const wfs_run *r, int with_steps, int with_events) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "id", r->id);
+  cJSON_AddStringToObject(o, "workflow", r->workflow ? r->workflow : "");
+  cJSON_AddStringToObject(o, "status", wf_run_status_for_display(r));
+  add_time(o, "created_at", r->created_at);
+  add_time(o, "started_at", r->started_at);
+  add_time(o, "finished_at", r->finished_at);
+  if (r->finished_at && r->started_at)
+    cJSON_AddNumberToObject(o, "duration_s", (double)(r->finished_at - r->started_at) / 1000.0);
+  else
+    cJSON_AddNullToObject(o, "duration_s");
+  cJSON_AddNumberToObject(o, "generation", r->generation);
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s/runs/%s", wfs_home(t->env), r->id);
+  cJSON_AddStringToObject(o, "run_dir", dir);
+  cJSON_AddItemToObject(o, "params", mp_json(r->params, r->params_len));
+  cJSON *counts = cJSON_AddObjectToObject(o, "counts");
+  for (int i = 0; i < WFS_STEP_NSTATUS; i++)
+    cJSON_AddNumberToObject(counts, wfs_step_status_name(i), (double)r->counts[i]);
+  add_str(o, "error", r->error);
+  if (r->owner.pid && wfi_owner_alive(&r->owner, r->heartbeat)) {
+    cJSON *ow = cJSON_AddObjectToObject(o, "owner");
+    cJSON_AddNumberToObject(ow, "pid", r->owner.pid);
+    cJSON_AddStringToObject(ow, "host", r->owner.host);
+  } else {
+    cJSON_AddNullToObject(o, "owner");
+  }
+  add_str(o, "only", r->only);
+  add_str(o, "skip", r->skip);
+  add_str(o, "start_from", r->start_from);
+  add_str(o, "to", r->to);
+  if (with_steps) {
+    cJSON *steps = cJSON_AddArrayToObject(o, "steps");
+    wfs_steps_scan(t, r->id, "", step_cb, steps);
+  }
+  if (with_events) {
+    cJSON *events = cJSON_AddArrayToObject(o, "events");
+    wfs_events_scan(t, r->id, 0, event_cb, events);
+  }
+  return o;
+}

@@ -1,0 +1,210 @@
+/* util.c — argument parsing, messages, store opening and time formatting for the CLI. */
+#define _DEFAULT_SOURCE /* timegm */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cli.h"
+
+int wf_fail(int code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("wf: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+  return code;
+}
+
+int wf_exit_for(int rc) {
+  switch (rc) {
+  case 0: return EXIT_OK;
+  case WF_ENOTFOUND: return EXIT_NOTFOUND;
+  case WF_EINVAL: case WF_ESTATE: case WF_EEXIST: return EXIT_USAGE;
+  case WF_EBUSY: case WF_ESTEP: case WF_ECANCELED: return EXIT_FAILED;
+  case WF_EINTR: return EXIT_SIGNAL;
+  default: return EXIT_STORE;
+  }
+}
+
+static int set_format(wf_cli *cli, const char *v) {
+  if (strcmp(v, "table") == 0) cli->format = FMT_TABLE;
+  else if (strcmp(v, "json") == 0) cli->format = FMT_JSON;
+  else if (strcmp(v, "ids") == 0) cli->format = FMT_IDS;
+  else return wf_fail(EXIT_USAGE, "unknown output format \"%s\" (use table, json or ids)", v);
+  return 0;
+}
+
+static int check_text(const char *what, const char *v) {
+  for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+    if (*p < 0x20 || *p == 0x7f)
+      return wf_fail(EXIT_USAGE, "%s contains a control character", what);
+  return 0;
+}
+
+int wf_parse(wf_cli *cli, const char *cmd, int argc, char **argv, const wf_opt *opts,
+             wf_args *out) {
+  memset(out, 0, sizeof *out);
+  int only_pos = 0;
+  for (int i = 0; i < argc; i++) {
+    const char *a = argv[i];
+    if (only_pos || a[0] != '-' || a[1] == '\0') {
+      if (out->npos == WF_MAX_ARGS) return wf_fail(EXIT_USAGE, "%s: too many arguments", cmd);
+      out->pos[out->npos++] = a;
+      continue;
+    }
+    if (strcmp(a, "--") == 0) {
+      only_pos = 1;
+      continue;
+    }
+    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+      out->help = 1;
+      continue;
+    }
+    /* Split --name=value and -xVALUE. */
+    char name[64];
+    const char *value = NULL;
+    const wf_opt *o = NULL;
+    int is_long = a[1] == '-';
+    if (is_long) {
+      const char *eq = strchr(a + 2, '=');
+      size_t n = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+      if (n >= sizeof name) n = sizeof name - 1;
+      memcpy(name, a + 2, n);
+      name[n] = '\0';
+      if (eq) value = eq + 1;
+    } else {
+      name[0] = a[1];
+      name[1] = '\0';
+      if (a[2]) value = a + 2;
+    }
+    int global = is_long ? (strcmp(name, "home") == 0 || strcmp(name, "output") == 0)
+                         : name[0] == 'o';
+    if (!global) {
+      for (const wf_opt *p = opts; p && p->name; p++)
+        if (is_long ? strcmp(p->name, name) == 0 : (p->short_name && p->short_name == name[0]))
+          o = p;
+      if (!o)
+        return wf_fail(EXIT_USAGE, "%s: unknown option %s (see 'wf %s --help')", cmd, a, cmd);
+    }
+    int takes = global ? 1 : o->arg;
+    if (!takes && value)
+      return wf_fail(EXIT_USAGE, "%s: option %s takes no value", cmd, is_long ? name : a);
+    if (takes && !value) {
+      if (i + 1 >= argc)
+        return wf_fail(EXIT_USAGE, "%s: option %s needs a value", cmd, a);
+      value = argv[++i];
+    }
+    if (value && check_text(a, value)) return EXIT_USAGE;
+    if (global) {
+      if (is_long && strcmp(name, "home") == 0) {
+        if (!value[0]) return wf_fail(EXIT_USAGE, "--home needs a directory");
+        cli->home = value;
+      } else if (set_format(cli, value)) {
+        return EXIT_USAGE;
+      }
+      continue;
+    }
+    if (o->id == 0) {
+      if (out->nmulti == WF_MAX_ARGS) return wf_fail(EXIT_USAGE, "%s: too many %s", cmd, a);
+      out->multi[out->nmulti++] = value;
+    } else {
+      out->val[o->id] = takes ? value : "1";
+    }
+  }
+  return 0;
+}
+
+int wf_open_existing(wf_cli *cli, wfs_env **env) {
+  int rc = wfs_open_existing(cli->home, env);
+  if (rc == WF_ENOTFOUND)
+    return wf_fail(EXIT_NOTFOUND, "no store at %s (start a run first, or pass --home DIR)",
+                   cli->home);
+  if (rc == WF_ESCHEMA)
+    return wf_fail(EXIT_STORE, "the store at %s was written by a newer wf; upgrade wf to use it",
+                   cli->home);
+  if (rc) return wf_fail(EXIT_STORE, "cannot open the store at %s: %s", cli->home, wf_strerror(rc));
+  return 0;
+}
+
+int wf_open_store(wf_cli *cli, wfs_env **env) {
+  int rc = wfs_open(cli->home, env);
+  if (rc == WF_ESCHEMA)
+    return wf_fail(EXIT_STORE, "the store at %s was written by a newer wf; upgrade wf to use it",
+                   cli->home);
+  if (rc)
+    return wf_fail(EXIT_STORE, "cannot open the store at %s: %s (%s)", cli->home,
+                   wf_strerror(rc), strerror(errno));
+  return 0;
+}
+
+void wf_time_iso(int64_t ms, char *buf, size_t cap) {
+  if (ms <= 0) {
+    buf[0] = '\0';
+    return;
+  }
+  time_t s = (time_t)(ms / 1000);
+  struct tm tm;
+  gmtime_r(&s, &tm);
+  size_t n = strftime(buf, cap, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(buf + n, cap - n, ".%03dZ", (int)(ms % 1000));
+}
+
+void wf_time_human(int64_t ms, char *buf, size_t cap) {
+  if (ms <= 0) {
+    snprintf(buf, cap, "-");
+    return;
+  }
+  time_t s = (time_t)(ms / 1000);
+  struct tm tm;
+  gmtime_r(&s, &tm);
+  strftime(buf, cap, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+void wf_duration(double s, char *buf, size_t cap) {
+  if (s < 0) s = 0;
+  if (s < 60) snprintf(buf, cap, "%.2fs", s);
+  else if (s < 3600) snprintf(buf, cap, "%dm%02ds", (int)s / 60, (int)s % 60);
+  else snprintf(buf, cap, "%dh%02dm", (int)s / 3600, ((int)s % 3600) / 60);
+}
+
+int64_t wf_parse_since(const char *s) {
+  char *end;
+  long long n = strtoll(s, &end, 10);
+  if (end != s && n >= 0 && end[0] && !end[1]) {
+    int64_t unit = end[0] == 's' ? 1000 : end[0] == 'm' ? 60000 : end[0] == 'h' ? 3600000
+                   : end[0] == 'd' ? 86400000 : 0;
+    if (unit) return wfs_now_ms() - (int64_t)n * unit;
+  }
+  struct tm tm = {0};
+  int y, mo, d, h = 0, mi = 0, sec = 0;
+  char c1 = 0;
+  int k = sscanf(s, "%4d-%2d-%2d%c%2d:%2d:%2d", &y, &mo, &d, &c1, &h, &mi, &sec);
+  if (k != 3 && k < 6) return -1;
+  if (k >= 4 && c1 != 'T' && c1 != ' ') return -1;
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return -1;
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = sec;
+  time_t t = timegm(&tm);
+  struct tm back;
+  gmtime_r(&t, &back);
+  if (back.tm_mday != d) return -1; /* 2026-02-30 */
+  return (int64_t)t * 1000;
+}
+
+void wf_print_json(cJSON *j) {
+  char *s = cJSON_Print(j);
+  if (s) {
+    fputs(s, stdout);
+    fputc('\n', stdout);
+  }
+  free(s);
+  cJSON_Delete(j);
+}
