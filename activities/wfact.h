@@ -20,7 +20,10 @@
  * Env adds WF_RUN_ID, WF_STEP_KEY, WF_ATTEMPT, WF_IDEMPOTENCY_KEY (<run>/<step>) and
  * WF_RUN_DIR. It runs through posix_spawn in a process group of its own. Exit 0 is
  * success; any other code fails the attempt (retryable); a missing program, non-JSON
- * stdout or oversize output fail it non-retryably with a message saying which. */
+ * stdout or oversize output fail it non-retryably with a message saying which.
+ * JSON numbers are doubles: an integer id above 2^53 printed as a number on stdout has
+ * lost digits before wf sees it; children should print such ids as strings (on stdin,
+ * wf itself writes integers a double cannot hold as decimal strings). */
 extern const wfi_activity wfa_exec;
 
 /* Built-in activity named by a stage's "uses", or NULL when there is none. */
@@ -34,7 +37,13 @@ int wfa_json_to_mp(const cJSON *j, msgpack_packer *pk);
 /* Same into a malloc'd buffer. */
 int wfa_json_to_mp_buf(const cJSON *j, uint8_t **out, size_t *len);
 /* msgpack -> JSON (validating; bin becomes a base64 string, ext null, non-string map
- * keys their JSON text). WF_ECORRUPT on bad input, WF_ENOMEM. */
+ * keys their JSON text, integers a double cannot hold exactly (beyond 2^53) a string of
+ * their decimal digits). WF_ECORRUPT on bad input or trailing bytes, WF_ENOMEM. */
 int wfa_mp_to_json(const uint8_t *p, size_t n, cJSON **out);
+/* The value under string key `key` of the msgpack map p[n]: *val points into p, *vlen
+ * bytes (one whole value). WF_ENOTFOUND when absent, WF_ECORRUPT when p is not a
+ * well-formed map. */
+int wfa_mp_map_get(const uint8_t *p, size_t n, const char *key, const uint8_t **val,
+                   size_t *vlen);
 
 #endif

@@ -37,14 +37,18 @@ void wf_store_close(wf_store *st) {
   free(st);
 }
 
+/* (Re)read the run record; `id` may point into the record being replaced. */
 static int load_run(wf_run *r, const char *id) {
   wfs_txn t;
+  wfs_run fresh = {0};
   int rc = wfs_read_begin(r->st->env, &t);
   if (rc) return rc;
-  wfs_run_clear(&r->rec);
-  rc = wfs_run_get(&t, id, &r->rec);
+  rc = wfs_run_get(&t, id, &fresh);
   wfs_read_end(&t);
-  return rc;
+  if (rc) return rc;
+  wfs_run_clear(&r->rec);
+  r->rec = fresh;
+  return 0;
 }
 
 int wf_run_begin(wf_store *st, const char *workflow, const char *run_id, wf_run **out) {
@@ -310,7 +314,7 @@ int wf_step_map(wf_run *run, size_t n, unsigned window, wf_item_fn item, wf_step
   if (max_inflight) *max_inflight = x->max_inflight;
   wfi_exec_destroy(x);
   free(x);
-  int lrc = load_run(run, run->rec.id ? run->rec.id : "");
+  int lrc = load_run(run, run->rec.id);
   if (rc == 0) rc = lrc;
   if (rc == 0 && status != WFS_RUN_SUCCEEDED) rc = WF_ESTEP;
   return rc;

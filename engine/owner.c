@@ -26,7 +26,7 @@ static uint64_t proc_start_time(pid_t pid) {
   if (!p) return 0;
   p++;
   unsigned long long v = 0;
-  for (int field = 2; field < 22 && *p; field++) {
+  for (int field = 3; field < 22 && *p; field++) { /* skip fields 3..21 */
     while (*p == ' ') p++;
     while (*p && *p != ' ') p++;
   }

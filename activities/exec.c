@@ -1,0 +1,875 @@
+/* exec.c — the exec activity: one attempt is a child process started with posix_spawn
+ * in a process group of its own, JSON on stdin, one JSON value on stdout, stderr to the
+ * step's log, and its exit observed on the job's libuv loop.
+ */
+#define _GNU_SOURCE /* pipe2, posix_spawn_file_actions_addchdir_np */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "wf/wf.h"
+#include "wfact.h"
+#include "wfmp.h"
+
+#define EXEC_TAIL 4096
+#define EXEC_LOG_CAP ((size_t)64 << 20)
+#define EXEC_CHUNK 65536
+#define EXEC_DRAIN_MS 2000
+#define EXEC_POLL_MS 200
+#define EXEC_NHANDLES 5 /* in, out, err, grace, drain */
+
+extern char **environ;
+
+typedef struct exec_loop exec_loop;
+typedef struct exec_proc exec_proc;
+
+/* libuv reaps only what uv_spawn started, so each loop running exec jobs gets one
+ * SIGCHLD watcher (plus a slow poll in case a signal is lost) that waits for exactly
+ * the pids it started. It lives while any of its children is unreaped. */
+struct exec_loop {
+  uv_loop_t *loop;
+  uv_signal_t sigchld;
+  uv_timer_t poll;
+  exec_proc *procs;
+  exec_loop *next;
+  int nhandles;
+};
+
+struct exec_proc {
+  wfi_job *job;
+  exec_loop *el; /* until reaped */
+  exec_proc *next;
+  pid_t pid;
+  int reaped, status_known, wstatus;
+  int killed, oversize, oom;
+  int out_eof, err_eof, drained, finishing;
+  int nhandles;
+  uv_pipe_t in, out, err;
+  uv_timer_t grace, drain;
+  uv_write_t wreq;
+  char **argv;
+  char *stdin_json;
+  size_t stdin_len;
+  char *out_buf;
+  size_t out_len, out_cap, out_lim;
+  int log_fd, log_cut;
+  size_t logged;
+  size_t tail_len;
+  char tail[EXEC_TAIL];
+  wfi_result res;
+  char scratch[EXEC_CHUNK];
+};
+
+static pthread_mutex_t loops_mu = PTHREAD_MUTEX_INITIALIZER;
+static exec_loop *loops;
+
+static void proc_reaped(exec_proc *p, int wstatus, int known);
+
+/* ---- per-loop child watcher ------------------------------------------------------ */
+
+static void loop_handle_closed(uv_handle_t *h) {
+  exec_loop *el = h->data;
+
+  if (--el->nhandles == 0)
+    free(el);
+}
+
+static void loop_reap(exec_loop *el) {
+  exec_proc *p, *next;
+  int st;
+
+  for (p = el->procs; p; p = next) {
+    pid_t r = waitpid(p->pid, &st, WNOHANG);
+    next = p->next;
+    if (r == p->pid)
+      proc_reaped(p, st, 1);
+    else if (r < 0 && errno == ECHILD) /* reaped by someone else's waitpid(-1) */
+      proc_reaped(p, 0, 0);
+  }
+}
+
+static void on_sigchld(uv_signal_t *h, int sig) {
+  (void)sig;
+  loop_reap(h->data);
+}
+
+static void on_poll(uv_timer_t *h) { loop_reap(h->data); }
+
+static void loop_close(exec_loop *el) {
+  exec_loop **pp;
+
+  pthread_mutex_lock(&loops_mu);
+  for (pp = &loops; *pp; pp = &(*pp)->next)
+    if (*pp == el) {
+      *pp = el->next;
+      break;
+    }
+  pthread_mutex_unlock(&loops_mu);
+  uv_close((uv_handle_t *)&el->poll, loop_handle_closed);
+  if (el->nhandles == 2)
+    uv_close((uv_handle_t *)&el->sigchld, loop_handle_closed);
+}
+
+static int loop_get(uv_loop_t *loop, exec_loop **out) {
+  exec_loop *el;
+  int rc;
+
+  pthread_mutex_lock(&loops_mu);
+  for (el = loops; el && el->loop != loop; el = el->next)
+    ;
+  pthread_mutex_unlock(&loops_mu);
+  if ((*out = el))
+    return 0;
+  if (!(el = calloc(1, sizeof *el)))
+    return UV_ENOMEM;
+  el->loop = loop;
+  uv_timer_init(loop, &el->poll);
+  el->poll.data = el;
+  el->nhandles = 1;
+  pthread_mutex_lock(&loops_mu);
+  el->next = loops;
+  loops = el;
+  pthread_mutex_unlock(&loops_mu);
+  if ((rc = uv_signal_init(loop, &el->sigchld))) {
+    loop_close(el);
+    return rc;
+  }
+  el->sigchld.data = el;
+  el->nhandles = 2;
+  if ((rc = uv_signal_start(&el->sigchld, on_sigchld, SIGCHLD))) {
+    loop_close(el);
+    return rc;
+  }
+  uv_timer_start(&el->poll, on_poll, EXEC_POLL_MS, EXEC_POLL_MS);
+  *out = el;
+  return 0;
+}
+
+static void loop_remove(exec_proc *p) {
+  exec_loop *el = p->el;
+  exec_proc **pp;
+
+  for (pp = &el->procs; *pp; pp = &(*pp)->next)
+    if (*pp == p) {
+      *pp = p->next;
+      break;
+    }
+  p->el = NULL;
+  if (!el->procs)
+    loop_close(el);
+}
+
+/* ---- input --------------------------------------------------------------------- */
+
+typedef struct exec_input {
+  const uint8_t *run, *shell, *params, *inputs, *item, *cwd;
+  size_t run_n, shell_n, params_n, inputs_n, item_n, cwd_n;
+} exec_input;
+
+static int input_split(const uint8_t *p, size_t n, exec_input *in) {
+  static const char *const names[] = {"run", "shell", "params", "inputs", "item", "cwd"};
+  const uint8_t **slot[] = {&in->run, &in->shell, &in->params, &in->inputs, &in->item,
+                            &in->cwd};
+  size_t *len[] = {&in->run_n, &in->shell_n, &in->params_n, &in->inputs_n, &in->item_n,
+                   &in->cwd_n};
+  wfm_reader r;
+  wfm_obj o, k;
+  uint32_t i;
+  size_t j;
+
+  memset(in, 0, sizeof *in);
+  wfm_reader_init(&r, p, n);
+  if (wfm_next(&r, &o) || o.type != WFM_MAP)
+    return WF_ECORRUPT;
+  for (i = 0; i < o.v.n; i++) {
+    wfm_reader save = r;
+    const uint8_t *v;
+    if (wfm_next(&r, &k))
+      return WF_ECORRUPT;
+    if (k.type != WFM_STR && (r = save, wfm_skip(&r)))
+      return WF_ECORRUPT;
+    v = r.p;
+    if (wfm_skip(&r))
+      return WF_ECORRUPT;
+    for (j = 0; k.type == WFM_STR && j < sizeof names / sizeof names[0]; j++)
+      if (strlen(names[j]) == k.v.s.n && !memcmp(names[j], k.v.s.p, k.v.s.n)) {
+        *slot[j] = v;
+        *len[j] = (size_t)(r.p - v);
+      }
+  }
+  return 0;
+}
+
+/* A msgpack string as a NUL-terminated copy; NULL when not a string or holding a NUL. */
+static char *str_dup(const uint8_t *p, size_t n) {
+  wfm_reader r;
+  wfm_obj o;
+  char *s;
+
+  wfm_reader_init(&r, p, n);
+  if (wfm_next(&r, &o) || o.type != WFM_STR || memchr(o.v.s.p, 0, o.v.s.n))
+    return NULL;
+  if ((s = malloc((size_t)o.v.s.n + 1))) {
+    memcpy(s, o.v.s.p, o.v.s.n);
+    s[o.v.s.n] = 0;
+  }
+  return s;
+}
+
+static void argv_free(char **argv) {
+  char **a;
+
+  for (a = argv; a && *a; a++)
+    free(*a);
+  free(argv);
+}
+
+static int build_argv(const exec_input *in, char ***out, char *err, size_t cap) {
+  wfm_reader r;
+  uint32_t n, i;
+  char **argv;
+
+  *out = NULL;
+  if (!in->run == !in->shell) {
+    snprintf(err, cap, "exec input needs exactly one of \"run\" and \"shell\"");
+    return WF_EINVAL;
+  }
+  if (in->shell) {
+    if (!(argv = calloc(4, sizeof *argv)))
+      return WF_ENOMEM;
+    argv[0] = strdup("/bin/sh");
+    argv[1] = strdup("-c");
+    if (!(argv[2] = str_dup(in->shell, in->shell_n))) {
+      argv_free(argv);
+      snprintf(err, cap, "\"shell\" must be a string without NUL bytes");
+      return WF_EINVAL;
+    }
+    *out = argv;
+    return argv[0] && argv[1] ? 0 : (argv_free(argv), *out = NULL, WF_ENOMEM);
+  }
+  wfm_reader_init(&r, in->run, in->run_n);
+  if (wfm_read_array(&r, &n) || n == 0) {
+    snprintf(err, cap, "\"run\" must be a non-empty array of strings");
+    return WF_EINVAL;
+  }
+  if (!(argv = calloc((size_t)n + 1, sizeof *argv)))
+    return WF_ENOMEM;
+  for (i = 0; i < n; i++) {
+    const uint8_t *v = r.p;
+    if (wfm_skip(&r) || !(argv[i] = str_dup(v, (size_t)(r.p - v)))) {
+      argv_free(argv);
+      snprintf(err, cap, "\"run\" argument %u is not a string without NUL bytes", i);
+      return WF_EINVAL;
+    }
+  }
+  *out = argv;
+  return 0;
+}
+
+static int add_json(cJSON *obj, const char *name, const uint8_t *p, size_t n,
+                    cJSON *(*absent)(void)) {
+  cJSON *v = NULL;
+  int rc = p ? wfa_mp_to_json(p, n, &v) : ((v = absent()) ? 0 : WF_ENOMEM);
+
+  if (rc)
+    return rc;
+  return cJSON_AddItemToObject(obj, name, v) ? 0 : (cJSON_Delete(v), WF_ENOMEM);
+}
+
+/* stdin: {run_id, step_key, attempt, params, inputs, item} and a newline. */
+static int build_stdin(const wfi_job *job, const exec_input *in, char **out, size_t *len) {
+  cJSON *o = cJSON_CreateObject();
+  char *txt = NULL;
+  int rc = o ? 0 : WF_ENOMEM;
+
+  if (!rc && (!cJSON_AddStringToObject(o, "run_id", job->run_id ? job->run_id : "") ||
+              !cJSON_AddStringToObject(o, "step_key", job->step_key ? job->step_key : "") ||
+              !cJSON_AddNumberToObject(o, "attempt", job->attempt)))
+    rc = WF_ENOMEM;
+  if (!rc)
+    rc = add_json(o, "params", in->params, in->params_n, cJSON_CreateObject);
+  if (!rc)
+    rc = add_json(o, "inputs", in->inputs, in->inputs_n, cJSON_CreateObject);
+  if (!rc)
+    rc = add_json(o, "item", in->item, in->item_n, cJSON_CreateNull);
+  if (!rc && !(txt = cJSON_PrintUnformatted(o)))
+    rc = WF_ENOMEM;
+  cJSON_Delete(o);
+  if (rc)
+    return rc;
+  *len = strlen(txt) + 1;
+  if ((*out = malloc(*len + 1))) {
+    memcpy(*out, txt, *len - 1);
+    (*out)[*len - 1] = '\n';
+    (*out)[*len] = 0;
+  }
+  cJSON_free(txt);
+  return *out ? 0 : WF_ENOMEM;
+}
+
+/* ---- output, log and result --------------------------------------------------- */
+
+static void log_write(exec_proc *p, const char *s, size_t n) {
+  while (p->log_fd >= 0 && n > 0) {
+    ssize_t w = write(p->log_fd, s, n);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0) { /* disk trouble: keep the tail, stop logging */
+      close(p->log_fd);
+      p->log_fd = -1;
+      return;
+    }
+    s += w;
+    n -= (size_t)w;
+  }
+}
+
+static void stderr_data(exec_proc *p, const char *s, size_t n) {
+  size_t room = EXEC_LOG_CAP - p->logged, keep;
+
+  if (!p->log_cut) {
+    log_write(p, s, n < room ? n : room);
+    p->logged += n < room ? n : room;
+    if (n > room) {
+      static const char cut[] = "\n[wf: log truncated after 64 MiB]\n";
+      log_write(p, cut, sizeof cut - 1);
+      p->log_cut = 1;
+    }
+  }
+  if (n >= EXEC_TAIL) {
+    memcpy(p->tail, s + n - EXEC_TAIL, EXEC_TAIL);
+    p->tail_len = EXEC_TAIL;
+    return;
+  }
+  keep = p->tail_len + n > EXEC_TAIL ? EXEC_TAIL - n : p->tail_len;
+  memmove(p->tail, p->tail + p->tail_len - keep, keep);
+  memcpy(p->tail + keep, s, n);
+  p->tail_len = keep + n;
+}
+
+static const char *signame(int sig) {
+#define SIG_NAME(s) {s, #s}
+  static const struct { int sig; const char *name; } names[] = {
+      SIG_NAME(SIGHUP),  SIG_NAME(SIGINT),  SIG_NAME(SIGQUIT), SIG_NAME(SIGILL),
+      SIG_NAME(SIGTRAP), SIG_NAME(SIGABRT), SIG_NAME(SIGBUS),  SIG_NAME(SIGFPE),
+      SIG_NAME(SIGKILL), SIG_NAME(SIGUSR1), SIG_NAME(SIGSEGV), SIG_NAME(SIGUSR2),
+      SIG_NAME(SIGPIPE), SIG_NAME(SIGALRM), SIG_NAME(SIGTERM), SIG_NAME(SIGXCPU),
+      SIG_NAME(SIGXFSZ), SIG_NAME(SIGSYS)};
+#undef SIG_NAME
+  size_t i;
+
+  for (i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (names[i].sig == sig)
+      return names[i].name;
+  return NULL;
+}
+
+static char *msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *msg(const char *fmt, ...) {
+  char buf[512];
+  va_list ap;
+
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  return strdup(buf);
+}
+
+static void parse_output(exec_proc *p, wfi_result *res) {
+  const char *s = p->out_buf, *end = NULL;
+  size_t n = p->out_len, i, pos, cut, line = 1, col = 1;
+  cJSON *j = NULL;
+  int rc;
+
+  for (i = 0; i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n'); i++)
+    ;
+  if (i == n) { /* empty or whitespace: nil */
+    res->ok = 1;
+    return;
+  }
+  /* cJSON wants the terminating NUL inside the length; a NUL in stdout is an error */
+  p->out_buf[n] = 0;
+  if (!memchr(s, 0, n))
+    j = cJSON_ParseWithLengthOpts(s, n + 1, &end, 1);
+  if (!j) {
+    pos = memchr(s, 0, n) ? (size_t)((const char *)memchr(s, 0, n) - s)
+                          : end ? (size_t)(end - s) : 0;
+    for (i = 0; i < pos && i < n; i++, col++)
+      if (s[i] == '\n')
+        line++, col = 0;
+    for (cut = n < 80 ? n : 80; cut < n && cut > 0 && ((unsigned char)s[cut] & 0xc0) == 0x80;
+         cut--)
+      ;
+    for (i = 0; i < cut; i++)
+      if ((unsigned char)s[i] < 0x20)
+        p->out_buf[i] = ' ';
+    while (cut > 0 && s[cut - 1] == ' ')
+      cut--;
+    res->error = msg("stdout is not JSON (line %zu, column %zu): %.*s", line, col, (int)cut, s);
+    return;
+  }
+  rc = wfa_json_to_mp_buf(j, &res->output, &res->output_len);
+  cJSON_Delete(j);
+  if (rc == WF_EINVAL)
+    res->error = msg("stdout JSON nests deeper than %d levels", WFM_MAX_DEPTH);
+  else if (rc)
+    res->retryable = 1, res->error = msg("out of memory converting stdout");
+  res->ok = !rc;
+}
+
+static void build_result(exec_proc *p) {
+  wfi_result *res = &p->res;
+  int sig = 0;
+
+  memset(res, 0, sizeof *res);
+  res->exit_code = -1;
+  if (p->tail_len && (res->stderr_tail = malloc(p->tail_len + 1))) {
+    memcpy(res->stderr_tail, p->tail, p->tail_len);
+    res->stderr_tail[p->tail_len] = 0;
+  }
+  if (p->status_known && WIFEXITED(p->wstatus))
+    res->exit_code = WEXITSTATUS(p->wstatus);
+  else if (p->status_known && WIFSIGNALED(p->wstatus))
+    res->exit_code = 128 + (sig = WTERMSIG(p->wstatus));
+  res->retryable = 1;
+  if (p->oversize)
+    res->retryable = 0, res->error = msg("output exceeds %zu bytes", p->job->max_output);
+  else if (p->oom)
+    res->error = msg("out of memory collecting stdout");
+  else if (!p->status_known)
+    res->error = msg("exit status lost (the child was reaped elsewhere)");
+  else if (sig && signame(sig))
+    res->error = msg("killed by signal %s", signame(sig));
+  else if (sig)
+    res->error = msg("killed by signal %d", sig);
+  else if (res->exit_code != 0)
+    res->error = msg("exited with code %d", (int)res->exit_code);
+  else
+    res->retryable = 0, parse_output(p, res);
+}
+
+/* ---- process lifecycle ---------------------------------------------------------- */
+
+static void proc_free(exec_proc *p) {
+  if (!p)
+    return;
+  argv_free(p->argv);
+  free(p->stdin_json);
+  free(p->out_buf);
+  if (p->log_fd >= 0)
+    close(p->log_fd);
+  free(p);
+}
+
+static void on_handle_closed(uv_handle_t *h) {
+  exec_proc *p = h->data;
+  wfi_job *job = p->job;
+  wfi_result res;
+
+  if (--p->nhandles > 0 || !p->finishing)
+    return;
+  res = p->res;
+  proc_free(p);
+  job->act_state = NULL;
+  wfi_job_done(job, &res);
+}
+
+static void close_handle(exec_proc *p, void *h) {
+  (void)p;
+  if (!uv_is_closing(h))
+    uv_close(h, on_handle_closed);
+}
+
+static void maybe_finish(exec_proc *p) {
+  if (p->finishing || !p->reaped || (!(p->out_eof && p->err_eof) && !p->drained))
+    return;
+  p->finishing = 1;
+  build_result(p);
+  close_handle(p, &p->in);
+  close_handle(p, &p->out);
+  close_handle(p, &p->err);
+  close_handle(p, &p->grace);
+  close_handle(p, &p->drain);
+}
+
+static void on_drain(uv_timer_t *t) {
+  exec_proc *p = t->data;
+
+  p->drained = 1;
+  maybe_finish(p);
+}
+
+static void proc_reaped(exec_proc *p, int wstatus, int known) {
+  p->reaped = 1;
+  p->status_known = known;
+  p->wstatus = wstatus;
+  loop_remove(p);
+  /* members of a killed group that ignore SIGTERM must not outlive the attempt */
+  if (p->killed)
+    kill(-p->pid, SIGKILL);
+  uv_timer_stop(&p->grace);
+  if (!(p->out_eof && p->err_eof))
+    uv_timer_start(&p->drain, on_drain, EXEC_DRAIN_MS, 0);
+  maybe_finish(p);
+}
+
+static void group_kill(exec_proc *p) {
+  p->killed = 1;
+  kill(-p->pid, SIGKILL);
+}
+
+static void on_grace(uv_timer_t *t) {
+  exec_proc *p = t->data;
+
+  if (!p->reaped)
+    kill(-p->pid, SIGKILL);
+}
+
+static void out_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  exec_proc *p = h->data;
+  size_t room = p->out_cap ? p->out_cap - 1 - p->out_len : 0;
+
+  (void)suggested;
+  if (!p->oversize && !p->oom && room < EXEC_CHUNK / 4 && p->out_cap < p->out_lim) {
+    size_t cap = p->out_cap ? p->out_cap * 2 : 16384;
+    char *nb = realloc(p->out_buf, cap < p->out_lim ? cap : p->out_lim);
+    if (nb) {
+      p->out_buf = nb;
+      p->out_cap = cap < p->out_lim ? cap : p->out_lim;
+      room = p->out_cap - 1 - p->out_len;
+    } else if (!room) {
+      p->oom = 1;
+      group_kill(p);
+    }
+  }
+  if (p->oversize || p->oom || !room)
+    *buf = uv_buf_init(p->scratch, sizeof p->scratch);
+  else
+    *buf = uv_buf_init(p->out_buf + p->out_len, room < EXEC_CHUNK ? room : EXEC_CHUNK);
+}
+
+static void scratch_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  exec_proc *p = h->data;
+
+  (void)suggested;
+  *buf = uv_buf_init(p->scratch, sizeof p->scratch);
+}
+
+static void on_out(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
+  exec_proc *p = s->data;
+
+  if (nread > 0 && buf->base != p->scratch) {
+    p->out_len += (size_t)nread;
+    if (p->out_len > p->job->max_output && !p->oversize) {
+      p->oversize = 1;
+      group_kill(p);
+    }
+  } else if (nread < 0) {
+    p->out_eof = 1;
+    close_handle(p, s);
+    maybe_finish(p);
+  }
+}
+
+static void on_err(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
+  exec_proc *p = s->data;
+
+  if (nread > 0) {
+    stderr_data(p, buf->base, (size_t)nread);
+  } else if (nread < 0) {
+    p->err_eof = 1;
+    close_handle(p, s);
+    maybe_finish(p);
+  }
+}
+
+/* The child may exit or close stdin without reading: EPIPE is expected, not an error. */
+static void on_written(uv_write_t *req, int status) {
+  exec_proc *p = req->data;
+
+  (void)status;
+  close_handle(p, &p->in);
+}
+
+/* ---- spawning ------------------------------------------------------------------- */
+
+/* A pipe whose both ends are above 2: dup2 onto the same number would keep O_CLOEXEC. */
+static int pipe_above_stdio(int fds[2]) {
+  int i;
+
+  if (pipe2(fds, O_CLOEXEC))
+    return -errno;
+  for (i = 0; i < 2; i++)
+    if (fds[i] <= 2) {
+      int fd = fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
+      int e = errno;
+      close(fds[i]);
+      fds[i] = fd;
+      if (fd < 0) {
+        close(fds[!i]);
+        return -e;
+      }
+    }
+  return 0;
+}
+
+static char **build_env(const wfi_job *job) {
+  static const char *const ours[] = {"WF_RUN_ID=", "WF_STEP_KEY=", "WF_ATTEMPT=",
+                                     "WF_IDEMPOTENCY_KEY=", "WF_RUN_DIR="};
+  const char *run = job->run_id ? job->run_id : "", *key = job->step_key ? job->step_key : "";
+  size_t n = 0, k = 0, i, j, sz;
+  char **env, *s;
+
+  while (environ && environ[n])
+    n++;
+  sz = strlen(run) * 2 + strlen(key) * 2 + (job->run_dir ? strlen(job->run_dir) : 0) + 128;
+  if (!(env = malloc((n + 6) * sizeof *env + sz)))
+    return NULL;
+  for (i = 0; i < n; i++) {
+    for (j = 0; j < 5 && strncmp(environ[i], ours[j], strlen(ours[j])); j++)
+      ;
+    if (j == 5)
+      env[k++] = environ[i];
+  }
+  s = (char *)(env + n + 6); /* the five strings live after the pointer array */
+  env[k++] = s;
+  s += sprintf(s, "WF_RUN_ID=%s", run) + 1;
+  env[k++] = s;
+  s += sprintf(s, "WF_STEP_KEY=%s", key) + 1;
+  env[k++] = s;
+  s += sprintf(s, "WF_ATTEMPT=%u", (unsigned)job->attempt) + 1;
+  env[k++] = s;
+  s += sprintf(s, "WF_IDEMPOTENCY_KEY=%s/%s", run, key) + 1;
+  env[k++] = s;
+  sprintf(s, "WF_RUN_DIR=%s", job->run_dir ? job->run_dir : "");
+  env[k] = NULL;
+  return env;
+}
+
+static char *spawn_error(int e, const char *argv0, const char *cwd, int *retryable) {
+  *retryable = 0;
+  if (cwd && (e == ENOENT || e == ENOTDIR || e == EACCES) && access(cwd, X_OK))
+    return msg("cannot change directory to %s: %s", cwd, strerror(errno));
+  if (e == ENOENT && strchr(argv0, '/') && !access(argv0, F_OK))
+    return msg("cannot execute %s: its interpreter (#! line) was not found", argv0);
+  if (e == ENOENT)
+    return msg("program not found: %s", argv0);
+  if (e == EACCES || e == ENOEXEC || e == EISDIR || e == ENOTDIR)
+    return msg("cannot execute %s: %s", argv0, strerror(e));
+  *retryable = 1;
+  return msg("cannot start %s: %s", argv0, strerror(e));
+}
+
+static int spawn(exec_proc *p, const char *cwd, int fds[3], char **env, int *err) {
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t at;
+  sigset_t none, dfl;
+  static const int reset[] = {SIGPIPE, SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGCHLD,
+                              SIGUSR1, SIGUSR2, SIGALRM, SIGTSTP, SIGTTIN, SIGTTOU, SIGXFSZ};
+  size_t i;
+  int e;
+
+  sigemptyset(&none);
+  sigemptyset(&dfl);
+  for (i = 0; i < sizeof reset / sizeof reset[0]; i++)
+    sigaddset(&dfl, reset[i]);
+  if ((e = posix_spawnattr_init(&at)))
+    return *err = e, -1;
+  if ((e = posix_spawn_file_actions_init(&fa))) {
+    posix_spawnattr_destroy(&at);
+    return *err = e, -1;
+  }
+  e = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+                                        POSIX_SPAWN_SETSIGDEF);
+  e = e ? e : posix_spawnattr_setpgroup(&at, 0);
+  e = e ? e : posix_spawnattr_setsigmask(&at, &none);
+  e = e ? e : posix_spawnattr_setsigdefault(&at, &dfl);
+  e = e || !cwd ? e : posix_spawn_file_actions_addchdir_np(&fa, cwd);
+  for (i = 0; i < 3 && !e; i++)
+    e = posix_spawn_file_actions_adddup2(&fa, fds[i], (int)i);
+  e = e ? e : posix_spawnp(&p->pid, p->argv[0], &fa, &at, p->argv, env);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&at);
+  return (*err = e) ? -1 : 0;
+}
+
+static void fail_now(wfi_job *job, exec_proc *p, int retryable, char *error) {
+  wfi_result res;
+
+  memset(&res, 0, sizeof res);
+  res.exit_code = -1;
+  res.retryable = retryable;
+  res.error = error ? error : strdup("out of memory starting the step");
+  proc_free(p);
+  wfi_job_done(job, &res);
+}
+
+/* 0 when fd now belongs to the handle (and reading started when cb is given). */
+static int attach(exec_proc *p, uv_pipe_t *h, int fd, uv_alloc_cb alloc, uv_read_cb cb) {
+  uv_pipe_init(p->job->loop, h, 0);
+  h->data = p;
+  if (uv_pipe_open(h, fd)) {
+    close(fd);
+    return -1;
+  }
+  return cb ? uv_read_start((uv_stream_t *)h, alloc, cb) : 0;
+}
+
+/* Hands the running child to the loop; cannot fail. */
+static void watch(exec_proc *p, exec_loop *el, int in_w, int out_r, int err_r) {
+  uv_buf_t b = uv_buf_init(p->stdin_json, (unsigned)p->stdin_len);
+
+  p->el = el;
+  p->next = el->procs;
+  el->procs = p;
+  p->nhandles = EXEC_NHANDLES;
+  uv_timer_init(p->job->loop, &p->grace);
+  uv_timer_init(p->job->loop, &p->drain);
+  p->grace.data = p->drain.data = p->wreq.data = p;
+  if (attach(p, &p->out, out_r, out_alloc, on_out))
+    p->out_eof = 1;
+  if (attach(p, &p->err, err_r, scratch_alloc, on_err))
+    p->err_eof = 1;
+  if (attach(p, &p->in, in_w, NULL, NULL) ||
+      uv_write(&p->wreq, (uv_stream_t *)&p->in, &b, 1, on_written))
+    close_handle(p, &p->in);
+  p->job->act_state = p;
+}
+
+static int open_log(exec_proc *p) {
+  char head[96];
+  struct tm tm;
+  time_t now = time(NULL);
+
+  p->log_fd = -1;
+  if (!p->job->log_path)
+    return 0;
+  p->log_fd = open(p->job->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (p->log_fd < 0)
+    return -errno;
+  gmtime_r(&now, &tm);
+  snprintf(head, sizeof head, "--- attempt %u ", (unsigned)p->job->attempt);
+  strftime(head + strlen(head), sizeof head - strlen(head), "%Y-%m-%dT%H:%M:%SZ\n", &tm);
+  log_write(p, head, strlen(head));
+  return 0;
+}
+
+/* Everything before the spawn that can refuse the attempt: argv, cwd, stdin, log.
+ * NULL, or the message (NULL when out of memory: *failed tells). */
+static char *prepare(exec_proc *p, char **cwd, int *failed, int *retryable) {
+  const wfi_job *job = p->job;
+  exec_input in;
+  char err[256];
+  int rc;
+
+  *failed = 1;
+  *retryable = 0;
+  if (input_split(job->input, job->input_len, &in))
+    return msg("exec input is not a msgpack map");
+  if ((rc = build_argv(&in, &p->argv, err, sizeof err)))
+    return rc == WF_ENOMEM ? (*retryable = 1, NULL) : strdup(err);
+  if (in.cwd && !(in.cwd_n == 1 && in.cwd[0] == 0xc0) && !(*cwd = str_dup(in.cwd, in.cwd_n)))
+    return msg("\"cwd\" must be a string or null");
+  if ((rc = build_stdin(job, &in, &p->stdin_json, &p->stdin_len)))
+    return rc == WF_ENOMEM ? (*retryable = 1, NULL) : msg("exec input holds corrupt msgpack");
+  *retryable = 1;
+  if ((rc = open_log(p)))
+    return msg("cannot open log %s: %s", job->log_path, strerror(-rc));
+  *failed = 0;
+  return NULL;
+}
+
+static void close_fds(int *fds, size_t n) {
+  size_t i;
+
+  for (i = 0; i < n; i++)
+    if (fds[i] >= 0)
+      close(fds[i]);
+}
+
+static void exec_start(void *ctx, wfi_job *job) {
+  exec_proc *p = calloc(1, sizeof *p);
+  exec_loop *el;
+  char *cwd = NULL, *why, **env;
+  int pp[6] = {-1, -1, -1, -1, -1, -1}; /* stdin r/w, stdout r/w, stderr r/w */
+  int child[3], rc, e, failed, retry;
+
+  (void)ctx;
+  job->act_state = NULL;
+  if (!p) {
+    fail_now(job, NULL, 1, NULL);
+    return;
+  }
+  p->job = job;
+  p->log_fd = -1;
+  p->out_lim = job->max_output < SIZE_MAX - 2 ? job->max_output + 2 : SIZE_MAX;
+  why = prepare(p, &cwd, &failed, &retry);
+  if (failed) {
+    free(cwd);
+    fail_now(job, p, retry, why);
+    return;
+  }
+  if ((rc = pipe_above_stdio(pp)) || (rc = pipe_above_stdio(pp + 2)) ||
+      (rc = pipe_above_stdio(pp + 4))) {
+    close_fds(pp, 6);
+    free(cwd);
+    fail_now(job, p, 1, msg("cannot create pipes: %s", strerror(-rc)));
+    return;
+  }
+  env = build_env(job);
+  if (!env || (rc = loop_get(job->loop, &el))) {
+    close_fds(pp, 6);
+    free(env);
+    free(cwd);
+    fail_now(job, p, 1, env ? msg("cannot watch children: %s", uv_strerror(rc)) : NULL);
+    return;
+  }
+  child[0] = pp[0], child[1] = pp[3], child[2] = pp[5];
+  rc = spawn(p, cwd, child, env, &e);
+  free(env);
+  close_fds(child, 3);
+  if (rc) {
+    int parent[3] = {pp[1], pp[2], pp[4]};
+    close_fds(parent, 3);
+    if (!el->procs)
+      loop_close(el);
+    why = spawn_error(e, p->argv[0], cwd, &retry);
+    free(cwd);
+    fail_now(job, p, retry, why);
+    return;
+  }
+  free(cwd);
+  watch(p, el, pp[1], pp[2], pp[4]);
+}
+
+static void exec_kill(void *ctx, wfi_job *job, int reason) {
+  exec_proc *p = job->act_state;
+  double ms;
+
+  (void)ctx;
+  (void)reason;
+  if (!p || p->finishing || p->killed)
+    return;
+  p->killed = 1;
+  if (p->reaped) { /* only stragglers holding the pipes are left */
+    kill(-p->pid, SIGKILL);
+    return;
+  }
+  kill(-p->pid, SIGTERM);
+  ms = job->kill_grace_s * 1000.0;
+  if (ms < 1)
+    kill(-p->pid, SIGKILL);
+  else
+    uv_timer_start(&p->grace, on_grace, ms > 86400e3 ? 86400000 : (uint64_t)ms, 0);
+}
+
+const wfi_activity wfa_exec = {"exec", exec_start, exec_kill};
