@@ -63,7 +63,7 @@ const char *wfs_step_status_name(int status);
 
 typedef struct wfs_env wfs_env;
 
-/* Open or create the store under `home` (created with its store/ and logs/ folders).
+/* Open or create the store under `home` (created with its store/, logs/ and runs/ folders).
  * Checks the schema (WF_ESCHEMA if newer), clears stale readers, marks the LMDB file
  * descriptor close-on-exec. The map starts small and grows on demand up to a cap:
  * $WF_MAP_CAP_MB, default 65536. Errors: WF_EIO, WF_ESCHEMA, WF_ESTORE, WF_ENOMEM. */
@@ -71,8 +71,9 @@ int wfs_open(const char *home, wfs_env **out);
 void wfs_close(wfs_env *env);
 const char *wfs_home(const wfs_env *env);  /* as given, without trailing slash */
 
-/* Open read-only when the store exists; WF_ENOTFOUND when it does not (so read-only
- * commands never create a store). */
+/* Open the store when it exists, as wfs_open does (the handle can write); WF_ENOTFOUND,
+ * creating nothing, when $home/store/data.mdb does not exist (so read-only commands
+ * never create a store). */
 int wfs_open_existing(const char *home, wfs_env **out);
 
 typedef struct wfs_txn {
@@ -81,14 +82,17 @@ typedef struct wfs_txn {
 } wfs_txn;
 
 /* Read transactions. A store handle keeps one reusable read transaction; begin/end
- * renew and reset it, so they are cheap. One read transaction at a time per env. */
+ * renew and reset it, so they are cheap. One read transaction at a time per env
+ * (WF_EINVAL for a second). Records read through it are copies: they outlive it. */
 int wfs_read_begin(wfs_env *env, wfs_txn *t);
 void wfs_read_end(wfs_txn *t);
 
 /* Run fn inside one write transaction and commit it (fully synced). fn may be run
  * more than once: when the map is full the transaction is aborted, the map grown and
  * fn run again, so fn must not have effects outside the transaction. A non-zero return
- * of fn aborts and is returned. Errors: fn's, WF_EMAPFULL (cap reached), WF_ESTORE. */
+ * of fn aborts and is returned. Growing remaps the store, so it fails with WF_ESTORE
+ * while a read transaction of this env is open: end reads before writing. Not nested
+ * (WF_EINVAL). Errors: fn's, WF_EMAPFULL (cap reached), WF_ESTORE. */
 typedef int (*wfs_write_fn)(wfs_txn *t, void *ud);
 int wfs_write(wfs_env *env, wfs_write_fn fn, void *ud);
 
@@ -183,7 +187,10 @@ int wfs_check_run_id(const char *id);
 int wfs_check_step_key(const char *key);
 
 /* Runs. put keeps both indexes in step with the record in the same transaction:
- * `old` is the record as it was (NULL for a new run), used to delete stale index keys. */
+ * `old` is the record as it was (NULL for a new run), used to delete stale index keys.
+ * put errors: WF_EEXIST (old NULL but the run exists), WF_EINVAL (bad id, status
+ * INTERRUPTED or out of range, old of another id). del takes the index keys from the
+ * stored record, so a stale r is fine. */
 int wfs_run_get(wfs_txn *t, const char *id, wfs_run *out);           /* WF_ENOTFOUND */
 int wfs_run_put(wfs_txn *t, const wfs_run *r, const wfs_run *old);
 int wfs_run_del(wfs_txn *t, const wfs_run *r);                       /* with its steps, events */
@@ -199,7 +206,9 @@ int wfs_runs_scan(wfs_txn *t, int status, int64_t since, int newest_first,
 int wfs_step_get(wfs_txn *t, const char *run_id, const char *key, wfs_step *out);
 int wfs_step_put(wfs_txn *t, const char *run_id, const wfs_step *s);
 /* Only the status of a recorded step and its input hash, without decoding outputs.
- * WF_ENOTFOUND when absent. */
+ * A compressed record is inflated only as far as those fields (so a damaged tail is
+ * reported by wfs_step_get, not here). Out-params may be NULL. WF_ENOTFOUND when
+ * absent. */
 int wfs_step_peek(wfs_txn *t, const char *run_id, const char *key, int *status,
                   uint64_t *input_hash, uint32_t *generation);
 /* Visit the run's steps whose key starts with `prefix` ("" = all) in key order. The

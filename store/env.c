@@ -1,0 +1,323 @@
+/* env.c — the store's LMDB environment: opening it (folders, databases, schema), the
+ * reusable read transaction, and write transactions that grow the map when it is full. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "wfs_internal.h"
+
+#define MIB ((size_t)1 << 20)
+#define INITIAL_MAP (16 * MIB)
+#define DEFAULT_CAP_MB 65536
+
+int wfs__mdb_err(wfs_env *env, int rc) {
+  switch (rc) {
+  case 0: return 0;
+  case MDB_NOTFOUND: return WF_ENOTFOUND;
+  case MDB_KEYEXIST: return WF_EEXIST;
+  case MDB_MAP_FULL:
+    if (env) env->mapfull = 1;
+    return WF_EMAPFULL;
+  case MDB_BAD_TXN: /* what every operation after a MDB_MAP_FULL in the txn returns */
+    return env && env->mapfull ? WF_EMAPFULL : WF_ESTORE;
+  case ENOMEM: return WF_ENOMEM;
+  default: return WF_ESTORE;
+  }
+}
+
+/* ---- folders ---------------------------------------------------------------------- */
+
+static char *join(const char *a, const char *b) {
+  size_t na = strlen(a), nb = strlen(b);
+  char *s = malloc(na + nb + 1);
+  if (!s) return NULL;
+  memcpy(s, a, na);
+  memcpy(s + na, b, nb + 1);
+  return s;
+}
+
+static int mkdir_one(const char *path, mode_t mode) {
+  struct stat st;
+  if (mkdir(path, mode) == 0) return 0;
+  if (errno == ENAMETOOLONG) return WF_EINVAL;
+  if (errno == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) return 0;
+  return WF_EIO;
+}
+
+/* mkdir -p; the last component private to its owner. */
+static int mkdir_p(char *path) {
+  for (char *p = path + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = 0;
+    int rc = mkdir_one(path, 0755);
+    *p = '/';
+    if (rc) return rc;
+  }
+  return mkdir_one(path, 0700);
+}
+
+static int make_folders(char *home) {
+  static const char *const subs[] = {"/store", "/logs", "/runs"};
+  int rc = mkdir_p(home);
+  for (size_t i = 0; !rc && i < sizeof subs / sizeof subs[0]; i++) {
+    char *p = join(home, subs[i]);
+    rc = p ? mkdir_one(p, 0700) : WF_ENOMEM;
+    free(p);
+  }
+  return rc;
+}
+
+/* ---- map size ------------------------------------------------------------------- */
+
+static size_t map_cap(void) {
+  const char *s = getenv("WF_MAP_CAP_MB");
+  unsigned long long mb = DEFAULT_CAP_MB;
+  if (s && *s) {
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (!errno && !*end && v > 0 && v <= SIZE_MAX / MIB) mb = v;
+  }
+  return (size_t)mb * MIB;
+}
+
+/* 16 MiB, or the power-of-two multiple of it that holds the existing data file; never
+ * above the cap unless the file itself already is. */
+static size_t initial_map(size_t filesize, size_t cap) {
+  size_t size = INITIAL_MAP;
+  while (size < filesize && size < cap) size *= 2;
+  if (size > cap) size = cap;
+  if (size < filesize) size = (filesize + MIB - 1) / MIB * MIB;
+  return size;
+}
+
+/* Another process grew the map: adopt its size. The mapping moves, so nothing of this
+ * process may be reading it. */
+static int adopt_mapsize(wfs_env *env) {
+  if (env->ractive || env->wactive) return WF_ESTORE;
+  return mdb_env_set_mapsize(env->env, 0) ? WF_ESTORE : 0;
+}
+
+static int grow_map(wfs_env *env) {
+  MDB_envinfo info;
+  if (env->ractive) return WF_ESTORE;
+  if (mdb_env_info(env->env, &info)) return WF_ESTORE;
+  size_t cur = info.me_mapsize;
+  if (cur >= env->mapcap) return WF_EMAPFULL;
+  size_t next = cur > env->mapcap / 2 ? env->mapcap : cur * 2;
+  return mdb_env_set_mapsize(env->env, next) ? WF_ESTORE : 0;
+}
+
+/* ---- transactions --------------------------------------------------------------- */
+
+int wfs_read_begin(wfs_env *env, wfs_txn *t) {
+  t->env = env;
+  t->txn = NULL;
+  if (env->ractive) return WF_EINVAL;
+  for (int tries = 0;; tries++) {
+    int rc = env->rtxn ? mdb_txn_renew(env->rtxn)
+                       : mdb_txn_begin(env->env, NULL, MDB_RDONLY, &env->rtxn);
+    if (rc == 0) break;
+    if (env->rtxn) {
+      mdb_txn_abort(env->rtxn);
+      env->rtxn = NULL;
+    }
+    if (rc != MDB_MAP_RESIZED || tries > 0) return wfs__mdb_err(env, rc);
+    if ((rc = adopt_mapsize(env))) return rc;
+  }
+  env->ractive = 1;
+  t->txn = env->rtxn;
+  return 0;
+}
+
+void wfs_read_end(wfs_txn *t) {
+  if (!t || !t->txn) return;
+  mdb_txn_reset(t->txn);
+  t->env->ractive = 0;
+  t->txn = NULL;
+}
+
+static int begin_write(wfs_env *env, MDB_txn **txn) {
+  int rc = mdb_txn_begin(env->env, NULL, 0, txn);
+  if (rc == MDB_MAP_RESIZED) {
+    if ((rc = adopt_mapsize(env))) return rc;
+    rc = mdb_txn_begin(env->env, NULL, 0, txn);
+  }
+  return wfs__mdb_err(env, rc);
+}
+
+int wfs_write(wfs_env *env, wfs_write_fn fn, void *ud) {
+  if (env->wactive) return WF_EINVAL;
+  for (;;) {
+    wfs_txn t = {env, NULL};
+    int rc = begin_write(env, &t.txn);
+    if (rc) return rc;
+    env->mapfull = 0;
+    env->wactive = 1;
+    rc = fn(&t, ud);
+    if (rc == 0) {
+      rc = mdb_txn_commit(t.txn); /* frees the txn, also on failure */
+      env->wactive = 0;
+      if (rc == 0) return 0;
+      if (rc != MDB_MAP_FULL) return wfs__mdb_err(env, rc);
+    } else {
+      mdb_txn_abort(t.txn);
+      env->wactive = 0;
+      if (rc != WF_EMAPFULL && !env->mapfull) return rc;
+    }
+    if ((rc = grow_map(env))) return rc;
+  }
+}
+
+/* ---- meta and databases ------------------------------------------------------------ */
+
+static int meta_u64(wfs_env *env, MDB_txn *txn, const char *name, uint64_t *v) {
+  MDB_val k = {strlen(name), (void *)name}, d;
+  wfm_reader r;
+  int rc = mdb_get(txn, env->meta, &k, &d);
+  if (rc) return wfs__mdb_err(env, rc);
+  wfm_reader_init(&r, d.mv_data, d.mv_size);
+  if (wfm_read_uint(&r, v) || r.p != r.end) return WF_ECORRUPT;
+  return 0;
+}
+
+int wfs_meta_get_u64(wfs_txn *t, const char *name, uint64_t *v) {
+  return meta_u64(t->env, t->txn, name, v);
+}
+
+static int check_schema(wfs_env *env, MDB_txn *txn) {
+  uint64_t v;
+  int rc = meta_u64(env, txn, "schema", &v);
+  if (rc == WF_ECORRUPT) return WF_ESTORE;
+  if (rc) return rc;
+  return v > WFS_SCHEMA_VERSION ? WF_ESCHEMA : 0;
+}
+
+static MDB_dbi *db_slot(wfs_env *env, int i) {
+  MDB_dbi *slots[] = {&env->meta, &env->runs, &env->by_status,
+                      &env->by_time, &env->steps, &env->events};
+  return slots[i];
+}
+
+static const char *const db_names[] = {"meta", "runs", "runs_by_status",
+                                       "runs_by_time", "steps", "events"};
+#define NDBS ((int)(sizeof db_names / sizeof db_names[0]))
+
+static int meta_put(wfs_env *env, MDB_txn *txn, const char *name, const msgpack_sbuffer *v) {
+  MDB_val k = {strlen(name), (void *)name}, d = {v->size, v->data};
+  return wfs__mdb_err(env, mdb_put(txn, env->meta, &k, &d, 0));
+}
+
+/* Creates what is missing; run through wfs_write, so only the first open writes. */
+static int create_dbs(wfs_txn *t, void *ud) {
+  wfs_env *env = t->env;
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  int rc;
+  (void)ud;
+  for (int i = 0; i < NDBS; i++)
+    if ((rc = mdb_dbi_open(t->txn, db_names[i], MDB_CREATE, db_slot(env, i))))
+      return wfs__mdb_err(env, rc);
+  rc = check_schema(env, t->txn);
+  if (rc != WF_ENOTFOUND) return rc;
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  msgpack_pack_uint64(&pk, WFS_SCHEMA_VERSION);
+  rc = meta_put(env, t->txn, "schema", &sb);
+  msgpack_sbuffer_clear(&sb);
+  wfm_pack_str(&pk, WF_VERSION_STRING);
+  if (!rc) rc = meta_put(env, t->txn, "created_by", &sb);
+  msgpack_sbuffer_destroy(&sb);
+  return rc;
+}
+
+/* Opening the databases of an existing store needs no write lock: a read transaction
+ * whose commit keeps the handles. Only a new store takes the write path. */
+static int open_dbs(wfs_env *env) {
+  MDB_txn *txn;
+  int rc = mdb_txn_begin(env->env, NULL, MDB_RDONLY, &txn);
+  if (rc) return wfs__mdb_err(env, rc);
+  for (int i = 0; !rc && i < NDBS; i++) rc = mdb_dbi_open(txn, db_names[i], 0, db_slot(env, i));
+  rc = rc ? wfs__mdb_err(env, rc) : check_schema(env, txn);
+  if (rc) {
+    mdb_txn_abort(txn);
+    return rc == WF_ENOTFOUND ? wfs_write(env, create_dbs, NULL) : rc;
+  }
+  return mdb_txn_commit(txn) ? WF_ESTORE : 0;
+}
+
+/* ---- open and close ------------------------------------------------------------- */
+
+static int env_err(int rc) {
+  if (rc == ENOMEM) return WF_ENOMEM;
+  return rc > 0 ? WF_EIO : WF_ESTORE;  /* errno values are positive, MDB_* negative */
+}
+
+static int open_lmdb(wfs_env *env, const char *dir, size_t filesize) {
+  int fd, rc, dead;
+  if ((rc = mdb_env_create(&env->env))) return env_err(rc);
+  if ((rc = mdb_env_set_maxdbs(env->env, 8)) || (rc = mdb_env_set_maxreaders(env->env, 126)) ||
+      (rc = mdb_env_set_mapsize(env->env, initial_map(filesize, env->mapcap))))
+    return env_err(rc);
+  if ((rc = mdb_env_open(env->env, dir, MDB_NORDAHEAD | MDB_NOTLS, 0600))) return env_err(rc);
+  /* Reader slots of crashed processes pin old pages until cleared. */
+  mdb_reader_check(env->env, &dead);
+  if (mdb_env_get_fd(env->env, &fd) == 0) {
+    int fl = fcntl(fd, F_GETFD);
+    if (fl < 0 || fcntl(fd, F_SETFD, fl | FD_CLOEXEC) < 0) return WF_EIO;
+  }
+  return 0;
+}
+
+static int env_open(const char *home, int existing, wfs_env **out) {
+  struct stat st;
+  char *dir = NULL, *data = NULL;
+  int rc;
+  *out = NULL;
+  if (!home || !*home) return WF_EINVAL;
+  wfs_env *env = calloc(1, sizeof *env);
+  if (!env || !(env->home = wfs_strdup(home))) {
+    free(env);
+    return WF_ENOMEM;
+  }
+  for (size_t n = strlen(env->home); n > 1 && env->home[n - 1] == '/'; n--) env->home[n - 1] = 0;
+  env->mapcap = map_cap();
+  if (!(dir = join(env->home, "/store")) || !(data = join(dir, "/data.mdb"))) {
+    rc = WF_ENOMEM;
+    goto fail;
+  }
+  if (stat(data, &st) != 0) {
+    if (errno == ENAMETOOLONG) rc = WF_EINVAL;
+    else if (existing) rc = errno == ENOENT || errno == ENOTDIR ? WF_ENOTFOUND : WF_EIO;
+    else rc = 0;
+    if (rc) goto fail;
+    st.st_size = 0;
+  }
+  if (!existing && (rc = make_folders(env->home))) goto fail;
+  if ((rc = open_lmdb(env, dir, (size_t)st.st_size)) || (rc = open_dbs(env))) goto fail;
+  free(dir);
+  free(data);
+  *out = env;
+  return 0;
+fail:
+  free(dir);
+  free(data);
+  wfs_close(env);
+  return rc;
+}
+
+int wfs_open(const char *home, wfs_env **out) { return env_open(home, 0, out); }
+
+int wfs_open_existing(const char *home, wfs_env **out) { return env_open(home, 1, out); }
+
+void wfs_close(wfs_env *env) {
+  if (!env) return;
+  if (env->rtxn) mdb_txn_abort(env->rtxn);
+  if (env->env) mdb_env_close(env->env);
+  free(env->home);
+  free(env);
+}
+
+const char *wfs_home(const wfs_env *env) { return env->home; }

@@ -1,0 +1,348 @@
+/* records.c — run, step and event records: msgpack arrays whose first element is the
+ * record format version, encoded into an envelope and decoded with full validation. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "wfs_internal.h"
+
+#define RECORD_VERSION 1
+
+/* Element counts of version 1, the version included. */
+enum { RUN_FIELDS = 29, STEP_FIELDS = 14, EVENT_FIELDS = 8 };
+
+/* A step record starts with what wfs_step_peek needs; this many bytes always hold
+ * the array header, version, status, input hash and generation. */
+#define STEP_PEEK_BYTES 32
+
+#define TRY(x)                                                                         \
+  do {                                                                                 \
+    if ((rc = (x)) != 0) goto fail;                                                    \
+  } while (0)
+
+/* ---- encoding -------------------------------------------------------------------- */
+
+static void pack_fixed_str(msgpack_packer *pk, const char *s, size_t cap) {
+  wfm_pack_strn(pk, s, strnlen(s, cap - 1));
+}
+
+static void pack_flag(msgpack_packer *pk, uint8_t v) {
+  if (v)
+    msgpack_pack_true(pk);
+  else
+    msgpack_pack_false(pk);
+}
+
+int wfs_run_encode(const wfs_run *r, uint8_t **buf, size_t *len) {
+  wfs__buf b;
+  msgpack_packer pk;
+  wfs__buf_init(&b, &pk);
+  msgpack_pack_array(&pk, RUN_FIELDS);
+  msgpack_pack_uint8(&pk, RECORD_VERSION);
+  wfm_pack_str(&pk, r->id);
+  wfm_pack_str(&pk, r->workflow);
+  wfm_pack_str(&pk, r->def_path);
+  wfm_pack_str(&pk, r->def_text);
+  wfm_pack_str(&pk, r->def_hash);
+  wfm_pack_raw(&pk, r->params, r->params_len);
+  msgpack_pack_uint8(&pk, r->status);
+  msgpack_pack_int64(&pk, r->created_at);
+  msgpack_pack_int64(&pk, r->updated_at);
+  msgpack_pack_int64(&pk, r->started_at);
+  msgpack_pack_int64(&pk, r->finished_at);
+  msgpack_pack_int64(&pk, r->heartbeat);
+  msgpack_pack_int32(&pk, r->owner.pid);
+  msgpack_pack_uint64(&pk, r->owner.start_time);
+  pack_fixed_str(&pk, r->owner.host, sizeof r->owner.host);
+  pack_fixed_str(&pk, r->owner.boot_id, sizeof r->owner.boot_id);
+  msgpack_pack_uint32(&pk, r->generation);
+  msgpack_pack_array(&pk, WFS_STEP_NSTATUS);
+  for (int i = 0; i < WFS_STEP_NSTATUS; i++) msgpack_pack_uint64(&pk, r->counts[i]);
+  msgpack_pack_uint64(&pk, r->event_seq);
+  wfm_pack_str(&pk, r->error);
+  wfm_pack_str(&pk, r->forked_from);
+  msgpack_pack_uint32(&pk, r->window);
+  pack_flag(&pk, r->continue_on_error);
+  pack_flag(&pk, r->cancel_requested);
+  wfm_pack_str(&pk, r->only);
+  wfm_pack_str(&pk, r->skip);
+  wfm_pack_str(&pk, r->start_from);
+  wfm_pack_str(&pk, r->to);
+  return wfs__buf_seal(&b, buf, len);
+}
+
+int wfs_step_encode(const wfs_step *s, uint8_t **buf, size_t *len) {
+  wfs__buf b;
+  msgpack_packer pk;
+  wfs__buf_init(&b, &pk);
+  msgpack_pack_array(&pk, STEP_FIELDS);
+  msgpack_pack_uint8(&pk, RECORD_VERSION);
+  msgpack_pack_uint8(&pk, s->status);
+  msgpack_pack_uint64(&pk, s->input_hash);
+  msgpack_pack_uint32(&pk, s->generation);
+  msgpack_pack_uint32(&pk, s->attempt);
+  msgpack_pack_int32(&pk, s->exit_code);
+  msgpack_pack_int64(&pk, s->started_at);
+  msgpack_pack_int64(&pk, s->finished_at);
+  wfm_pack_str(&pk, s->stage);
+  wfm_pack_str(&pk, s->key);
+  wfm_pack_str(&pk, s->error);
+  wfm_pack_str(&pk, s->stderr_tail);
+  wfm_pack_raw(&pk, s->input, s->input_len);
+  wfm_pack_raw(&pk, s->output, s->output_len);
+  return wfs__buf_seal(&b, buf, len);
+}
+
+int wfs_event_encode(const wfs_event *e, uint8_t **buf, size_t *len) {
+  wfs__buf b;
+  msgpack_packer pk;
+  wfs__buf_init(&b, &pk);
+  msgpack_pack_array(&pk, EVENT_FIELDS);
+  msgpack_pack_uint8(&pk, RECORD_VERSION);
+  wfm_pack_str(&pk, e->run_id);
+  msgpack_pack_uint64(&pk, e->seq);
+  msgpack_pack_uint8(&pk, e->type);
+  msgpack_pack_int64(&pk, e->time);
+  wfm_pack_str(&pk, e->step_key);
+  msgpack_pack_uint32(&pk, e->attempt);
+  wfm_pack_str(&pk, e->detail);
+  return wfs__buf_seal(&b, buf, len);
+}
+
+/* ---- decoding -------------------------------------------------------------------- */
+
+static int rd_u32(wfm_reader *r, uint32_t *v) {
+  uint64_t u;
+  int rc = wfm_read_uint(r, &u);
+  if (rc) return rc;
+  if (u > UINT32_MAX) return WF_ECORRUPT;
+  *v = (uint32_t)u;
+  return 0;
+}
+
+static int rd_i32(wfm_reader *r, int32_t *v) {
+  int64_t i;
+  int rc = wfm_read_int(r, &i);
+  if (rc) return rc;
+  if (i < INT32_MIN || i > INT32_MAX) return WF_ECORRUPT;
+  *v = (int32_t)i;
+  return 0;
+}
+
+static int rd_u8_below(wfm_reader *r, unsigned limit, uint8_t *v) {
+  uint64_t u;
+  int rc = wfm_read_uint(r, &u);
+  if (rc) return rc;
+  if (u >= limit) return WF_ECORRUPT;
+  *v = (uint8_t)u;
+  return 0;
+}
+
+static int rd_flag(wfm_reader *r, uint8_t *v) {
+  int b;
+  int rc = wfm_read_bool(r, &b);
+  if (rc) return rc;
+  *v = (uint8_t)b;
+  return 0;
+}
+
+/* A string (or nil) into a fixed NUL-terminated buffer of cap bytes. */
+static int rd_fixed_str(wfm_reader *r, char *dst, size_t cap) {
+  wfm_obj o;
+  int rc = wfm_next(r, &o);
+  if (rc) return rc;
+  if (o.type == WFM_NIL) {
+    dst[0] = 0;
+    return 0;
+  }
+  if (o.type != WFM_STR || o.v.s.n >= cap || memchr(o.v.s.p, 0, o.v.s.n)) return WF_ECORRUPT;
+  memcpy(dst, o.v.s.p, o.v.s.n);
+  dst[o.v.s.n] = 0;
+  return 0;
+}
+
+static int rd_required_str(wfm_reader *r, char **s) {
+  int rc = wfm_read_str_opt(r, s);
+  if (rc) return rc;
+  return *s ? 0 : WF_ECORRUPT;
+}
+
+/* Unwraps the envelope and reads the array header and version. */
+static int open_record(const uint8_t *buf, size_t len, uint32_t fields, wfm_reader *r,
+                       uint8_t **owned) {
+  const uint8_t *mp;
+  size_t n;
+  uint32_t count;
+  uint64_t version;
+  int rc = wfs__envelope_view(buf, len, &mp, &n, owned);
+  if (rc) return rc;
+  wfm_reader_init(r, mp, n);
+  if ((rc = wfm_read_array(r, &count)) || (rc = wfm_read_uint(r, &version))) return rc;
+  return count == fields && version == RECORD_VERSION ? 0 : WF_ECORRUPT;
+}
+
+int wfs_run_decode(const uint8_t *buf, size_t len, wfs_run *out) {
+  wfm_reader r;
+  uint8_t *owned = NULL;
+  uint32_t counts;
+  int rc;
+  memset(out, 0, sizeof *out);
+  TRY(open_record(buf, len, RUN_FIELDS, &r, &owned));
+  TRY(rd_required_str(&r, &out->id));
+  TRY(wfm_read_str_opt(&r, &out->workflow));
+  TRY(wfm_read_str_opt(&r, &out->def_path));
+  TRY(wfm_read_str_opt(&r, &out->def_text));
+  TRY(wfm_read_str_opt(&r, &out->def_hash));
+  TRY(wfm_read_raw_opt(&r, &out->params, &out->params_len));
+  TRY(rd_u8_below(&r, WFS_RUN_NSTATUS, &out->status));
+  TRY(wfm_read_int(&r, &out->created_at));
+  TRY(wfm_read_int(&r, &out->updated_at));
+  TRY(wfm_read_int(&r, &out->started_at));
+  TRY(wfm_read_int(&r, &out->finished_at));
+  TRY(wfm_read_int(&r, &out->heartbeat));
+  TRY(rd_i32(&r, &out->owner.pid));
+  TRY(wfm_read_uint(&r, &out->owner.start_time));
+  TRY(rd_fixed_str(&r, out->owner.host, sizeof out->owner.host));
+  TRY(rd_fixed_str(&r, out->owner.boot_id, sizeof out->owner.boot_id));
+  TRY(rd_u32(&r, &out->generation));
+  TRY(wfm_read_array(&r, &counts));
+  if (counts != WFS_STEP_NSTATUS) TRY(WF_ECORRUPT);
+  for (int i = 0; i < WFS_STEP_NSTATUS; i++) TRY(wfm_read_uint(&r, &out->counts[i]));
+  TRY(wfm_read_uint(&r, &out->event_seq));
+  TRY(wfm_read_str_opt(&r, &out->error));
+  TRY(wfm_read_str_opt(&r, &out->forked_from));
+  TRY(rd_u32(&r, &out->window));
+  TRY(rd_flag(&r, &out->continue_on_error));
+  TRY(rd_flag(&r, &out->cancel_requested));
+  TRY(wfm_read_str_opt(&r, &out->only));
+  TRY(wfm_read_str_opt(&r, &out->skip));
+  TRY(wfm_read_str_opt(&r, &out->start_from));
+  TRY(wfm_read_str_opt(&r, &out->to));
+  if (r.p != r.end) TRY(WF_ECORRUPT);
+  free(owned);
+  return 0;
+fail:
+  free(owned);
+  wfs_run_clear(out);
+  return rc;
+}
+
+int wfs_step_decode(const uint8_t *buf, size_t len, wfs_step *out) {
+  wfm_reader r;
+  uint8_t *owned = NULL;
+  int rc;
+  memset(out, 0, sizeof *out);
+  TRY(open_record(buf, len, STEP_FIELDS, &r, &owned));
+  TRY(rd_u8_below(&r, WFS_STEP_NSTATUS, &out->status));
+  TRY(wfm_read_uint(&r, &out->input_hash));
+  TRY(rd_u32(&r, &out->generation));
+  TRY(rd_u32(&r, &out->attempt));
+  TRY(rd_i32(&r, &out->exit_code));
+  TRY(wfm_read_int(&r, &out->started_at));
+  TRY(wfm_read_int(&r, &out->finished_at));
+  TRY(wfm_read_str_opt(&r, &out->stage));
+  TRY(rd_required_str(&r, &out->key));
+  TRY(wfm_read_str_opt(&r, &out->error));
+  TRY(wfm_read_str_opt(&r, &out->stderr_tail));
+  TRY(wfm_read_raw_opt(&r, &out->input, &out->input_len));
+  TRY(wfm_read_raw_opt(&r, &out->output, &out->output_len));
+  if (r.p != r.end) TRY(WF_ECORRUPT);
+  free(owned);
+  return 0;
+fail:
+  free(owned);
+  wfs_step_clear(out);
+  return rc;
+}
+
+int wfs_event_decode(const uint8_t *buf, size_t len, wfs_event *out) {
+  wfm_reader r;
+  uint8_t *owned = NULL;
+  int rc;
+  memset(out, 0, sizeof *out);
+  TRY(open_record(buf, len, EVENT_FIELDS, &r, &owned));
+  TRY(rd_required_str(&r, &out->run_id));
+  TRY(wfm_read_uint(&r, &out->seq));
+  TRY(rd_u8_below(&r, 256, &out->type));
+  TRY(wfm_read_int(&r, &out->time));
+  TRY(wfm_read_str_opt(&r, &out->step_key));
+  TRY(rd_u32(&r, &out->attempt));
+  TRY(wfm_read_str_opt(&r, &out->detail));
+  if (r.p != r.end) TRY(WF_ECORRUPT);
+  free(owned);
+  return 0;
+fail:
+  free(owned);
+  wfs_event_clear(out);
+  return rc;
+}
+
+/* Reads the leading fields only. A raw record is still checked whole (it is at most
+ * WFS_COMPRESS_MIN bytes); of a compressed one only the inflated prefix is checked, so
+ * resuming a run does not inflate every recorded output. */
+int wfs__step_peek_decode(const uint8_t *buf, size_t len, int *status, uint64_t *input_hash,
+                          uint32_t *generation) {
+  uint8_t scratch[STEP_PEEK_BYTES];
+  const uint8_t *mp;
+  size_t n;
+  int whole;
+  uint32_t count;
+  uint64_t version, hash;
+  uint8_t st;
+  uint32_t gen;
+  wfm_reader r;
+  int rc = wfs__envelope_peek(buf, len, scratch, sizeof scratch, &mp, &n, &whole);
+  if (rc) return rc;
+  wfm_reader_init(&r, mp, n);
+  if ((rc = wfm_read_array(&r, &count)) || (rc = wfm_read_uint(&r, &version)) ||
+      (rc = rd_u8_below(&r, WFS_STEP_NSTATUS, &st)) || (rc = wfm_read_uint(&r, &hash)) ||
+      (rc = rd_u32(&r, &gen)))
+    return rc;
+  if (count != STEP_FIELDS || version != RECORD_VERSION) return WF_ECORRUPT;
+  if (whole) {
+    for (uint32_t i = 4; i < STEP_FIELDS; i++)
+      if ((rc = wfm_skip(&r))) return rc;
+    if (r.p != r.end) return WF_ECORRUPT;
+  }
+  if (status) *status = st;
+  if (input_hash) *input_hash = hash;
+  if (generation) *generation = gen;
+  return 0;
+}
+
+/* ---- freeing --------------------------------------------------------------------- */
+
+void wfs_run_clear(wfs_run *r) {
+  if (!r) return;
+  free(r->id);
+  free(r->workflow);
+  free(r->def_path);
+  free(r->def_text);
+  free(r->def_hash);
+  free(r->params);
+  free(r->error);
+  free(r->forked_from);
+  free(r->only);
+  free(r->skip);
+  free(r->start_from);
+  free(r->to);
+  memset(r, 0, sizeof *r);
+}
+
+void wfs_step_clear(wfs_step *s) {
+  if (!s) return;
+  free(s->stage);
+  free(s->key);
+  free(s->input);
+  free(s->output);
+  free(s->error);
+  free(s->stderr_tail);
+  memset(s, 0, sizeof *s);
+}
+
+void wfs_event_clear(wfs_event *e) {
+  if (!e) return;
+  free(e->run_id);
+  free(e->step_key);
+  free(e->detail);
+  memset(e, 0, sizeof *e);
+}

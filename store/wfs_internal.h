@@ -1,0 +1,58 @@
+/* wfs_internal.h — what the files of the store module share and nothing outside uses:
+ * the environment's layout, LMDB error mapping, the encode buffer and envelope views. */
+#ifndef WF_STORE_INTERNAL_H
+#define WF_STORE_INTERNAL_H
+
+#include <msgpack.h>
+
+#include "wfmp.h"
+#include "wfstore.h"
+
+struct wfs_env {
+  MDB_env *env;
+  MDB_dbi meta, runs, by_status, by_time, steps, events;
+  MDB_txn *rtxn;     /* the reusable read transaction; reset while not in use */
+  int ractive;       /* rtxn is live (between wfs_read_begin and wfs_read_end) */
+  int wactive;       /* inside wfs_write */
+  int mapfull;       /* an operation of the current write txn hit MDB_MAP_FULL */
+  size_t mapcap;     /* bytes */
+  char *home;
+};
+
+/* Map an LMDB (or errno) code to a WF_E* code; MDB_MAP_FULL also marks env->mapfull so
+ * that wfs_write grows the map even if a callback rewrote the error. */
+int wfs__mdb_err(wfs_env *env, int rc);
+
+/* A msgpack_sbuffer whose write failures are remembered (msgpack-c drops them). */
+typedef struct wfs__buf {
+  msgpack_sbuffer sb;
+  int err;
+} wfs__buf;
+
+/* Start a record: the buffer's first byte is reserved for the envelope tag, so a
+ * record that stays uncompressed needs no copy. */
+void wfs__buf_init(wfs__buf *b, msgpack_packer *pk);
+void wfs__buf_destroy(wfs__buf *b);
+/* Turn the buffer into an envelope (*out malloc'd, the buffer's memory taken over or
+ * freed). WF_ENOMEM if any write failed. */
+int wfs__buf_seal(wfs__buf *b, uint8_t **out, size_t *outlen);
+
+/* View the msgpack inside an envelope: for a raw one *mp points into buf and *owned is
+ * NULL; for a compressed one *mp == *owned, a malloc'd buffer the caller frees. */
+int wfs__envelope_view(const uint8_t *buf, size_t len, const uint8_t **mp, size_t *mplen,
+                       uint8_t **owned);
+/* View the start of an envelope's msgpack without inflating all of it: a raw envelope
+ * is viewed whole in place (*whole = 1); of a compressed one only the first cap bytes
+ * (or fewer if that is all) are inflated into scratch (*whole = 0). */
+int wfs__envelope_peek(const uint8_t *buf, size_t len, uint8_t *scratch, size_t cap,
+                       const uint8_t **mp, size_t *mplen, int *whole);
+
+/* The fields wfs_step_peek reports, read from an encoded step record. */
+int wfs__step_peek_decode(const uint8_t *buf, size_t len, int *status, uint64_t *input_hash,
+                          uint32_t *generation);
+
+/* Big-endian u64 into 8 bytes / out of 8 bytes. */
+void wfs__be64_put(uint8_t *p, uint64_t v);
+uint64_t wfs__be64_get(const uint8_t *p);
+
+#endif
