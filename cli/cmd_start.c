@@ -267,6 +267,7 @@ int cmd_start(wf_cli *cli, int argc, char **argv) {
   }
   rc = wfw_plan_new(def, params, params_len, a.val[O_ONLY], a.val[O_SKIP], a.val[O_START_FROM],
                     a.val[O_TO], &plan, &err);
+  if (rc == 0) rc = wfw_plan_set_home(plan, cli->home);
   if (rc) {
     code = wf_fail(EXIT_USAGE, "%s", err.msg);
     goto out;
@@ -362,6 +363,7 @@ static int resume_one(wf_cli *cli, wfs_env *env, const char *run_id, uint32_t wi
                  &def, &err);
   if (rc == 0)
     rc = wfw_plan_new(def, r.params, r.params_len, r.only, r.skip, r.start_from, r.to, &plan, &err);
+  if (rc == 0) rc = wfw_plan_set_home(plan, cli->home);
   if (rc) {
     code = wf_fail(EXIT_USAGE, "run %s: its recorded definition no longer loads: %s", run_id,
                    err.msg);

@@ -8,6 +8,7 @@
  * and only then is anything that depends on them scheduled or reported.
  * Fan-out items are pulled from the workflow's cursor only as slots free up, so memory
  * stays bounded however many items a stage has. */
+#define _DEFAULT_SOURCE /* realpath */
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -428,6 +429,7 @@ static void on_retry(uv_timer_t *t) {
   if (x->stop_reason) {
     /* Stopping: the step stays recorded as pending with its last error. */
     x->st[s->stage].outstanding--;
+    x->st[s->stage].truncated = 1;
     wfi_step_free(s);
   } else {
     /* Back to the front of its stage: it was ready before the items behind it. */
@@ -598,6 +600,7 @@ static void flush(wfi_exec *x) {
     if (rc) s->outcome = OUT_DROPPED;
     switch (s->outcome) {
     case OUT_SUCCEEDED: st->done++; break;
+    case OUT_CANCELED: case OUT_DROPPED: st->truncated = 1; break;
     case OUT_FAILED:
       st->failed++;
       x->any_failed = 1;
@@ -694,6 +697,7 @@ static void cancel_retries(wfi_exec *x) {
     list_del(&x->retrying, s);
     x->waiting--;
     x->st[s->stage].outstanding--;
+    x->st[s->stage].truncated = 1;
     wfi_step_free(s);
   }
 }
@@ -797,6 +801,9 @@ int wfi_exec_init(wfi_exec *x, wfs_env *env, const char *run_id, const wfi_plan 
   e = getenv("WF_KILL_GRACE_S");
   x->kill_grace_s = e && atof(e) > 0 ? atof(e) : 5.0;
   if ((rc = wfi_run_dir(x->home, run_id, x->run_dir, sizeof x->run_dir)) != 0) return rc;
+  /* Absolute, so that a step running in another directory finds it ($WF_RUN_DIR). */
+  char abs[PATH_MAX];
+  if (realpath(x->run_dir, abs)) snprintf(x->run_dir, sizeof x->run_dir, "%s", abs);
   char logdir[PATH_MAX];
   snprintf(logdir, sizeof logdir, "%s/logs/%s", x->home, run_id);
   mkdir(logdir, 0755);

@@ -14,7 +14,10 @@
  *                   "timeout_s": num, "concurrency": int, "by_class": {cls: int},
  *                   "rate": num | {cls: num}, "cwd": str, "with": {...} } ] }
  * Interpolation: ${params.x}, ${stages.s.output...}, ${item...}, ${run.id},
- * ${run.dir}, ${workflow.dir} (the folder of the definition file).
+ * ${run.dir}, ${workflow.dir} (the folder of the definition file); paths go on with
+ * .field, [index] or ["key"]. A string that is exactly one ${...} stands for the value
+ * itself (in "with" and "foreach"); inside a longer string, strings are inserted as they
+ * are (no shell quoting in "shell") and other values as compact JSON. $${ is a literal ${.
  */
 #ifndef WF_DEF_H
 #define WF_DEF_H
@@ -91,5 +94,8 @@ int wfw_plan_new(const wfw_def *d, const uint8_t *params, size_t params_len,
                  const char *only, const char *skip, const char *start_from, const char *to,
                  wfi_plan **out, wfw_err *err);
 void wfw_plan_free(wfi_plan *p);
+/* The store home the run lives under, for ${run.dir} ($home/runs/<run id>); copied.
+ * Without it, $WF_HOME or else ./.wf is assumed, as wf_store_open does. */
+int wfw_plan_set_home(wfi_plan *p, const char *home);
 
 #endif

@@ -1,0 +1,305 @@
+/* test_def_plan.c — plans built from definitions: stage settings, selection, and the
+ * hooks (step inputs, fan-out items) driven with recorded outputs given by the test.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wfw_int.h"
+
+#define DEFS WF_TEST_DATA "/defs"
+
+/* Recorded outputs by stage index (JSON text, NULL: none recorded), and what the hooks
+ * reported. */
+static const char *outputs[8];
+static int fetches[8];
+static char last_error[1024];
+
+static int fake_output(wfi_exec *x, uint32_t stage, uint8_t **out, size_t *len) {
+  (void)x;
+  fetches[stage]++;
+  if (!outputs[stage]) return WF_ENOTFOUND;
+  cJSON *j = cJSON_Parse(outputs[stage]);
+  assert_non_null(j);
+  int rc = wfa_json_to_mp_buf(j, out, len);
+  cJSON_Delete(j);
+  return rc;
+}
+
+static void fake_error(wfi_exec *x, const char *msg) {
+  (void)x;
+  snprintf(last_error, sizeof last_error, "%s", msg);
+}
+
+static const char *fake_run_id(const wfi_exec *x) {
+  (void)x;
+  return "run_1";
+}
+
+static const wfw_plan_io fake_io = {fake_output, fake_error, fake_run_id};
+
+static wfi_exec *exec_a = (wfi_exec *)0x1000, *exec_b = (wfi_exec *)0x2000;
+
+static wfw_def *load(const char *path) {
+  wfw_def *d;
+  wfw_err err;
+  int rc = wfw_load(path, &d, &err);
+  if (rc) fail_msg("%s: %s", path, err.msg);
+  return d;
+}
+
+static wfi_plan *plan_for(wfw_def *d, const char *const *kv, size_t n) {
+  uint8_t *params;
+  size_t len;
+  wfi_plan *p;
+  wfw_err err;
+  assert_int_equal(wfw_bind_params(d, kv, n, &params, &len, &err), 0);
+  int rc = wfw_plan_new(d, params, len, NULL, NULL, NULL, NULL, &p, &err);
+  if (rc) fail_msg("plan: %s", err.msg);
+  free(params);
+  wfw_plan_set_io(p, &fake_io);
+  assert_int_equal(wfw_plan_set_home(p, "/h"), 0);
+  memset(outputs, 0, sizeof outputs);
+  memset(fetches, 0, sizeof fetches);
+  last_error[0] = '\0';
+  return p;
+}
+
+/* Build a step input and return it as compact JSON (malloc'd). */
+static char *input_json(wfi_plan *p, wfi_exec *x, uint32_t stage, const char *item) {
+  uint8_t *in, *imp = NULL;
+  size_t inlen, ilen = 0;
+  if (item) {
+    cJSON *j = cJSON_Parse(item);
+    assert_int_equal(wfa_json_to_mp_buf(j, &imp, &ilen), 0);
+    cJSON_Delete(j);
+  }
+  int rc = p->ops->build_input(p->ud, x, stage, imp, ilen, &in, &inlen);
+  free(imp);
+  if (rc) return NULL;
+  cJSON *j;
+  assert_int_equal(wfa_mp_to_json(in, inlen, &j), 0);
+  char *s = cJSON_PrintUnformatted(j);
+  cJSON_Delete(j);
+  free(in);
+  return s;
+}
+
+static void test_stages(void **state) {
+  (void)state;
+  wfw_def *d = load(DEFS "/full.json");
+  const char *kv[] = {"date=2026-01-31"};
+  wfi_plan *p = plan_for(d, kv, 1);
+  assert_int_equal(p->nstages, 4);
+  const wfi_stage *s = p->stages;
+  assert_string_equal(s[0].id, "fetch");
+  assert_int_equal(s[0].nneeds, 0);
+  assert_false(s[0].fanout);
+  assert_int_equal(s[0].concurrency, 0);
+  assert_int_equal(s[0].retry.max_attempts, 3);          /* defaults */
+  assert_true(s[0].retry.initial_interval_s == 0.5);     /* defaults */
+  assert_true(s[0].retry.backoff == 3);                  /* stage */
+  assert_true(s[0].retry.max_interval_s == 60);          /* built-in */
+  assert_int_equal(s[0].retry.n_nonretry, 2);
+  assert_int_equal(s[0].retry.nonretry_codes[1], 64);
+  assert_true(s[0].timeout_s == 120);
+  assert_ptr_equal(s[0].act, &wfa_exec);
+  assert_true(s[0].selected);
+  assert_false(s[0].rerun);
+
+  assert_true(s[1].fanout);
+  assert_int_equal(s[1].concurrency, 8);
+  assert_ptr_equal(s[1].act, wfa_builtin("core.echo"));
+  assert_true(s[1].timeout_s == 30);
+  assert_int_equal(s[1].retry.n_nonretry, 0);
+  assert_int_equal(s[1].nneeds, 1);
+  assert_int_equal(s[1].needs[0], 0);
+  assert_int_equal(s[1].nclasses, 3);
+  assert_string_equal(s[1].classes[0].cls, "Scrum/Bug");
+  assert_int_equal(s[1].classes[0].limit, 2);
+  assert_true(s[1].classes[0].rate == 0);
+  assert_string_equal(s[1].classes[1].cls, "Task");
+  assert_int_equal(s[1].classes[1].limit, 3);
+  assert_true(s[1].classes[1].rate == 5);
+  assert_string_equal(s[1].classes[2].cls, "Epic");
+  assert_int_equal(s[1].classes[2].limit, 0);
+  assert_true(s[1].classes[2].rate == 0.5);
+
+  assert_int_equal(s[2].retry.max_attempts, 1);
+  assert_ptr_equal(s[2].act, &wfa_exec);
+  assert_int_equal(s[3].nneeds, 2);
+  assert_int_equal(s[3].needs[0], 2);
+  assert_int_equal(s[3].needs[1], 0);
+  assert_int_equal(s[3].nclasses, 1);
+  assert_string_equal(s[3].classes[0].cls, "*");
+  assert_true(s[3].classes[0].rate == 2);
+  wfw_plan_free(p);
+
+  wfw_err err;
+  assert_int_equal(wfw_plan_new(d, NULL, 0, NULL, NULL, "count", NULL, &p, &err), 0);
+  assert_true(p->stages[0].selected && !p->stages[0].rerun);
+  assert_true(p->stages[2].selected && p->stages[2].rerun);
+  assert_true(p->stages[3].rerun);
+  wfw_plan_free(p);
+  assert_int_equal(wfw_plan_new(d, NULL, 0, "fetch", "fetch", NULL, NULL, &p, &err), WF_EINVAL);
+  assert_null(p);
+  assert_non_null(strstr(err.msg, "both in --only and --skip"));
+  const uint8_t not_map[] = {0x01};
+  assert_int_equal(wfw_plan_new(d, not_map, 1, NULL, NULL, NULL, NULL, &p, &err), WF_EINVAL);
+  assert_non_null(strstr(err.msg, "not a map"));
+  wfw_plan_free(NULL);
+  wfw_def_free(d);
+}
+
+static void test_build_input(void **state) {
+  (void)state;
+  wfw_def *d = load(DEFS "/full.json");
+  const char *kv[] = {"date=2026-01-31", "note=n"};
+  wfi_plan *p = plan_for(d, kv, 2);
+  const char *params = "{\"date\":\"2026-01-31\",\"limit\":10,\"dry\":false,\"label\":\"nightly\",\"note\":\"n\"}";
+  char want[2048];
+  outputs[0] = "{\"items\":[{\"type\":\"Task\",\"id\":1},{\"type\":\"Scrum/Bug\",\"id\":2}]}";
+  outputs[1] = "{\"Task:1\":{\"ok\":1},\"Scrum/Bug:2\":{\"ok\":2}}";
+  outputs[2] = "{\"n\":5}";
+
+  char *got = input_json(p, exec_a, 0, NULL);
+  snprintf(want, sizeof want, "{\"run\":[\"./bin/fetch\",\"--date\",\"2026-01-31\",\"--limit=10\"],"
+           "\"cwd\":\"%s\",\"params\":%s,\"inputs\":{},\"item\":null}", DEFS, params);
+  assert_string_equal(got, want);
+  free(got);
+
+  /* The iterated stage is not among a fan-out item's inputs: the item stands for it. */
+  got = input_json(p, exec_a, 1, "{\"type\":\"Task\",\"id\":1}");
+  snprintf(want, sizeof want, "{\"with\":{\"id\":1,\"day\":\"2026-01-31\",\"literal\":\"${not.this}\","
+           "\"all\":[{\"type\":\"Task\",\"id\":1},1,true]},\"params\":%s,\"inputs\":{},"
+           "\"item\":{\"type\":\"Task\",\"id\":1}}", params);
+  assert_string_equal(got, want);
+  free(got);
+
+  got = input_json(p, exec_a, 2, NULL);
+  snprintf(want, sizeof want, "{\"shell\":\"echo '{\\\"n\\\": 1}' # run_1 ${HOME}\",\"cwd\":null,"
+           "\"params\":%s,\"inputs\":{\"enrich\":%s},\"item\":null}", params, outputs[1]);
+  assert_string_equal(got, want);
+  free(got);
+
+  got = input_json(p, exec_a, 3, NULL);
+  snprintf(want, sizeof want, "{\"run\":[\"report\",\"5\",\"%s\",\"/h/runs/run_1/r.md\"],\"cwd\":null,"
+           "\"params\":%s,\"inputs\":{\"count\":{\"n\":5},\"fetch\":%s},\"item\":null}",
+           "{\\\"Task:1\\\":{\\\"ok\\\":1},\\\"Scrum/Bug:2\\\":{\\\"ok\\\":2}}", params, outputs[0]);
+  assert_string_equal(got, want);
+  free(got);
+  /* Outputs are fetched once per execution. */
+  assert_int_equal(fetches[0], 1);
+  assert_int_equal(fetches[1], 1);
+
+  /* Another execution starts from a clean cache. */
+  outputs[2] = "{\"m\":5}";
+  assert_null(input_json(p, exec_b, 3, NULL));
+  assert_non_null(strstr(last_error, "stage \"report\": ${stages.count.output.n}: no field \"n\" "
+                                     "in stages.count.output"));
+  assert_int_equal(fetches[0], 1);
+  assert_int_equal(fetches[2], 2);
+
+  outputs[2] = NULL;
+  assert_null(input_json(p, exec_a, 3, NULL));
+  assert_non_null(strstr(last_error, "stage \"report\": ${stages.count.output.n}: no recorded output of stage \"count\""));
+  wfw_plan_free(p);
+  wfw_def_free(d);
+}
+
+/* Iterate every item; returns the "key|class" lines, or NULL when the cursor failed. */
+static char *iterate(wfi_plan *p, wfi_exec *x, uint32_t stage, uint64_t *hash) {
+  wfi_items *it;
+  if (p->ops->items_open(p->ud, x, stage, &it, hash) != 0) return NULL;
+  static char buf[4096];
+  size_t n = 0;
+  const uint8_t *item;
+  size_t len;
+  char key[301], cls[128];
+  int rc;
+  buf[0] = '\0';
+  while ((rc = p->ops->items_next(it, &item, &len, key, sizeof key, cls, sizeof cls)) == 1) {
+    cJSON *j;
+    assert_int_equal(wfa_mp_to_json(item, len, &j), 0);
+    assert_non_null(cJSON_GetObjectItem(j, "id"));
+    cJSON_Delete(j);
+    n += (size_t)snprintf(buf + n, sizeof buf - n, "%s|%s\n", key, cls);
+  }
+  p->ops->items_close(it);
+  return rc == 0 ? buf : NULL;
+}
+
+static void test_items(void **state) {
+  (void)state;
+  wfw_def *d = load(DEFS "/full.json");
+  const char *kv[] = {"date=2026-01-31"};
+  wfi_plan *p = plan_for(d, kv, 1);
+  uint64_t h1, h2, h3;
+  outputs[0] = "{\"items\":[{\"type\":\"Task\",\"id\":1},{\"type\":\"Scrum/Bug\",\"id\":\"x y\"}]}";
+  assert_string_equal(iterate(p, exec_a, 1, &h1), "Task:1|Task\nScrum/Bug:x y|Scrum/Bug\n");
+  assert_string_equal(iterate(p, exec_a, 1, &h2), "Task:1|Task\nScrum/Bug:x y|Scrum/Bug\n");
+  assert_true(h1 == h2);
+  assert_int_equal(fetches[0], 1);
+  outputs[0] = "{\"items\":[{\"type\":\"Task\",\"id\":1}]}";
+  assert_string_equal(iterate(p, exec_b, 1, &h3), "Task:1|Task\n");
+  assert_true(h1 != h3);
+  outputs[0] = "{\"items\":[]}";
+  assert_string_equal(iterate(p, exec_a, 1, &h3), "");
+
+  outputs[0] = "{\"items\":5}";
+  assert_null(iterate(p, exec_b, 1, &h3));
+  assert_non_null(strstr(last_error, "stage \"enrich\": foreach of stage enrich is not an array: number"));
+  outputs[0] = "{\"itemz\":[]}";
+  assert_null(iterate(p, exec_a, 1, &h3));
+  assert_non_null(strstr(last_error, "stage \"enrich\": ${stages.fetch.output.items}: no field \"items\""));
+  outputs[0] = "{\"items\":[{\"type\":\"Task\",\"id\":1},{\"type\":\"Task\"}]}";
+  assert_null(iterate(p, exec_b, 1, &h3));
+  assert_non_null(strstr(last_error, "stage \"enrich\": item 1: ${item.id}: no field \"id\" in item"));
+  wfw_plan_free(p);
+  wfw_def_free(d);
+}
+
+static void test_item_keys(void **state) {
+  (void)state;
+  const char *json = "{\"name\":\"k\",\"stages\":[{\"id\":\"a\",\"run\":[\"x\"]},{\"id\":\"b\","
+                     "\"needs\":[\"a\"],\"run\":[\"x\"],\"foreach\":\"${stages.a.output}\","
+                     "\"key\":\"${item.id}\"}]}";
+  wfw_def *d;
+  wfw_err err;
+  assert_int_equal(wfw_parse(json, strlen(json), "k.json", &d, &err), 0);
+  wfi_plan *p = plan_for(d, NULL, 0);
+  uint64_t h;
+  char long_key[400];
+  outputs[0] = "[{\"id\":\"ok\"},{\"id\":\"\"}]";
+  assert_null(iterate(p, exec_a, 1, &h));
+  assert_non_null(strstr(last_error, "stage \"b\": item 1: key \"\" is empty"));
+  outputs[0] = "[{\"id\":\"a\\nb\"}]";
+  assert_null(iterate(p, exec_b, 1, &h));
+  assert_non_null(strstr(last_error, "item 0: key \"a\nb\" contains a control character"));
+  memset(long_key, 'k', 201);
+  snprintf(long_key + 201, sizeof long_key - 201, "\"}]");
+  char src[512];
+  snprintf(src, sizeof src, "[{\"id\":\"%s", long_key);
+  outputs[0] = src;
+  assert_null(iterate(p, exec_a, 1, &h));
+  assert_non_null(strstr(last_error, "is longer than 200 bytes"));
+  outputs[0] = "[{\"id\":12},{\"id\":{\"a\":1}}]";
+  assert_string_equal(iterate(p, exec_b, 1, &h), "12|\n{\"a\":1}|\n");
+  wfw_plan_free(p);
+  wfw_def_free(d);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_stages),
+      cmocka_unit_test(test_build_input),
+      cmocka_unit_test(test_items),
+      cmocka_unit_test(test_item_keys),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,174 @@
+/* plan.c — turning a loaded definition into the engine's plan: which stages run and
+ * which ignore recorded results (--only, --skip, --to, --start-from), and one wfi_stage
+ * per stage with its activity, limits and retry policy.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wfw_int.h"
+
+/* A comma list of stage ids into flags[nstages]. */
+static int stage_list(const wfw_def *d, const char *list, const char *opt, uint8_t *flags,
+                      wfw_err *err) {
+  const char *p = list;
+  while (1) {
+    const char *end = strchr(p, ',');
+    if (!end) end = p + strlen(p);
+    const char *b = p, *e = end;
+    while (b < e && (*b == ' ' || *b == '\t')) b++;
+    while (e > b && (e[-1] == ' ' || e[-1] == '\t')) e--;
+    if (b == e) return wfw_fail(err, "%s \"%s\": empty stage name", opt, list);
+    uint32_t i = 0;
+    while (i < d->nstages &&
+           !(strlen(d->stages[i].id) == (size_t)(e - b) && memcmp(d->stages[i].id, b, (size_t)(e - b)) == 0))
+      i++;
+    if (i == d->nstages) {
+      char ids[512];
+      size_t n = 0;
+      ids[0] = '\0';
+      for (uint32_t k = 0; k < d->nstages && n < sizeof ids; k++)
+        n += (size_t)snprintf(ids + n, sizeof ids - n, "%s%s", k ? ", " : "", d->stages[k].id);
+      return wfw_fail(err, "%s: unknown stage \"%.*s\" (stages of %s: %s)", opt, (int)(e - b), b,
+                      d->name, ids);
+    }
+    flags[i] = 1;
+    if (!*end) return 0;
+    p = end + 1;
+  }
+}
+
+static int is_anc(const wfw_def *d, uint32_t of, uint32_t j) {
+  return d->anc[(size_t)of * d->nstages + j];
+}
+
+static int select_into(const wfw_def *d, const char *only, const char *skip,
+                       const char *start_from, const char *to, uint8_t *f, int *selected,
+                       int *rerun, wfw_err *err) {
+  uint32_t n = d->nstages;
+  uint8_t *fo = f, *fs = f + n, *ff = f + 2 * n, *ft = f + 3 * n;
+  int rc;
+  if ((only && (rc = stage_list(d, only, "--only", fo, err)) != 0) ||
+      (skip && (rc = stage_list(d, skip, "--skip", fs, err)) != 0) ||
+      (start_from && (rc = stage_list(d, start_from, "--start-from", ff, err)) != 0) ||
+      (to && (rc = stage_list(d, to, "--to", ft, err)) != 0))
+    return rc;
+  for (uint32_t i = 0; i < n; i++)
+    if (fo[i] && fs[i])
+      return wfw_fail(err, "stage %s is both in --only and --skip", d->stages[i].id);
+  for (uint32_t i = 0; i < n; i++) {
+    int sel = (!only || fo[i]) && !fs[i], before_to = !to, after_from = 0;
+    for (uint32_t j = 0; j < n; j++) {
+      if (ft[j] && (j == i || is_anc(d, j, i))) before_to = 1;
+      if (ff[j] && (j == i || is_anc(d, i, j))) after_from = 1;
+    }
+    selected[i] = sel && before_to;
+    rerun[i] = selected[i] && after_from;
+  }
+  return 0;
+}
+
+int wfw_select(const wfw_def *d, const char *only, const char *skip, const char *start_from,
+               const char *to, int *selected, int *rerun, wfw_err *err) {
+  if (err) err->msg[0] = '\0';
+  uint8_t *flags = calloc((size_t)d->nstages * 4, 1);
+  if (!flags) return WF_ENOMEM;
+  int rc = select_into(d, only, skip, start_from, to, flags, selected, rerun, err);
+  free(flags);
+  return rc;
+}
+
+static void io_error(wfi_exec *x, const char *msg) { wfi_exec_error(x, "%s", msg); }
+
+static const wfw_plan_io engine_io = {wfi_exec_stage_output, io_error, wfi_exec_run_id};
+
+void wfw_plan_set_io(wfi_plan *p, const wfw_plan_io *io) { ((wfw_plan *)p)->io = *io; }
+
+int wfw_plan_set_home(wfi_plan *p, const char *home) {
+  wfw_plan *pl = (wfw_plan *)p;
+  char *h = home ? strdup(home) : NULL;
+  if (home && !h) return WF_ENOMEM;
+  free(pl->home);
+  pl->home = h;
+  return 0;
+}
+
+static void fill_stage(const wfw_stage *s, wfi_stage *w) {
+  w->id = s->id;
+  w->needs = s->needs;
+  w->nneeds = s->nneeds;
+  w->fanout = s->fanout;
+  w->concurrency = s->concurrency;
+  w->classes = s->classes;
+  w->nclasses = s->nclasses;
+  w->retry = s->retry;
+  w->timeout_s = s->timeout_s;
+  w->act = s->act;
+  w->act_ctx = NULL;
+}
+
+static int plan_build(wfw_plan *p, const uint8_t *params, size_t params_len, const char *only,
+                      const char *skip, const char *start_from, const char *to, wfw_err *err) {
+  const wfw_def *d = p->d;
+  uint32_t n = d->nstages;
+  int *sel = calloc(n, sizeof *sel), *rerun = calloc(n, sizeof *rerun), rc;
+  p->stages = calloc(n, sizeof *p->stages);
+  p->outs = calloc(n, sizeof *p->outs);
+  if (!sel || !rerun || !p->stages || !p->outs) rc = WF_ENOMEM;
+  else rc = wfw_select(d, only, skip, start_from, to, sel, rerun, err);
+  for (uint32_t i = 0; rc == 0 && i < n; i++) {
+    fill_stage(&d->stages[i], &p->stages[i]);
+    p->stages[i].selected = sel[i];
+    p->stages[i].rerun = rerun[i];
+  }
+  free(sel);
+  free(rerun);
+  if (rc) return rc;
+  if (params && params_len) {
+    if (!(p->params = malloc(params_len))) return WF_ENOMEM;
+    memcpy(p->params, params, params_len);
+    p->params_len = params_len;
+    if ((rc = wfa_mp_to_json(params, params_len, &p->params_json)) != 0 ||
+        !cJSON_IsObject(p->params_json))
+      return wfw_fail(err, "the recorded params of the run are not a map");
+  } else if (!(p->params_json = cJSON_CreateObject())) {
+    return WF_ENOMEM;
+  }
+  p->plan.stages = p->stages;
+  p->plan.nstages = n;
+  p->plan.ops = &wfw_hooks;
+  p->plan.ud = p;
+  p->io = engine_io;
+  return 0;
+}
+
+int wfw_plan_new(const wfw_def *d, const uint8_t *params, size_t params_len, const char *only,
+                 const char *skip, const char *start_from, const char *to, wfi_plan **out,
+                 wfw_err *err) {
+  *out = NULL;
+  if (err) err->msg[0] = '\0';
+  wfw_plan *p = calloc(1, sizeof *p);
+  if (!p) return WF_ENOMEM;
+  p->d = d;
+  int rc = plan_build(p, params, params_len, only, skip, start_from, to, err);
+  if (rc) {
+    if (rc == WF_ENOMEM && err) snprintf(err->msg, sizeof err->msg, "out of memory");
+    p->plan.nstages = p->outs ? d->nstages : 0;
+    wfw_plan_free(&p->plan);
+    return rc;
+  }
+  *out = &p->plan;
+  return 0;
+}
+
+void wfw_plan_free(wfi_plan *plan) {
+  if (!plan) return;
+  wfw_plan *p = (wfw_plan *)plan;
+  if (p->outs) wfw_plan_clear_cache(p);
+  free(p->outs);
+  free(p->stages);
+  free(p->params);
+  cJSON_Delete(p->params_json);
+  free(p->home);
+  free(p);
+}
