@@ -106,11 +106,14 @@ static int execute(wf_cli *cli, wfs_env *env, const char *run_id, const wfi_plan
       wf_print_json(wf_run_json(&t, &r, 1, 0));
     wfs_read_end(&t);
   }
-  const char *name = wfs_run_status_name(status);
-  fprintf(out, "run %s %s in %s\n", run_id, name, dur);
-  if (r.error && status != WFS_RUN_SUCCEEDED) fprintf(out, "  error: %s\n", r.error);
-  if (status == WFS_RUN_FAILED || status == WFS_RUN_INTERRUPTED || status == WFS_RUN_DEGRADED)
-    fprintf(out, "  resume it with: wf resume %s  (details: wf show-run %s)\n", run_id, run_id);
+  /* What went wrong and what to do go to stderr; the outcome stays the last line. */
+  if (r.error && status != WFS_RUN_SUCCEEDED) fprintf(stderr, "wf: %s\n", r.error);
+  if (status == WFS_RUN_FAILED || status == WFS_RUN_INTERRUPTED || status == WFS_RUN_DEGRADED ||
+      status == WFS_RUN_CANCELED)
+    fprintf(stderr, "wf: resume it with: wf resume %s  (details: wf show-run %s)\n", run_id,
+            run_id);
+  fflush(stderr);
+  fprintf(out, "run %s %s in %s\n", run_id, wfs_run_status_name(status), dur);
   wfs_run_clear(&r);
   return exit_for_status(status);
 }
@@ -277,7 +280,9 @@ int cmd_start(wf_cli *cli, int argc, char **argv) {
     for (uint32_t i = 0; i < plan->nstages; i++) {
       const wfi_stage *s = &plan->stages[i];
       printf("  %-24s %s%s\n", s->id,
-             !s->selected ? "skipped" : s->rerun ? "runs again" : "runs (recorded results reused)",
+             !s->selected ? "not run (--only/--skip/--to)"
+             : s->rerun   ? "runs again (--start-from)"
+                          : "runs (steps already recorded for the run are reused)",
              s->fanout ? ", fan-out" : "");
     }
     code = EXIT_OK;

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Build wf with its tests and run the quick suites twice: in ./build (RelWithDebInfo) and in
+# ./build-asan (AddressSanitizer + UndefinedBehaviorSanitizer, Debug).
+# The quick suites are every ctest label except crash, bench and fuzz; the 50-kill crash
+# run (label crash-quick) is part of them.
+#
+#   scripts/test.sh           quick suites, normal and sanitizer builds
+#   scripts/test.sh --quick   skip the sanitizer build
+#   scripts/test.sh --all     also the long crash torture (label crash: 500 kills)
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+quick=0
+all=0
+for arg in "$@"; do
+  case $arg in
+    --quick) quick=1 ;;
+    --all) all=1 ;;
+    -h | --help) sed -n '2,9s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    *) echo "test: unknown option: $arg (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+say() { printf '==> %s\n' "$*"; }
+
+./scripts/setup.sh --deps-only --test-deps
+
+jobs=$(nproc 2>/dev/null || echo 2)
+if ((all)); then
+  exclude='^(bench|fuzz)$'
+else
+  exclude='^(crash|bench|fuzz)$'
+fi
+
+# build_and_test DIR CMAKE-ARGS...: configure, build, run the selected ctest labels.
+# Called in an `||` list, where set -e does not apply: every step checks for itself.
+build_and_test() {
+  local dir=$1
+  shift
+  say "configure: $dir/ ($*)"
+  cmake -S . -B "$dir" -DWF_BUILD_TESTS=ON "$@" >/dev/null || return 1
+  say "build: $dir/ -j$jobs"
+  if ! cmake --build "$dir" -j"$jobs" >"$dir/test-build.log" 2>&1; then
+    cat "$dir/test-build.log" >&2
+    echo "test: build failed in $dir/ (log above)" >&2
+    return 1
+  fi
+  say "test: $dir/ (ctest -LE '$exclude')"
+  ctest --test-dir "$dir" --output-on-failure -LE "$exclude" -j2 || return 1
+}
+
+failed=()
+
+build_and_test build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWF_SANITIZE=OFF || failed+=(build)
+
+if ((!quick)); then
+  # LeakSanitizer needs ptrace-like access some sandboxes deny; probe it once so a
+  # restricted machine gets a warning instead of every test failing.
+  leaks=1
+  probe=$(mktemp -d)
+  printf 'int main(void) { return 0; }\n' >"$probe/p.c"
+  if cc -fsanitize=address "$probe/p.c" -o "$probe/p" 2>/dev/null &&
+    ! ASAN_OPTIONS=detect_leaks=1 "$probe/p" >/dev/null 2>&1; then
+    echo "test: warning: LeakSanitizer does not work here; running without leak detection" >&2
+    leaks=0
+  fi
+  rm -rf "$probe"
+  export ASAN_OPTIONS="detect_leaks=$leaks:abort_on_error=0"
+  export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+  build_and_test build-asan -DCMAKE_BUILD_TYPE=Debug -DWF_SANITIZE=ON || failed+=(build-asan)
+fi
+
+if ((${#failed[@]})); then
+  echo "test: FAILED in: ${failed[*]}" >&2
+  exit 1
+fi
+say "all tests passed"

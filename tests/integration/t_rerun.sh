@@ -1,0 +1,74 @@
+# A run id cannot be started twice, except with --start-from, which keeps the stages before
+# it and executes that stage and everything after it again; --only/--skip/--to/--dry-run.
+source "$(dirname "$0")/lib.sh" "$@"
+
+T=$DEFS/three.json
+log=$SCRATCH/log
+
+ok wf start "$T" --run-id R -p log="$log"
+assert_eq "$(tr '\n' ' ' <"$log")" "a b c " "first run"
+gen1=$(json_get <(wf show-run R -o json) .generation)
+
+# Same id again: refused, nothing executed.
+expect_exit 2 wf start "$T" --run-id R -p log="$log"
+assert_icontains "$ERR" "start-from"
+assert_eq "$(lines "$log")" 3 "lines after a refused start"
+
+# --start-from b: a is reused, b and c execute again.
+: >"$log"
+ok wf start "$T" --run-id R -p log="$log" --start-from b
+assert_eq "$(tr '\n' ' ' <"$log")" "b c " "--start-from b"
+run_json R --history
+j=$SCRATCH/run.json
+assert_json "$j" '.status == "succeeded"'
+assert_json "$j" ".generation > $gen1"
+# The new b saw the file with one line (b), the reused a keeps its first output (n=1).
+assert_json "$j" '.steps[] | select(.key == "a") | .output == {"stage":"a","n":1}'
+assert_json "$j" '.steps[] | select(.key == "b") | .output == {"stage":"b","n":1}'
+assert_json "$j" '.steps[] | select(.key == "c") | .output == {"stage":"c","n":2}'
+# The earlier b is still in the history: b has more events than a, which ran once.
+assert_json "$j" '([.events[] | select(.step == "b")] | length) > ([.events[] | select(.step == "a")] | length)'
+
+# --start-from c on the same run.
+: >"$log"
+ok wf start "$T" --run-id R -p log="$log" --start-from c
+assert_eq "$(tr '\n' ' ' <"$log")" "c " "--start-from c"
+
+# --start-from a: everything again.
+: >"$log"
+ok wf start "$T" --run-id R -p log="$log" --start-from a
+assert_eq "$(tr '\n' ' ' <"$log")" "a b c " "--start-from a"
+
+# ---- stage selection on new runs ----
+: >"$log"
+ok wf start "$T" -p log="$log" --only a,c --run-id only
+assert_eq "$(tr '\n' ' ' <"$log")" "a c " "--only a,c"
+run_json only
+assert_json "$SCRATCH/run.json" '[.steps[] | select(.key == "b") | .status] | all(. == "skipped")'
+
+: >"$log"
+ok wf start "$T" -p log="$log" --skip b --run-id skip
+assert_eq "$(tr '\n' ' ' <"$log")" "a c " "--skip b"
+
+: >"$log"
+ok wf start "$T" -p log="$log" --to b --run-id to
+assert_eq "$(tr '\n' ' ' <"$log")" "a b " "--to b"
+run_json to
+assert_json "$SCRATCH/run.json" '[.steps[] | select(.status == "succeeded") | .key] | sort == ["a","b"]'
+
+: >"$log"
+ok wf start "$T" -p log="$log" --only b --to c --run-id onlyto
+assert_eq "$(tr '\n' ' ' <"$log")" "b " "--only b --to c"
+
+# --dry-run: prints the plan, executes nothing.
+: >"$log"
+ok wf start "$T" -p log="$log" --dry-run
+for s in a b c; do grep -qw "$s" "$OUT" || { show_captured; fail "--dry-run does not show stage $s"; }; done
+assert_eq "$(lines "$log")" 0 "steps executed by --dry-run"
+ok wf start "$T" -p log="$log" --dry-run --skip b
+assert_eq "$(lines "$log")" 0 "steps executed by --dry-run --skip b"
+# Dry runs are checked like real ones.
+expect_exit 2 wf start "$T" --dry-run
+expect_exit 2 wf start "$DEFS/invalid/cycle.json" --dry-run
+
+note "rerun and selection ok"
