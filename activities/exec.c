@@ -62,6 +62,7 @@ struct exec_proc {
   char *out_buf;
   size_t out_len, out_cap, out_lim;
   int log_fd, log_cut;
+  int log_opened;          /* the log is opened on the first stderr byte */
   size_t logged;
   size_t tail_len;
   char tail[EXEC_TAIL];
@@ -333,9 +334,32 @@ static void log_write(exec_proc *p, const char *s, size_t n) {
   }
 }
 
+/* Open the step's log and write the attempt's header. Called on the first stderr
+ * byte: a step that writes nothing to stderr costs no file (creating one per step is a
+ * measurable share of a short step's cost). If it cannot be opened, the tail is still
+ * kept in the step record. */
+static void open_log(exec_proc *p) {
+  char head[96];
+  struct tm tm;
+  time_t now = time(NULL);
+
+  p->log_opened = 1;
+  if (!p->job->log_path)
+    return;
+  p->log_fd = open(p->job->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (p->log_fd < 0)
+    return;
+  gmtime_r(&now, &tm);
+  snprintf(head, sizeof head, "--- attempt %u ", (unsigned)p->job->attempt);
+  strftime(head + strlen(head), sizeof head - strlen(head), "%Y-%m-%dT%H:%M:%SZ\n", &tm);
+  log_write(p, head, strlen(head));
+}
+
 static void stderr_data(exec_proc *p, const char *s, size_t n) {
   size_t room = EXEC_LOG_CAP - p->logged, keep;
 
+  if (!p->log_opened)
+    open_log(p);
   if (!p->log_cut) {
     log_write(p, s, n < room ? n : room);
     p->logged += n < room ? n : room;
@@ -745,24 +769,6 @@ static void watch(exec_proc *p, exec_loop *el, int in_w, int out_r, int err_r) {
   p->job->act_state = p;
 }
 
-static int open_log(exec_proc *p) {
-  char head[96];
-  struct tm tm;
-  time_t now = time(NULL);
-
-  p->log_fd = -1;
-  if (!p->job->log_path)
-    return 0;
-  p->log_fd = open(p->job->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-  if (p->log_fd < 0)
-    return -errno;
-  gmtime_r(&now, &tm);
-  snprintf(head, sizeof head, "--- attempt %u ", (unsigned)p->job->attempt);
-  strftime(head + strlen(head), sizeof head - strlen(head), "%Y-%m-%dT%H:%M:%SZ\n", &tm);
-  log_write(p, head, strlen(head));
-  return 0;
-}
-
 /* Everything before the spawn that can refuse the attempt: argv, cwd, stdin, log.
  * NULL, or the message (NULL when out of memory: *failed tells). */
 static char *prepare(exec_proc *p, char **cwd, int *failed, int *retryable) {
@@ -782,8 +788,6 @@ static char *prepare(exec_proc *p, char **cwd, int *failed, int *retryable) {
   if ((rc = build_stdin(job, &in, &p->stdin_json, &p->stdin_len)))
     return rc == WF_ENOMEM ? (*retryable = 1, NULL) : msg("exec input holds corrupt msgpack");
   *retryable = 1;
-  if ((rc = open_log(p)))
-    return msg("cannot open log %s: %s", job->log_path, strerror(-rc));
   *failed = 0;
   return NULL;
 }

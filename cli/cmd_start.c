@@ -364,6 +364,12 @@ static int resume_one(wf_cli *cli, wfs_env *env, const char *run_id, uint32_t wi
                    run_id, r.workflow, run_id);
     goto out;
   }
+  if (!r.def_text || !r.def_text[0]) {
+    code = wf_fail(EXIT_USAGE, "run %s was recorded through the C API (wf_run_begin) without a "
+                               "workflow definition; continue it from the program that made it",
+                   run_id);
+    goto out;
+  }
   rc = wfw_parse(r.def_text, strlen(r.def_text), r.def_path && r.def_path[0] ? r.def_path : r.workflow,
                  &def, &err);
   if (rc == 0)

@@ -110,6 +110,7 @@ void wfi_step_free(struct rstep *s) {
   free(s->res.output);
   free(s->res.error);
   free(s->res.stderr_tail);
+  free(s->log_path);
   free(s);
 }
 
@@ -143,6 +144,7 @@ static void load_prev(wfi_exec *x, struct rstep *s, uint64_t *hash, uint32_t *ge
   wfs_txn t;
   int status = -1;
   s->prev_status = -1;
+  if (x->fresh) return;
   if (wfs_read_begin(x->env, &t) != 0) return;
   if (wfs_step_peek(&t, x->run.id, s->key, &status, hash, gen) != 0) status = -1;
   if (status >= 0 && status != WFS_STEP_SUCCEEDED) {
@@ -345,8 +347,12 @@ static void start_step(wfi_exec *x, struct rstep *s) {
   j->stage = sd->id;
   j->step_key = s->key;
   j->run_dir = x->run_dir;
-  if (wfi_log_path(x->home, x->run.id, s->key, s->log_path, sizeof s->log_path) != 0)
-    snprintf(s->log_path, sizeof s->log_path, "/dev/null");
+  if (!s->log_path) {
+    char path[PATH_MAX];
+    if (wfi_log_path(x->home, x->run.id, s->key, path, sizeof path) != 0)
+      snprintf(path, sizeof path, "/dev/null");
+    s->log_path = wfs_strdup(path);
+  }
   j->log_path = s->log_path;
   j->attempt = s->attempt;
   j->input = s->input;
@@ -795,6 +801,9 @@ int wfi_exec_init(wfi_exec *x, wfs_env *env, const char *run_id, const wfi_plan 
   wfs_read_end(&t);
   if (rc) return rc;
   x->window = opts->window ? opts->window : (x->run.window ? x->run.window : 8);
+  x->fresh = 1;
+  for (int i = 0; i < WFS_STEP_NSTATUS; i++)
+    if (x->run.counts[i]) x->fresh = 0;
   x->last_heartbeat = x->run.heartbeat;
   const char *e = getenv("WF_MAX_OUTPUT_MB");
   x->max_output = e && atol(e) > 0 ? (size_t)atol(e) << 20 : WFS_MAX_VALUE;

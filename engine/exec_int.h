@@ -43,7 +43,7 @@ struct rstep {
   int outcome;            /* enum rstep_outcome */
   double retry_delay_s;
   wfi_result res;
-  char log_path[PATH_MAX];
+  char *log_path;         /* malloc'd when the step starts */
 };
 
 struct rstage {
@@ -98,6 +98,7 @@ struct wfi_exec {
   int driving, again, ended;
   int store_rc;
   int keep_open;          /* embedding API: do not finish the run at the end */
+  int fresh;              /* the run had no recorded steps: skip memo lookups */
   uint32_t rr;
   int64_t last_heartbeat;
   size_t max_output;

@@ -200,6 +200,9 @@ static void test_json_output(void **state) {
   assert_null(t.res.error);
   assert_int_equal(t.res.output_len, 4);
   assert_memory_equal(t.res.output, "\x81\xa1" "a\x01", 4);
+  /* nothing on stderr: no log file is created */
+  struct stat st;
+  assert_int_not_equal(stat(t.log, &st), 0);
   tjob_free(&t);
 }
 
