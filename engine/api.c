@@ -92,19 +92,6 @@ struct step_ctx {
   wfs_run upd;
 };
 
-static int put_event(wfs_txn *t, wfs_run *r, const char *key, int type, int64_t time,
-                     const char *detail) {
-  wfs_event ev = {0};
-  ev.run_id = r->id;
-  ev.seq = r->event_seq++;
-  ev.type = (uint8_t)type;
-  ev.time = time;
-  ev.step_key = (char *)key;
-  ev.attempt = 1;
-  ev.detail = (char *)detail;
-  return wfs_event_put(t, &ev);
-}
-
 static const char *stage_of(const char *key, char *buf, size_t cap) {
   size_t n = strcspn(key, "/");
   if (n >= cap) n = cap - 1;
@@ -137,8 +124,8 @@ static int step_txn(wfs_txn *t, void *ud) {
   if (rc) return rc;
   if (c->prev >= 0 && c->upd.counts[c->prev] > 0) c->upd.counts[c->prev]--;
   c->upd.counts[rec.status]++;
-  rc = put_event(t, &c->upd, c->key, c->ok ? WFS_EV_STEP_SUCCEEDED : WFS_EV_STEP_FAILED, now,
-                 c->error);
+  rc = wfi_event_put(t, &c->upd, c->key, c->ok ? WFS_EV_STEP_SUCCEEDED : WFS_EV_STEP_FAILED,
+                     1, now, c->error);
   c->upd.updated_at = c->upd.heartbeat = now;
   /* Only this process writes the run while it owns it: no index key changes here. */
   return rc ? rc : wfs_run_put(t, &c->upd, &c->r->rec);
@@ -335,7 +322,7 @@ static int end_txn(wfs_txn *t, void *ud) {
   r.status = (uint8_t)e->outcome;
   r.finished_at = r.updated_at = now;
   memset(&r.owner, 0, sizeof r.owner);
-  rc = put_event(t, &r, NULL, WFS_EV_RUN_FINISHED, now, wfs_run_status_name(e->outcome));
+  rc = wfi_event_put(t, &r, NULL, WFS_EV_RUN_FINISHED, 0, now, wfs_run_status_name(e->outcome));
   if (rc == 0) rc = wfs_run_put(t, &r, &disk);
   disk.event_seq = r.event_seq;
   wfs_run_clear(&disk);

@@ -29,8 +29,8 @@ static void count_move(wfs_run *r, int from, int to) {
   if (to >= 0 && to < WFS_STEP_NSTATUS) r->counts[to]++;
 }
 
-static int event(wfs_txn *t, wfs_run *r, const char *key, int type, uint32_t attempt,
-                 int64_t time, const char *detail) {
+int wfi_event_put(wfs_txn *t, wfs_run *r, const char *key, int type, uint32_t attempt,
+                  int64_t time, const char *detail) {
   wfs_event ev = {0};
   ev.run_id = r->id;
   ev.seq = r->event_seq++;
@@ -71,21 +71,21 @@ static int put_step(wfs_txn *t, struct commit_ctx *c, struct rstep *s, int64_t n
    * second event per step is a quarter of a short step's cost. */
   switch (s->outcome) {
   case OUT_SUCCEEDED:
-    return event(t, &c->run, s->key, WFS_EV_STEP_SUCCEEDED, s->attempt, now, NULL);
+    return wfi_event_put(t, &c->run, s->key, WFS_EV_STEP_SUCCEEDED, s->attempt, now, NULL);
   case OUT_FAILED:
-    return event(t, &c->run, s->key,
+    return wfi_event_put(t, &c->run, s->key,
                  s->kill_reason == WFI_KILL_TIMEOUT ? WFS_EV_STEP_TIMED_OUT : WFS_EV_STEP_FAILED,
                  s->attempt, now, s->res.error);
   case OUT_RETRY: {
-    int rc = event(t, &c->run, s->key,
+    int rc = wfi_event_put(t, &c->run, s->key,
                s->kill_reason == WFI_KILL_TIMEOUT ? WFS_EV_STEP_TIMED_OUT : WFS_EV_STEP_FAILED,
                s->attempt, now, s->res.error);
     char d[64];
     snprintf(d, sizeof d, "attempt %u in %.3gs", s->attempt + 1, s->retry_delay_s);
-    return rc ? rc : event(t, &c->run, s->key, WFS_EV_STEP_RETRY, s->attempt, now, d);
+    return rc ? rc : wfi_event_put(t, &c->run, s->key, WFS_EV_STEP_RETRY, s->attempt, now, d);
   }
   default:
-    return event(t, &c->run, s->key, WFS_EV_STEP_CANCELED, s->attempt, now, NULL);
+    return wfi_event_put(t, &c->run, s->key, WFS_EV_STEP_CANCELED, s->attempt, now, NULL);
   }
 }
 
@@ -118,7 +118,7 @@ static int commit_txn(wfs_txn *t, void *ud) {
   for (struct rstep *s = x->done_head; s && rc == 0; s = s->next) rc = put_step(t, c, s, now);
   for (uint32_t i = 0; i < x->nfinishing && rc == 0; i++) rc = put_stage(t, x, x->finishing[i], now);
   for (uint32_t i = 0; i < x->npev && rc == 0; i++)
-    rc = event(t, &c->run, x->pev[i].key, x->pev[i].type, 0, now, x->pev[i].detail);
+    rc = wfi_event_put(t, &c->run, x->pev[i].key, x->pev[i].type, 0, now, x->pev[i].detail);
   if (rc == 0) {
     c->run.updated_at = c->run.heartbeat = now;
     rc = wfs_run_put(t, &c->run, &disk);
@@ -192,7 +192,7 @@ static int finish_txn(wfs_txn *t, void *ud) {
     what = wfs_run_status_name(f->status);
   }
   f->run.error = x->err[0] ? x->err : NULL;
-  rc = event(t, &f->run, NULL, type, 0, now, x->err[0] ? x->err : what);
+  rc = wfi_event_put(t, &f->run, NULL, type, 0, now, x->err[0] ? x->err : what);
   if (rc == 0) rc = wfs_run_put(t, &f->run, &disk);
   wfs_run_clear(&disk);
   return rc;

@@ -108,6 +108,10 @@ struct wfi_exec {
   char hook_err[1024];    /* the last hook's error (wfi_exec_error) */
 };
 
+/* Append event `type` of r (step key and detail may be NULL) with the run's next
+ * sequence number, which it advances. */
+int wfi_event_put(wfs_txn *t, wfs_run *r, const char *key, int type, uint32_t attempt,
+                  int64_t time, const char *detail);
 int wfi_commit(wfi_exec *x);                 /* commit.c: group commit of finished work */
 int wfi_exec_finish_run(wfi_exec *x, int status); /* commit.c: final run record */
 int wfi_exec_heartbeat(wfi_exec *x, int *cancel_requested);

@@ -7,18 +7,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "wfengine.h"
+#include "exec_int.h"
 
 #define WFI_DEFAULT_WINDOW 8
 
 static int put_event(wfs_txn *t, wfs_run *r, int type, const char *detail) {
-  wfs_event ev = {0};
-  ev.run_id = r->id;
-  ev.seq = r->event_seq++;
-  ev.type = (uint8_t)type;
-  ev.time = wfs_now_ms();
-  ev.detail = (char *)detail;
-  return wfs_event_put(t, &ev);
+  return wfi_event_put(t, r, NULL, type, 0, wfs_now_ms(), detail);
 }
 
 /* Replace *dst with a copy of src (NULL stays NULL). */
