@@ -118,6 +118,23 @@ int wfi_exec_heartbeat(wfi_exec *x, int *cancel_requested);
 void wfi_step_free(struct rstep *s);
 int wfi_exec_add_event(wfi_exec *x, const char *key, int type, const char *detail);
 
+/* exec.c: the scheduler's loop, used by step.c */
+void wfi_exec_drive(wfi_exec *x, int flush_ok);
+void wfi_exec_want_commit(wfi_exec *x);
+void wfi_exec_progress(wfi_exec *x, int type, uint32_t stage, const struct rstep *s);
+void wfi_exec_fail(wfi_exec *x, int reason, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* step.c: a step's life, used by exec.c */
+struct rstep *wfi_step_make(wfi_exec *x, uint32_t stage, const char *key, const uint8_t *item,
+                            size_t item_len, const char *cls);
+void wfi_step_park(struct rstage *st, struct rstep *s);
+struct rstep *wfi_step_next(wfi_exec *x, uint32_t stage);
+void wfi_step_start(wfi_exec *x, struct rstep *s);
+void wfi_step_finish(wfi_exec *x, struct rstep *s);
+void wfi_step_retry_later(wfi_exec *x, struct rstep *s);
+void wfi_step_list_del(struct rstep **head, struct rstep *s);
+
 /* exec.c entry points used by api.c */
 int wfi_exec_init(wfi_exec *x, wfs_env *env, const char *run_id, const wfi_plan *plan,
                   const wfi_exec_opts *opts);
