@@ -10,7 +10,8 @@
 #include <uv.h>
 
 typedef struct wfa_http_req {
-  const char *method;          /* "GET" or "POST" */
+  const char *method;          /* "GET" or "POST" (NULL means GET; any other upper-case
+                                  method is sent as is, with the body if given) */
   const char *url;
   const char *const *headers;  /* "Name: value" lines */
   size_t nheaders;
@@ -18,7 +19,8 @@ typedef struct wfa_http_req {
   size_t body_len;
   const char *userpwd;         /* HTTP basic auth "user:password", or NULL */
   double timeout_s;            /* whole request; 0 means 60 */
-  size_t max_body;             /* response bytes kept at most; 0 means 64 MiB */
+  size_t max_body;             /* response bytes kept at most (after decoding); 0 means
+                                  64 MiB; a larger response fails with status 0 */
 } wfa_http_req;
 
 typedef struct wfa_http_resp {
@@ -27,7 +29,8 @@ typedef struct wfa_http_resp {
   size_t body_len;
   char *headers;               /* raw response header block, malloc'd, NUL-terminated */
   double retry_after_s;        /* Retry-After in seconds (delta or HTTP date), -1 if absent */
-  char error[256];             /* transport error when status == 0 (curl's message) */
+  char error[256];             /* when status == 0: "<METHOD> <host[:port]/path>: <why>"
+                                  (never user info or query), or "canceled" */
 } wfa_http_resp;
 
 typedef struct wfa_http_call wfa_http_call;
@@ -37,13 +40,18 @@ typedef struct wfa_http_call wfa_http_call;
 typedef void (*wfa_http_cb)(void *ud, wfa_http_resp *resp);
 
 /* Start a request on `loop`. *call (may be NULL) identifies it for cancellation until
- * the callback runs. Errors: WF_EINVAL, WF_ENOMEM. */
+ * the callback runs. On an error the callback never runs. Requests to one host share
+ * at most 6 connections, so a burst queues and reuses them; a request started from a
+ * callback reuses the connection that request left. When none is left in flight every
+ * uv handle the client opened on `loop` is closed. Errors: WF_EINVAL, WF_ENOMEM. */
 int wfa_http_start(uv_loop_t *loop, const wfa_http_req *req, wfa_http_cb cb, void *ud,
                    wfa_http_call **call);
-/* Abort a request in flight: its callback runs with status 0 and error "canceled". */
+/* Abort a request in flight: its callback runs with status 0 and error "canceled", from
+ * the loop, never inside wfa_http_cancel. NULL or an already canceled call: nothing. */
 void wfa_http_cancel(wfa_http_call *call);
 void wfa_http_resp_clear(wfa_http_resp *r);
-/* Value of response header `name` (case-insensitive) copied into buf, or NULL. */
+/* Value of response header `name` (case-insensitive; the first occurrence, trimmed,
+ * truncated to cap - 1 bytes) copied into buf, or NULL. */
 const char *wfa_http_header(const wfa_http_resp *r, const char *name, char *buf, size_t cap);
 
 #endif
