@@ -1,8 +1,12 @@
 /* builtin.c — the table of built-in activities named by a stage's "uses", and the
- * core ones (core.echo, core.fail) that need no process and finish inside start.
+ * core ones (core.echo, core.fail, core.dates) that need no process and finish inside
+ * start.
  */
+#define _DEFAULT_SOURCE /* timegm */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "wf/wf.h"
 #include "wfact.h"
@@ -90,6 +94,69 @@ static void fail_start(void *ctx, wfi_job *job) {
   wfi_job_done(job, &res);
 }
 
+/* A YYYY-MM-DD that exists, as seconds at 00:00 UTC; -1 otherwise. */
+static long long day_of(const cJSON *j) {
+  int y, m, d;
+  char tail;
+  if (!cJSON_IsString(j) || sscanf(j->valuestring, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 ||
+      strlen(j->valuestring) != 10)
+    return -1;
+  struct tm tm = {0};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = m - 1;
+  tm.tm_mday = d;
+  time_t t = timegm(&tm);
+  struct tm back;
+  gmtime_r(&t, &back);
+  if (back.tm_year != y - 1900 || back.tm_mon != m - 1 || back.tm_mday != d) return -1;
+  return (long long)t;
+}
+
+/* core.dates: the days from with.start to with.end, both included, as YYYY-MM-DD
+ * strings: the items of a per-day fan-out. At most 366 days. */
+static void dates_start(void *ctx, wfi_job *job) {
+  const uint8_t *with;
+  size_t wn;
+  cJSON *w = NULL;
+  (void)ctx;
+  if (with_value(job, &with, &wn) || !with || wfa_mp_to_json(with, wn, &w) != 0) {
+    fail_now(job, 0, "core.dates: needs \"with\": {\"start\": \"YYYY-MM-DD\", \"end\": \"YYYY-MM-DD\"}");
+    return;
+  }
+  long long a = day_of(cJSON_GetObjectItemCaseSensitive(w, "start"));
+  long long b = day_of(cJSON_GetObjectItemCaseSensitive(w, "end"));
+  cJSON_Delete(w);
+  if (a < 0 || b < 0) {
+    fail_now(job, 0, "core.dates: with.start and with.end must be dates (YYYY-MM-DD) that exist");
+    return;
+  }
+  if (b < a || (b - a) / 86400 >= 366) {
+    fail_now(job, 0, "core.dates: the end must not be before the start, and the range at most "
+                     "366 days");
+    return;
+  }
+  cJSON *days = cJSON_CreateArray();
+  for (long long t = a; t <= b && days; t += 86400) {
+    time_t tt = (time_t)t;
+    struct tm tm;
+    char buf[16];
+    gmtime_r(&tt, &tm);
+    strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+    cJSON_AddItemToArray(days, cJSON_CreateString(buf));
+  }
+  wfi_result res;
+  result_init(&res);
+  if (!days || wfa_json_to_mp_buf(days, &res.output, &res.output_len) != 0) {
+    cJSON_Delete(days);
+    fail_now(job, 1, "core.dates: out of memory");
+    return;
+  }
+  cJSON_Delete(days);
+  res.ok = 1;
+  res.exit_code = 0;
+  wfi_job_done(job, &res);
+}
+
 /* Built-ins finish inside start: there is never an attempt in flight to stop. */
 static void kill_nothing(void *ctx, wfi_job *job, int reason) {
   (void)ctx;
@@ -99,8 +166,9 @@ static void kill_nothing(void *ctx, wfi_job *job, int reason) {
 
 static const wfi_activity core_echo = {"core.echo", echo_start, kill_nothing};
 static const wfi_activity core_fail = {"core.fail", fail_start, kill_nothing};
+static const wfi_activity core_dates = {"core.dates", dates_start, kill_nothing};
 
-static const wfi_activity *const builtins[] = {&core_echo, &core_fail};
+static const wfi_activity *const builtins[] = {&core_echo, &core_fail, &core_dates};
 
 const wfi_activity *wfa_builtin(const char *uses) {
   size_t i;

@@ -94,9 +94,18 @@ static int execute(wf_cli *cli, wfs_env *env, const char *run_id, const wfi_plan
   int rc = wfi_run_execute(env, run_id, plan, &opts, &status);
   char dur[32];
   wf_duration((double)(wfs_now_ms() - t0) / 1000.0, dur, sizeof dur);
+  if (rc == WF_EMAPFULL) {
+    const char *cap = getenv("WF_MAP_CAP_MB");
+    long mb = cap && atol(cap) > 0 ? atol(cap) : 65536;
+    fprintf(stderr, "wf: run %s stopped: the store reached its size cap (WF_MAP_CAP_MB=%ld); "
+                    "raise it and run: WF_MAP_CAP_MB=%ld wf resume %s\n",
+            run_id, mb, mb * 2, run_id);
+    return EXIT_STORE;
+  }
   if (rc && rc != WF_ESTEP) {
-    fprintf(stderr, "wf: run %s stopped: %s; it can be resumed with: wf resume %s\n", run_id,
-            wf_strerror(rc), run_id);
+    fprintf(stderr, "wf: run %s stopped: could not write to the store at %s: %s; once that is "
+                    "fixed it can be resumed with: wf resume %s\n",
+            run_id, cli->home, wf_strerror(rc), run_id);
     return EXIT_STORE;
   }
   wfs_txn t;

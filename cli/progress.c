@@ -28,7 +28,7 @@ static void stage_line(wf_progress_ctx *p, const wfi_progress *e) {
   char steps[64] = "";
   if (n != 1 || e->total > 1) snprintf(steps, sizeof steps, " (%llu steps)", (unsigned long long)n);
   else snprintf(steps, sizeof steps, " (1 step)");
-  const char *word = wfs_step_status_name(e->status);
+  const char *word = e->status == WFS_STEP_PENDING ? "stopped" : wfs_step_status_name(e->status);
   if (p->cli->tty) {
     const char *mark = e->status == WFS_STEP_SUCCEEDED ? "✓"
                        : e->status == WFS_STEP_SKIPPED ? "-"

@@ -135,9 +135,7 @@ int wf_open_store(wf_cli *cli, wfs_env **env) {
   if (rc == WF_ESCHEMA)
     return wf_fail(EXIT_STORE, "the store at %s was written by a newer wf; upgrade wf to use it",
                    cli->home);
-  if (rc)
-    return wf_fail(EXIT_STORE, "cannot open the store at %s: %s (%s)", cli->home,
-                   wf_strerror(rc), strerror(errno));
+  if (rc) return wf_fail(EXIT_STORE, "cannot open the store at %s: %s", cli->home, wf_strerror(rc));
   return 0;
 }
 

@@ -176,7 +176,11 @@ static void check_stages(wfi_exec *x) {
     if (st->state != S_ACTIVE || !st->exhausted || st->nparked || st->outstanding) continue;
     int result = st->failed ? WFS_STEP_FAILED : WFS_STEP_SUCCEEDED;
     if (st->truncated) {
-      stage_done(x, i, st->failed ? WFS_STEP_FAILED : WFS_STEP_CANCELED);
+      /* Cut short: canceled by request, else stopped (a signal, a store error) and
+       * left pending for a resume. */
+      stage_done(x, i, st->failed ? WFS_STEP_FAILED
+                       : x->stop_reason == STOP_CANCEL ? WFS_STEP_CANCELED
+                                                       : WFS_STEP_PENDING);
       continue;
     }
     if (!x->plan->stages[i].fanout || !x->plan->stages[i].id[0]) {
@@ -250,7 +254,8 @@ static void flush(wfi_exec *x) {
   }
   for (uint32_t i = 0; i < x->nfinishing; i++) {
     uint32_t k = x->finishing[i];
-    stage_done(x, k, x->st[k].result);
+    /* A stage whose record did not reach the disk is not done. */
+    stage_done(x, k, rc ? WFS_STEP_PENDING : x->st[k].result);
   }
   x->nfinishing = 0;
 }

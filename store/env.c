@@ -23,6 +23,7 @@ int wfs__mdb_err(wfs_env *env, int rc) {
   case MDB_BAD_TXN: /* what every operation after a MDB_MAP_FULL in the txn returns */
     return env && env->mapfull ? WF_EMAPFULL : WF_ESTORE;
   case ENOMEM: return WF_ENOMEM;
+  case ENOSPC: case EDQUOT: case EIO: return WF_EIO; /* the disk, not the store's logic */
   default: return WF_ESTORE;
   }
 }
@@ -150,6 +151,7 @@ static int begin_write(wfs_env *env, MDB_txn **txn) {
 
 int wfs_write(wfs_env *env, wfs_write_fn fn, void *ud) {
   if (env->wactive) return WF_EINVAL;
+  int fault = env->fault ? wfs__fault_next(env->fault) : 0;  /* test-only, fault.c */
   for (;;) {
     wfs_txn t = {env, NULL};
     int rc = begin_write(env, &t.txn);
@@ -157,9 +159,11 @@ int wfs_write(wfs_env *env, wfs_write_fn fn, void *ud) {
     env->mapfull = 0;
     env->wactive = 1;
     rc = fn(&t, ud);
+    if (rc == 0 && fault) rc = wfs__fault_before_commit(fault);
     if (rc == 0) {
       rc = mdb_txn_commit(t.txn); /* frees the txn, also on failure */
       env->wactive = 0;
+      if (rc == 0 && fault) wfs__fault_after_commit(fault);
       if (rc == 0) return 0;
       if (rc != MDB_MAP_FULL) return wfs__mdb_err(env, rc);
     } else {
@@ -284,6 +288,7 @@ static int env_open(const char *home, int existing, wfs_env **out) {
   }
   for (size_t n = strlen(env->home); n > 1 && env->home[n - 1] == '/'; n--) env->home[n - 1] = 0;
   env->mapcap = map_cap();
+  env->fault = wfs__fault_init();
   if (!(dir = join(env->home, "/store")) || !(data = join(dir, "/data.mdb"))) {
     rc = WF_ENOMEM;
     goto fail;

@@ -16,8 +16,22 @@ struct wfs_env {
   int wactive;       /* inside wfs_write */
   int mapfull;       /* an operation of the current write txn hit MDB_MAP_FULL */
   size_t mapcap;     /* bytes */
+  int fault;         /* WFS__FAULT_* named by $WF_FAULT (test-only, fault.c); 0 = none */
   char *home;
 };
+
+/* Test-only fault injection in wfs_write, driven by $WF_FAULT (fault.c). */
+enum { WFS__FAULT_NONE, WFS__FAULT_AFTER_PUT, WFS__FAULT_AFTER_COMMIT, WFS__FAULT_ENOSPC,
+       WFS__FAULT_EIO };
+/* The point $WF_FAULT names (read once per process), or WFS__FAULT_NONE. */
+int wfs__fault_init(void);
+/* Count one wfs_write call: `point` when this is the call it hits, else WFS__FAULT_NONE. */
+int wfs__fault_next(int point);
+/* Between a successful fn and the commit: after-put kills the process, enospc and eio
+ * return WF_EIO (the caller aborts the transaction); 0 otherwise. */
+int wfs__fault_before_commit(int point);
+/* After a successful commit, before wfs_write returns: after-commit kills the process. */
+void wfs__fault_after_commit(int point);
 
 /* Map an LMDB (or errno) code to a WF_E* code; MDB_MAP_FULL also marks env->mapfull so
  * that wfs_write grows the map even if a callback rewrote the error. */

@@ -38,7 +38,7 @@ extern "C" {
   X(WF_EINTR, -11, "interrupted by a signal")                                 \
   X(WF_ESTEP, -12, "step failed")                                             \
   X(WF_EEXIST, -13, "already exists")                                         \
-  X(WF_EIO, -14, "input/output error")                                        \
+  X(WF_EIO, -14, "input/output error (is the disk full or failing?)")                                        \
   X(WF_ESTATE, -15, "run is not in a state that allows this")
 
 enum wf_error {
