@@ -55,9 +55,14 @@ int wf_parse(wf_cli *cli, const char *cmd, int argc, char **argv, const wf_opt *
 
 /* Print "wf: <message>" to stderr. Returns `code` for `return wf_fail(...)`. */
 int wf_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* "invalid run id ..." (what: "run id" or "step key") with the id shown escaped;
+ * returns EXIT_USAGE. */
+int wf_bad_id(const char *what, const char *id);
 /* Exit code for a store-level error code (not found, busy, ...). */
 int wf_exit_for(int rc);
 
+/* EXIT_STORE (and a message) when the home exists but is not a directory, else 0. */
+int wf_check_home(const wf_cli *cli);
 /* Open the store for reading only when it exists; prints why not. */
 int wf_open_existing(wf_cli *cli, wfs_env **env);
 int wf_open_store(wf_cli *cli, wfs_env **env);

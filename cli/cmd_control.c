@@ -56,7 +56,7 @@ int cmd_cancel_run(wf_cli *cli, int argc, char **argv) {
   if (a.help) return fputs(cancel_usage, stdout), EXIT_OK;
   if (a.npos != 1) return wf_fail(EXIT_USAGE, "cancel-run needs one run id");
   if (wfs_check_run_id(a.pos[0]) != 0)
-    return wf_fail(EXIT_USAGE, "invalid run id \"%.80s\"", a.pos[0]);
+    return wf_bad_id("run id", a.pos[0]);
   wfs_env *env = NULL;
   if ((code = wf_open_existing(cli, &env)) != 0) return code;
   const char *id = a.pos[0];
@@ -164,17 +164,17 @@ int cmd_logs(wf_cli *cli, int argc, char **argv) {
   if (a.help) return fputs(logs_usage, stdout), EXIT_OK;
   if (a.npos != 1) return wf_fail(EXIT_USAGE, "logs needs one run id");
   const char *id = a.pos[0];
-  if (wfs_check_run_id(id) != 0) return wf_fail(EXIT_USAGE, "invalid run id \"%.80s\"", id);
+  if (wfs_check_run_id(id) != 0) return wf_bad_id("run id", id);
   if (a.val[O_STEP] && wfs_check_step_key(a.val[O_STEP]) != 0)
-    return wf_fail(EXIT_USAGE, "invalid step key \"%.80s\"", a.val[O_STEP]);
+    return wf_bad_id("step key", a.val[O_STEP]);
   wfs_env *env = NULL;
   if ((code = wf_open_existing(cli, &env)) != 0) return code;
   wfs_run r = {0};
   int rc = read_run(env, id, &r);
   if (rc) {
     wfs_close(env);
-    return wf_fail(rc == WF_ENOTFOUND ? EXIT_NOTFOUND : EXIT_STORE, "no run %s in %s", id,
-                   cli->home);
+    if (rc == WF_ENOTFOUND) return wf_fail(EXIT_NOTFOUND, "no run %s in %s", id, cli->home);
+    return wf_fail(EXIT_STORE, "run %s cannot be read: %s", id, wf_strerror(rc));
   }
   char dir[4096];
   snprintf(dir, sizeof dir, "%s/logs/%s", cli->home, id);

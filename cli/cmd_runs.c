@@ -38,10 +38,12 @@ static const wf_opt list_opts[] = {{"status", 0, 1, O_STATUS},
 
 struct table_ctx {
   int any;
+  int unreadable;
 };
 
 static int print_step_row(void *ud, const wfs_step *s) {
   struct table_ctx *c = ud;
+  c->unreadable += s->status == WFS_STEP_UNREADABLE;
   if (!c->any) {
     printf("\n%-40s %-10s %7s %9s  %s\n", "STEP", "STATUS", "ATTEMPT", "DURATION", "ERROR");
     c->any = 1;
@@ -75,7 +77,7 @@ static int print_event_row(void *ud, const wfs_event *e) {
   return 0;
 }
 
-static void print_run_table(wfs_txn *t, const wfs_run *r, int history) {
+static int print_run_table(wfs_txn *t, const wfs_run *r, int history) {
   char tm[40];
   printf("run       %s\n", r->id);
   printf("workflow  %s\n", r->workflow);
@@ -119,10 +121,22 @@ static void print_run_table(wfs_txn *t, const wfs_run *r, int history) {
   if (r->error) printf("error     %s\n", r->error);
   struct table_ctx c = {0};
   wfs_steps_scan(t, r->id, "", print_step_row, &c);
+  int unreadable = c.unreadable;
   if (history) {
     c.any = 0;
     wfs_events_scan(t, r->id, 0, print_event_row, &c);
   }
+  return unreadable;
+}
+
+static int count_unreadable(const cJSON *run) {
+  int n = 0;
+  const cJSON *s;
+  cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(run, "steps")) {
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(s, "status");
+    n += cJSON_IsString(st) && strcmp(st->valuestring, "unreadable") == 0;
+  }
+  return n;
 }
 
 int cmd_show_run(wf_cli *cli, int argc, char **argv) {
@@ -132,7 +146,7 @@ int cmd_show_run(wf_cli *cli, int argc, char **argv) {
   if (a.help) return fputs(show_usage, stdout), EXIT_OK;
   if (a.npos != 1) return wf_fail(EXIT_USAGE, "show-run needs one run id (see 'wf list-runs')");
   if (wfs_check_run_id(a.pos[0]) != 0)
-    return wf_fail(EXIT_USAGE, "invalid run id \"%.80s\"", a.pos[0]);
+    return wf_bad_id("run id", a.pos[0]);
   if (cli->format == FMT_IDS) return wf_fail(EXIT_USAGE, "show-run prints table or json");
   wfs_env *env = NULL;
   if ((code = wf_open_existing(cli, &env)) != 0) return code;
@@ -148,10 +162,20 @@ int cmd_show_run(wf_cli *cli, int argc, char **argv) {
     code = wf_fail(EXIT_NOTFOUND, "no run %s in %s (see 'wf list-runs')", a.pos[0], cli->home);
   else if (rc)
     code = wf_fail(EXIT_STORE, "run %s cannot be read: %s", a.pos[0], wf_strerror(rc));
-  else if (cli->format == FMT_JSON)
-    wf_print_json(wf_run_json(&t, &r, 1, a.val[O_HISTORY] != NULL));
-  else
-    print_run_table(&t, &r, a.val[O_HISTORY] != NULL);
+  else {
+    int unreadable;
+    if (cli->format == FMT_JSON) {
+      cJSON *j = wf_run_json(&t, &r, 1, a.val[O_HISTORY] != NULL);
+      unreadable = count_unreadable(j);
+      wf_print_json(j);
+    } else {
+      unreadable = print_run_table(&t, &r, a.val[O_HISTORY] != NULL);
+    }
+    if (unreadable)
+      code = wf_fail(EXIT_STORE, "run %s: %d step record%s cannot be decoded (listed as "
+                                 "unreadable); the store is damaged", a.pos[0], unreadable,
+                     unreadable == 1 ? "" : "s");
+  }
   wfs_run_clear(&r);
   wfs_read_end(&t);
   wfs_close(env);
@@ -229,6 +253,7 @@ int cmd_list_runs(wf_cli *cli, int argc, char **argv) {
       return wf_fail(EXIT_USAGE, "--limit needs a number (0 for all), not \"%s\"", a.val[O_LIMIT]);
   }
   wfs_env *env = NULL;
+  if (wf_check_home(cli)) return EXIT_STORE;
   int rc = wfs_open_existing(cli->home, &env);
   if (rc == WF_ENOTFOUND) {
     /* No store yet: no runs. Nothing is created by a read. */

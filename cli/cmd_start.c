@@ -216,10 +216,7 @@ int cmd_start(wf_cli *cli, int argc, char **argv) {
   if (parse_window(a.val[O_WINDOW], &window)) return EXIT_USAGE;
   const char *run_id = a.val[O_RUN_ID];
   if (run_id && wfs_check_run_id(run_id) != 0)
-    return wf_fail(EXIT_USAGE,
-                   "invalid run id \"%.80s\": use 1 to %d printable characters without spaces, "
-                   "'/' or a leading '.' or '-'",
-                   run_id, WFS_MAX_ID);
+    return wf_bad_id("run id", run_id);
   if (a.val[O_START_FROM] && !run_id)
     return wf_fail(EXIT_USAGE,
                    "--start-from reuses the recorded results of an existing run: add --run-id "
@@ -283,6 +280,14 @@ int cmd_start(wf_cli *cli, int argc, char **argv) {
   if (rc) {
     code = wf_fail(EXIT_USAGE, "%s", err.msg);
     goto out;
+  }
+  {
+    uint32_t selected = 0;
+    for (uint32_t i = 0; i < plan->nstages; i++) selected += plan->stages[i].selected != 0;
+    if (!selected) {
+      code = wf_fail(EXIT_USAGE, "nothing to run: --only/--skip/--to leave no stage selected");
+      goto out;
+    }
   }
   if (a.val[O_DRY]) {
     printf("workflow %s (%s): valid\n", wfw_def_name(def), wfw_def_path(def));
@@ -353,7 +358,8 @@ out:
 }
 
 /* Resume one run: its recorded definition, params and selection. */
-static int resume_one(wf_cli *cli, wfs_env *env, const char *run_id, uint32_t window, int force) {
+static int resume_one(wf_cli *cli, wfs_env *env, const char *run_id, uint32_t window, int force,
+                      int skip_busy) {
   wfs_txn t;
   wfs_run r = {0};
   int rc = wfs_read_begin(env, &t);
@@ -391,6 +397,12 @@ static int resume_one(wf_cli *cli, wfs_env *env, const char *run_id, uint32_t wi
   }
   int32_t pid = 0;
   rc = wfi_run_claim(env, run_id, NULL, force, &pid);
+  if (rc == WF_EBUSY && skip_busy) {
+    /* --all: another process took it since the list was read; it is in good hands. */
+    fprintf(stderr, "wf: run %s is being resumed by pid %d; skipped\n", run_id, (int)pid);
+    code = EXIT_OK;
+    goto out;
+  }
   if (rc == WF_EBUSY) {
     code = wf_fail(EXIT_FAILED, "run %s is owned by pid %d, which is still running it; wait for "
                                 "it or stop it with: wf cancel-run %s",
@@ -443,11 +455,11 @@ int cmd_resume(wf_cli *cli, int argc, char **argv) {
   if ((a.npos == 1) == (a.val[O_ALL] != NULL))
     return wf_fail(EXIT_USAGE, "resume needs one run id or --all (see 'wf resume --help')");
   if (a.npos == 1 && wfs_check_run_id(a.pos[0]) != 0)
-    return wf_fail(EXIT_USAGE, "invalid run id \"%.80s\"", a.pos[0]);
+    return wf_bad_id("run id", a.pos[0]);
   wfs_env *env = NULL;
   if ((code = wf_open_existing(cli, &env)) != 0) return code;
   if (a.npos == 1) {
-    code = resume_one(cli, env, a.pos[0], window, 1);
+    code = resume_one(cli, env, a.pos[0], window, 1, 0);
     wfs_close(env);
     return code;
   }
@@ -470,7 +482,7 @@ int cmd_resume(wf_cli *cli, int argc, char **argv) {
     }
     wfs_run_clear(&r);
     if (interrupted) {
-      int c = resume_one(cli, env, l.ids[i], window, 0);
+      int c = resume_one(cli, env, l.ids[i], window, 0, 1);
       resumed++;
       if (c > code && c != EXIT_DEGRADED) code = c;
       else if (c == EXIT_DEGRADED && code == EXIT_OK) code = c;

@@ -59,7 +59,10 @@ int main(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (strcmp(a, "--home") == 0 || strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
-      i++;
+      if (++i >= argc) {
+        fprintf(stderr, "wf: option %s needs a value\n", a);
+        return EXIT_USAGE;
+      }
       continue;
     }
     if (strncmp(a, "--home=", 7) == 0 || strncmp(a, "--output=", 9) == 0 ||
@@ -74,7 +77,7 @@ int main(int argc, char **argv) {
       return EXIT_OK;
     }
     if (a[0] == '-') {
-      fprintf(stderr, "wf: unknown option %s before the command\n%s", a, usage);
+      fprintf(stderr, "wf: unknown option %s before the command (see 'wf --help')\n", a);
       return EXIT_USAGE;
     }
     cmd_at = i;

@@ -19,6 +19,27 @@ int wf_fail(int code, const char *fmt, ...) {
   return code;
 }
 
+int wf_bad_id(const char *what, const char *id) {
+  char shown[96];
+  size_t n = 0;
+  /* Never echo control bytes: an id is shown escaped and cut short. */
+  for (const unsigned char *p = (const unsigned char *)id; *p && n + 5 < sizeof shown; p++) {
+    if (*p < 0x20 || *p == 0x7f || *p == '\\' || *p == '"')
+      n += (size_t)snprintf(shown + n, sizeof shown - n, "\\x%02x", *p);
+    else
+      shown[n++] = (char)*p;
+  }
+  shown[n] = '\0';
+  if (strcmp(what, "run id") != 0)
+    return wf_fail(EXIT_USAGE, "invalid %s \"%s\"%s: use 1 to %d bytes without control "
+                               "characters", what, shown, strlen(id) > 60 ? "..." : "",
+                   WFS_MAX_STEP_KEY);
+  return wf_fail(EXIT_USAGE,
+                 "invalid %s \"%s\"%s: use 1 to %d printable characters without spaces, '/' or "
+                 "a leading '.' or '-'",
+                 what, shown, strlen(id) > 60 ? "..." : "", WFS_MAX_ID);
+}
+
 int wf_exit_for(int rc) {
   switch (rc) {
   case 0: return EXIT_OK;
@@ -118,7 +139,16 @@ int wf_parse(wf_cli *cli, const char *cmd, int argc, char **argv, const wf_opt *
   return 0;
 }
 
+int wf_check_home(const wf_cli *cli) {
+  struct stat st;
+  if (stat(cli->home, &st) == 0 && !S_ISDIR(st.st_mode))
+    return wf_fail(EXIT_STORE, "the store home %s is not a directory (--home or WF_HOME)",
+                   cli->home);
+  return 0;
+}
+
 int wf_open_existing(wf_cli *cli, wfs_env **env) {
+  if (wf_check_home(cli)) return EXIT_STORE;
   int rc = wfs_open_existing(cli->home, env);
   if (rc == WF_ENOTFOUND)
     return wf_fail(EXIT_NOTFOUND, "no store at %s (start a run first, or pass --home DIR)",
@@ -126,15 +156,22 @@ int wf_open_existing(wf_cli *cli, wfs_env **env) {
   if (rc == WF_ESCHEMA)
     return wf_fail(EXIT_STORE, "the store at %s was written by a newer wf; upgrade wf to use it",
                    cli->home);
+  if (rc == WF_ECORRUPT)
+    return wf_fail(EXIT_STORE, "the store at %s is damaged (its data file is shorter than its "
+                               "own index says); restore it from a copy", cli->home);
   if (rc) return wf_fail(EXIT_STORE, "cannot open the store at %s: %s", cli->home, wf_strerror(rc));
   return 0;
 }
 
 int wf_open_store(wf_cli *cli, wfs_env **env) {
+  if (wf_check_home(cli)) return EXIT_STORE;
   int rc = wfs_open(cli->home, env);
   if (rc == WF_ESCHEMA)
     return wf_fail(EXIT_STORE, "the store at %s was written by a newer wf; upgrade wf to use it",
                    cli->home);
+  if (rc == WF_ECORRUPT)
+    return wf_fail(EXIT_STORE, "the store at %s is damaged (its data file is shorter than its "
+                               "own index says); restore it from a copy", cli->home);
   if (rc) return wf_fail(EXIT_STORE, "cannot open the store at %s: %s", cli->home, wf_strerror(rc));
   return 0;
 }

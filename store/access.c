@@ -307,7 +307,21 @@ int wfs_steps_scan(wfs_txn *t, const char *run_id, const char *prefix, wfs_step_
   k = val_of(&pre);
   for (mrc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE); !mrc && has_prefix(&k, &pre);
        mrc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
-    if ((rc = wfs_step_decode(d.mv_data, d.mv_size, &s))) break;
+    if (wfs_step_decode(d.mv_data, d.mv_size, &s) != 0) {
+      /* One damaged record must not hide the others: pass it on, named by its key. */
+      memset(&s, 0, sizeof s);
+      size_t klen = k.mv_size - (strlen(run_id) + 1);
+      s.key = malloc(klen + 1);
+      if (!s.key) {
+        rc = WF_ENOMEM;
+        break;
+      }
+      memcpy(s.key, (const char *)k.mv_data + strlen(run_id) + 1, klen);
+      s.key[klen] = '\0';
+      s.status = WFS_STEP_UNREADABLE;
+      s.exit_code = -1;
+      s.error = wfs_strdup("this step's record cannot be decoded (damaged store)");
+    }
     rc = cb(ud, &s);
     wfs_step_clear(&s);
     if (rc) break;

@@ -259,6 +259,16 @@ static int env_err(int rc) {
   return rc > 0 ? WF_EIO : WF_ESTORE;  /* errno values are positive, MDB_* negative */
 }
 
+/* A data file shorter than the pages its meta page says are used would fault (SIGBUS)
+ * on the first read of a missing page: refuse it instead. */
+static int check_length(wfs_env *env, size_t filesize) {
+  MDB_envinfo info;
+  MDB_stat st;
+  if (mdb_env_info(env->env, &info) || mdb_env_stat(env->env, &st)) return WF_ESTORE;
+  if (filesize && (size_t)(info.me_last_pgno + 1) * st.ms_psize > filesize) return WF_ECORRUPT;
+  return 0;
+}
+
 static int open_lmdb(wfs_env *env, const char *dir, size_t filesize) {
   int fd, rc, dead;
   if ((rc = mdb_env_create(&env->env))) return env_err(rc);
@@ -266,6 +276,7 @@ static int open_lmdb(wfs_env *env, const char *dir, size_t filesize) {
       (rc = mdb_env_set_mapsize(env->env, initial_map(filesize, env->mapcap))))
     return env_err(rc);
   if ((rc = mdb_env_open(env->env, dir, MDB_NORDAHEAD | MDB_NOTLS, 0600))) return env_err(rc);
+  if ((rc = check_length(env, filesize))) return rc;
   /* Reader slots of crashed processes pin old pages until cleared. */
   mdb_reader_check(env->env, &dead);
   if (mdb_env_get_fd(env->env, &fd) == 0) {

@@ -53,6 +53,7 @@ int wfs_run_status_parse(const char *name) {
 }
 
 const char *wfs_step_status_name(int status) {
+  if (status == WFS_STEP_UNREADABLE) return "unreadable";
   return status >= 0 && status < WFS_STEP_NSTATUS ? step_names[status] : "?";
 }
 

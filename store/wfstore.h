@@ -52,7 +52,8 @@ enum wfs_step_status {
   WFS_STEP_FAILED = 3,
   WFS_STEP_SKIPPED = 4,
   WFS_STEP_CANCELED = 5,
-  WFS_STEP_NSTATUS = 6
+  WFS_STEP_NSTATUS = 6,
+  WFS_STEP_UNREADABLE = 7  /* never stored: a record wfs_steps_scan could not decode */
 };
 
 const char *wfs_run_status_name(int status);   /* "running", ...; "?" if unknown */
@@ -212,7 +213,9 @@ int wfs_step_put(wfs_txn *t, const char *run_id, const wfs_step *s);
 int wfs_step_peek(wfs_txn *t, const char *run_id, const char *key, int *status,
                   uint64_t *input_hash, uint32_t *generation);
 /* Visit the run's steps whose key starts with `prefix` ("" = all) in key order. The
- * step passed to cb is cleared after cb returns. cb returns non-zero to stop. */
+ * step passed to cb is cleared after cb returns. cb returns non-zero to stop. A record
+ * that does not decode is passed with status WFS_STEP_UNREADABLE, its key and an error
+ * only, so one damaged record does not hide the rest. */
 typedef int (*wfs_step_cb)(void *ud, const wfs_step *s);
 int wfs_steps_scan(wfs_txn *t, const char *run_id, const char *prefix, wfs_step_cb cb,
                    void *ud);

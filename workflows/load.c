@@ -184,6 +184,24 @@ static void line_col(const char *text, size_t off, int *line, int *col) {
   }
 }
 
+/* Nesting depth of arrays and objects reached before `end` (strings skipped). */
+static int depth_at(const char *text, const char *end) {
+  int depth = 0, max = 0, in_str = 0;
+  for (const char *p = text; p < end; p++) {
+    if (in_str) {
+      if (*p == '\\' && p + 1 < end) p++;
+      else if (*p == '"') in_str = 0;
+    } else if (*p == '"') {
+      in_str = 1;
+    } else if (*p == '[' || *p == '{') {
+      if (++depth > max) max = depth;
+    } else if (*p == ']' || *p == '}') {
+      depth--;
+    }
+  }
+  return max;
+}
+
 static int parse_json(wfw_lctx *c) {
   wfw_def *d = c->d;
   size_t len = strlen(d->text);
@@ -196,6 +214,8 @@ static int parse_json(wfw_lctx *c) {
   line_col(d->text, (size_t)(end - d->text), &line, &col);
   cJSON *lax = cJSON_ParseWithLengthOpts(d->text, len + 1, NULL, 0);
   const char *why = lax ? "unexpected text after the JSON value"
+                    : depth_at(d->text, end) >= CJSON_NESTING_LIMIT
+                        ? "nested deeper than the JSON reader allows"
                         : (end == d->text + len ? "unexpected end of input" : "invalid JSON");
   cJSON_Delete(lax);
   return wfw_lfail(c, -1, "%d:%d: %s", line, col, why);
@@ -223,7 +243,18 @@ int wfw_parse(const char *text, size_t len, const char *path, wfw_def **out, wfw
   if (memchr(text, '\0', len)) {
     int line, col;
     line_col(text, (size_t)((const char *)memchr(text, '\0', len) - text), &line, &col);
-    return wfw_fail(err, "%s: %d:%d: a NUL byte in the definition", path, line, col);
+    return wfw_fail(err, "%s:%d:%d: a NUL byte in the definition", path, line, col);
+  }
+  /* cJSON ends a string at an escaped NUL, which would silently cut an argument short. */
+  for (size_t i = 0; i + 6 <= len; i++) {
+    if (text[i] != '\\') continue;
+    if (memcmp(text + i, "\\u0000", 6) == 0) {
+      int line, col;
+      line_col(text, i, &line, &col);
+      return wfw_fail(err, "%s:%d:%d: \\u0000 (a NUL character) cannot be part of a string "
+                           "passed to a program", path, line, col);
+    }
+    i++; /* skip the escaped character, so "\\\\u0000" is not taken for an escape */
   }
   wfw_def *d = calloc(1, sizeof *d);
   if (!d) return WF_ENOMEM;

@@ -115,7 +115,7 @@ static void test_json_syntax(void **state) {
   expect_invalid("{'name': 'x', 'stages': [", "1:26", "unexpected end of input", NULL);
   expect_invalid("", "1:1", NULL, NULL);
   assert_int_equal(wfw_parse("{\"a\":\0}", 7, "n.json", &d, &err), WF_EINVAL);
-  assert_non_null(strstr(err.msg, "n.json: 1:6: a NUL byte"));
+  assert_non_null(strstr(err.msg, "n.json:1:6: a NUL byte"));
 }
 
 static void test_top_level(void **state) {
