@@ -62,6 +62,7 @@ struct rstage {
   int64_t t_start;
   int record_prev;        /* previous status of the stage record, -1 none */
   int truncated;          /* stopped before all its items ran */
+  int64_t next_at_us;     /* the stage's rate: earliest next start */
 };
 
 struct pending_event {

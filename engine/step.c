@@ -229,6 +229,10 @@ static struct rstep *pull(wfi_exec *x, uint32_t stage) {
 
 struct rstep *wfi_step_next(wfi_exec *x, uint32_t stage) {
   struct rstage *st = &x->st[stage];
+  if (x->plan->stages[stage].rate > 0 && now_us() < st->next_at_us) {
+    arm_wake(x, st->next_at_us);
+    return NULL;
+  }
   struct rstep *prev = NULL;
   for (struct rstep *s = st->parked_head; s; prev = s, s = s->next) {
     if (!class_ok(x, s->cls)) continue;
@@ -267,6 +271,7 @@ void wfi_step_start(wfi_exec *x, struct rstep *s) {
   x->inflight++;
   st->inflight++;
   if (x->inflight > x->max_inflight) x->max_inflight = x->inflight;
+  if (sd->rate > 0) st->next_at_us = now_us() + (int64_t)(1e6 / sd->rate);
   if (s->cls) {
     s->cls->inflight++;
     if (s->cls->rate > 0) s->cls->next_at_us = now_us() + (int64_t)(1e6 / s->cls->rate);

@@ -103,6 +103,7 @@ typedef struct wfi_stage {
   uint32_t concurrency;    /* steps of this stage in flight; 0 = no stage limit */
   const wfi_class_limit *classes;
   uint32_t nclasses;
+  double rate;             /* starts per second of the whole stage; 0 = no limit */
   wfi_retry retry;
   double timeout_s;        /* start-to-close per attempt; 0 = none */
   const wfi_activity *act;

@@ -101,6 +101,7 @@ static void fill_stage(const wfw_stage *s, wfi_stage *w) {
   w->concurrency = s->concurrency;
   w->classes = s->classes;
   w->nclasses = s->nclasses;
+  w->rate = s->rate;
   w->retry = s->retry;
   w->timeout_s = s->timeout_s;
   w->act = s->act;

@@ -197,8 +197,9 @@ static int load_fanout(wfw_lctx *c, int i, const cJSON *o) {
   return 0;
 }
 
-/* by_class and rate into the stage's class limits. A numeric rate covers every class,
- * the listed ones included. */
+/* by_class and rate into the stage's limits. A numeric rate bounds the starts of the
+ * whole stage (one API token behind every class, say); an object of class: rate bounds
+ * each class ("*": every class not listed). */
 static int load_classes(wfw_lctx *c, int i, const cJSON *o) {
   wfw_stage *s = &c->d->stages[i];
   const cJSON *bc = cJSON_GetObjectItemCaseSensitive(o, "by_class");
@@ -220,9 +221,7 @@ static int load_classes(wfw_lctx *c, int i, const cJSON *o) {
     s->classes[s->nclasses++].limit = (uint32_t)v->valuedouble;
   }
   if (cJSON_IsNumber(rate)) {
-    for (uint32_t k = 0; k < s->nclasses; k++) s->classes[k].rate = rate->valuedouble;
-    s->classes[s->nclasses].cls = "*";
-    s->classes[s->nclasses++].rate = rate->valuedouble;
+    s->rate = rate->valuedouble;
     return 0;
   }
   for (v = rate ? rate->child : NULL; v; v = v->next) {

@@ -126,6 +126,7 @@ typedef struct wfw_stage {
   uint32_t concurrency;
   wfi_class_limit *classes;
   uint32_t nclasses;
+  double rate;                     /* starts per second of the whole stage; 0 = none */
 } wfw_stage;
 
 struct wfw_def {

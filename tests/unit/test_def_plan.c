@@ -135,9 +135,10 @@ static void test_stages(void **state) {
   assert_int_equal(s[3].nneeds, 2);
   assert_int_equal(s[3].needs[0], 2);
   assert_int_equal(s[3].needs[1], 0);
-  assert_int_equal(s[3].nclasses, 1);
-  assert_string_equal(s[3].classes[0].cls, "*");
-  assert_true(s[3].classes[0].rate == 2);
+  /* a numeric rate bounds the whole stage, not each class */
+  assert_int_equal(s[3].nclasses, 0);
+  assert_true(s[3].rate == 2);
+  assert_true(s[1].rate == 0);
   wfw_plan_free(p);
 
   wfw_err err;

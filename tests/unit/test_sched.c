@@ -303,6 +303,16 @@ static void test_rate_spaces_starts(void **state) {
   }
 }
 
+static void test_stage_rate_spaces_all_starts(void **state) {
+  struct fx *x = *state;
+  x->pu.nitems = 6;
+  x->st[1].rate = 40.0; /* the whole stage: 25 ms apart, whatever the class */
+  int status;
+  assert_int_equal(run(x, "srate", 16, &status), 0);
+  assert_int_equal(status, WFS_RUN_SUCCEEDED);
+  for (int i = 2; i <= 6; i++) assert_true(x->f.starts_ms[i] - x->f.starts_ms[i - 1] >= 23);
+}
+
 static void test_retry_then_success(void **state) {
   struct fx *x = *state;
   x->f.fail_first = 2;
@@ -446,6 +456,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_stage_concurrency, setup, teardown),
       cmocka_unit_test_setup_teardown(test_class_limit, setup, teardown),
       cmocka_unit_test_setup_teardown(test_rate_spaces_starts, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_stage_rate_spaces_all_starts, setup, teardown),
       cmocka_unit_test_setup_teardown(test_retry_then_success, setup, teardown),
       cmocka_unit_test_setup_teardown(test_failure_fails_run_and_resume_reexecutes_only_failed, setup, teardown),
       cmocka_unit_test_setup_teardown(test_second_execution_is_memoized, setup, teardown),
