@@ -39,11 +39,19 @@ static const wf_opt list_opts[] = {{"status", 0, 1, O_STATUS},
 struct table_ctx {
   int any;
   int unreadable;
+  char names[256];        /* the first unreadable step keys, for the message */
 };
+
+static void note_unreadable(int *count, char *names, size_t cap, const char *key) {
+  size_t n = strlen(names);
+  if (n + strlen(key) + 3 < cap) snprintf(names + n, cap - n, "%s%s", n ? ", " : "", key);
+  ++*count;
+}
 
 static int print_step_row(void *ud, const wfs_step *s) {
   struct table_ctx *c = ud;
-  c->unreadable += s->status == WFS_STEP_UNREADABLE;
+  if (s->status == WFS_STEP_UNREADABLE)
+    note_unreadable(&c->unreadable, c->names, sizeof c->names, s->key);
   if (!c->any) {
     printf("\n%-40s %-10s %7s %9s  %s\n", "STEP", "STATUS", "ATTEMPT", "DURATION", "ERROR");
     c->any = 1;
@@ -77,7 +85,8 @@ static int print_event_row(void *ud, const wfs_event *e) {
   return 0;
 }
 
-static int print_run_table(wfs_txn *t, const wfs_run *r, int history) {
+static int print_run_table(wfs_txn *t, const wfs_run *r, int history, char *names,
+                           size_t cap) {
   char tm[40];
   printf("run       %s\n", r->id);
   printf("workflow  %s\n", r->workflow);
@@ -122,6 +131,7 @@ static int print_run_table(wfs_txn *t, const wfs_run *r, int history) {
   struct table_ctx c = {0};
   wfs_steps_scan(t, r->id, "", print_step_row, &c);
   int unreadable = c.unreadable;
+  snprintf(names, cap, "%s", c.names);
   if (history) {
     c.any = 0;
     wfs_events_scan(t, r->id, 0, print_event_row, &c);
@@ -129,12 +139,14 @@ static int print_run_table(wfs_txn *t, const wfs_run *r, int history) {
   return unreadable;
 }
 
-static int count_unreadable(const cJSON *run) {
+static int count_unreadable(const cJSON *run, char *names, size_t cap) {
   int n = 0;
   const cJSON *s;
   cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(run, "steps")) {
     const cJSON *st = cJSON_GetObjectItemCaseSensitive(s, "status");
-    n += cJSON_IsString(st) && strcmp(st->valuestring, "unreadable") == 0;
+    const cJSON *key = cJSON_GetObjectItemCaseSensitive(s, "key");
+    if (cJSON_IsString(st) && strcmp(st->valuestring, "unreadable") == 0 && cJSON_IsString(key))
+      note_unreadable(&n, names, cap, key->valuestring);
   }
   return n;
 }
@@ -164,17 +176,18 @@ int cmd_show_run(wf_cli *cli, int argc, char **argv) {
     code = wf_fail(EXIT_STORE, "run %s cannot be read: %s", a.pos[0], wf_strerror(rc));
   else {
     int unreadable;
+    char names[256] = "";
     if (cli->format == FMT_JSON) {
       cJSON *j = wf_run_json(&t, &r, 1, a.val[O_HISTORY] != NULL);
-      unreadable = count_unreadable(j);
+      unreadable = count_unreadable(j, names, sizeof names);
       wf_print_json(j);
     } else {
-      unreadable = print_run_table(&t, &r, a.val[O_HISTORY] != NULL);
+      unreadable = print_run_table(&t, &r, a.val[O_HISTORY] != NULL, names, sizeof names);
     }
     if (unreadable)
-      code = wf_fail(EXIT_STORE, "run %s: %d step record%s cannot be decoded (listed as "
-                                 "unreadable); the store is damaged", a.pos[0], unreadable,
-                     unreadable == 1 ? "" : "s");
+      code = wf_fail(EXIT_STORE, "run %s: %d step record%s cannot be decoded (%s%s); the store "
+                                 "is damaged", a.pos[0], unreadable, unreadable == 1 ? "" : "s",
+                     names, unreadable > 1 && strlen(names) > 200 ? ", ..." : "");
   }
   wfs_run_clear(&r);
   wfs_read_end(&t);

@@ -123,7 +123,8 @@ assert_eq() {
 
 # assert_json FILE FILTER: jq -e FILTER on FILE is true.
 assert_json() {
-  jq -e "$2" "$1" >/dev/null 2>&1 || {
+  # jq -e succeeds on empty input: an empty file must fail the check, not pass it.
+  [[ -s $1 ]] && jq -e "$2" "$1" >/dev/null 2>&1 || {
     jq -c . "$1" 2>/dev/null | head -c 3000 >&2 || head -c 3000 "$1" >&2
     echo >&2
     fail "$(basename "$1") fails the check: $2"

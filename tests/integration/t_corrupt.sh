@@ -85,7 +85,8 @@ try() {
 }
 
 # said PATTERN: stdout or stderr of the last try matches PATTERN (extended, any case).
-said() { cat "$OUT" "$ERR" | grep -qiE -- "$1"; }
+# (grep reads both files itself: `cat | grep -q` fails under pipefail when grep stops early)
+said() { grep -qiE -- "$1" "$OUT" "$ERR"; }
 
 UNREADABLE='unreadable|corrupt|damaged|cannot be read|cannot read'
 msg() { head -c 300 "$ERR" | tr '\n' '|'; }
