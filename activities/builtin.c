@@ -8,6 +8,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "tf_builtins.h"
+#include "tf_fibery.h"
+#include "tf_toggl.h"
 #include "wf/wf.h"
 #include "wfact.h"
 #include "wfmp.h"
@@ -168,7 +171,10 @@ static const wfi_activity core_echo = {"core.echo", echo_start, kill_nothing};
 static const wfi_activity core_fail = {"core.fail", fail_start, kill_nothing};
 static const wfi_activity core_dates = {"core.dates", dates_start, kill_nothing};
 
-static const wfi_activity *const builtins[] = {&core_echo, &core_fail, &core_dates};
+static const wfi_activity *const builtins[] = {
+    &core_echo,          &core_fail,        &core_dates,          &wfa_toggl_users,
+    &wfa_toggl_fetch_day, &wfa_fibery_enrich, &wfa_tf_aggregate,   &wfa_tf_extract,
+    &wfa_tf_report_toggl, &wfa_tf_report_people, &wfa_tf_report_team};
 
 const wfi_activity *wfa_builtin(const char *uses) {
   size_t i;

@@ -1,0 +1,304 @@
+/* tf_fibery_run.c — the built-in fibery.enrich: one attempt queries one type's public ids
+ * in batches through POST /api/commands, then fetches the batch's descriptions in one
+ * document call, with the Fibery contract's waits for 429 and 5xx done inside the step.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tf_api.h"
+#include "tf_fibery.h"
+#include "wf/wf.h"
+
+#define FB_429_ATTEMPTS 5
+#define FB_5XX_ATTEMPTS 5
+
+typedef struct fb_op {
+  tf_op op;
+  tf_creds creds;
+  cJSON *input, *cfg, *entities, *secrets, *warnings;
+  const char *type;
+  const char **ids;
+  size_t nids, next, cur_n;
+  int docs_phase, want_docs;
+  int n429, n5xx;
+  char *url, *docs_url, *auth, *link_base, *body;
+  size_t body_len;
+  const char *hdrs[3];
+} fb_op;
+
+static void fb_release(tf_op *op) {
+  fb_op *f = (fb_op *)op;
+
+  tf_creds_clear(&f->creds);
+  cJSON_Delete(f->input);
+  cJSON_Delete(f->cfg);
+  cJSON_Delete(f->entities);
+  cJSON_Delete(f->secrets);
+  cJSON_Delete(f->warnings);
+  free(f->ids);
+  free(f->url);
+  free(f->docs_url);
+  if (f->auth)
+    memset(f->auth, 0, strlen(f->auth));
+  free(f->auth);
+  free(f->link_base);
+  free(f->body);
+  free(f);
+}
+
+static void fb_done(fb_op *f) {
+  cJSON *out = cJSON_CreateObject();
+
+  if (!out) {
+    tf_op_fail(&f->op, 1, "out of memory");
+    return;
+  }
+  cJSON_AddStringToObject(out, "type", f->type);
+  cJSON_AddNumberToObject(out, "requests", f->op.requests);
+  cJSON_AddItemToObject(out, "entities", f->entities);
+  f->entities = NULL;
+  if (cJSON_GetArraySize(f->warnings)) {
+    cJSON_AddItemToObject(out, "warnings", f->warnings);
+    f->warnings = NULL;
+  }
+  tf_op_ok(&f->op, out);
+}
+
+static void fb_send(fb_op *f, const char *url, double delay) {
+  f->op.req.url = url;
+  f->op.req.body = f->body;
+  f->op.req.body_len = f->body_len;
+  f->n429 = f->n5xx = 0;
+  tf_op_send(&f->op, delay);
+}
+
+/* Start the next batch of ids, or finish. */
+static void fb_next_batch(fb_op *f) {
+  size_t bs = (size_t)tf_fibery_batch_size(f->cfg);
+  int rc;
+
+  if (f->next >= f->nids) {
+    fb_done(f);
+    return;
+  }
+  f->cur_n = f->nids - f->next < bs ? f->nids - f->next : bs;
+  free(f->body);
+  f->body = NULL;
+  cJSON_Delete(f->secrets);
+  if (!(f->secrets = cJSON_CreateObject()) ||
+      (rc = tf_fibery_query_body(f->cfg, f->type, f->ids + f->next, f->cur_n, &f->body,
+                                 &f->body_len))) {
+    tf_op_fail(&f->op, 1, "out of memory");
+    return;
+  }
+  f->docs_phase = 0;
+  fb_send(f, f->url, 0);
+}
+
+static void fb_batch_done(fb_op *f) {
+  f->next += f->cur_n;
+  fb_next_batch(f);
+}
+
+static void fb_warn(fb_op *f, const char *fmt, const char *a, long status, const char *msg) {
+  char w[600];
+
+  snprintf(w, sizeof w, fmt, a, status, msg);
+  tf_redact(w, f->creds.fibery_token);
+  cJSON_AddItemToArray(f->warnings, cJSON_CreateString(w));
+}
+
+/* A batch the API refused for good: its entities are errors, the step goes on. */
+static void fb_batch_error(fb_op *f, long status, const char *msg) {
+  char e[600], key[256];
+  size_t i;
+  cJSON *rec;
+
+  snprintf(e, sizeof e, "POST /api/commands: HTTP %ld: %s", status, msg);
+  tf_redact(e, f->creds.fibery_token);
+  for (i = f->next; i < f->next + f->cur_n; i++) {
+    snprintf(key, sizeof key, "%s#%s", f->type, f->ids[i]);
+    if ((rec = cJSON_CreateObject())) {
+      cJSON_AddStringToObject(rec, "status", "error");
+      cJSON_AddStringToObject(rec, "error", e);
+      cJSON_DeleteItemFromObjectCaseSensitive(f->entities, key);
+      cJSON_AddItemToObject(f->entities, key, rec);
+    }
+  }
+}
+
+static void fb_resp(tf_op *op, wfa_http_resp *r) {
+  fb_op *f = (fb_op *)op;
+  const char *what = f->docs_phase ? "POST /api/documents/commands" : "POST /api/commands";
+  char msg[512], err[300];
+  double d;
+  int rc;
+
+  if (r->status != 200)
+    tf_api_message(r->body, r->body_len, msg, sizeof msg);
+  if (r->status == 401 || r->status == 403) {
+    tf_op_fail(op, 0, "Fibery rejected the token (HTTP %ld): %s (%s)", r->status, msg, what);
+    return;
+  }
+  if (r->status == 429) {
+    d = r->retry_after_s >= 0 ? r->retry_after_s : fmin(30.0, pow(2, f->n429));
+    if (++f->n429 >= FB_429_ATTEMPTS) {
+      tf_op_fail(op, 1, "%s: HTTP 429 (throttled) after %d attempts: %s", what, f->n429, msg);
+      return;
+    }
+    tf_op_send(op, d);
+    return;
+  }
+  if (r->status == 0 || r->status >= 500) {
+    d = pow(2, f->n5xx) * (0.75 + 0.5 * tf_op_rand(op));
+    if (++f->n5xx >= FB_5XX_ATTEMPTS) {
+      if (r->status)
+        tf_op_fail(op, 1, "%s: HTTP %ld after %d attempts: %s", what, r->status, f->n5xx, msg);
+      else
+        tf_op_fail(op, 1, "%s: %s (after %d attempts)", what, r->error, f->n5xx);
+      return;
+    }
+    tf_op_send(op, d);
+    return;
+  }
+  if (f->docs_phase) {
+    if (r->status != 200)
+      fb_warn(f, "%s: HTTP %ld: %s; descriptions left empty", what, r->status, msg);
+    else if (tf_fibery_read_docs(r->body, r->body_len, f->secrets, f->entities))
+      fb_warn(f, "%s: HTTP %ld: %s", what, r->status, "the answer is not a list of documents");
+    fb_batch_done(f);
+    return;
+  }
+  if (r->status != 200) {
+    fb_batch_error(f, r->status, msg);
+    fb_batch_done(f);
+    return;
+  }
+  if ((rc = tf_fibery_read_result(r->body, r->body_len, f->cfg, f->type, f->ids + f->next,
+                                  f->cur_n, f->link_base, f->entities, f->secrets, err,
+                                  sizeof err))) {
+    tf_op_fail(op, 1, "%s: %s", what, rc == WF_ENOMEM ? "out of memory" : err);
+    return;
+  }
+  if (f->want_docs && cJSON_GetArraySize(f->secrets)) {
+    free(f->body);
+    f->body = NULL;
+    if (tf_fibery_docs_body(f->secrets, &f->body, &f->body_len)) {
+      tf_op_fail(op, 1, "out of memory");
+      return;
+    }
+    f->docs_phase = 1;
+    fb_send(f, f->docs_url, 0);
+    return;
+  }
+  fb_batch_done(f);
+}
+
+/* The config: with.config as given, else the files with.enrichment (+ override). */
+static int fb_config(fb_op *f, const cJSON *with, char *err, size_t cap) {
+  const cJSON *c = cJSON_GetObjectItemCaseSensitive(with, "config");
+  const char *path = tf_str(with, "enrichment"), *over = tf_str(with, "enrichment_override");
+  int rc;
+
+  if (cJSON_IsObject(c)) {
+    if (!(f->cfg = cJSON_Duplicate(c, 1)))
+      return WF_ENOMEM;
+    return tf_fibery_config_check(f->cfg, err, cap);
+  }
+  if (!path || !*path) {
+    snprintf(err, cap, "no enrichment config: give with.enrichment (a file) or with.config");
+    return WF_EINVAL;
+  }
+  rc = tf_fibery_config_load(path, over && *over ? over : NULL, &f->cfg, err, cap);
+  return rc;
+}
+
+static int fb_setup(fb_op *f, char *err, size_t cap) {
+  const cJSON *with = cJSON_GetObjectItemCaseSensitive(f->input, "with");
+  cJSON *item = cJSON_GetObjectItemCaseSensitive(f->input, "item"), *ids;
+  const cJSON *docs = cJSON_GetObjectItemCaseSensitive(with, "documents");
+  const char *ws = f->creds.fibery_workspace;
+  size_t n;
+  int rc;
+
+  if ((rc = fb_config(f, with, err, cap)))
+    return rc;
+  if (!(f->type = tf_str(item, "type")))
+    f->type = tf_str(with, "type");
+  if (!(ids = cJSON_GetObjectItemCaseSensitive(item, "ids")))
+    ids = cJSON_GetObjectItemCaseSensitive((cJSON *)with, "ids");
+  if (!f->type || !strchr(f->type, '/') || strlen(f->type) > 160) {
+    snprintf(err, cap, "the item must be {\"type\": \"<Space>/<Type>\", \"ids\": [...]}");
+    return WF_EINVAL;
+  }
+  if ((rc = tf_fibery_ids(ids, &f->ids, &f->nids))) {
+    snprintf(err, cap, "the item's ids must be a list of public ids (strings)");
+    return rc;
+  }
+  f->want_docs = !cJSON_IsFalse(docs);
+  f->op.min_interval_s = tf_num(with, "min_interval_s", 1.0 / tf_fibery_rate(f->cfg));
+  f->op.req.timeout_s = tf_num(with, "timeout_s", 30);
+  n = strlen(f->creds.fibery_base) + strlen(f->creds.fibery_token) + 64;
+  if (!(f->url = malloc(n)) || !(f->docs_url = malloc(n)) || !(f->auth = malloc(n)) ||
+      !(f->link_base = malloc(n + (ws ? strlen(ws) : 0))) ||
+      !(f->entities = cJSON_CreateObject()) || !(f->warnings = cJSON_CreateArray()))
+    return WF_ENOMEM;
+  snprintf(f->url, n, "%s/api/commands", f->creds.fibery_base);
+  snprintf(f->docs_url, n, "%s/api/documents/commands?format=md", f->creds.fibery_base);
+  snprintf(f->auth, n, "Authorization: Token %s", f->creds.fibery_token);
+  if (ws && *ws)
+    snprintf(f->link_base, n + strlen(ws), "https://%s.fibery.io", ws);
+  else
+    snprintf(f->link_base, n, "%s", f->creds.fibery_base);
+  return 0;
+}
+
+static void fb_start(void *ctx, wfi_job *job) {
+  fb_op *f = calloc(1, sizeof *f);
+  char err[1024];
+  int rc;
+
+  (void)ctx;
+  if (!f) {
+    tf_job_fail_now(job, 1, "out of memory");
+    return;
+  }
+  if (tf_op_init(&f->op, job)) {
+    free(f);
+    tf_job_fail_now(job, 1, "cannot start a timer on the loop");
+    return;
+  }
+  f->op.release = fb_release;
+  f->op.on_resp = fb_resp;
+  if (tf_input_json(job, &f->input)) {
+    tf_op_fail(&f->op, 0, "fibery.enrich: the step input is not a map");
+    return;
+  }
+  if ((rc = tf_creds_load(&f->creds, err, sizeof err)) ||
+      (rc = tf_creds_need_fibery(&f->creds, err, sizeof err))) {
+    tf_op_fail(&f->op, 0, "fibery.enrich: %s", err);
+    return;
+  }
+  f->op.secret = f->creds.fibery_token;
+  if ((rc = fb_setup(f, err, sizeof err))) {
+    tf_op_fail(&f->op, rc == WF_ENOMEM, "fibery.enrich: %s",
+               rc == WF_ENOMEM ? "out of memory" : err);
+    return;
+  }
+  f->hdrs[0] = "Content-Type: application/json";
+  f->hdrs[1] = "Accept: application/json";
+  f->hdrs[2] = f->auth;
+  f->op.req.method = "POST";
+  f->op.req.headers = f->hdrs;
+  f->op.req.nheaders = 3;
+  fb_next_batch(f);
+}
+
+static void fb_kill(void *ctx, wfi_job *job, int reason) {
+  (void)ctx;
+  tf_op_kill(job->act_state, reason);
+}
+
+const wfi_activity wfa_fibery_enrich = {"fibery.enrich", fb_start, fb_kill};

@@ -1,0 +1,407 @@
+/* tf_toggl_run.c — the built-ins toggl.users and toggl.fetch_day: one attempt drives the
+ * Toggl API over wfhttp, with the per-status waits and attempt bounds of the Toggl
+ * contract done inside the step (the engine's retry policy only sees what is left).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tf_api.h"
+#include "tf_toggl.h"
+#include "wf/wf.h"
+
+#define TG_402_ATTEMPTS 5
+#define TG_429_ATTEMPTS 6
+#define TG_5XX_ATTEMPTS 5
+
+typedef struct tg_op {
+  tf_op op;
+  tf_creds creds;
+  cJSON *input;
+  const cJSON *with;
+  int is_day;
+  char *url, *userpwd, *body;
+  size_t body_len;
+  const char *hdrs[2];
+  char endpoint[200];      /* "POST /reports/..." for messages; no host, no token */
+  int n402, n429, n5xx;
+  double quota_wait_max_s;
+  /* toggl.users */
+  const cJSON *want_users;
+  /* toggl.fetch_day */
+  cJSON *user_map;         /* owned copy */
+  tf_toggl_query q;
+  int64_t *uids;
+  tf_toggl_cursor cur;
+  tf_toggl_day day;
+  uint32_t pages, max_pages;
+  size_t prev_rows;
+  int empty_retried;
+} tg_op;
+
+static void tg_release(tf_op *op) {
+  tg_op *t = (tg_op *)op;
+
+  tf_creds_clear(&t->creds);
+  cJSON_Delete(t->input);
+  cJSON_Delete(t->user_map);
+  free(t->url);
+  if (t->userpwd)
+    memset(t->userpwd, 0, strlen(t->userpwd));
+  free(t->userpwd);
+  free(t->body);
+  free(t->uids);
+  tf_toggl_day_clear(&t->day);
+  free(t);
+}
+
+static double header_num(const wfa_http_resp *r, const char *name, double def) {
+  char buf[64], *end;
+  double v;
+
+  if (!wfa_http_header(r, name, buf, sizeof buf))
+    return def;
+  v = strtod(buf, &end);
+  return end != buf && isfinite(v) && v >= 0 ? v : def;
+}
+
+/* The waits and attempt bounds for 402/429/5xx/transport errors. Returns 1 when the
+ * same request was scheduled again, 0 when the attempt was failed. */
+static int tg_retry(tg_op *t, wfa_http_resp *r) {
+  char msg[512];
+  double d;
+
+  tf_api_message(r->body, r->body_len, msg, sizeof msg);
+  if (r->status == 402) {
+    /* the hourly quota: waiting for its reset is the only thing that helps */
+    d = header_num(r, "X-Toggl-Quota-Resets-In", -1);
+    d = d >= 0 ? d + 1 : 60.0 * pow(2, t->n402);
+    if (++t->n402 >= TG_402_ATTEMPTS || d > t->quota_wait_max_s) {
+      tf_op_fail(&t->op, 1,
+                 "%s: HTTP 402, the Toggl plan's hourly request limit is used up (%s); "
+                 "quota resets in %.0f s, wait ceiling %.0f s, attempts %d: resume the run later",
+                 t->endpoint, msg, d, t->quota_wait_max_s, t->n402);
+      return 0;
+    }
+  } else if (r->status == 429) {
+    d = r->retry_after_s >= 0 ? r->retry_after_s : fmin(60.0, pow(2, t->n429));
+    if (++t->n429 >= TG_429_ATTEMPTS) {
+      tf_op_fail(&t->op, 1, "%s: HTTP 429 (throttled) after %d attempts: %s", t->endpoint,
+                 t->n429, msg);
+      return 0;
+    }
+  } else {
+    d = pow(2, t->n5xx) * (0.75 + 0.5 * tf_op_rand(&t->op));
+    if (++t->n5xx >= TG_5XX_ATTEMPTS) {
+      if (r->status)
+        tf_op_fail(&t->op, 1, "%s: HTTP %ld after %d attempts: %s", t->endpoint, r->status,
+                   t->n5xx, msg);
+      else
+        tf_op_fail(&t->op, 1, "%s: %s (after %d attempts)", t->endpoint, r->error, t->n5xx);
+      return 0;
+    }
+  }
+  tf_op_send(&t->op, d);
+  return 1;
+}
+
+/* 1 when the response is a 200 to use; otherwise it was retried or the attempt failed. */
+static int tg_status(tg_op *t, wfa_http_resp *r) {
+  char msg[512];
+
+  if (r->status == 200)
+    return 1;
+  if (r->status == 402 || r->status == 429 || r->status == 0 || r->status >= 500) {
+    tg_retry(t, r);
+    return 0;
+  }
+  tf_api_message(r->body, r->body_len, msg, sizeof msg);
+  if (r->status == 401 || r->status == 403)
+    tf_op_fail(&t->op, 0, "Toggl rejected the token (HTTP %ld): %s (%s)", r->status, msg,
+               t->endpoint);
+  else
+    tf_op_fail(&t->op, 0, "%s: HTTP %ld: %s", t->endpoint, r->status, msg);
+  return 0;
+}
+
+/* ---- toggl.users --------------------------------------------------------------------- */
+
+static void users_resp(tf_op *op, wfa_http_resp *r) {
+  tg_op *t = (tg_op *)op;
+  cJSON *map;
+  int64_t *ids;
+  size_t n;
+  char *unknown;
+  int rc;
+
+  if (!tg_status(t, r))
+    return;
+  if ((rc = tf_toggl_users_parse(r->body, r->body_len, &map))) {
+    tf_op_fail(op, rc == WF_ENOMEM, "%s: the response is not a JSON array of users",
+               t->endpoint);
+    return;
+  }
+  if (t->want_users) {
+    if ((rc = tf_toggl_match_users(t->want_users, map, &ids, &n, &unknown))) {
+      cJSON_Delete(map);
+      tf_op_fail(op, 0, "with.users must be e-mails (a list or a comma-separated string)");
+      return;
+    }
+    free(ids);
+    if (unknown) {
+      tf_op_fail(op, 0, "unknown Toggl users (not in workspace %s): %s",
+                 t->creds.toggl_workspace, unknown);
+      free(unknown);
+      cJSON_Delete(map);
+      return;
+    }
+  }
+  tf_op_ok(op, map);
+}
+
+/* ---- toggl.fetch_day --------------------------------------------------------------------- */
+
+static int day_body(tg_op *t) {
+  free(t->body);
+  return tf_toggl_search_body(&t->q, t->pages ? &t->cur : NULL, &t->body, &t->body_len);
+}
+
+static void day_next(tg_op *t, double delay) {
+  int rc = day_body(t);
+
+  if (rc) {
+    tf_op_fail(&t->op, 0, "cannot build the search body (%s)", wf_strerror(rc));
+    return;
+  }
+  t->op.req.body = t->body;
+  t->op.req.body_len = t->body_len;
+  t->n402 = t->n429 = t->n5xx = 0;
+  tf_op_send(&t->op, delay);
+}
+
+static void day_done(tg_op *t) {
+  cJSON *out = tf_toggl_day_output(&t->day, t->op.requests, t->pages);
+
+  if (!out)
+    tf_op_fail(&t->op, 1, "out of memory");
+  else
+    tf_op_ok(&t->op, out);
+}
+
+static void day_resp(tf_op *op, wfa_http_resp *r) {
+  tg_op *t = (tg_op *)op;
+  char err[256], nid[64], nrow[64], nts[64];
+  const char *hid, *hrow, *hts, *bad;
+  int was_follow_up = t->pages > 0, more;
+  size_t nrows;
+  double delay = 0, left;
+
+  if (!tg_status(t, r))
+    return;
+  if (tf_toggl_day_add_page(&t->day, r->body, r->body_len, &nrows, err, sizeof err)) {
+    tf_op_fail(op, 1, "%s: %s", t->endpoint, err);
+    return;
+  }
+  t->pages++;
+  /* A public client saw empty pages when first_id was echoed: one retry without it. */
+  if (!nrows && was_follow_up && !t->empty_retried && t->prev_rows >= t->q.page_size &&
+      (t->cur.has_id || t->cur.has_ts)) {
+    t->empty_retried = 1;
+    t->cur.has_id = t->cur.has_ts = 0;
+    t->pages--;
+    day_next(t, 0);
+    return;
+  }
+  if (!nrows) {
+    day_done(t);
+    return;
+  }
+  hid = wfa_http_header(r, "X-Next-ID", nid, sizeof nid);
+  hrow = wfa_http_header(r, "X-Next-Row-Number", nrow, sizeof nrow);
+  hts = wfa_http_header(r, "X-Next-Timestamp", nts, sizeof nts);
+  more = tf_toggl_next_cursor(hid, hrow, hts, &t->cur, &bad);
+  if (more < 0) {
+    tf_op_fail(op, 0, "%s: malformed paging header %s on page %u of %s", t->endpoint, bad,
+               t->pages, t->q.date);
+    return;
+  }
+  if (!more) {
+    day_done(t);
+    return;
+  }
+  if (t->pages >= t->max_pages) {
+    tf_op_fail(op, 0, "%s: more than %u pages for %s (with.max_pages)", t->endpoint,
+               t->max_pages, t->q.date);
+    return;
+  }
+  t->prev_rows = nrows;
+  t->empty_retried = 0;
+  /* slow down before the hourly quota answers 402 */
+  left = header_num(r, "X-Toggl-Quota-Remaining", -1);
+  if (left == 0) {
+    delay = header_num(r, "X-Toggl-Quota-Resets-In", 60) + 1;
+    if (delay > t->quota_wait_max_s) {
+      tf_op_fail(op, 1, "%s: the Toggl plan's hourly request limit is used up; quota resets "
+                 "in %.0f s, above the wait ceiling of %.0f s: resume the run later",
+                 t->endpoint, delay, t->quota_wait_max_s);
+      return;
+    }
+  }
+  day_next(t, delay);
+}
+
+/* The users map: with.user_map, else the output of the users stage among the inputs. */
+static const cJSON *day_user_map(const cJSON *in, const cJSON *with) {
+  const cJSON *m = cJSON_GetObjectItemCaseSensitive(with, "user_map");
+  const char *stage = tf_str(with, "users_stage");
+
+  if (cJSON_IsObject(m))
+    return m;
+  m = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(in, "inputs"),
+                                       stage ? stage : "users");
+  return cJSON_IsObject(m) ? m : NULL;
+}
+
+static int day_setup(tg_op *t, char *err, size_t cap) {
+  const cJSON *item = cJSON_GetObjectItemCaseSensitive(t->input, "item");
+  const char *date = tf_str(t->with, "date");
+  const cJSON *users = cJSON_GetObjectItemCaseSensitive(t->with, "users");
+  const cJSON *map = day_user_map(t->input, t->with);
+  double ps = tf_num(t->with, "page_size", 50), mp = tf_num(t->with, "max_pages", 1000);
+  char *unknown = NULL;
+  size_t n = 0;
+  int rc;
+
+  if (!date && cJSON_IsString(item))
+    date = item->valuestring;
+  if (!tf_toggl_valid_date(date)) {
+    snprintf(err, cap, "the item (or with.date) must be a date YYYY-MM-DD");
+    return WF_EINVAL;
+  }
+  if (ps < 1 || ps > 10000 || ps != floor(ps) || mp < 1 || mp > 1e6 || mp != floor(mp)) {
+    snprintf(err, cap, "with.page_size must be an integer in 1..10000, with.max_pages in 1..1000000");
+    return WF_EINVAL;
+  }
+  snprintf(t->q.date, sizeof t->q.date, "%s", date);
+  t->q.page_size = (uint32_t)ps;
+  t->max_pages = (uint32_t)mp;
+  if (map && !(t->user_map = cJSON_Duplicate(map, 1)))
+    return WF_ENOMEM;
+  if (users && !cJSON_IsNull(users) && !(cJSON_IsString(users) && !users->valuestring[0]) &&
+      !(cJSON_IsArray(users) && !cJSON_GetArraySize(users))) {
+    if (!t->user_map) {
+      snprintf(err, cap, "with.users is given but there is no users map (with.user_map or "
+                         "the output of the users stage in inputs)");
+      return WF_EINVAL;
+    }
+    if ((rc = tf_toggl_match_users(users, t->user_map, &t->uids, &n, &unknown))) {
+      snprintf(err, cap, "with.users must be e-mails (a list or a comma-separated string)");
+      return rc;
+    }
+    if (unknown) {
+      snprintf(err, cap, "unknown Toggl users: %.400s", unknown);
+      free(unknown);
+      return WF_EINVAL;
+    }
+    t->q.user_ids = t->uids;
+    t->q.nuser_ids = n;
+  }
+  if ((rc = tf_toggl_day_init(&t->day, t->q.date, t->user_map)))
+    return rc;
+  t->day.workspace_id = strtoll(t->creds.toggl_workspace, NULL, 10);
+  return 0;
+}
+
+/* ---- common start ----------------------------------------------------------------------- */
+
+static void tg_start(wfi_job *job, int is_day) {
+  const char *what = is_day ? "toggl.fetch_day" : "toggl.users";
+  char err[1024];
+  size_t n;
+  tg_op *t = calloc(1, sizeof *t);
+  int rc;
+
+  if (!t) {
+    tf_job_fail_now(job, 1, "out of memory");
+    return;
+  }
+  if (tf_op_init(&t->op, job)) {
+    free(t);
+    tf_job_fail_now(job, 1, "cannot start a timer on the loop");
+    return;
+  }
+  t->op.release = tg_release;
+  t->is_day = is_day;
+  if (tf_input_json(job, &t->input)) {
+    tf_op_fail(&t->op, 0, "%s: the step input is not a map", what);
+    return;
+  }
+  t->with = cJSON_GetObjectItemCaseSensitive(t->input, "with");
+  if ((rc = tf_creds_load(&t->creds, err, sizeof err)) ||
+      (rc = tf_creds_need_toggl(&t->creds, err, sizeof err))) {
+    tf_op_fail(&t->op, 0, "%s: %s", what, err);
+    return;
+  }
+  t->op.secret = t->creds.toggl_token;
+  t->op.min_interval_s = tf_num(t->with, "min_interval_s", 1.0);
+  t->quota_wait_max_s = tf_num(t->with, "quota_wait_max_s", 3600.0);
+  n = strlen(t->creds.toggl_base) + strlen(t->creds.toggl_workspace) + 80;
+  n += strlen(t->creds.toggl_token);
+  if (!(t->url = malloc(n)) || !(t->userpwd = malloc(n))) {
+    tf_op_fail(&t->op, 1, "out of memory");
+    return;
+  }
+  /* Basic auth: the token is the user name, the password the literal "api_token" */
+  snprintf(t->userpwd, n, "%s:api_token", t->creds.toggl_token);
+  if (is_day) {
+    snprintf(t->endpoint, sizeof t->endpoint,
+             "POST /reports/api/v3/workspace/%s/search/time_entries", t->creds.toggl_workspace);
+    snprintf(t->url, n, "%s%s", t->creds.toggl_base, t->endpoint + 5);
+    if ((rc = day_setup(t, err, sizeof err))) {
+      tf_op_fail(&t->op, rc == WF_ENOMEM, "%s: %s", what, rc == WF_ENOMEM ? "out of memory" : err);
+      return;
+    }
+    t->op.on_resp = day_resp;
+    t->op.req.method = "POST";
+  } else {
+    snprintf(t->endpoint, sizeof t->endpoint, "GET /api/v9/workspaces/%s/users",
+             t->creds.toggl_workspace);
+    snprintf(t->url, n, "%s%s", t->creds.toggl_base, t->endpoint + 4);
+    t->want_users = cJSON_GetObjectItemCaseSensitive(t->with, "users");
+    if (cJSON_IsNull(t->want_users) ||
+        (cJSON_IsString(t->want_users) && !t->want_users->valuestring[0]))
+      t->want_users = NULL;
+    t->op.on_resp = users_resp;
+    t->op.req.method = "GET";
+  }
+  t->hdrs[0] = "Content-Type: application/json";
+  t->hdrs[1] = "Accept: application/json";
+  t->op.req.url = t->url;
+  t->op.req.headers = t->hdrs;
+  t->op.req.nheaders = 2;
+  t->op.req.userpwd = t->userpwd;
+  t->op.req.timeout_s = tf_num(t->with, "timeout_s", 30);
+  if (is_day)
+    day_next(t, 0);
+  else
+    tf_op_send(&t->op, 0);
+}
+
+static void users_start(void *ctx, wfi_job *job) {
+  (void)ctx;
+  tg_start(job, 0);
+}
+
+static void day_start(void *ctx, wfi_job *job) {
+  (void)ctx;
+  tg_start(job, 1);
+}
+
+static void tg_kill(void *ctx, wfi_job *job, int reason) {
+  (void)ctx;
+  tf_op_kill(job->act_state, reason);
+}
+
+const wfi_activity wfa_toggl_users = {"toggl.users", users_start, tg_kill};
+const wfi_activity wfa_toggl_fetch_day = {"toggl.fetch_day", day_start, tg_kill};

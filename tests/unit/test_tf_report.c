@@ -1,0 +1,264 @@
+/* test_tf_report.c — toggl-fibery Markdown reports from the fixtures under tests/data/tf:
+ * totals checked against sums computed here from the raw entries, the join with Fibery
+ * outcomes, zero-matched and all-not-found teams, determinism and file names.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "tf_aggregate.h"
+#include "tf_report.h"
+#include "tf_util.h"
+#include "wf/wf.h"
+
+static cJSON *load(const char *name) {
+  cJSON *j;
+
+  assert_int_equal(tf_read_json(WF_TEST_DATA "/tf", name, &j), 0);
+  return j;
+}
+
+static cJSON *aggregate(const cJSON *raw) {
+  cJSON *agg;
+
+  assert_int_equal(tf_aggregate(raw, NULL, "2025-03-05T10:01:00Z", &agg), 0);
+  return agg;
+}
+
+static int count(const char *hay, const char *needle) {
+  int n = 0;
+
+  for (hay = strstr(hay, needle); hay; hay = strstr(hay + 1, needle))
+    n++;
+  return n;
+}
+
+static void assert_has(const char *md, const char *needle) {
+  if (!strstr(md, needle))
+    fail_msg("missing \"%s\" in:\n%s", needle, md);
+}
+
+/* Seconds of the raw entries a user should be credited with, summed here directly:
+ * first occurrence of each id, stopped timers only; uid < 0 sums everyone. */
+static int64_t raw_seconds(const cJSON *raw, int64_t uid) {
+  const cJSON *e, *f;
+  int64_t s = 0;
+
+  cJSON_ArrayForEach(e, cJSON_GetObjectItem(raw, "time_entries")) {
+    int dup = 0;
+
+    cJSON_ArrayForEach(f, cJSON_GetObjectItem(raw, "time_entries")) {
+      if (f == e)
+        break;
+      dup |= tf_jint(f, "id") == tf_jint(e, "id");
+    }
+    if (dup || !tf_jstr(e, "stop") || tf_jint(e, "duration") < 0)
+      continue;
+    if (uid < 0 || tf_jint(e, "user_id") == uid)
+      s += tf_jint(e, "duration");
+  }
+  return s;
+}
+
+static void test_toggl_summary(void **state) {
+  cJSON *raw = load("raw_small.json"), *agg = aggregate(raw);
+  char *md, *again, want[128], h[32];
+
+  (void)state;
+  assert_int_equal(tf_report_toggl(agg, NULL, &md), 0);
+  assert_has(md, "# Toggl Activity Report");
+  assert_has(md, "- Period: 2025-03-03 to 2025-03-04 (timezone: +02:00)");
+  assert_has(md, "- Run: run_2025-03-05-10-00-00");
+  assert_has(md, "- Generated: 2025-03-05T10:01:00Z");
+  tf_hours(h, raw_seconds(raw, -1));
+  snprintf(want, sizeof want, "| Total hours | %s |", h);
+  assert_has(md, want);
+  assert_has(md, "| Persons | 3 |");
+  assert_has(md, "| Distinct references | 4 |");
+  assert_has(md, "| Unresolved references | 2 |");
+  /* people by total descending: Bo, Ana, then the unknown user */
+  tf_hours(h, raw_seconds(raw, 2));
+  snprintf(want, sizeof want, "| Bo Chen | bo@example.com | %s |", h);
+  assert_has(md, want);
+  assert_true(strstr(md, "| Bo Chen |") < strstr(md, "| Ana Silva |"));
+  assert_true(strstr(md, "| Ana Silva |") < strstr(md, "| Ghost | — |"));
+  assert_has(md, "| 2025-03-03 |");
+  assert_has(md, "| Team meeting | 0.42 | 2 |");
+  assert_has(md, "| (no description) | 0.08 | 1 |");
+  /* a '|' in a description cannot break the table */
+  assert_has(md, "Design \\| review");
+  assert_has(md, "1 running timer(s) skipped");
+  assert_int_equal(tf_report_toggl(agg, NULL, &again), 0);
+  assert_string_equal(md, again);
+  free(again);
+  free(md);
+  cJSON_Delete(agg);
+  cJSON_Delete(raw);
+}
+
+static void test_person_report(void **state) {
+  cJSON *raw = load("raw_small.json"), *agg = aggregate(raw),
+        *enr = load("enriched_small.json");
+  char *md;
+
+  (void)state;
+  assert_int_equal(tf_report_person(agg, enr, "bo@example.com", NULL, &md), 0);
+  assert_has(md, "# Individual Activity Report: Bo Chen <bo@example.com>");
+  assert_has(md, "- Generated: 2025-03-05T10:02:00Z");
+  assert_has(md, "| Total hours | 3.67 |");
+  assert_has(md, "| Entities worked on | 4 (ok 1, not found 2, unresolved 1) |");
+  assert_has(md, "### Scrum/Task (0.67 h)");
+  assert_has(
+      md, "| [#7658](https://acme.fibery.io/Scrum/Task/7658) | Provision staging cluster "
+          "| In progress | 0.67 | 1 | 1 |");
+  /* planned end 2025-03-01 is before the period end and the task is not done */
+  assert_has(md, "ETA 2025-03-01 (overdue)");
+  assert_has(md, "parent: Staging environment");
+  assert_has(md, "Set up the staging cluster \\| with Terraform.");
+  assert_null(strstr(md, "Second line"));
+  assert_has(md, "| Scrum/Build#312 | Mobile app; Design \\| review | 0.67 | not found |");
+  assert_has(md, "| Backend/Bug#1234 | Fix login | 2.00 | unknown type |");
+  assert_has(md, "| #5678 | Research | 0.33 | type missing |");
+  /* every reference in exactly one table */
+  assert_int_equal(count(md, "Scrum/Build#312"), 1);
+  assert_int_equal(count(md, "Backend/Bug#1234"), 1);
+  assert_int_equal(count(md, "| #5678 |"), 1);
+  assert_has(md, "## Other activities\n\nNone.");
+  free(md);
+
+  assert_int_equal(tf_report_person(agg, enr, "toggl-user-3", NULL, &md), 0);
+  assert_has(md, "not in the workspace user list");
+  assert_has(md, "| Standup | ");
+  free(md);
+  assert_int_equal(tf_report_person(agg, enr, "nobody@example.com", NULL, &md), WF_EINVAL);
+  assert_null(md);
+  cJSON_Delete(enr);
+  cJSON_Delete(agg);
+  cJSON_Delete(raw);
+}
+
+static void test_team_report(void **state) {
+  cJSON *raw = load("raw_small.json"), *agg = aggregate(raw),
+        *enr = load("enriched_small.json");
+  char *md;
+
+  (void)state;
+  assert_int_equal(tf_report_team(agg, enr, NULL, &md), 0);
+  assert_has(md, "# Team Activity Report");
+  assert_has(md, "| Entities worked on | 4 |");
+  assert_has(md, "| Found in Fibery | 1 |");
+  assert_has(md, "| Not found in Fibery | 2 |");
+  assert_has(md, "[Ana Silva](individual/ana@example.com.md)");
+  assert_has(md, "[Ghost](individual/toggl-user-3.md)");
+  /* the entity both people worked on: hours summed, both named */
+  assert_has(md, "| 2.17 | ana@example.com, bo@example.com |");
+  assert_has(md, "| Backend/Bug#1234 | Fix login | 2.00 | unknown type | bo@example.com |");
+  assert_has(md, "| Team meeting | 0.42 | 2 | ana@example.com |");
+  assert_has(md, "## Coverage");
+  assert_has(md, "| Backend/Bug | 1 | 2.00 | no |");
+  assert_has(md, "not in the workspace user list");
+  free(md);
+  cJSON_Delete(enr);
+  cJSON_Delete(agg);
+  cJSON_Delete(raw);
+}
+
+static void test_zero_matched(void **state) {
+  cJSON *raw = cJSON_Parse(
+      "{\"run_id\": \"r0\", \"start_date\": \"2025-03-03\", \"end_date\": \"2025-03-03\","
+      " \"report_timezone\": null, \"users\": [{\"user_id\": 1, \"email\": \"a@x.io\","
+      " \"name\": \"A\"}], \"time_entries\": [{\"id\": 1, \"user_id\": 1, \"description\":"
+      " \"Team meeting\", \"start\": \"2025-03-03T09:00:00Z\", \"stop\":"
+      " \"2025-03-03T10:00:00Z\", \"duration\": 3600}]}");
+  cJSON *agg = aggregate(raw), *enr = cJSON_Parse("{\"enriched_entities\": []}");
+  char *md;
+
+  (void)state;
+  assert_int_equal(tf_report_team(agg, enr, NULL, &md), 0);
+  assert_has(md, "No time entry referenced a Fibery entity.");
+  assert_has(md, "(timezone: unknown)");
+  assert_has(md, "| 1.00 | 0.00 | 1.00 | 0.0% |");
+  free(md);
+  assert_int_equal(tf_report_person(agg, enr, "a@x.io", NULL, &md), 0);
+  assert_has(md, "No time on Fibery entities");
+  assert_has(md, "| Team meeting | 1.00 | 1 |");
+  free(md);
+  assert_int_equal(tf_report_toggl(agg, NULL, &md), 0);
+  assert_has(md, "| On references | 0.00 (0.0%) |");
+  free(md);
+  cJSON_Delete(enr);
+  cJSON_Delete(agg);
+  cJSON_Delete(raw);
+
+  /* nobody tracked anything */
+  raw = cJSON_Parse("{\"time_entries\": []}");
+  agg = aggregate(raw);
+  assert_int_equal(tf_report_team(agg, NULL, NULL, &md), 0);
+  assert_has(md, "No people in scope.");
+  free(md);
+  assert_int_equal(tf_report_toggl(agg, NULL, &md), 0);
+  assert_has(md, "| Total hours | 0.00 |");
+  free(md);
+  cJSON_Delete(agg);
+  cJSON_Delete(raw);
+}
+
+static void test_all_not_found_or_missing(void **state) {
+  cJSON *raw = load("raw_small.json"), *agg = aggregate(raw);
+  cJSON *enr =
+      cJSON_Parse("{\"enriched_at\": \"t1\", \"enriched_entities\": ["
+                  "{\"entity_key\": \"Scrum/Task#7658\", \"status\": \"not_found\"},"
+                  "{\"entity_key\": \"Scrum/Build#312\", \"status\": \"error\","
+                  " \"error\": \"HTTP 500\"}]}");
+  char *md;
+
+  (void)state;
+  assert_int_equal(tf_report_team(agg, enr, NULL, &md), 0);
+  assert_has(md, "No referenced entity was found in Fibery.");
+  assert_has(md, "| error: HTTP 500 |");
+  assert_has(md, "could not be enriched because of errors");
+  free(md);
+  /* without enriched_data.json at all: references are "not enriched", never an error */
+  assert_int_equal(tf_report_person(agg, NULL, "ana@example.com", "t2", &md), 0);
+  assert_has(md, "| Scrum/Task#7658 |");
+  assert_has(md, "| not enriched |");
+  assert_has(md, "enriched_data.json is missing");
+  assert_has(md, "- Generated: t2");
+  free(md);
+  cJSON_Delete(enr);
+  cJSON_Delete(agg);
+  cJSON_Delete(raw);
+}
+
+static void test_person_stem(void **state) {
+  char buf[64];
+
+  (void)state;
+  tf_person_stem("ana@example.com", buf, sizeof buf);
+  assert_string_equal(buf, "ana@example.com");
+  tf_person_stem("toggl-user-4242", buf, sizeof buf);
+  assert_string_equal(buf, "toggl-user-4242");
+  tf_person_stem("o'brien+x/y z@Ex.com", buf, sizeof buf);
+  assert_string_equal(buf, "o_brien+x_y_z@_x.com");
+  tf_person_stem("../../etc", buf, sizeof buf);
+  assert_null(strchr(buf, '/'));
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_toggl_summary),
+      cmocka_unit_test(test_person_report),
+      cmocka_unit_test(test_team_report),
+      cmocka_unit_test(test_zero_matched),
+      cmocka_unit_test(test_all_not_found_or_missing),
+      cmocka_unit_test(test_person_stem),
+  };
+
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,600 @@
+/* test_tf_toggl.c — the Toggl client: search bodies, paging headers, users and rows
+ * offline; then toggl.users and toggl.fetch_day against wf-stub-http (paging, 429 with
+ * Retry-After, 402 over the wait ceiling, bad token, user_ids, malformed headers, kill).
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "tf_api.h"
+#include "tf_toggl.h"
+#include "wf/wf.h"
+#include "wfact.h"
+
+#define TOKEN "tok-secret-1234"
+
+static char dir[] = "/tmp/wf-test-tftoggl-XXXXXX";
+static pid_t stub_pid;
+static char stub_log[600];
+
+/* ---- stub server and jobs ------------------------------------------------------------ */
+
+static double now_s(void) {
+  struct timespec ts;
+
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Start wf-stub-http (beside this test: <build>/tests/stubs) with a script of
+ * tests/data/tf_api; point TOGGL_API_BASE at it. */
+static void stub_start(const char *script) {
+  char exe[512], bin[600], spath[600], pfile[600];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  char *slash;
+  FILE *f;
+  int port = 0, i;
+
+  assert_true(n > 0);
+  exe[n] = 0;
+  assert_non_null(slash = strrchr(exe, '/'));
+  *slash = 0;
+  snprintf(bin, sizeof bin, "%s/stubs/wf-stub-http", exe);
+  snprintf(spath, sizeof spath, "%s/tf_api/%s", WF_TEST_DATA, script);
+  snprintf(pfile, sizeof pfile, "%s/port", dir);
+  snprintf(stub_log, sizeof stub_log, "%s/requests.jsonl", dir);
+  unlink(pfile);
+  stub_pid = fork();
+  assert_true(stub_pid >= 0);
+  if (!stub_pid) {
+    execl(bin, bin, "--script", spath, "--port-file", pfile, "--log", stub_log,
+          "--max-seconds", "60", (char *)NULL);
+    _exit(127);
+  }
+  for (i = 0; i < 500 && !port; i++) {
+    if ((f = fopen(pfile, "r"))) {
+      if (fscanf(f, "%d", &port) != 1)
+        port = 0;
+      fclose(f);
+    }
+    if (!port)
+      nanosleep(&(struct timespec){0, 10000000}, NULL);
+  }
+  assert_true(port > 0);
+  snprintf(bin, sizeof bin, "http://127.0.0.1:%d/", port);
+  setenv("TOGGL_API_BASE", bin, 1);
+}
+
+static void stub_stop(void) {
+  int st;
+
+  if (stub_pid > 0) {
+    kill(stub_pid, SIGTERM);
+    waitpid(stub_pid, &st, 0);
+    stub_pid = 0;
+  }
+}
+
+/* The stub's request log, one JSON object per request. */
+static cJSON *stub_requests(void) {
+  FILE *f = fopen(stub_log, "r");
+  char line[1 << 16];
+  cJSON *arr = cJSON_CreateArray();
+
+  assert_non_null(f);
+  while (fgets(line, sizeof line, f))
+    cJSON_AddItemToArray(arr, cJSON_Parse(line));
+  fclose(f);
+  return arr;
+}
+
+static const char *req_field(const cJSON *reqs, int i, const char *k) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(reqs, i), k);
+  return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+typedef struct tjob {
+  wfi_job job;
+  int ndone;
+  wfi_result res;
+  cJSON *out;
+  uint8_t *in;
+  uv_timer_t killer;
+} tjob;
+
+static void on_done(wfi_job *job, wfi_result *res) {
+  tjob *t = (tjob *)job;
+
+  t->ndone++;
+  t->res = *res;
+  if (res->ok && res->output)
+    assert_int_equal(wfa_mp_to_json(res->output, res->output_len, &t->out), 0);
+}
+
+static void kill_cb(uv_timer_t *h) {
+  tjob *t = h->data;
+
+  if (!t->ndone)
+    wfa_toggl_fetch_day.kill(NULL, &t->job, WFI_KILL_CANCEL);
+  uv_close((uv_handle_t *)h, NULL);
+}
+
+/* When > 0, the next run_act kills its attempt after that many seconds. */
+static double next_kill_after_s;
+
+/* Run one attempt of `act` on its own loop with the input {with, params, inputs, item}. */
+static void run_act(tjob *t, const wfi_activity *act, const char *input_json) {
+  uv_loop_t loop;
+  cJSON *in = cJSON_Parse(input_json);
+  size_t n;
+  double kill_after = next_kill_after_s;
+
+  assert_non_null(in);
+  memset(t, 0, sizeof *t);
+  assert_int_equal(wfa_json_to_mp_buf(in, &t->in, &n), 0);
+  cJSON_Delete(in);
+  uv_loop_init(&loop);
+  t->job.loop = &loop;
+  t->job.home = dir;
+  t->job.run_id = "run1";
+  t->job.stage = "fetch";
+  t->job.step_key = "fetch/2025-03-03";
+  t->job.run_dir = dir;
+  t->job.log_path = "/dev/null";
+  t->job.attempt = 1;
+  t->job.input = t->in;
+  t->job.input_len = n;
+  t->job.max_output = 1 << 20;
+  t->job.on_done = on_done;
+  if (kill_after > 0) {
+    uv_timer_init(&loop, &t->killer);
+    t->killer.data = t;
+    uv_timer_start(&t->killer, kill_cb, (uint64_t)(kill_after * 1000), 0);
+  }
+  next_kill_after_s = 0;
+  act->start(NULL, &t->job);
+  assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+  assert_int_equal(uv_loop_close(&loop), 0);
+  assert_int_equal(t->ndone, 1);
+}
+
+static void tjob_free(tjob *t) {
+  free(t->res.output);
+  free(t->res.error);
+  free(t->res.stderr_tail);
+  free(t->in);
+  cJSON_Delete(t->out);
+}
+
+static void write_file(const char *path, const char *text, mode_t mode) {
+  FILE *f = fopen(path, "w");
+
+  assert_non_null(f);
+  fputs(text, f);
+  fclose(f);
+  chmod(path, mode);
+}
+
+static int setup(void **state) {
+  char cfg[600];
+
+  (void)state;
+  if (!mkdtemp(dir))
+    return -1;
+  snprintf(cfg, sizeof cfg, "%s/empty.json", dir);
+  write_file(cfg, "{}", 0600);
+  setenv("WF_TF_CONFIG", cfg, 1);
+  setenv("TOGGL_API_TOKEN", TOKEN, 1);
+  setenv("TOGGL_WORKSPACE_ID", "4242", 1);
+  return 0;
+}
+
+static int teardown(void **state) {
+  char cmd[700];
+
+  (void)state;
+  stub_stop();
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  return system(cmd) == 0 ? 0 : -1;
+}
+
+/* ---- offline ----------------------------------------------------------------------- */
+
+static void test_search_body(void **state) {
+  int64_t ids[] = {101, 202};
+  tf_toggl_query q = {"2025-03-03", 50, NULL, 0};
+  tf_toggl_cursor c;
+  const char *bad;
+  char *b1, *b2;
+  size_t n1, n2;
+
+  (void)state;
+  assert_int_equal(tf_toggl_search_body(&q, NULL, &b1, &n1), 0);
+  assert_string_equal(b1, "{\"start_date\":\"2025-03-03\",\"end_date\":\"2025-03-03\",\"page_size\":50}");
+  assert_int_equal(n1, strlen(b1));
+  free(b1);
+  q.user_ids = ids;
+  q.nuser_ids = 2;
+  assert_int_equal(tf_toggl_next_cursor("77", "51", NULL, &c, &bad), 1);
+  assert_int_equal(tf_toggl_search_body(&q, &c, &b1, &n1), 0);
+  assert_int_equal(tf_toggl_search_body(&q, &c, &b2, &n2), 0);
+  assert_string_equal(b1, "{\"start_date\":\"2025-03-03\",\"end_date\":\"2025-03-03\","
+                          "\"user_ids\":[101,202],\"page_size\":50,\"first_id\":77,"
+                          "\"first_row_number\":51}");
+  assert_int_equal(n1, n2);
+  assert_memory_equal(b1, b2, n1);
+  free(b1);
+  free(b2);
+  strcpy(q.date, "2025-02-29");
+  assert_int_equal(tf_toggl_search_body(&q, NULL, &b1, &n1), WF_EINVAL);
+  assert_null(b1);
+}
+
+static void test_next_cursor(void **state) {
+  tf_toggl_cursor c;
+  const char *bad;
+
+  (void)state;
+  assert_int_equal(tf_toggl_next_cursor(NULL, NULL, NULL, &c, &bad), 0);
+  /* X-Next-ID alone does not continue: the row number drives paging */
+  assert_int_equal(tf_toggl_next_cursor("5", NULL, NULL, &c, &bad), 0);
+  assert_int_equal(tf_toggl_next_cursor(NULL, "101", "1740999600", &c, &bad), 1);
+  assert_false(c.has_id);
+  assert_true(c.has_ts);
+  assert_int_equal(c.first_row_number, 101);
+  assert_int_equal(c.first_timestamp, 1740999600);
+  assert_int_equal(tf_toggl_next_cursor("12a", "3", NULL, &c, &bad), WF_EINVAL);
+  assert_string_equal(bad, "X-Next-ID");
+  assert_int_equal(tf_toggl_next_cursor(NULL, "-3", NULL, &c, &bad), WF_EINVAL);
+  assert_string_equal(bad, "X-Next-Row-Number");
+  assert_int_equal(tf_toggl_next_cursor(NULL, "99999999999999999999", NULL, &c, &bad), WF_EINVAL);
+  assert_int_equal(tf_toggl_next_cursor(NULL, "3", "", &c, &bad), WF_EINVAL);
+  assert_string_equal(bad, "X-Next-Timestamp");
+}
+
+static void test_users_and_matching(void **state) {
+  const char *body = "[{\"id\":101,\"email\":\"Ana@Example.COM\"},{\"id\":202,\"email\":\"bo@example.com\"},"
+                     "{\"id\":3},{\"id\":1.5,\"email\":\"x@y\"},\"junk\"]";
+  cJSON *map, *emails;
+  int64_t *ids;
+  size_t n;
+  char *unknown, *txt;
+
+  (void)state;
+  assert_int_equal(tf_toggl_users_parse(body, strlen(body), &map), 0);
+  txt = cJSON_PrintUnformatted(map);
+  assert_string_equal(txt, "{\"101\":\"ana@example.com\",\"202\":\"bo@example.com\"}");
+  free(txt);
+  assert_int_equal(tf_toggl_users_parse("{}", 2, &emails), WF_EINVAL);
+  assert_int_equal(tf_toggl_users_parse("[1,", 3, &emails), WF_EINVAL);
+
+  emails = cJSON_CreateString(" BO@example.com, ana@EXAMPLE.com ,bo@example.com");
+  assert_int_equal(tf_toggl_match_users(emails, map, &ids, &n, &unknown), 0);
+  assert_int_equal(n, 2);
+  assert_int_equal(ids[0], 101);
+  assert_int_equal(ids[1], 202);
+  assert_null(unknown);
+  free(ids);
+  cJSON_Delete(emails);
+  emails = cJSON_Parse("[\"ana@example.com\", \"Zed@Example.com\", \"q@x\"]");
+  assert_int_equal(tf_toggl_match_users(emails, map, &ids, &n, &unknown), 0);
+  assert_int_equal(n, 1);
+  assert_string_equal(unknown, "zed@example.com, q@x");
+  free(ids);
+  free(unknown);
+  cJSON_Delete(emails);
+  emails = cJSON_Parse("[1]");
+  assert_int_equal(tf_toggl_match_users(emails, map, &ids, &n, &unknown), WF_EINVAL);
+  cJSON_Delete(emails);
+  cJSON_Delete(map);
+}
+
+static void test_day_rows(void **state) {
+  cJSON *map = cJSON_Parse("{\"101\":\"ana@example.com\"}"), *out, *e;
+  tf_toggl_day d;
+  char err[200];
+  size_t nrows;
+  const char *p1 = "{\"data\":[{\"user_id\":101,\"username\":\"Ana\",\"description\":\"x #1 [A] [B]\","
+                   "\"tag_ids\":[1],\"project_id\":7,\"billable\":true,\"time_entries\":["
+                   "{\"id\":1,\"seconds\":60,\"start\":\"2025-03-03T09:00:00-05:00\",\"stop\":\"2025-03-03T09:01:00-05:00\"},"
+                   "{\"id\":2,\"seconds\":-5,\"start\":\"2025-03-03T10:00:00-05:00\",\"stop\":null},"
+                   "{\"seconds\":5},\"junk\"]},7,"
+                   "{\"user_id\":999,\"username\":\"Gone\",\"time_entries\":["
+                   "{\"id\":1,\"seconds\":60,\"start\":\"2025-03-03T09:00:00-05:00\",\"stop\":\"x\"},"
+                   "{\"id\":3,\"seconds\":0,\"start\":\"2025-03-03T11:00:00-05:00\",\"stop\":\"2025-03-03T11:00:00-05:00\"}]}]}";
+
+  (void)state;
+  assert_int_equal(tf_toggl_day_init(&d, "2025-03-03", map), 0);
+  d.workspace_id = 4242;
+  assert_int_equal(tf_toggl_day_add_page(&d, p1, strlen(p1), &nrows, err, sizeof err), 0);
+  assert_int_equal(nrows, 3);
+  assert_int_equal(tf_toggl_day_add_page(&d, "{\"x\":1}", 7, &nrows, err, sizeof err), WF_EINVAL);
+  assert_int_equal(tf_toggl_day_add_page(&d, "[]", 2, &nrows, err, sizeof err), 0);
+  assert_int_equal(nrows, 0);
+  out = tf_toggl_day_output(&d, 4, 2);
+  tf_toggl_day_clear(&d);
+  assert_string_equal(cJSON_GetObjectItem(out, "report_timezone")->valuestring, "-05:00");
+  assert_int_equal(cJSON_GetObjectItem(out, "requests")->valueint, 4);
+  assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(out, "entries")), 2);
+  assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(out, "skipped"), "running")->valueint, 1);
+  assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(out, "skipped"), "duplicates")->valueint, 1);
+  e = cJSON_GetArrayItem(cJSON_GetObjectItem(out, "entries"), 0);
+  assert_string_equal(cJSON_GetObjectItem(e, "user_email")->valuestring, "ana@example.com");
+  assert_int_equal(cJSON_GetObjectItem(e, "workspace_id")->valueint, 4242);
+  assert_int_equal(cJSON_GetObjectItem(e, "duration")->valueint, 60);
+  assert_string_equal(cJSON_GetObjectItem(e, "day")->valuestring, "2025-03-03");
+  assert_true(cJSON_IsArray(cJSON_GetObjectItem(e, "tag_ids")));
+  e = cJSON_GetArrayItem(cJSON_GetObjectItem(out, "entries"), 1);
+  assert_true(cJSON_IsNull(cJSON_GetObjectItem(e, "user_email")));
+  assert_int_equal(cJSON_GetObjectItem(e, "duration")->valueint, 0);
+  assert_true(cJSON_IsNull(cJSON_GetObjectItem(e, "description")));
+  cJSON_Delete(out);
+  cJSON_Delete(map);
+}
+
+static void test_messages(void **state) {
+  char m[64];
+  const char *b1 = "\"Incorrect username\\nand/or password\"";
+  const char *b2 = "{\"error\":{\"message\":\"bad query\"}}";
+  const char *b3 = "<html>\r\n  Bad   Gateway</html>";
+
+  (void)state;
+  tf_api_message(b1, strlen(b1), m, sizeof m);
+  assert_string_equal(m, "Incorrect username and/or password");
+  tf_api_message(b2, strlen(b2), m, sizeof m);
+  assert_string_equal(m, "bad query");
+  tf_api_message(b3, strlen(b3), m, sizeof m);
+  assert_string_equal(m, "<html> Bad Gateway</html>");
+  tf_api_message("", 0, m, sizeof m);
+  assert_string_equal(m, "(empty response)");
+  strcpy(m, "x " TOKEN " y " TOKEN);
+  tf_redact(m, TOKEN);
+  assert_string_equal(m, "x *** y ***");
+}
+
+/* ---- against the stub ----------------------------------------------------------------- */
+
+static const cJSON *out_get(const tjob *t, const char *k) {
+  return cJSON_GetObjectItemCaseSensitive(t->out, k);
+}
+
+static void test_paging_three_pages(void **state) {
+  tjob t;
+  cJSON *reqs;
+  const cJSON *entries;
+  char *txt;
+
+  (void)state;
+  stub_start("toggl_paging.routes.json");
+  run_act(&t, &wfa_toggl_fetch_day,
+          "{\"with\":{\"page_size\":2,\"min_interval_s\":0},\"params\":{},"
+          "\"inputs\":{\"users\":{\"101\":\"ana@example.com\",\"202\":\"bo@example.com\"}},"
+          "\"item\":\"2025-03-03\"}");
+  stub_stop();
+  assert_true(t.res.ok);
+  assert_int_equal(out_get(&t, "pages")->valueint, 3);
+  assert_int_equal(out_get(&t, "requests")->valueint, 3);
+  assert_string_equal(out_get(&t, "date")->valuestring, "2025-03-03");
+  assert_string_equal(out_get(&t, "report_timezone")->valuestring, "+02:00");
+  entries = out_get(&t, "entries");
+  assert_int_equal(cJSON_GetArraySize(entries), 6); /* 9002 twice, 9007 running */
+  assert_int_equal(cJSON_GetObjectItem(out_get(&t, "skipped"), "duplicates")->valueint, 1);
+  assert_int_equal(cJSON_GetObjectItem(out_get(&t, "skipped"), "running")->valueint, 1);
+  assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(entries, 0), "user_email")->valuestring,
+                      "ana@example.com");
+  assert_true(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetArrayItem(entries, 4), "user_email")));
+  txt = cJSON_PrintUnformatted(t.out);
+  assert_null(strstr(txt, TOKEN));
+  free(txt);
+  reqs = stub_requests();
+  assert_int_equal(cJSON_GetArraySize(reqs), 3);
+  assert_string_equal(req_field(reqs, 0, "body"),
+                      "{\"start_date\":\"2025-03-03\",\"end_date\":\"2025-03-03\",\"page_size\":2}");
+  assert_string_equal(req_field(reqs, 1, "body"),
+                      "{\"start_date\":\"2025-03-03\",\"end_date\":\"2025-03-03\",\"page_size\":2,"
+                      "\"first_id\":9004,\"first_row_number\":3}");
+  assert_string_equal(req_field(reqs, 2, "body"),
+                      "{\"start_date\":\"2025-03-03\",\"end_date\":\"2025-03-03\",\"page_size\":2,"
+                      "\"first_id\":9006,\"first_row_number\":5,\"first_timestamp\":1740999600}");
+  assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(reqs, 0), "headers"),
+                                          "content-type")->valuestring, "application/json");
+  cJSON_Delete(reqs);
+  tjob_free(&t);
+}
+
+/* An empty follow-up page after a full one is asked again once without first_id. */
+static void test_suspicious_empty_page(void **state) {
+  tjob t;
+  cJSON *reqs;
+
+  (void)state;
+  stub_start("toggl_emptypage.routes.json");
+  run_act(&t, &wfa_toggl_fetch_day,
+          "{\"with\":{\"page_size\":2,\"min_interval_s\":0},\"inputs\":{},\"item\":\"2025-03-03\"}");
+  stub_stop();
+  assert_true(t.res.ok);
+  assert_int_equal(out_get(&t, "requests")->valueint, 3);
+  assert_int_equal(out_get(&t, "pages")->valueint, 2);
+  assert_int_equal(cJSON_GetArraySize(out_get(&t, "entries")), 4);
+  reqs = stub_requests();
+  assert_int_equal(cJSON_GetArraySize(reqs), 3);
+  assert_string_equal(req_field(reqs, 2, "body"),
+                      "{\"start_date\":\"2025-03-03\",\"end_date\":\"2025-03-03\",\"page_size\":2,"
+                      "\"first_row_number\":3}");
+  cJSON_Delete(reqs);
+  tjob_free(&t);
+}
+
+static void test_throttle_retry_after(void **state) {
+  tjob t;
+  cJSON *reqs;
+  double t0;
+
+  (void)state;
+  stub_start("toggl_throttle.routes.json");
+  t0 = now_s();
+  run_act(&t, &wfa_toggl_fetch_day,
+          "{\"with\":{\"min_interval_s\":0},\"params\":{},\"inputs\":{},\"item\":\"2025-03-03\"}");
+  stub_stop();
+  assert_true(t.res.ok);
+  assert_true(now_s() - t0 >= 0.95); /* waited the Retry-After second */
+  assert_int_equal(out_get(&t, "requests")->valueint, 2);
+  assert_int_equal(cJSON_GetArraySize(out_get(&t, "entries")), 1);
+  reqs = stub_requests();
+  assert_int_equal(cJSON_GetArraySize(reqs), 2);
+  assert_string_equal(req_field(reqs, 0, "body"), req_field(reqs, 1, "body"));
+  cJSON_Delete(reqs);
+  tjob_free(&t);
+}
+
+static void test_bad_token(void **state) {
+  tjob t;
+  cJSON *reqs;
+
+  (void)state;
+  stub_start("toggl_paging.routes.json");
+  setenv("TOGGL_API_TOKEN", "wrong-token-99", 1);
+  run_act(&t, &wfa_toggl_fetch_day,
+          "{\"with\":{},\"params\":{},\"inputs\":{},\"item\":\"2025-03-03\"}");
+  setenv("TOGGL_API_TOKEN", TOKEN, 1);
+  stub_stop();
+  assert_false(t.res.ok);
+  assert_false(t.res.retryable);
+  assert_non_null(t.res.error);
+  assert_non_null(strstr(t.res.error, "Toggl rejected the token (HTTP 403): forbidden"));
+  assert_null(strstr(t.res.error, "wrong-token-99"));
+  reqs = stub_requests();
+  assert_int_equal(cJSON_GetArraySize(reqs), 1); /* never retried */
+  cJSON_Delete(reqs);
+  tjob_free(&t);
+}
+
+static void test_users_map(void **state) {
+  tjob t;
+  char *txt;
+
+  (void)state;
+  stub_start("toggl_paging.routes.json");
+  run_act(&t, &wfa_toggl_users, "{\"with\":{},\"params\":{},\"inputs\":{},\"item\":null}");
+  assert_true(t.res.ok);
+  txt = cJSON_PrintUnformatted(t.out);
+  assert_string_equal(txt, "{\"101\":\"ana@example.com\",\"202\":\"bo@example.com\"}");
+  free(txt);
+  tjob_free(&t);
+  /* an e-mail not in the workspace is refused, naming it */
+  run_act(&t, &wfa_toggl_users,
+          "{\"with\":{\"users\":\"ANA@example.com,zed@example.com\"},\"params\":{},\"inputs\":{}}");
+  stub_stop();
+  assert_false(t.res.ok);
+  assert_false(t.res.retryable);
+  assert_non_null(strstr(t.res.error, "zed@example.com"));
+  assert_null(strstr(t.res.error, "ana@"));
+  tjob_free(&t);
+}
+
+static void test_user_ids_sent(void **state) {
+  tjob t;
+  cJSON *reqs;
+
+  (void)state;
+  stub_start("toggl_paging.routes.json");
+  run_act(&t, &wfa_toggl_fetch_day,
+          "{\"with\":{\"users\":[\"Bo@Example.com\",\"ana@example.com\"],\"page_size\":100,"
+          "\"min_interval_s\":0,\"user_map\":{\"101\":\"ana@example.com\",\"202\":\"bo@example.com\"}},"
+          "\"params\":{},\"inputs\":{},\"item\":\"2025-03-03\"}");
+  assert_true(t.res.ok);
+  reqs = stub_requests();
+  assert_string_equal(req_field(reqs, 0, "body"),
+                      "{\"start_date\":\"2025-03-03\",\"end_date\":\"2025-03-03\","
+                      "\"user_ids\":[101,202],\"page_size\":100}");
+  cJSON_Delete(reqs);
+  tjob_free(&t);
+  /* unknown e-mail: fails before any request */
+  run_act(&t, &wfa_toggl_fetch_day,
+          "{\"with\":{\"users\":[\"zed@example.com\"]},\"params\":{},"
+          "\"inputs\":{\"users\":{\"101\":\"ana@example.com\"}},\"item\":\"2025-03-04\"}");
+  stub_stop();
+  assert_false(t.res.ok);
+  assert_false(t.res.retryable);
+  assert_non_null(strstr(t.res.error, "unknown Toggl users: zed@example.com"));
+  reqs = stub_requests();
+  assert_int_equal(cJSON_GetArraySize(reqs), 3); /* the three pages of the first run */
+  cJSON_Delete(reqs);
+  tjob_free(&t);
+}
+
+static void test_limits_and_errors(void **state) {
+  tjob t;
+  double t0;
+
+  (void)state;
+  stub_start("toggl_limits.routes.json");
+  /* 402 whose reset is past the ceiling: no wait, retryable, names the plan limit */
+  run_act(&t, &wfa_toggl_fetch_day,
+          "{\"with\":{\"quota_wait_max_s\":60},\"inputs\":{},\"item\":\"2025-03-04\"}");
+  assert_false(t.res.ok);
+  assert_true(t.res.retryable);
+  assert_non_null(strstr(t.res.error, "HTTP 402"));
+  assert_non_null(strstr(t.res.error, "hourly request limit"));
+  assert_non_null(strstr(t.res.error, "You have hit your hourly limit"));
+  tjob_free(&t);
+  /* a malformed paging header is an error of the day, not a silent stop */
+  run_act(&t, &wfa_toggl_fetch_day, "{\"with\":{},\"inputs\":{},\"item\":\"2025-03-06\"}");
+  assert_false(t.res.ok);
+  assert_non_null(strstr(t.res.error, "malformed paging header X-Next-Row-Number"));
+  tjob_free(&t);
+  /* an empty first page ends the day even with a header */
+  run_act(&t, &wfa_toggl_fetch_day, "{\"with\":{},\"inputs\":{},\"item\":\"2025-03-05\"}");
+  assert_true(t.res.ok);
+  assert_int_equal(cJSON_GetArraySize(out_get(&t, "entries")), 0);
+  tjob_free(&t);
+  /* 400: no retry, endpoint, status and message */
+  run_act(&t, &wfa_toggl_fetch_day, "{\"with\":{},\"inputs\":{},\"item\":\"2025-03-08\"}");
+  assert_false(t.res.ok);
+  assert_false(t.res.retryable);
+  assert_string_equal(t.res.error, "POST /reports/api/v3/workspace/4242/search/time_entries: "
+                                   "HTTP 400: start_date must not be after end_date");
+  tjob_free(&t);
+  /* kill while the request is in flight: done at once, retryable */
+  next_kill_after_s = 0.2;
+  t0 = now_s();
+  run_act(&t, &wfa_toggl_fetch_day, "{\"with\":{},\"inputs\":{},\"item\":\"2025-03-07\"}");
+  assert_true(now_s() - t0 < 3);
+  assert_false(t.res.ok);
+  assert_true(t.res.retryable);
+  assert_non_null(strstr(t.res.error, "canceled"));
+  tjob_free(&t);
+  /* a bad item */
+  run_act(&t, &wfa_toggl_fetch_day, "{\"with\":{},\"inputs\":{},\"item\":\"2025-13-01\"}");
+  stub_stop();
+  assert_false(t.res.ok);
+  assert_false(t.res.retryable);
+  assert_non_null(strstr(t.res.error, "YYYY-MM-DD"));
+  tjob_free(&t);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_search_body),       cmocka_unit_test(test_next_cursor),
+      cmocka_unit_test(test_users_and_matching), cmocka_unit_test(test_day_rows),
+      cmocka_unit_test(test_messages),
+      cmocka_unit_test(test_paging_three_pages), cmocka_unit_test(test_suspicious_empty_page),
+      cmocka_unit_test(test_throttle_retry_after),
+      cmocka_unit_test(test_bad_token),         cmocka_unit_test(test_users_map),
+      cmocka_unit_test(test_user_ids_sent),     cmocka_unit_test(test_limits_and_errors),
+  };
+
+  signal(SIGPIPE, SIG_IGN);
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
