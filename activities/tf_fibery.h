@@ -15,6 +15,8 @@
  *               "url", "fields": {alias: value as Fibery returned it}, "description_md"}.
  *               A missing entity never fails the step; 401/403 fail it non-retryably.
  */
+/* Either activity reads recorded API answers from files instead when with.sample_dir is
+ * set (the offline demo; see tf_sample.h): no credentials, no network. */
 #ifndef WF_TF_FIBERY_H
 #define WF_TF_FIBERY_H
 

@@ -9,6 +9,7 @@
 
 #include "tf_api.h"
 #include "tf_fibery.h"
+#include "tf_sample.h"
 #include "wf/wf.h"
 
 #define FB_429_ATTEMPTS 5
@@ -19,6 +20,7 @@ typedef struct fb_op {
   tf_creds creds;
   cJSON *input, *cfg, *entities, *secrets, *warnings;
   const char *type;
+  const char *sample_dir;  /* with.sample_dir: answers read from files, no HTTP */
   const char **ids;
   size_t nids, next, cur_n;
   int docs_phase, want_docs;
@@ -237,7 +239,14 @@ static int fb_setup(fb_op *f, char *err, size_t cap) {
     snprintf(err, cap, "the item's ids must be a list of public ids (strings)");
     return rc;
   }
-  f->want_docs = !cJSON_IsFalse(docs);
+  f->want_docs = !cJSON_IsFalse(docs) && !f->sample_dir;
+  if (f->sample_dir) {
+    const char *lb = tf_str(with, "link_base");
+    if (!(f->link_base = strdup(lb && *lb ? lb : "https://demo.fibery.io")) ||
+        !(f->entities = cJSON_CreateObject()) || !(f->warnings = cJSON_CreateArray()))
+      return WF_ENOMEM;
+    return 0;
+  }
   f->op.min_interval_s = tf_num(with, "min_interval_s", 1.0 / tf_fibery_rate(f->cfg));
   f->op.req.timeout_s = tf_num(with, "timeout_s", 30);
   n = strlen(f->creds.fibery_base) + strlen(f->creds.fibery_token) + 64;
@@ -253,6 +262,42 @@ static int fb_setup(fb_op *f, char *err, size_t cap) {
   else
     snprintf(f->link_base, n, "%s", f->creds.fibery_base);
   return 0;
+}
+
+/* Sample-data mode: the type's answer file through the same reader as the HTTP answer;
+ * no file means no rows, so every id is not_found. Descriptions are not fetched. */
+static void fb_sample(fb_op *f) {
+  char rel[400], err[300];
+  char *buf = NULL;
+  size_t len = 0;
+  int rc;
+
+  if (tf_sample_fibery_rel(f->type, rel, sizeof rel)) {
+    tf_op_fail(&f->op, 0, "fibery.enrich: sample path too long for %s", f->type);
+    return;
+  }
+  rc = tf_sample_read(f->sample_dir, rel, &buf, &len);
+  if (rc == WF_ENOTFOUND) {
+    static const char none[] = "[{\"success\": true, \"result\": []}]";
+    if (!(buf = strdup(none))) {
+      tf_op_fail(&f->op, 1, "out of memory");
+      return;
+    }
+    len = sizeof none - 1;
+  } else if (rc) {
+    tf_op_fail(&f->op, rc == WF_ENOMEM, "fibery.enrich: cannot read %s/%s (%s)", f->sample_dir,
+               rel, wf_strerror(rc));
+    return;
+  }
+  rc = tf_fibery_read_result(buf, len, f->cfg, f->type, f->ids, f->nids, f->link_base,
+                             f->entities, NULL, err, sizeof err);
+  free(buf);
+  if (rc) {
+    tf_op_fail(&f->op, rc == WF_ENOMEM, "fibery.enrich: sample %s: %s", rel,
+               rc == WF_ENOMEM ? "out of memory" : err);
+    return;
+  }
+  fb_done(f);
 }
 
 static void fb_start(void *ctx, wfi_job *job) {
@@ -274,6 +319,16 @@ static void fb_start(void *ctx, wfi_job *job) {
   f->op.on_resp = fb_resp;
   if (tf_input_json(job, &f->input)) {
     tf_op_fail(&f->op, 0, "fibery.enrich: the step input is not a map");
+    return;
+  }
+  f->sample_dir = tf_sample_dir(cJSON_GetObjectItemCaseSensitive(f->input, "with"));
+  if (f->sample_dir) {
+    if ((rc = fb_setup(f, err, sizeof err))) {
+      tf_op_fail(&f->op, rc == WF_ENOMEM, "fibery.enrich: %s",
+                 rc == WF_ENOMEM ? "out of memory" : err);
+      return;
+    }
+    fb_sample(f);
     return;
   }
   if ((rc = tf_creds_load(&f->creds, err, sizeof err)) ||

@@ -215,6 +215,9 @@ int tf_toggl_match_users(const cJSON *emails, const cJSON *map, int64_t **ids, s
   const cJSON *it;
   int rc = 0;
 
+  if (!cJSON_IsObject(map))
+    return WF_EINVAL;
+
   *ids = NULL;
   *nids = 0;
   *unknown = NULL;

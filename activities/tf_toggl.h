@@ -16,6 +16,8 @@
  *               project_id, task_id, billable, day}], "skipped": {"running",
  *               "duplicates"}}; entries in response order, de-duplicated by id.
  */
+/* Either activity reads recorded API answers from files instead when with.sample_dir is
+ * set (the offline demo; see tf_sample.h): no credentials, no network. */
 #ifndef WF_TF_TOGGL_H
 #define WF_TF_TOGGL_H
 

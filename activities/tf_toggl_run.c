@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "tf_api.h"
+#include "tf_sample.h"
 #include "tf_toggl.h"
 #include "wf/wf.h"
 
@@ -151,7 +152,8 @@ static void users_resp(tf_op *op, wfa_http_resp *r) {
     free(ids);
     if (unknown) {
       tf_op_fail(op, 0, "unknown Toggl users (not in workspace %s): %s",
-                 t->creds.toggl_workspace, unknown);
+                 t->creds.toggl_workspace ? t->creds.toggl_workspace : "of the sample data",
+                 unknown);
       free(unknown);
       cJSON_Delete(map);
       return;
@@ -309,8 +311,74 @@ static int day_setup(tg_op *t, char *err, size_t cap) {
   }
   if ((rc = tf_toggl_day_init(&t->day, t->q.date, t->user_map)))
     return rc;
-  t->day.workspace_id = strtoll(t->creds.toggl_workspace, NULL, 10);
+  if (t->creds.toggl_workspace)
+    t->day.workspace_id = strtoll(t->creds.toggl_workspace, NULL, 10);
   return 0;
+}
+
+/* ---- sample-data mode (tf_sample.h) ------------------------------------------------------ */
+
+/* The users file, or the day's page files, through the same readers as the answers. */
+static void tg_sample(tg_op *t, const char *dir) {
+  wfa_http_resp r;
+  char rel[300], err[256];
+  char *buf;
+  size_t len, nrows;
+  int rc;
+
+  if (!t->is_day) {
+    snprintf(t->endpoint, sizeof t->endpoint, "sample toggl/users.json");
+    t->want_users = cJSON_GetObjectItemCaseSensitive(t->with, "users");
+    if (cJSON_IsNull(t->want_users) ||
+        (cJSON_IsString(t->want_users) && !t->want_users->valuestring[0]))
+      t->want_users = NULL;
+    if ((rc = tf_sample_read(dir, "toggl/users.json", &buf, &len))) {
+      tf_op_fail(&t->op, rc == WF_ENOMEM, "toggl.users: cannot read %s/toggl/users.json (%s)",
+                 dir, wf_strerror(rc));
+      return;
+    }
+    memset(&r, 0, sizeof r);
+    r.status = 200;
+    r.body = buf;
+    r.body_len = len;
+    r.retry_after_s = -1;
+    users_resp(&t->op, &r);
+    free(buf);
+    return;
+  }
+  if ((rc = day_setup(t, err, sizeof err))) {
+    tf_op_fail(&t->op, rc == WF_ENOMEM, "toggl.fetch_day: %s",
+               rc == WF_ENOMEM ? "out of memory" : err);
+    return;
+  }
+  for (;;) {
+    if (tf_sample_toggl_page(t->q.date, t->pages + 1, rel, sizeof rel)) {
+      tf_op_fail(&t->op, 0, "toggl.fetch_day: sample path too long");
+      return;
+    }
+    rc = tf_sample_read(dir, rel, &buf, &len);
+    if (rc == WF_ENOTFOUND)
+      break;
+    if (rc) {
+      tf_op_fail(&t->op, rc == WF_ENOMEM, "toggl.fetch_day: cannot read %s/%s (%s)", dir, rel,
+                 wf_strerror(rc));
+      return;
+    }
+    if (t->pages >= t->max_pages) {
+      free(buf);
+      tf_op_fail(&t->op, 0, "toggl.fetch_day: more than %u sample pages for %s (with.max_pages)",
+                 t->max_pages, t->q.date);
+      return;
+    }
+    rc = tf_toggl_day_add_page(&t->day, buf, len, &nrows, err, sizeof err);
+    free(buf);
+    if (rc) {
+      tf_op_fail(&t->op, rc == WF_ENOMEM, "toggl.fetch_day: sample %s: %s", rel, err);
+      return;
+    }
+    t->pages++;
+  }
+  day_done(t);
 }
 
 /* ---- common start ----------------------------------------------------------------------- */
@@ -338,6 +406,10 @@ static void tg_start(wfi_job *job, int is_day) {
     return;
   }
   t->with = cJSON_GetObjectItemCaseSensitive(t->input, "with");
+  if (tf_sample_dir(t->with)) {
+    tg_sample(t, tf_sample_dir(t->with));
+    return;
+  }
   if ((rc = tf_creds_load(&t->creds, err, sizeof err)) ||
       (rc = tf_creds_need_toggl(&t->creds, err, sizeof err))) {
     tf_op_fail(&t->op, 0, "%s: %s", what, err);

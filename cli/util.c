@@ -212,7 +212,7 @@ int64_t wf_parse_since(const char *s) {
   if (end != s && n >= 0 && end[0] && !end[1]) {
     int64_t unit = end[0] == 's' ? 1000 : end[0] == 'm' ? 60000 : end[0] == 'h' ? 3600000
                    : end[0] == 'd' ? 86400000 : 0;
-    if (unit) return wfs_now_ms() - (int64_t)n * unit;
+    if (unit) return n > wfs_now_ms() / unit ? 0 : wfs_now_ms() - (int64_t)n * unit;
   }
   struct tm tm = {0};
   int y, mo, d, h = 0, mi = 0, sec = 0;

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Build wf with its tests and run the quick suites twice: in ./build (RelWithDebInfo) and in
-# ./build-asan (AddressSanitizer + UndefinedBehaviorSanitizer, Debug).
+# ./build-asan (AddressSanitizer + UndefinedBehaviorSanitizer, Debug); then run every fuzz
+# target for WF_FUZZ_SECONDS (default 60) in ./build-fuzz.
 # The quick suites are every ctest label except crash, bench and fuzz; the 50-kill crash
 # run (label crash-quick) is part of them.
 #
 #   scripts/test.sh           quick suites, normal and sanitizer builds
-#   scripts/test.sh --quick   skip the sanitizer build
+#   scripts/test.sh --quick   skip the sanitizer build and the fuzzing
 #   scripts/test.sh --all     also the long crash torture (label crash: 500 kills)
 set -euo pipefail
 
@@ -69,6 +70,9 @@ if ((!quick)); then
   export ASAN_OPTIONS="detect_leaks=$leaks:abort_on_error=0"
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
   build_and_test build-asan -DCMAKE_BUILD_TYPE=Debug -DWF_SANITIZE=ON || failed+=(build-asan)
+  # Every fuzz target for a while on its corpus (clang, ASan, UBSan): WF_FUZZ_SECONDS each.
+  say "fuzz: tests/fuzz/run.sh ${WF_FUZZ_SECONDS:-60}"
+  tests/fuzz/run.sh "${WF_FUZZ_SECONDS:-60}" || failed+=(fuzz)
 fi
 
 if ((${#failed[@]})); then

@@ -100,8 +100,10 @@ static int parse_path(const char *s, size_t n, wfw_expr *e, char *err, size_t ca
         p++;
         rc = parse_quoted(&p, end, &f);
         if (rc == WF_ENOMEM) return rc;
-        if (rc || p >= end || *p != ']')
+        if (rc || p >= end || *p != ']') {
+          if (rc == 0) free(f);
           return snprintf(err, cap, "unterminated [\"...\"]"), WF_EINVAL;
+        }
         p++;
         if ((rc = push_seg(e, f, 0)) != 0) return rc;
         continue;

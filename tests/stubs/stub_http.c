@@ -713,7 +713,7 @@ int main(int argc, char **argv) {
   struct sockaddr_storage bound;
   int i, blen = sizeof bound, rc;
   char tmp[PATH_MAX];
-  FILE *pf;
+  FILE *pf = NULL;
 
   for (i = 1; i < argc; i++) {
     if (i + 1 >= argc)

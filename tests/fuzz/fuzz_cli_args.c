@@ -1,0 +1,122 @@
+/* fuzz_cli_args.c — command-line parsing (wf_parse) with the option tables of the
+ * subcommands, and the value parsers the commands apply after it (--since, run ids).
+ *
+ * Input: one byte choosing the subcommand's table, then the arguments separated by NUL
+ * bytes. What wf_parse prints on errors goes to /dev/null.
+ * Checked: counts stay within their arrays, every value and positional is one of the
+ * arguments (or the part after "=" / after a short option's letter), option values hold
+ * no control characters, and a successful parse of the same arguments is repeatable.
+ */
+#include "cli.h"
+#include "fuzz_util.h"
+
+#define MAX_ARGV 160
+
+/* The subcommands' tables as cli/cmd_*.c define them (ids as there: 0 is -p). */
+enum { O_PARAM = 0, O_RUN_ID = 1, O_START_FROM, O_ONLY, O_SKIP, O_TO, O_DRY, O_WINDOW, O_COE,
+       O_DETACH, O_ALL, O_HISTORY, O_STATUS, O_WORKFLOW, O_SINCE, O_LIMIT, O_NOWAIT, O_STEP,
+       O_FOLLOW, O_NOPTS };
+
+static const wf_opt start_opts[] = {
+    {"param", 'p', 1, O_PARAM}, {"run-id", 0, 1, O_RUN_ID}, {"start-from", 0, 1, O_START_FROM},
+    {"only", 0, 1, O_ONLY},     {"skip", 0, 1, O_SKIP},     {"to", 0, 1, O_TO},
+    {"dry-run", 0, 0, O_DRY},   {"window", 0, 1, O_WINDOW}, {"continue-on-error", 0, 0, O_COE},
+    {"detach", 0, 0, O_DETACH}, {NULL, 0, 0, 0}};
+static const wf_opt resume_opts[] = {
+    {"all", 0, 0, O_ALL}, {"window", 0, 1, O_WINDOW}, {NULL, 0, 0, 0}};
+static const wf_opt show_opts[] = {{"history", 0, 0, O_HISTORY}, {NULL, 0, 0, 0}};
+static const wf_opt list_opts[] = {{"status", 0, 1, O_STATUS}, {"workflow", 0, 1, O_WORKFLOW},
+                                   {"since", 0, 1, O_SINCE},   {"limit", 0, 1, O_LIMIT},
+                                   {NULL, 0, 0, 0}};
+static const wf_opt cancel_opts[] = {{"no-wait", 0, 0, O_NOWAIT}, {NULL, 0, 0, 0}};
+static const wf_opt logs_opts[] = {{"step", 0, 1, O_STEP}, {"follow", 'f', 0, O_FOLLOW},
+                                   {NULL, 0, 0, 0}};
+static const wf_opt none_opts[] = {{NULL, 0, 0, 0}};
+
+static const struct {
+  const char *name;
+  const wf_opt *opts;
+} commands[] = {{"start", start_opts},     {"resume", resume_opts}, {"show-run", show_opts},
+                {"list-runs", list_opts},  {"cancel-run", cancel_opts},
+                {"logs", logs_opts},       {"list", none_opts},     {"describe", none_opts}};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
+  (void)argc;
+  (void)argv;
+  fz_silence_stderr();
+  return 0;
+}
+
+/* p is argv[i] itself or points inside it. */
+static int from_argv(const char *p, char **argv, int argc) {
+  for (int i = 0; i < argc; i++)
+    if (p >= argv[i] && p <= argv[i] + strlen(argv[i])) return 1;
+  return 0;
+}
+
+static int no_controls(const char *s) {
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+    if (*p < 0x20 || *p == 0x7f) return 0;
+  return 1;
+}
+
+static void check_parsed(const wf_cli *cli, const wf_args *a, char **argv, int argc) {
+  FZ_CHECK(a->npos >= 0 && a->npos <= WF_MAX_ARGS);
+  FZ_CHECK(a->nmulti >= 0 && a->nmulti <= WF_MAX_ARGS);
+  for (int i = 0; i < a->npos; i++) FZ_CHECK(a->pos[i] && from_argv(a->pos[i], argv, argc));
+  for (int i = 0; i < a->nmulti; i++)
+    FZ_CHECK(a->multi[i] && from_argv(a->multi[i], argv, argc) && no_controls(a->multi[i]));
+  for (int id = 1; id < O_NOPTS; id++) {
+    const char *v = a->val[id];
+    if (!v) continue;
+    FZ_CHECK(strcmp(v, "1") == 0 || from_argv(v, argv, argc));
+    FZ_CHECK(no_controls(v));
+  }
+  FZ_CHECK(cli->home && cli->home[0] && no_controls(cli->home));
+  FZ_CHECK(cli->format >= FMT_DEFAULT && cli->format <= FMT_IDS);
+}
+
+/* What the commands do with the values next: none of it may misbehave. */
+static void use_values(const wf_args *a) {
+  if (a->val[O_SINCE]) {
+    int64_t t = wf_parse_since(a->val[O_SINCE]);
+    char buf[64];
+    wf_time_iso(t, buf, sizeof buf);
+    wf_time_human(t, buf, sizeof buf);
+  }
+  if (a->val[O_STATUS]) (void)wfs_run_status_parse(a->val[O_STATUS]);
+  for (int i = 0; i < a->npos; i++) {
+    if (wfs_check_run_id(a->pos[i]) != 0) FZ_CHECK(wf_bad_id("run id", a->pos[i]) == EXIT_USAGE);
+    if (wfs_check_step_key(a->pos[i]) != 0)
+      FZ_CHECK(wf_bad_id("step key", a->pos[i]) == EXIT_USAGE);
+  }
+  if (a->val[O_RUN_ID] && wfs_check_run_id(a->val[O_RUN_ID]) != 0)
+    (void)wf_bad_id("run id", a->val[O_RUN_ID]);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  if (size == 0) return 0;
+  size_t c = data[0] % NCOMMANDS;
+  char *argv[MAX_ARGV + 1];
+  int argc = 0;
+  if (size > 1) argc = (int)fz_split(data + 1, size - 1, argv, MAX_ARGV, NULL);
+  argv[argc] = NULL;
+
+  wf_cli cli = {".wf", FMT_DEFAULT, 0, 0};
+  wf_args a;
+  int rc = wf_parse(&cli, commands[c].name, argc, argv, commands[c].opts, &a);
+  FZ_CHECK(rc == 0 || rc == EXIT_USAGE);
+  if (rc == 0) {
+    check_parsed(&cli, &a, argv, argc);
+    use_values(&a);
+    /* the same arguments parse the same way again */
+    wf_cli cli2 = {".wf", FMT_DEFAULT, 0, 0};
+    wf_args b;
+    FZ_CHECK(wf_parse(&cli2, commands[c].name, argc, argv, commands[c].opts, &b) == 0);
+    FZ_CHECK(memcmp(&a, &b, sizeof a) == 0 && cli.home == cli2.home &&
+             cli.format == cli2.format);
+  }
+  fz_free_pieces(argv, (size_t)argc);
+  return 0;
+}
