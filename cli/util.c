@@ -147,9 +147,8 @@ int wf_check_home(const wf_cli *cli) {
   return 0;
 }
 
-int wf_open_existing(wf_cli *cli, wfs_env **env) {
-  if (wf_check_home(cli)) return EXIT_STORE;
-  int rc = wfs_open_existing(cli->home, env);
+/* Why the store could not be opened, said once for both ways of opening it. */
+static int open_failed(const wf_cli *cli, int rc) {
   if (rc == WF_ENOTFOUND)
     return wf_fail(EXIT_NOTFOUND, "no store at %s (start a run first, or pass --home DIR)",
                    cli->home);
@@ -159,21 +158,19 @@ int wf_open_existing(wf_cli *cli, wfs_env **env) {
   if (rc == WF_ECORRUPT)
     return wf_fail(EXIT_STORE, "the store at %s is damaged (its data file is shorter than its "
                                "own index says); restore it from a copy", cli->home);
-  if (rc) return wf_fail(EXIT_STORE, "cannot open the store at %s: %s", cli->home, wf_strerror(rc));
-  return 0;
+  return wf_fail(EXIT_STORE, "cannot open the store at %s: %s", cli->home, wf_strerror(rc));
+}
+
+int wf_open_existing(wf_cli *cli, wfs_env **env) {
+  if (wf_check_home(cli)) return EXIT_STORE;
+  int rc = wfs_open_existing(cli->home, env);
+  return rc ? open_failed(cli, rc) : 0;
 }
 
 int wf_open_store(wf_cli *cli, wfs_env **env) {
   if (wf_check_home(cli)) return EXIT_STORE;
   int rc = wfs_open(cli->home, env);
-  if (rc == WF_ESCHEMA)
-    return wf_fail(EXIT_STORE, "the store at %s was written by a newer wf; upgrade wf to use it",
-                   cli->home);
-  if (rc == WF_ECORRUPT)
-    return wf_fail(EXIT_STORE, "the store at %s is damaged (its data file is shorter than its "
-                               "own index says); restore it from a copy", cli->home);
-  if (rc) return wf_fail(EXIT_STORE, "cannot open the store at %s: %s", cli->home, wf_strerror(rc));
-  return 0;
+  return rc ? open_failed(cli, rc) : 0;
 }
 
 void wf_time_iso(int64_t ms, char *buf, size_t cap) {
