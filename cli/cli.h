@@ -91,6 +91,9 @@ typedef struct wf_progress_ctx {
 } wf_progress_ctx;
 void wf_progress(void *ud, const wfi_progress *p);
 
+/* Write $home/runs/<id>/run_metadata.json from the run's record (best effort). */
+void wf_write_run_metadata(wfs_env *env, const char *run_id);
+
 /* Subcommands. */
 int cmd_start(wf_cli *cli, int argc, char **argv);
 int cmd_resume(wf_cli *cli, int argc, char **argv);

@@ -71,6 +71,7 @@ int cmd_cancel_run(wf_cli *cli, int argc, char **argv) {
   } else if (rc) {
     code = wf_fail(EXIT_STORE, "cannot cancel run %s: %s", id, wf_strerror(rc));
   } else if (read_run(env, id, &r) == 0 && r.status == WFS_RUN_CANCELED) {
+    wf_write_run_metadata(env, id);
     printf("run %s canceled\n", id);
   } else if (a.val[O_NOWAIT]) {
     printf("cancel requested for run %s (pid %d)\n", id, r.owner.pid);

@@ -91,7 +91,9 @@ static int execute(wf_cli *cli, wfs_env *env, const char *run_id, const wfi_plan
   opts.handle_signals = 1;
   int64_t t0 = wfs_now_ms();
   int status = WFS_RUN_FAILED;
+  wf_write_run_metadata(env, run_id);
   int rc = wfi_run_execute(env, run_id, plan, &opts, &status);
+  wf_write_run_metadata(env, run_id);
   char dur[32];
   wf_duration((double)(wfs_now_ms() - t0) / 1000.0, dur, sizeof dur);
   if (rc == WF_EMAPFULL) {

@@ -49,11 +49,15 @@ note "a whole run"
 start_stub 0 0
 CMD_TIMEOUT=120 ok wf start toggl-fibery "${P[@]}" --run-id r1
 R=$WF_HOME/runs/r1
-for f in raw_toggl_data.json toggl_aggregated.json entities_to_enrich.json enriched_data.json \
+for f in run_metadata.json raw_toggl_data.json toggl_aggregated.json entities_to_enrich.json enriched_data.json \
   reports/toggl_summary.md reports/team_summary.md reports/individual/ana@example.com.md \
   reports/individual/bo@example.com.md; do
   [[ -s $R/$f ]] || fail "missing run file $f"
 done
+assert_json "$R/run_metadata.json" '.run_id == "r1" and .workflow_id == "toggl-fibery-r1" and
+  .status == "completed" and .parameters.start_date == "2025-03-03" and
+  (.stages_completed | index("fetch") and index("fibery") and index("team")) and
+  .stages_failed == [] and .completed_at != null'
 # Totals, computed by hand from day1.json and day2.json: Ana 3600+900+1800 s, Bo 1800+2700+600 s.
 assert_contains "$R/reports/individual/ana@example.com.md" "| Total hours | 1.75 |"
 assert_contains "$R/reports/individual/bo@example.com.md" "| Total hours | 1.42 |"
@@ -94,6 +98,7 @@ CMD_TIMEOUT=120 ok wf resume k1
 assert_eq "$(requests $ENTRIES 2025-03-03)" 2 "requests $ENTRIES 2025-03-03"
 [[ $(requests $ENTRIES 2025-03-04) -ge 2 ]] || fail "day 2 was not fetched again after the kill"
 assert_contains "$WF_HOME/runs/k1/reports/individual/bo@example.com.md" "| Total hours | 1.42 |"
+assert_json "$WF_HOME/runs/k1/run_metadata.json" '.status == "completed"'
 
 note "kill -9 during fibery, resume: recorded batches are not queried again"
 start_stub 0 1500

@@ -1,0 +1,103 @@
+/* runmeta.c — run_metadata.json in a run's folder: what the run is and where it stands,
+ * for people and tools that look at the folder rather than the store. Rewritten whenever
+ * the CLI changes a run's status (start, resume, the end of an execution, cancel). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "wfengine.h"
+
+static const char *meta_status(const wfs_run *r) {
+  switch (wfi_run_effective_status(r)) {
+  case WFS_RUN_SUCCEEDED: return "completed";
+  case WFS_RUN_FAILED: return "failed";
+  case WFS_RUN_DEGRADED: return "degraded";
+  case WFS_RUN_CANCELED: return "cancelled";
+  case WFS_RUN_INTERRUPTED: return "interrupted";
+  default: return "in_progress";
+  }
+}
+
+struct stages_ctx {
+  cJSON *done, *failed;
+};
+
+/* A stage's own record has the stage id as its key. */
+static int stage_cb(void *ud, const wfs_step *s) {
+  struct stages_ctx *c = ud;
+  if (!s->stage || strcmp(s->stage, s->key) != 0) return 0;
+  if (s->status == WFS_STEP_SUCCEEDED) cJSON_AddItemToArray(c->done, cJSON_CreateString(s->key));
+  if (s->status == WFS_STEP_FAILED) cJSON_AddItemToArray(c->failed, cJSON_CreateString(s->key));
+  return 0;
+}
+
+static cJSON *build(wfs_txn *t, const wfs_run *r) {
+  cJSON *o = cJSON_CreateObject();
+  char buf[WFS_MAX_ID * 2 + 64], tm[40];
+  cJSON_AddStringToObject(o, "run_id", r->id);
+  snprintf(buf, sizeof buf, "%s-%s", r->workflow, r->id);
+  cJSON_AddStringToObject(o, "workflow_id", buf);
+  cJSON_AddStringToObject(o, "workflow", r->workflow);
+  wf_time_iso(r->created_at, tm, sizeof tm);
+  cJSON_AddStringToObject(o, "created_at", tm);
+  cJSON_AddStringToObject(o, "status", meta_status(r));
+  cJSON *def = r->def_text ? cJSON_Parse(r->def_text) : NULL;
+  cJSON *ver = cJSON_GetObjectItemCaseSensitive(def, "version");
+  if (cJSON_IsNumber(ver)) snprintf(buf, sizeof buf, "%d", ver->valueint);
+  cJSON_AddStringToObject(o, "pipeline_version", cJSON_IsNumber(ver) ? buf : "");
+  cJSON_Delete(def);
+  cJSON *params = NULL;
+  if (!r->params || wfa_mp_to_json(r->params, r->params_len, &params) != 0 || !params)
+    params = cJSON_CreateObject();
+  cJSON_AddItemToObject(params, "start_from",
+                        r->start_from ? cJSON_CreateString(r->start_from) : cJSON_CreateNull());
+  cJSON_AddItemToObject(o, "parameters", params);
+  cJSON *eng = cJSON_AddObjectToObject(o, "engine");
+  cJSON_AddStringToObject(eng, "name", "wf");
+  cJSON_AddStringToObject(eng, "version", WF_VERSION_STRING);
+  cJSON_AddNumberToObject(eng, "generation", r->generation);
+  cJSON_AddStringToObject(eng, "store", wfs_home(t->env));
+  if (r->owner.pid && wfi_owner_alive(&r->owner, r->heartbeat)) {
+    cJSON_AddNumberToObject(eng, "owner_pid", r->owner.pid);
+    cJSON_AddStringToObject(eng, "owner_host", r->owner.host);
+  }
+  struct stages_ctx sc = {cJSON_AddArrayToObject(o, "stages_completed"),
+                          cJSON_AddArrayToObject(o, "stages_failed")};
+  wfs_steps_scan(t, r->id, "", stage_cb, &sc);
+  wf_time_iso(r->finished_at, tm, sizeof tm);
+  if (tm[0]) cJSON_AddStringToObject(o, "completed_at", tm);
+  else cJSON_AddNullToObject(o, "completed_at");
+  if (r->error) cJSON_AddStringToObject(o, "error_message", r->error);
+  else cJSON_AddNullToObject(o, "error_message");
+  cJSON *counts = cJSON_AddObjectToObject(o, "counts");
+  for (int i = 0; i < WFS_STEP_NSTATUS; i++)
+    cJSON_AddNumberToObject(counts, wfs_step_status_name(i), (double)r->counts[i]);
+  return o;
+}
+
+void wf_write_run_metadata(wfs_env *env, const char *run_id) {
+  wfs_txn t;
+  wfs_run r = {0};
+  if (wfs_read_begin(env, &t) != 0) return;
+  cJSON *o = wfs_run_get(&t, run_id, &r) == 0 ? build(&t, &r) : NULL;
+  wfs_read_end(&t);
+  char dir[4096], path[4200], tmp[4300];
+  char *text = o ? cJSON_Print(o) : NULL;
+  if (text && wfi_run_dir(wfs_home(env), run_id, dir, sizeof dir) == 0) {
+    snprintf(path, sizeof path, "%s/run_metadata.json", dir);
+    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+    FILE *f = fopen(tmp, "we");
+    /* Written aside and renamed: a reader never sees half a file. */
+    if (f) {
+      int ok = fputs(text, f) >= 0 && fputc('\n', f) != EOF;
+      ok = fclose(f) == 0 && ok;
+      if (ok) rename(tmp, path);
+      else unlink(tmp);
+    }
+  }
+  free(text);
+  cJSON_Delete(o);
+  wfs_run_clear(&r);
+}
