@@ -7,6 +7,7 @@
 #include "tf_aggregate.h"
 #include "tf_builtins.h"
 #include "tf_fibery.h"
+#include "tf_llm.h"
 #include "tf_report.h"
 #include "tf_util.h"
 #include "wf/wf.h"
@@ -354,14 +355,162 @@ static int enriched(tfb *t, int write, cJSON **enr) {
   return rc;
 }
 
+/* ---- optional LLM summaries (DOMAIN §8.3, tf_llm.h) -----------------------------------
+ * A report step builds its Markdown files as docs, then finish_docs writes them. With
+ * WF_LLM_BASE set (and a loop), each doc first gets its summary from one call at a time
+ * on job->loop; the last callback writes the files and completes the step. */
+
+typedef struct tf_doc {
+  char *rel, *md;
+} tf_doc;
+
+typedef struct tf_docs {
+  tfb t;
+  cJSON *out;   /* the output; "files" (when present) lists what was written */
+  tf_doc *v;
+  size_t n, cap, next;
+  int unavailable, killed, kill_reason;
+  tf_llm_call *call;
+} tf_docs;
+
+static const char llm_system[] =
+    "You are an expert in time-tracking and project data. Summarize the report you are "
+    "given in 3 to 6 sentences of plain prose: the main focus areas, how the time was "
+    "distributed and any gaps or risks. Do not repeat tables, do not invent figures, do "
+    "not use headings.";
+
+static void docs_free(tf_docs *d) {
+  for (size_t i = 0; i < d->n; i++) {
+    free(d->v[i].rel);
+    free(d->v[i].md);
+  }
+  free(d->v);
+  free(d);
+}
+
+/* Takes md. Nonzero when out of memory (md freed). */
+static int docs_add(tf_docs *d, const char *rel, char *md) {
+  char *r = strdup(rel);
+
+  if (d->n == d->cap) {
+    size_t cap = d->cap ? 2 * d->cap : 4;
+    tf_doc *v = realloc(d->v, cap * sizeof *v);
+
+    if (!v) {
+      free(r);
+      free(md);
+      return WF_ENOMEM;
+    }
+    d->v = v;
+    d->cap = cap;
+  }
+  if (!r) {
+    free(md);
+    return WF_ENOMEM;
+  }
+  d->v[d->n].rel = r;
+  d->v[d->n++].md = md;
+  return 0;
+}
+
+/* Write every doc and complete the step; frees d. */
+static void docs_write(tf_docs *d) {
+  cJSON *files = cJSON_GetObjectItemCaseSensitive(d->out, "files");
+  tfb t = d->t;
+  int rc = 0;
+
+  t.job->act_state = NULL;
+  for (size_t i = 0; i < d->n && !rc; i++) {
+    rc = put(&t, d->v[i].rel, NULL, d->v[i].md); /* fails the step on error */
+    if (!rc && files)
+      cJSON_AddItemToArray(files, cJSON_CreateString(d->v[i].rel));
+  }
+  if (!rc && d->unavailable)
+    cJSON_AddNumberToObject(d->out, "summaries_unavailable", d->unavailable);
+  if (rc)
+    cJSON_Delete(d->out);
+  else
+    succeed(&t, d->out);
+  docs_free(d);
+}
+
+static void docs_next(tf_docs *d);
+
+static void on_summary(void *ud, char *text, const char *why) {
+  tf_docs *d = ud;
+  tf_doc *doc = &d->v[d->next++];
+  char *md;
+
+  d->call = NULL;
+  if (d->killed) {
+    tfb t = d->t;
+    int retry = d->kill_reason != WFI_KILL_CANCEL;
+
+    free(text);
+    t.job->act_state = NULL;
+    cJSON_Delete(d->out);
+    docs_free(d);
+    fail(&t, retry, "killed while waiting for the summary");
+    return;
+  }
+  if (!text)
+    d->unavailable++;
+  if ((md = tf_llm_insert(doc->md, text, tf_llm_model(), why))) {
+    free(doc->md);
+    doc->md = md;
+  }
+  free(text);
+  docs_next(d);
+}
+
+static void docs_next(tf_docs *d) {
+  while (d->next < d->n) {
+    tf_doc *doc = &d->v[d->next];
+    char *facts = tf_llm_facts(doc->md), *md;
+    int rc = facts ? tf_llm_start(d->t.job->loop, llm_system, facts, on_summary, d,
+                                  &d->call)
+                   : WF_ENOMEM;
+
+    free(facts);
+    if (!rc)
+      return;
+    d->unavailable++;
+    d->next++;
+    if ((md = tf_llm_insert(doc->md, NULL, tf_llm_model(), "the call could not start"))) {
+      free(doc->md);
+      doc->md = md;
+    }
+  }
+  docs_write(d);
+}
+
+/* Summaries (when configured) then files; d is consumed. */
+static void finish_docs(tf_docs *d) {
+  if (!tf_llm_enabled() || !d->t.job->loop || !d->n) {
+    docs_write(d);
+    return;
+  }
+  d->t.job->act_state = d;
+  docs_next(d);
+}
+
+static tf_docs *docs_new(const tfb *t) {
+  tf_docs *d = calloc(1, sizeof *d);
+
+  if (d)
+    d->t = *t;
+  return d;
+}
+
 static void report_people_start(void *ctx, wfi_job *job) {
   static const char *const counts[] = {"ok", "not_found", "unknown_type", "type_missing",
                                        "error"};
-  cJSON *agg, *enr, *out, *files;
+  cJSON *agg, *enr, *out;
   const cJSON *u, *st;
   char rel[512], stem[400], *md;
   int rc = 0;
   size_t i;
+  tf_docs *d;
   tfb t;
 
   (void)ctx;
@@ -371,9 +520,15 @@ static void report_people_start(void *ctx, wfi_job *job) {
     cJSON_Delete(agg);
     return;
   }
+  if (!(d = docs_new(&t))) {
+    cJSON_Delete(agg);
+    cJSON_Delete(enr);
+    fail(&t, 1, "%s", wf_strerror(WF_ENOMEM));
+    return;
+  }
   out = cJSON_CreateObject();
   cJSON_AddBoolToObject(out, "enriched", enr != NULL);
-  files = cJSON_AddArrayToObject(out, "files");
+  cJSON_AddArrayToObject(out, "files");
   cJSON_ArrayForEach(u, cJSON_GetObjectItemCaseSensitive(agg, "users")) {
     if ((rc = tf_report_person(agg, enr, u->string, NULL, &md))) {
       fail(&t, rc == WF_ENOMEM, "report for %s: %s", u->string, wf_strerror(rc));
@@ -381,28 +536,31 @@ static void report_people_start(void *ctx, wfi_job *job) {
     }
     tf_person_stem(u->string, stem, sizeof stem);
     snprintf(rel, sizeof rel, "%s/%s.md", TF_PEOPLE_DIR, stem);
-    rc = put(&t, rel, NULL, md);
-    free(md);
-    if (rc)
+    if ((rc = docs_add(d, rel, md))) {
+      fail(&t, 1, "%s", wf_strerror(rc));
       break;
-    cJSON_AddItemToArray(files, cJSON_CreateString(rel));
+    }
   }
-  cJSON_AddNumberToObject(out, "persons", cJSON_GetArraySize(files));
+  cJSON_AddNumberToObject(out, "persons", (double)d->n);
   st = cJSON_GetObjectItemCaseSensitive(enr, "statistics");
   for (i = 0; i < sizeof counts / sizeof counts[0]; i++)
     cJSON_AddNumberToObject(out, counts[i], (double)tf_jint(st, counts[i]));
   cJSON_Delete(agg);
   cJSON_Delete(enr);
-  if (rc)
+  if (rc) {
     cJSON_Delete(out);
-  else
-    succeed(&t, out);
+    docs_free(d);
+    return;
+  }
+  d->out = out;
+  finish_docs(d);
 }
 
 static void report_team_start(void *ctx, wfi_job *job) {
   cJSON *agg, *enr, *out;
   char *md;
   int rc;
+  tf_docs *d;
   tfb t;
 
   (void)ctx;
@@ -425,12 +583,16 @@ static void report_team_start(void *ctx, wfi_job *job) {
     fail(&t, rc == WF_ENOMEM, "%s: %s", TF_AGG_FILE, wf_strerror(rc));
     return;
   }
-  rc = put(&t, TF_TEAM_REPORT, NULL, md);
-  free(md);
-  if (rc)
+  if (!(d = docs_new(&t)) || docs_add(d, TF_TEAM_REPORT, md)) {
+    if (!d)
+      free(md);
+    free(d);
     cJSON_Delete(out);
-  else
-    succeed(&t, out);
+    fail(&t, 1, "%s", wf_strerror(WF_ENOMEM));
+    return;
+  }
+  d->out = out;
+  finish_docs(d);
 }
 
 /* Everything finishes inside start: there is never an attempt in flight to stop. */
@@ -440,10 +602,22 @@ static void kill_nothing(void *ctx, wfi_job *job, int reason) {
   (void)reason;
 }
 
+/* A report waiting for an LLM summary: cancel the call; its callback fails the step. */
+static void kill_report(void *ctx, wfi_job *job, int reason) {
+  tf_docs *d = job->act_state;
+
+  (void)ctx;
+  if (!d || d->killed)
+    return;
+  d->killed = 1;
+  d->kill_reason = reason;
+  tf_llm_cancel(d->call);
+}
+
 const wfi_activity wfa_tf_aggregate = {"tf.aggregate", aggregate_start, kill_nothing};
 const wfi_activity wfa_tf_extract = {"tf.extract", extract_start, kill_nothing};
 const wfi_activity wfa_tf_report_toggl = {"tf.report_toggl", report_toggl_start,
                                           kill_nothing};
 const wfi_activity wfa_tf_report_people = {"tf.report_people", report_people_start,
-                                           kill_nothing};
-const wfi_activity wfa_tf_report_team = {"tf.report_team", report_team_start, kill_nothing};
+                                           kill_report};
+const wfi_activity wfa_tf_report_team = {"tf.report_team", report_team_start, kill_report};

@@ -2,8 +2,10 @@
  *
  * Each reads its inputs from earlier stage outputs (step input "inputs") or from the run
  * files, writes its files into job->run_dir atomically and outputs a small JSON summary
- * with paths relative to the run directory. They finish inside start(). Missing input
- * files fail the step without retry; I/O errors are retryable.
+ * with paths relative to the run directory. They finish inside start(), except the two
+ * report built-ins when summaries are configured (WF_LLM_BASE, see tf_llm.h): they then
+ * finish when the summary call does. Missing input files fail the step without retry;
+ * I/O errors are retryable.
  *
  * tf.aggregate     with: days_stage ("fetch": the toggl.fetch_day fan-out, a map date ->
  *                  day output), users_stage ("users": the toggl.users map), start_date,
