@@ -80,7 +80,8 @@ static void fake_start(void *ctx, wfi_job *job) {
   fj->f = f;
   fj->cls = class_of(job);
   job->act_state = fj;
-  uint64_t now = uv_now(job->loop);
+  /* The real time, not the loop's cached time: the scheduler spaces starts by hrtime. */
+  uint64_t now = uv_hrtime() / 1000000;
   if (!f->started) f->first_start_ms = now;
   f->last_start_ms = now;
   if (f->started < 4096) f->starts_ms[f->started] = (int64_t)now;
