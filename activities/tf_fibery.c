@@ -555,8 +555,13 @@ int tf_fibery_read_docs(const char *buf, size_t len, const cJSON *secrets, cJSON
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(d, "content");
     const cJSON *k = s ? cJSON_GetObjectItemCaseSensitive(secrets, s) : NULL;
     cJSON *rec = cJSON_IsString(k) ? cJSON_GetObjectItemCaseSensitive(entities, k->valuestring) : NULL;
-    if (rec && cJSON_IsString(c))
-      cJSON_ReplaceItemInObjectCaseSensitive(rec, "description_md", cJSON_CreateString(c->valuestring));
+    if (!cJSON_IsObject(rec) || !cJSON_IsString(c))
+      continue;
+    cJSON *md = cJSON_CreateString(c->valuestring);
+    /* Replace the field, or add it when the record has none yet; never drop the copy. */
+    if (md && !cJSON_ReplaceItemInObjectCaseSensitive(rec, "description_md", md) &&
+        !cJSON_AddItemToObject(rec, "description_md", md))
+      cJSON_Delete(md);
   }
   cJSON_Delete(j);
   return 0;
