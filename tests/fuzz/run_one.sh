@@ -37,7 +37,9 @@ mkdir -p "$work/corpus" "$findings"
 if [[ -d $seeds ]]; then
   cp -R "$seeds/." "$work/corpus/"
 fi
-args=(-max_total_time="$seconds" -print_final_stats=1 -timeout=25 -rss_limit_mb=2048
+# A fixed seed (WF_FUZZ_SEED, default 1; 0 = random) makes a run repeat the same inputs in
+# the same order, so what CI finds can be found again; change it to explore further.
+args=(-seed="${WF_FUZZ_SEED:-1}" -max_total_time="$seconds" -print_final_stats=1 -timeout=25 -rss_limit_mb=2048
       -artifact_prefix="$findings/")
 [[ -f $here/dict/$name.dict ]] && args+=(-dict="$here/dict/$name.dict")
 
