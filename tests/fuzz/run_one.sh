@@ -37,9 +37,13 @@ mkdir -p "$work/corpus" "$findings"
 if [[ -d $seeds ]]; then
   cp -R "$seeds/." "$work/corpus/"
 fi
-# A fixed seed (WF_FUZZ_SEED, default 1; 0 = random) makes a run repeat the same inputs in
-# the same order, so what CI finds can be found again; change it to explore further.
-args=(-seed="${WF_FUZZ_SEED:-1}" -max_total_time="$seconds" -print_final_stats=1 -timeout=25 -rss_limit_mb=2048
+# A fixed seed (WF_FUZZ_SEED, default 1; 0 = random) and a cap on executions
+# (WF_FUZZ_RUNS, default 800000, about a minute for the slowest target here) make a run
+# repeat exactly the same inputs in the same order: what CI finds can be found again on
+# any machine, and a faster machine does not wander past what was checked. Raise both to
+# explore further.
+args=(-seed="${WF_FUZZ_SEED:-1}" -runs="${WF_FUZZ_RUNS:-800000}" -max_total_time="$seconds"
+      -print_final_stats=1 -timeout=25 -rss_limit_mb=2048
       -artifact_prefix="$findings/")
 [[ -f $here/dict/$name.dict ]] && args+=(-dict="$here/dict/$name.dict")
 
