@@ -40,6 +40,24 @@ static void add_person(row *r, const char *person) {
     snprintf(r->people + l, sizeof r->people - l, "%s%s", l ? ", " : "", person);
 }
 
+/* A new zeroed row for `key` (first seen in `ref`) at the end of rs; NULL without memory. */
+static row *row_add(rows *rs, const cJSON *ref, const char *key) {
+  if (rs->n == rs->cap) {
+    size_t cap = rs->cap ? rs->cap * 2 : 32;
+    row *v = realloc(rs->v, cap * sizeof *v);
+
+    if (!v)
+      return NULL;
+    rs->v = v;
+    rs->cap = cap;
+  }
+  row *r = &rs->v[rs->n++];
+  memset(r, 0, sizeof *r);
+  r->ref = ref;
+  r->key = key;
+  return r;
+}
+
 /* Add the references of user u (person label `who`, or NULL for one person). */
 static int collect(rows *rs, const cJSON *u, const cJSON *enriched, const char *who) {
   const cJSON *ref;
@@ -55,19 +73,8 @@ static int collect(rows *rs, const cJSON *u, const cJSON *enriched, const char *
       if (!strcmp(rs->v[i].key, key))
         r = &rs->v[i];
     if (!r) {
-      if (rs->n == rs->cap) {
-        size_t cap = rs->cap ? rs->cap * 2 : 32;
-        row *v = realloc(rs->v, cap * sizeof *v);
-
-        if (!v)
-          return WF_ENOMEM;
-        rs->v = v;
-        rs->cap = cap;
-      }
-      r = &rs->v[rs->n++];
-      memset(r, 0, sizeof *r);
-      r->ref = ref;
-      r->key = key;
+      if (!(r = row_add(rs, ref, key)))
+        return WF_ENOMEM;
       r->type = tf_jstr(ref, "fibery_type") ? tf_jstr(ref, "fibery_type") : "(no type)";
       r->status = tf_rep_status(ref, enriched, &r->rec);
     }
@@ -359,21 +366,8 @@ static int collect_acts(rows *rs, const cJSON *users) {
           r = &rs->v[i];
       if (!key)
         continue;
-      if (!r) {
-        if (rs->n == rs->cap) {
-          size_t cap = rs->cap ? rs->cap * 2 : 32;
-          row *v = realloc(rs->v, cap * sizeof *v);
-
-          if (!v)
-            return WF_ENOMEM;
-          rs->v = v;
-          rs->cap = cap;
-        }
-        r = &rs->v[rs->n++];
-        memset(r, 0, sizeof *r);
-        r->ref = a;
-        r->key = key;
-      }
+      if (!r && !(r = row_add(rs, a, key)))
+        return WF_ENOMEM;
       r->sec += tf_jint(a, "duration_seconds");
       r->entries += tf_jint(a, "entries_count");
       add_person(r, u->string ? u->string : "?");
