@@ -13,7 +13,9 @@
 #   - the store opens after every kill (`wf list-runs`); with --check-store also that every
 #     LMDB database dumps cleanly and a new run can be written.
 # Prints "crash: kills=K dups=D runs=N".
-source "$(dirname "$0")/../integration/lib.sh" "$1" "$2"
+CRASH_DIR=$(cd "$(dirname "$0")" && pwd)
+source "$CRASH_DIR/../integration/lib.sh" "$1" "$2"
+source "$CRASH_DIR/lib.sh"
 
 KILLS=${3:?usage: crash_kill.sh <wf> <tests-dir> <kills> [--window N] [--max-sleep S] [--check-store]}
 shift 3
@@ -36,14 +38,9 @@ NKEYS=200
 resume_args=()
 if "$WF" resume --help 2>/dev/null | grep -q -- '--window'; then resume_args=(--window "$WINDOW"); fi
 
-# rand_sleep: a random duration in [0.05, MAX_SLEEP].
-rand_sleep() {
-  awk -v r="$RANDOM" -v m="$MAX_SLEEP" 'BEGIN { printf "%.3f", 0.05 + (r / 32767) * (m - 0.05) }'
-}
-
 # verify_run ID LOG SNAPS: the checks above for one run; adds its re-executions to $dups.
 verify_run() {
-  local id=$1 log=$2 snaps=$3 json n missing late
+  local id=$1 log=$2 snaps=$3 json n missing
   json=$("$WF" show-run "$id" -o json) || fail "show-run $id"
   [[ $(jq -r .status <<<"$json") == succeeded ]] || fail "run $id is $(jq -r .status <<<"$json")"
   n=$(jq '[.steps[] | select((.key | startswith("work/")) and .status == "succeeded")] | length' <<<"$json")
@@ -51,13 +48,7 @@ verify_run() {
   assert_eq "$(jq -r '.steps[] | select(.key == "done") | .status' <<<"$json")" succeeded "done step of $id"
   missing=$(awk -v n="$NKEYS" '{ seen[$1] = 1 } END { for (i = 0; i < n; i++) if (!(i in seen)) c++; print c + 0 }' "$log")
   assert_eq "$missing" 0 "keys of $id never executed"
-  # first[k] = the side file's length at the first snapshot that had k succeeded; a line
-  # for k after that position is an execution of a step already recorded as done.
-  late=$(awk 'FNR == NR { if (!($2 in first) || $1 < first[$2]) first[$2] = $1; next }
-              ($1 in first) && FNR > first[$1] { print FNR ": " $0 " (recorded succeeded at line " first[$1] ")" }' \
-    "$snaps" "$log")
-  [[ -z $late ]] || fail "run $id executed steps again after they were recorded succeeded:
-$late"
+  check_not_rerun "run $id" "$log" "$snaps"
   dups=$((dups + $(lines "$log") - NKEYS))
 }
 
@@ -102,7 +93,7 @@ while ((kills < KILLS)); do
     start_bg "$SCRATCH/wf.out" resume "$id" "${resume_args[@]}"
   fi
   pid=$BG
-  sleep "$(rand_sleep)"
+  sleep "$(rand_sleep "$MAX_SLEEP")"
   if pid_alive "$pid"; then
     crash "$pid"
     kills=$((kills + 1))
@@ -124,9 +115,7 @@ while ((kills < KILLS)); do
   fi
   ((rcs == 0)) || { cat "$SCRATCH/snap.err" >&2; fail "show-run $id exited $rcs after kill $kills"; }
   state=begun
-  n=$(lines "$log")
-  jq -r '.steps[] | select((.key | startswith("work/")) and .status == "succeeded") | .key | sub("^work/"; "")' \
-    "$SCRATCH/snap.json" | awk -v n="$n" '{ print n, $0 }' >>"$snaps"
+  snapshot "$SCRATCH/snap.json" "$log" "$snaps" work/
   status=$(jq -r .status "$SCRATCH/snap.json")
   case $status in
     succeeded)

@@ -15,74 +15,20 @@
 # snapshot in which it was recorded succeeded.
 # Re-executions in total are at most deaths x 2 x window, as in crash_kill.sh.
 # Prints "fault-points: deaths=D (after-put P, after-commit C) runs=R dups=X".
-source "$(dirname "$0")/../integration/lib.sh" "$1" "$2"
+CRASH_DIR=$(cd "$(dirname "$0")" && pwd)
+source "$CRASH_DIR/../integration/lib.sh" "$1" "$2"
+source "$CRASH_DIR/lib.sh"
 
 DEATHS=${3:-40}
 DEF=$DEFS/crash200.json
 NKEYS=200
 WINDOW=8
-command -v mdb_dump >/dev/null || fail "mdb_dump is required (apt-get install lmdb-utils)"
-
-# hex STRING: the bytes of STRING in lower-case hex.
-hex() { printf %s "$1" | od -An -tx1 | tr -d ' \n'; }
-
-# dump_keys DB: the keys of one database of the store, in hex, one a line.
-dump_keys() {
-  mdb_dump -s "$1" "$WF_HOME/store" 2>"$SCRATCH/dump.err" >"$SCRATCH/dump.out" ||
-    { cat "$SCRATCH/dump.err" >&2; fail "mdb_dump -s $1 fails after death $deaths"; }
-  awk '/^DATA=END/ { h = 0 } h && (++n % 2) { print substr($0, 2) } /^HEADER=END/ { h = 1 }' \
-    "$SCRATCH/dump.out"
-}
-
-# check_indexes: runs, runs_by_status (status . created_at . id) and runs_by_time
-# (created_at . id) agree; each run's status byte is printed as "<hex id> <byte>" into
-# $SCRATCH/status_bytes.
-check_indexes() {
-  local bad
-  dump_keys runs >"$SCRATCH/k.runs"
-  dump_keys runs_by_status >"$SCRATCH/k.status"
-  dump_keys runs_by_time >"$SCRATCH/k.time"
-  bad=$(awk -v out="$SCRATCH/status_bytes" '
-    FILENAME == ARGV[1] { run[$1] = 1; next }
-    FILENAME == ARGV[2] { id = substr($1, 19); ns[id]++; sc[id] = substr($1, 3, 16); sb[id] = substr($1, 1, 2); next }
-    { id = substr($1, 17); nt[id]++; tc[id] = substr($1, 1, 16) }
-    END {
-      for (r in run) {
-        if (ns[r] != 1) print "run " r " has " ns[r] + 0 " runs_by_status entries"
-        if (nt[r] != 1) print "run " r " has " nt[r] + 0 " runs_by_time entries"
-        if (ns[r] == 1 && nt[r] == 1 && sc[r] != tc[r]) print "run " r ": created_at " sc[r] " in runs_by_status, " tc[r] " in runs_by_time"
-        print r, sb[r] > out
-      }
-      for (r in ns) if (!(r in run)) print "runs_by_status has an entry for missing run " r
-      for (r in nt) if (!(r in run)) print "runs_by_time has an entry for missing run " r
-    }' "$SCRATCH/k.runs" "$SCRATCH/k.status" "$SCRATCH/k.time")
-  [[ -z $bad ]] || fail "index inconsistent after death $deaths:
-$bad"
-}
-
-# check_run JSON-FILE ID: the stored status byte matches the status show-run reports, and
-# the run record's succeeded count is the number of succeeded steps it lists (stage
-# records, whose key prefixes the keys of their items, are not counted).
-check_run() {
-  local json=$1 id=$2 status byte want n c
-  status=$(jq -r .status "$json")
-  byte=$(awk -v id="$(hex "$id")" '$1 == id { print $2 }' "$SCRATCH/status_bytes")
-  case $status in
-    pending) want=00 ;; running | interrupted) want=01 ;; succeeded) want=02 ;;
-    failed) want=03 ;; degraded) want=04 ;; canceled) want=05 ;; *) want='?' ;;
-  esac
-  [[ $byte == "$want" ]] || fail "run $id is $status but its runs_by_status key has status byte '$byte'"
-  n=$(jq '[.steps[] | .key] as $keys
-          | [.steps[] | select(.status == "succeeded")
-             | select(.key as $k | $keys | any(startswith($k + "/")) | not)] | length' "$json")
-  c=$(jq .counts.succeeded "$json")
-  assert_eq "$c" "$n" "run $id: succeeded count of the run record vs succeeded steps listed (death $deaths)"
-}
 
 # verify_run ID LOG SNAPS: the end-of-run checks; adds its re-executions to $dups.
 verify_run() {
-  local id=$1 log=$2 snaps=$3 n missing late
+  local id=$1 log=$2 snaps=$3 n missing
   run_json "$id"
+  WHEN="end of run $id"
   [[ $(jq -r .status "$SCRATCH/run.json") == succeeded ]] || fail "run $id is $(jq -r .status "$SCRATCH/run.json")"
   n=$(jq '[.steps[] | select((.key | startswith("work/")) and .status == "succeeded")] | length' "$SCRATCH/run.json")
   assert_eq "$n" "$NKEYS" "succeeded work steps of $id"
@@ -90,11 +36,7 @@ verify_run() {
   check_run "$SCRATCH/run.json" "$id"
   missing=$(awk -v n="$NKEYS" '{ seen[$1] = 1 } END { for (i = 0; i < n; i++) if (!(i in seen)) c++; print c + 0 }' "$log")
   assert_eq "$missing" 0 "keys of $id never executed"
-  late=$(awk 'FNR == NR { if (!($2 in first) || $1 < first[$2]) first[$2] = $1; next }
-              ($1 in first) && FNR > first[$1] { print FNR ": " $0 " (recorded succeeded at line " first[$1] ")" }' \
-    "$snaps" "$log")
-  [[ -z $late ]] || fail "run $id executed steps again after they were recorded succeeded:
-$late"
+  check_not_rerun "run $id" "$log" "$snaps"
   dups=$((dups + $(lines "$log") - NKEYS))
 }
 
@@ -136,6 +78,7 @@ while ((deaths < DEATHS)); do
     0) ;;
     *) cat "$SCRATCH/wf.out" >&2; fail "wf ${args[0]} with WF_FAULT=$point:$n exited $rc" ;;
   esac
+  WHEN="after death $deaths ($point:$n)"
 
   expect_exit 0 wf list-runs -o json
   jq -e 'type == "array"' "$OUT" >/dev/null || fail "list-runs -o json after death $deaths is not an array"
@@ -148,9 +91,7 @@ while ((deaths < DEATHS)); do
   ((rcs == 0)) || { cat "$SCRATCH/snap.err" >&2; fail "show-run $id exited $rcs after death $deaths ($point:$n)"; }
   state=begun
   check_run "$SCRATCH/snap.json" "$id"
-  lc=$(lines "$log")
-  jq -r '.steps[] | select((.key | startswith("work/")) and .status == "succeeded") | .key | sub("^work/"; "")' \
-    "$SCRATCH/snap.json" | awk -v n="$lc" '{ print n, $0 }' >>"$snaps"
+  snapshot "$SCRATCH/snap.json" "$log" "$snaps" work/
   status=$(jq -r .status "$SCRATCH/snap.json")
   case $status in
     succeeded) verify_run "$id" "$log" "$snaps"; next_run ;;

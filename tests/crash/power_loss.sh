@@ -13,7 +13,9 @@
 # is resumed after each kill and checked the same way when it completes.
 # The steps write their side file in $WF_RUN_DIR, so a copy's resume writes its own.
 # Prints "power-loss: kills=K copies-resumed=C runs=R".
-source "$(dirname "$0")/../integration/lib.sh" "$1" "$2"
+CRASH_DIR=$(cd "$(dirname "$0")" && pwd)
+source "$CRASH_DIR/../integration/lib.sh" "$1" "$2"
+source "$CRASH_DIR/lib.sh"
 
 KILLS=${3:-30}
 RESUMES=${4:-8}
@@ -37,29 +39,16 @@ cat >"$DEF" <<'EOF'
 }
 EOF
 
-rand_sleep() {
-  awk -v r="$RANDOM" -v m="$MAX_SLEEP" 'BEGIN { printf "%.3f", 0.05 + (r / 32767) * (m - 0.05) }'
-}
-
-# succeeded_keys JSON-FILE: the work items recorded succeeded, one a line.
-succeeded_keys() {
-  jq -r '.steps[] | select((.key | startswith("work/")) and .status == "succeeded") | .key | sub("^work/"; "")' "$1"
-}
-
 # step_states JSON-FILE: "key status" of every step, sorted, to compare two stores.
 step_states() { jq -r '.steps[] | "\(.key) \(.status)"' "$1" | sort; }
 
 # verify_log WHAT LOG SNAPS: every key was executed; none after a snapshot ("<line count>
 # <key>") in which it was recorded succeeded.
 verify_log() {
-  local what=$1 log=$2 snaps=$3 missing late
+  local what=$1 log=$2 snaps=$3 missing
   missing=$(awk -v n="$NKEYS" '{ seen[$1] = 1 } END { for (i = 0; i < n; i++) if (!(i in seen)) c++; print c + 0 }' "$log")
   assert_eq "$missing" 0 "keys of $what never executed"
-  late=$(awk 'FNR == NR { if (!($2 in first) || $1 < first[$2]) first[$2] = $1; next }
-              ($1 in first) && FNR > first[$1] { print FNR ": " $0 " (recorded succeeded at line " first[$1] ")" }' \
-    "$snaps" "$log")
-  [[ -z $late ]] || fail "$what executed steps again after they were recorded succeeded:
-$late"
+  check_not_rerun "$what" "$log" "$snaps"
 }
 
 # verify_done HOME ID WHAT: the run of that home succeeded with all its steps.
@@ -88,11 +77,11 @@ check_copy() {
 
 # resume_copy K ID: the copy's run resumes to success without executing a recorded step.
 resume_copy() {
-  local k=$1 id=$2 home=$SCRATCH/copy-$1 log n
+  local k=$1 id=$2 home=$SCRATCH/copy-$1 log
   log=$home/runs/$id/exec.log
   [[ -f $log ]] || : >"$log"
-  n=$(lines "$log")
-  succeeded_keys "$SCRATCH/copy.json" | awk -v n="$n" '{ print n, $0 }' >"$SCRATCH/copy-snaps"
+  : >"$SCRATCH/copy-snaps"
+  snapshot "$SCRATCH/copy.json" "$log" "$SCRATCH/copy-snaps" work/
   if [[ $(jq -r .status "$SCRATCH/copy.json") != succeeded ]]; then
     CMD_TIMEOUT=120 ok wf --home "$home" resume "$id"
   fi
@@ -121,7 +110,7 @@ while ((kills < KILLS)); do
     start_bg "$SCRATCH/wf.out" resume "$id"
   fi
   pid=$BG
-  sleep "$(rand_sleep)"
+  sleep "$(rand_sleep "$MAX_SLEEP")"
   rc=0
   if kill -STOP "$pid" 2>/dev/null && pid_alive "$pid"; then
     for c in $(children "$pid"); do kill -9 -- "-$c" 2>/dev/null || kill -9 "$c" 2>/dev/null || true; done
@@ -154,7 +143,7 @@ while ((kills < KILLS)); do
   ((ORIG_RC == 0)) || { cat "$SCRATCH/orig.err" >&2; fail "show-run $id exited $ORIG_RC (wf: $rc)"; }
   state=begun
   log=$WF_HOME/runs/$id/exec.log
-  succeeded_keys "$SCRATCH/orig.json" | awk -v n="$(lines "$log")" '{ print n, $0 }' >>"$snaps"
+  snapshot "$SCRATCH/orig.json" "$log" "$snaps" work/
   status=$(jq -r .status "$SCRATCH/orig.json")
   case $status in
     succeeded)
