@@ -10,16 +10,19 @@
 # Every step is an exec step that first appends "<step key> <pid> <attempt>" to a side
 # file. A step that gets a wrong input exits 3, which is not retried: the run fails.
 # The owning wf process dies <deaths> times, each death one of:
-#   - SIGKILL after a random 0.05..0.8 s, its steps' process groups killed with it (half);
-#   - WF_FAULT=after-put:N: killed inside its N-th store write, before the commit;
-#   - WF_FAULT=after-commit:N: killed after the N-th commit, before acknowledging it;
+#   - SIGKILL after a random 0.05..0.8 s, its steps' process groups killed with it (2/5);
+#   - power cut: the same, but the process is frozen first and the store's files copied:
+#     the copy must open, its indexes agree, and it must hold the same step states (1/5);
+#   - WF_FAULT=after-put:N: killed inside its N-th store write, before the commit (1/5);
+#   - WF_FAULT=after-commit:N: killed after the N-th commit, before acknowledging it (1/5);
 # then `wf resume`. After every death: the store opens, the indexes agree with the runs
 # and the run records' counts with their steps (see lib.sh), and a snapshot is taken of
 # the steps recorded succeeded. When a run ends: it succeeded, every step executed, none
 # executed again after it was recorded succeeded, every recorded output is the expected
 # one, and the executions beyond those needed (a retried step needs its failed attempts)
 # are at most 2 x window per death.
-# Prints "torture: deaths=D (kill K, after-put P, after-commit C) runs=R extra=X".
+# Prints "torture: deaths=D (kill K, power W, after-put P, after-commit C) runs=R
+# copies-checked=N extra=X (bound B)".
 CRASH_DIR=$(cd "$(dirname "$0")" && pwd)
 source "$CRASH_DIR/../integration/lib.sh" "$1" "$2"
 source "$CRASH_DIR/lib.sh"
@@ -126,8 +129,25 @@ verify_run() {
   bound=$((bound + run_deaths * 2 * window))
 }
 
+# check_copy: the store files copied at the instant of the last death open, their indexes
+# agree, and they hold the step states the store holds after the death.
+check_copy() {
+  local c=$SCRATCH/copy
+  WHEN="copy at death $deaths, run $id"
+  "$WF" --home "$c" show-run "$id" -o json </dev/null >"$SCRATCH/copy.json" 2>"$SCRATCH/copy.err" ||
+    { cat "$SCRATCH/copy.err" >&2; fail "show-run of the store copied at death $deaths fails"; }
+  WF_HOME=$c check_indexes
+  check_run "$SCRATCH/copy.json" "$id"
+  [[ $(jq -r '.status, (.steps[] | "\(.key) \(.status)")' "$SCRATCH/copy.json" | sort) == \
+     $(jq -r '.status, (.steps[] | "\(.key) \(.status)")' "$SCRATCH/snap.json" | sort) ]] ||
+    fail "the store copied at death $deaths and the store after it disagree on run $id"
+  copies=$((copies + 1))
+}
+
 deaths=0
 kills=0
+powers=0
+copies=0
 puts=0
 commits=0
 extra=0
@@ -153,14 +173,22 @@ while ((deaths < DEATHS)); do
   else
     args=(resume "$id")
   fi
-  mode=$((RANDOM % 4))
+  mode=$((RANDOM % 5))
   rc=0
-  if ((mode < 2)); then
-    how=kill
+  if ((mode < 2 || mode == 4)); then
+    if ((mode == 4)); then how=power; else how=kill; fi
     start_bg "$SCRATCH/wf.out" "${args[@]}"
     pid=$BG
     sleep "$(rand_sleep 0.8)"
-    if pid_alive "$pid"; then
+    if [[ $how == power ]] && kill -STOP "$pid" 2>/dev/null && pid_alive "$pid"; then
+      for c in $(children "$pid"); do kill -9 -- "-$c" 2>/dev/null || kill -9 "$c" 2>/dev/null || true; done
+      rm -rf "$SCRATCH/copy"
+      mkdir -p "$SCRATCH/copy/store"
+      cp "$WF_HOME/store/data.mdb" "$WF_HOME/store/lock.mdb" "$SCRATCH/copy/store/"
+      kill -9 "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+      rc=137
+    elif pid_alive "$pid"; then
       crash "$pid"
       rc=137
     else
@@ -181,7 +209,10 @@ while ((deaths < DEATHS)); do
     137)
       deaths=$((deaths + 1))
       run_deaths=$((run_deaths + 1))
-      case $how in kill) kills=$((kills + 1)) ;; after-put) puts=$((puts + 1)) ;; *) commits=$((commits + 1)) ;; esac
+      case $how in
+        kill) kills=$((kills + 1)) ;; power) powers=$((powers + 1)) ;;
+        after-put) puts=$((puts + 1)) ;; *) commits=$((commits + 1)) ;;
+      esac
       WHEN="death $deaths ($how), run $id"
       ;;
     0) ;;
@@ -199,6 +230,7 @@ while ((deaths < DEATHS)); do
   ((rcs == 0)) || { cat "$SCRATCH/snap.err" >&2; fail "show-run $id exited $rcs ($WHEN)"; }
   state=begun
   check_run "$SCRATCH/snap.json" "$id"
+  [[ $how == power && $rc == 137 ]] && check_copy
   snapshot "$SCRATCH/snap.json" "$log" "$snaps"
   status=$(jq -r .status "$SCRATCH/snap.json")
   case $status in
@@ -216,6 +248,7 @@ if [[ $state == begun ]]; then
   verify_run
   runs=$run_no
 fi
-echo "torture: deaths=$deaths (kill $kills, after-put $puts, after-commit $commits) runs=$runs" \
-  "extra=$extra (bound $bound)"
+echo "torture: deaths=$deaths (kill $kills, power $powers, after-put $puts, after-commit $commits)" \
+  "runs=$runs copies-checked=$copies \
+extra=$extra (bound $bound)"
 ((extra <= bound)) || fail "$extra executions beyond those needed exceed 2 x window per death ($bound)"
