@@ -50,6 +50,25 @@ static int step_cb(void *ud, const wfs_step *s) {
   return 0;
 }
 
+/* "kind": "stage" for a fan-out stage's own record (key = stage id, while its items'
+ * keys are "<stage>/<item>"), "step" for every step that executes. */
+static void mark_kinds(cJSON *steps) {
+  cJSON *fanouts = cJSON_CreateObject(), *s;
+  cJSON_ArrayForEach(s, steps) {
+    const char *key = cJSON_GetObjectItemCaseSensitive(s, "key")->valuestring;
+    const char *stage = cJSON_GetObjectItemCaseSensitive(s, "stage")->valuestring;
+    if (strcmp(key, stage) != 0 && !cJSON_HasObjectItem(fanouts, stage))
+      cJSON_AddTrueToObject(fanouts, stage);
+  }
+  cJSON_ArrayForEach(s, steps) {
+    const char *key = cJSON_GetObjectItemCaseSensitive(s, "key")->valuestring;
+    const char *stage = cJSON_GetObjectItemCaseSensitive(s, "stage")->valuestring;
+    int is_stage = strcmp(key, stage) == 0 && cJSON_HasObjectItem(fanouts, stage);
+    cJSON_AddStringToObject(s, "kind", is_stage ? "stage" : "step");
+  }
+  cJSON_Delete(fanouts);
+}
+
 static int event_cb(void *ud, const wfs_event *e) {
   cJSON *o = cJSON_CreateObject();
   cJSON_AddNumberToObject(o, "seq", (double)e->seq);
@@ -98,6 +117,7 @@ cJSON *wf_run_json(wfs_txn *t, const wfs_run *r, int with_steps, int with_events
   if (with_steps) {
     cJSON *steps = cJSON_AddArrayToObject(o, "steps");
     wfs_steps_scan(t, r->id, "", step_cb, steps);
+    mark_kinds(steps);
   }
   if (with_events) {
     cJSON *events = cJSON_AddArrayToObject(o, "events");

@@ -43,11 +43,13 @@ assert_json "$j" '.counts | keys == (["canceled","failed","pending","running","s
 assert_json "$j" '.counts.failed == 0 and .counts.running == 0 and .counts.pending == 0'
 assert_json "$j" '.counts.succeeded >= 1'
 assert_json "$j" '(.steps | length) >= 1'
-# counts are over steps; a fan-out stage also has a row of its own (key = stage id), which
-# is not a step.
+# counts are over steps; a fan-out stage also has a row of its own (key = stage id,
+# kind "stage"), which is not a step.
 assert_json "$j" '.counts.succeeded == ([.steps as $all | .steps[] | select(.status == "succeeded")
   | select(.key as $k | [$all[] | select(.key | startswith($k + "/"))] | length == 0)] | length)'
-assert_json "$j" '[.steps[] | has("key","stage","status","attempt","started_at","finished_at","duration_s","exit_code","error","output")] | all'
+assert_json "$j" '[.steps[] | select(.kind == "stage") | .key] == ["process"]'
+assert_json "$j" '.counts.succeeded == ([.steps[] | select(.kind == "step" and .status == "succeeded")] | length)'
+assert_json "$j" '[.steps[] | has("key","stage","kind","status","attempt","started_at","finished_at","duration_s","exit_code","error","output")] | all'
 assert_json "$j" '[.steps[] | .attempt >= 1 and (.duration_s | type) == "number"] | all'
 assert_json "$j" 'has("events") | not'
 for f in created_at started_at finished_at; do
