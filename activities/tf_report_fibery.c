@@ -105,6 +105,28 @@ static int is_ok(int st) { return st == TF_ST_OK; }
 static int is_missing(int st) { return st == TF_ST_TYPE_MISSING; }
 static int is_not_found(int st) { return st != TF_ST_OK && st != TF_ST_TYPE_MISSING; }
 
+/* The figures both reports open with: from the statistics st, the hours in total, on
+ * Fibery entities and otherwise, with their shares; the rows rs counted by status. */
+typedef struct figures {
+  char total[32], matched[32], other[32], matched_share[32], other_share[32];
+  size_t ok, not_found, missing;
+} figures;
+
+static void figures_of(figures *f, const cJSON *st, const rows *rs) {
+  int64_t tot = tf_jint(st, "total_duration_seconds");
+  int64_t mat = tf_jint(st, "matched_duration_seconds");
+  int64_t unm = tf_jint(st, "unmatched_duration_seconds");
+
+  tf_hours(f->total, tot);
+  tf_hours(f->matched, mat);
+  tf_hours(f->other, unm);
+  tf_share(f->matched_share, mat, tot);
+  tf_share(f->other_share, unm, tot);
+  seconds_of(rs, is_ok, &f->ok);
+  seconds_of(rs, is_not_found, &f->not_found);
+  seconds_of(rs, is_missing, &f->missing);
+}
+
 static const char *edata(const row *r, const char *k) {
   return tf_jstr(cJSON_GetObjectItemCaseSensitive(r->rec, "enriched_data"), k);
 }
@@ -278,12 +300,11 @@ int tf_report_person(const cJSON *agg, const cJSON *enriched, const char *person
                      const char *generated_at, char **md) {
   const cJSON *u = cJSON_GetObjectItemCaseSensitive(
       cJSON_GetObjectItemCaseSensitive(agg, "users"), person ? person : "");
-  const cJSON *st = cJSON_GetObjectItemCaseSensitive(u, "statistics"), *a;
-  int64_t tot = tf_jint(st, "total_duration_seconds"), mat, unm;
+  const cJSON *a;
   rows rs = {0};
   tf_sb b = {0};
-  size_t nok, nnf, nmiss;
-  char t[32], m[32], o[32], ms[32], os[32], title[512];
+  figures f;
+  char h[32], title[512];
 
   *md = NULL;
   if (!cJSON_IsObject(u))
@@ -292,29 +313,21 @@ int tf_report_person(const cJSON *agg, const cJSON *enriched, const char *person
     free(rs.v);
     return WF_ENOMEM;
   }
-  mat = tf_jint(st, "matched_duration_seconds");
-  unm = tf_jint(st, "unmatched_duration_seconds");
   snprintf(title, sizeof title, "Individual Activity Report: %s%s%s%s", tf_rep_name(u),
            tf_jstr(u, "user_email") ? " <" : "",
            tf_jstr(u, "user_email") ? tf_jstr(u, "user_email") : "",
            tf_jstr(u, "user_email") ? ">" : "");
   tf_rep_header(&b, title, agg,
                 generated_at ? generated_at : tf_jstr(enriched, "enriched_at"));
-  tf_hours(t, tot);
-  tf_hours(m, mat);
-  tf_hours(o, unm);
-  tf_share(ms, mat, tot);
-  tf_share(os, unm, tot);
-  seconds_of(&rs, is_ok, &nok);
-  seconds_of(&rs, is_not_found, &nnf);
-  seconds_of(&rs, is_missing, &nmiss);
+  figures_of(&f, cJSON_GetObjectItemCaseSensitive(u, "statistics"), &rs);
   tf_sb_printf(&b,
                "## Summary\n\n| Metric | Value |\n|---|---:|\n| Total hours | %s |\n"
                "| On Fibery entities | %s (%s) |\n| Other activities | %s (%s) |\n"
                "| Entities worked on | %zu (ok %zu, not found %zu, unresolved %zu) |\n\n",
-               t, m, ms, o, os, rs.n, nok, nnf, nmiss);
+               f.total, f.matched, f.matched_share, f.other, f.other_share, rs.n, f.ok,
+               f.not_found, f.missing);
   tf_sb_puts(&b, "## Work on Fibery entities\n\n");
-  if (nok) {
+  if (f.ok) {
     entities_by_type(&b, &rs, 0);
     entity_details(&b, &rs, tf_jstr(agg, "end_date"));
   } else {
@@ -330,10 +343,10 @@ int tf_report_person(const cJSON *agg, const cJSON *enriched, const char *person
   else
     tf_sb_puts(&b, "| Activity | Hours | Entries |\n|---|---:|---:|\n");
   cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(u, "unmatched_activities")) {
-    tf_hours(t, tf_jint(a, "duration_seconds"));
+    tf_hours(h, tf_jint(a, "duration_seconds"));
     tf_sb_puts(&b, "| ");
     tf_sb_cell(&b, tf_jstr(a, "description_clean"));
-    tf_sb_printf(&b, " | %s | %lld |\n", t, (long long)tf_jint(a, "entries_count"));
+    tf_sb_printf(&b, " | %s | %lld |\n", h, (long long)tf_jint(a, "entries_count"));
   }
   if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(u, "unmatched_activities")))
     tf_sb_puts(&b, "\n");
@@ -441,14 +454,11 @@ int tf_report_team(const cJSON *agg, const cJSON *enriched, const char *generate
                    char **md) {
   const cJSON *users = cJSON_GetObjectItemCaseSensitive(agg, "users"), *u;
   const cJSON *st = cJSON_GetObjectItemCaseSensitive(agg, "statistics");
-  int64_t tot = tf_jint(st, "total_duration_seconds");
-  int64_t mat = tf_jint(st, "matched_duration_seconds");
-  int64_t unm = tf_jint(st, "unmatched_duration_seconds");
   rows rs = {0}, acts = {0};
   const cJSON **people = NULL;
   tf_sb b = {0}, warn = {0};
-  size_t n = 0, nok, nnf, nmiss, i;
-  char t[32], m[32], o[32], ms[32], os[32];
+  size_t n = 0, nerr, i;
+  figures f;
   int rc = 0;
 
   *md = NULL;
@@ -460,26 +470,19 @@ int tf_report_team(const cJSON *agg, const cJSON *enriched, const char *generate
     goto done;
   tf_rep_header(&b, "Team Activity Report", agg,
                 generated_at ? generated_at : tf_jstr(enriched, "enriched_at"));
-  tf_hours(t, tot);
-  tf_hours(m, mat);
-  tf_hours(o, unm);
-  tf_share(ms, mat, tot);
-  tf_share(os, unm, tot);
-  seconds_of(&rs, is_ok, &nok);
-  seconds_of(&rs, is_not_found, &nnf);
-  seconds_of(&rs, is_missing, &nmiss);
+  figures_of(&f, st, &rs);
   tf_sb_printf(&b,
                "## Team statistics\n\n| Metric | Value |\n|---|---:|\n| Persons | %zu |\n"
                "| Total hours | %s |\n| On Fibery entities | %s (%s) |\n"
                "| Other activities | %s (%s) |\n| Entities worked on | %zu |\n"
                "| Found in Fibery | %zu |\n| Not found in Fibery | %zu |\n"
                "| Unresolved references | %zu |\n| Entries | %lld |\n\n",
-               n, t, m, ms, o, os, rs.n, nok, nnf, nmiss,
-               (long long)tf_jint(st, "total_entries"));
+               n, f.total, f.matched, f.matched_share, f.other, f.other_share, rs.n, f.ok,
+               f.not_found, f.missing, (long long)tf_jint(st, "total_entries"));
   tf_sb_puts(&b, "## People\n\n");
   tf_rep_people_table(&b, people, n, "individual");
   tf_sb_puts(&b, "## Fibery entities by type\n\n");
-  if (nok)
+  if (f.ok)
     entities_by_type(&b, &rs, 1);
   else
     tf_sb_puts(&b, rs.n ? "No referenced entity was found in Fibery.\n\n"
@@ -494,11 +497,11 @@ int tf_report_team(const cJSON *agg, const cJSON *enriched, const char *generate
   coverage(&b, &rs);
   if (!enriched)
     tf_sb_puts(&warn, missing_note(enriched));
-  for (i = 0, nnf = 0; i < rs.n; i++)
-    nnf += rs.v[i].status == TF_ST_ERROR;
-  if (nnf)
+  for (i = 0, nerr = 0; i < rs.n; i++)
+    nerr += rs.v[i].status == TF_ST_ERROR;
+  if (nerr)
     tf_sb_printf(&warn, "- %zu entit(y/ies) could not be enriched because of errors\n",
-                 nnf);
+                 nerr);
   tf_rep_warnings(&b, agg, warn.p);
 done:
   tf_sb_free(&warn);

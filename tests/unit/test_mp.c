@@ -28,10 +28,11 @@ static int teardown(void **state) {
   return 0;
 }
 
-/* A value of every kind and width, in one array. */
-static void pack_everything(void) {
-  static const char blob[70000] = {1, 2, 3};
-  msgpack_pack_array(&pk, 28);
+/* Payload bytes for strings, binaries and extensions. */
+static const char blob[70000] = {1, 2, 3};
+
+/* nil, both booleans, every width of integer and float, strings of 2, 40 and 300 bytes. */
+static void pack_scalars(void) {
   msgpack_pack_nil(&pk);
   msgpack_pack_true(&pk);
   msgpack_pack_false(&pk);
@@ -52,18 +53,29 @@ static void pack_everything(void) {
   msgpack_pack_str_body(&pk, blob, 40);
   msgpack_pack_str(&pk, 300);
   msgpack_pack_str_body(&pk, blob, 300);
-  msgpack_pack_str(&pk, 70000);
-  msgpack_pack_str_body(&pk, blob, 70000);
+}
+
+/* Binaries of 3 and `big` bytes, extensions of 1, 16 and 20 bytes (types 5, -3, 9). */
+static void pack_blobs(size_t big) {
   msgpack_pack_bin(&pk, 3);
   msgpack_pack_bin_body(&pk, blob, 3);
-  msgpack_pack_bin(&pk, 70000);
-  msgpack_pack_bin_body(&pk, blob, 70000);
+  msgpack_pack_bin(&pk, big);
+  msgpack_pack_bin_body(&pk, blob, big);
   msgpack_pack_ext(&pk, 1, 5);
   msgpack_pack_ext_body(&pk, blob, 1);
   msgpack_pack_ext(&pk, 16, -3);
   msgpack_pack_ext_body(&pk, blob, 16);
   msgpack_pack_ext(&pk, 20, 9);
   msgpack_pack_ext_body(&pk, blob, 20);
+}
+
+/* A value of every kind and width, in one array. */
+static void pack_everything(void) {
+  msgpack_pack_array(&pk, 28);
+  pack_scalars();
+  msgpack_pack_str(&pk, 70000);
+  msgpack_pack_str_body(&pk, blob, 70000);
+  pack_blobs(70000);
   msgpack_pack_array(&pk, 20);
   for (int i = 0; i < 20; i++) msgpack_pack_int(&pk, i);
   msgpack_pack_map(&pk, 1);
@@ -166,7 +178,6 @@ static void test_signed_positive(void **state) {
 /* Every kind again, small enough to cut at every length: 32-bit length headers are
  * written by hand around short payloads (valid, if not minimal, msgpack). */
 static void pack_small(void) {
-  static const char blob[300] = {1, 2, 3};
   static const uint8_t wide[] = {
     0xdb, 0, 0, 0, 2, 'a', 'b',       /* str32 */
     0xc6, 0, 0, 0, 1, 'x',            /* bin32 */
@@ -177,36 +188,8 @@ static void pack_small(void) {
     0xc7, 1, 7, 'z',                  /* ext8 */
   };
   msgpack_pack_array(&pk, 32);
-  msgpack_pack_nil(&pk);
-  msgpack_pack_true(&pk);
-  msgpack_pack_false(&pk);
-  msgpack_pack_uint8(&pk, 7);
-  msgpack_pack_uint8(&pk, 200);
-  msgpack_pack_uint16(&pk, 60000);
-  msgpack_pack_uint32(&pk, 4000000000u);
-  msgpack_pack_uint64(&pk, UINT64_MAX);
-  msgpack_pack_int8(&pk, -5);
-  msgpack_pack_int8(&pk, -100);
-  msgpack_pack_int16(&pk, -30000);
-  msgpack_pack_int32(&pk, -2000000000);
-  msgpack_pack_int64(&pk, INT64_MIN);
-  msgpack_pack_float(&pk, 1.5f);
-  msgpack_pack_double(&pk, -2.25);
-  wfm_pack_str(&pk, "hi");
-  msgpack_pack_str(&pk, 40);
-  msgpack_pack_str_body(&pk, blob, 40);
-  msgpack_pack_str(&pk, 300);
-  msgpack_pack_str_body(&pk, blob, 300);
-  msgpack_pack_bin(&pk, 3);
-  msgpack_pack_bin_body(&pk, blob, 3);
-  msgpack_pack_bin(&pk, 300);
-  msgpack_pack_bin_body(&pk, blob, 300);
-  msgpack_pack_ext(&pk, 1, 5);
-  msgpack_pack_ext_body(&pk, blob, 1);
-  msgpack_pack_ext(&pk, 16, -3);
-  msgpack_pack_ext_body(&pk, blob, 16);
-  msgpack_pack_ext(&pk, 20, 9);
-  msgpack_pack_ext_body(&pk, blob, 20);
+  pack_scalars();
+  pack_blobs(300);
   msgpack_pack_array(&pk, 3);
   for (int i = 0; i < 3; i++) msgpack_pack_int(&pk, i);
   msgpack_pack_map(&pk, 16);

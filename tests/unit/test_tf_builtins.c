@@ -17,65 +17,16 @@
 #include "wf/wf.h"
 #include "wfact.h"
 
+#include "tf_fixtures.h"
+
 static char run_dir[512], empty_dir[512];
-static const char *cur_dir = run_dir;
-static wfi_result last;
-static int done_calls;
-
-static void on_done(wfi_job *job, wfi_result *res) {
-  (void)job;
-  last = *res;
-  done_calls++;
-}
-
-/* Run one attempt of act with the step input given as JSON; returns the output as JSON
- * (NULL when the step failed; the message is then in last.error). */
-static cJSON *run(const wfi_activity *act, const char *input_json) {
-  cJSON *in = cJSON_Parse(input_json), *out = NULL;
-  wfi_job job;
-
-  assert_non_null(in);
-  memset(&job, 0, sizeof job);
-  job.run_id = "run_test";
-  job.step_key = act->name;
-  job.run_dir = cur_dir;
-  job.attempt = 1;
-  job.on_done = on_done;
-  assert_int_equal(wfa_json_to_mp_buf(in, (uint8_t **)&job.input, &job.input_len), 0);
-  cJSON_Delete(in);
-  done_calls = 0;
-  memset(&last, 0, sizeof last);
-  act->start(NULL, &job);
-  assert_int_equal(done_calls, 1);
-  free((void *)job.input);
-  if (last.ok)
-    assert_int_equal(wfa_mp_to_json(last.output, last.output_len, &out), 0);
-  free(last.output);
-  last.output = NULL;
-  return out;
-}
-
-static char *slurp(const char *rel) {
-  char path[1024], *buf;
-  FILE *f;
-  long n;
-
-  snprintf(path, sizeof path, "%s/%s", run_dir, rel);
-  if (!(f = fopen(path, "rb")))
-    fail_msg("%s was not written", rel);
-  fseek(f, 0, SEEK_END);
-  n = ftell(f);
-  rewind(f);
-  buf = calloc((size_t)n + 1, 1);
-  assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-  fclose(f);
-  return buf;
-}
 
 static int setup(void **state) {
   const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
 
   (void)state;
+  unsetenv("WF_LLM_BASE"); /* the reports without summaries */
+  act_dir = run_dir;
   snprintf(run_dir, sizeof run_dir, "%.400s/wf-tf-XXXXXX", tmp);
   snprintf(empty_dir, sizeof empty_dir, "%.400s/wf-tf-XXXXXX", tmp);
   return mkdtemp(run_dir) && mkdtemp(empty_dir) ? 0 : -1;
@@ -88,38 +39,6 @@ static int teardown(void **state) {
   snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", run_dir, empty_dir);
   return system(cmd);
 }
-
-static const char *const fetch_inputs =
-    "{\"params\": {\"start_date\": \"2025-03-03\", \"end_date\": \"2025-03-03\"},"
-    " \"with\": {},"
-    " \"inputs\": {\"users\": {\"1\": \"ana@example.com\"},"
-    "  \"fetch\": {\"2025-03-03\": {\"date\": \"2025-03-03\", \"report_timezone\": \"Z\","
-    "   \"requests\": 1, \"pages\": 1, \"skipped\": {\"running\": 0, \"duplicates\": 0},"
-    "   \"entries\": ["
-    "    {\"id\": 1, \"user_id\": 1, \"username\": \"Ana\", \"description\": \"Fix #7 "
-    "[Scrum] [Task]\","
-    "     \"start\": \"2025-03-03T09:00:00Z\", \"stop\": \"2025-03-03T11:00:00Z\", "
-    "\"duration\": 7200},"
-    "    {\"id\": 2, \"user_id\": 1, \"username\": \"Ana\", \"description\": \"Sync\","
-    "     \"start\": \"2025-03-03T12:00:00Z\", \"stop\": \"2025-03-03T12:30:00Z\", "
-    "\"duration\": 1800},"
-    "    {\"id\": 3, \"user_id\": 1, \"username\": \"Ana\", \"description\": \"Old #8 "
-    "[Scrum] [Bug]\","
-    "     \"start\": \"2025-03-03T13:00:00Z\", \"stop\": \"2025-03-03T13:30:00Z\", "
-    "\"duration\": 1800}"
-    "   ]}}}}";
-
-static const char *const enrich_inputs =
-    "{\"inputs\": {\"enrich\": {"
-    " \"Scrum/Task/1\": {\"type\": \"Scrum/Task\", \"requests\": 1, \"entities\": "
-    "{\"Scrum/Task#7\":"
-    "  {\"status\": \"ok\", \"name\": \"Fix the thing\", \"state\": \"Done\","
-    "   \"url\": \"https://acme.fibery.io/Scrum/Task/7\", \"description_md\": \"Line one\","
-    "   \"fields\": {\"planned_end\": \"2025-03-01\","
-    "    \"feature\": {\"fibery/public-id\": \"9\", \"Scrum/name\": \"Checkout\"}}}}},"
-    " \"Scrum/Bug/1\": {\"type\": \"Scrum/Bug\", \"requests\": 1, \"entities\": "
-    "{\"Scrum/Bug#8\":"
-    "  {\"status\": \"not_found\"}}}}}}";
 
 static void test_pipeline(void **state) {
   cJSON *out, *enr;
@@ -156,7 +75,7 @@ static void test_pipeline(void **state) {
   assert_int_equal(tf_jint(out, "ok"), 1);
   assert_int_equal(tf_jint(out, "not_found"), 1);
   assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(out, "files"), 0)->valuestring,
-                      "reports/individual/ana@example.com.md");
+                      PERSON_MD);
   cJSON_Delete(out);
   assert_int_equal(tf_read_json(run_dir, "enriched_data.json", &enr), 0);
   assert_string_equal(
@@ -164,7 +83,7 @@ static void test_pipeline(void **state) {
               "entity_key"),
       "Scrum/Bug#8");
   cJSON_Delete(enr);
-  md = slurp("reports/individual/ana@example.com.md");
+  md = slurp(PERSON_MD);
   assert_non_null(
       strstr(md, "| [#7](https://acme.fibery.io/Scrum/Task/7) | Fix the thing | Done |"));
   assert_non_null(strstr(md, "parent: Checkout"));
@@ -177,7 +96,7 @@ static void test_pipeline(void **state) {
   assert_non_null(out);
   assert_true(tf_jbool(out, "enriched"));
   cJSON_Delete(out);
-  md = slurp("reports/team_summary.md");
+  md = slurp(TEAM_MD);
   assert_non_null(strstr(md, "[Ana](individual/ana@example.com.md)"));
   assert_non_null(strstr(md, "| Sync | 0.50 | 1 | ana@example.com |"));
   free(md);
@@ -218,7 +137,7 @@ static void test_missing_inputs(void **state) {
   cJSON *out;
 
   (void)state;
-  cur_dir = empty_dir;
+  act_dir = empty_dir;
   out = run(&wfa_tf_report_toggl, "{}");
   assert_null(out);
   assert_false(last.ok);
@@ -232,7 +151,7 @@ static void test_missing_inputs(void **state) {
   out = run(&wfa_tf_extract, "[1]");
   assert_null(out);
   free(last.error);
-  cur_dir = run_dir;
+  act_dir = run_dir;
 }
 
 int main(void) {

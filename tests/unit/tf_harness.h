@@ -1,7 +1,8 @@
-/* tf_harness.h — what the Toggl and Fibery client tests share: a scratch folder, the
- * wf-stub-http server they start and stop, hand-made jobs on a uv loop. Included by one
- * test file each; the includer defines TFH_NAME, TFH_BASE_ENV, TFH_TOKEN_ENV,
- * TFH_WORKSPACE_ENV, TFH_WORKSPACE, TFH_ACTIVITY, TFH_STAGE, TFH_STEP_KEY and TOKEN. */
+/* tf_harness.h — what the tests against wf-stub-http share: a scratch folder and the
+ * stub server they start and stop; for the Toggl and Fibery client tests also hand-made
+ * jobs on a uv loop. Included by one test file each; the includer defines TFH_NAME, and
+ * for the client part TFH_BASE_ENV, TFH_TOKEN_ENV, TFH_WORKSPACE_ENV, TFH_WORKSPACE,
+ * TFH_ACTIVITY, TFH_STAGE, TFH_STEP_KEY and TOKEN (without TFH_ACTIVITY there is none). */
 #ifndef WF_TF_HARNESS_H
 #define WF_TF_HARNESS_H
 
@@ -9,18 +10,13 @@ static char dir[] = "/tmp/wf-test-" TFH_NAME "-XXXXXX";
 static pid_t stub_pid;
 static char stub_log[600];
 
-/* ---- stub server and jobs ------------------------------------------------------------ */
+/* ---- stub server ------------------------------------------------------------------- */
 
-static double now_s(void) {
-  struct timespec ts;
-
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* Start wf-stub-http (beside this test: <build>/tests/stubs) with a script of
- * tests/data/tf_api; point TFH_BASE_ENV at it. */
-static void stub_start(const char *script) {
+/* Start wf-stub-http (beside this test: <build>/tests/stubs) with the script
+ * tests/data/<folder>/<script>; set the environment variable env to its base URL
+ * followed by path. */
+static void stub_serve(const char *folder, const char *script, const char *env,
+                       const char *path) {
   char exe[512], bin[600], spath[600], pfile[600];
   ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
   char *slash;
@@ -32,7 +28,7 @@ static void stub_start(const char *script) {
   assert_non_null(slash = strrchr(exe, '/'));
   *slash = 0;
   snprintf(bin, sizeof bin, "%s/stubs/wf-stub-http", exe);
-  snprintf(spath, sizeof spath, "%s/tf_api/%s", WF_TEST_DATA, script);
+  snprintf(spath, sizeof spath, "%s/%s/%s", WF_TEST_DATA, folder, script);
   snprintf(pfile, sizeof pfile, "%s/port", dir);
   snprintf(stub_log, sizeof stub_log, "%s/requests.jsonl", dir);
   unlink(pfile);
@@ -53,8 +49,8 @@ static void stub_start(const char *script) {
       nanosleep(&(struct timespec){0, 10000000}, NULL);
   }
   assert_true(port > 0);
-  snprintf(bin, sizeof bin, "http://127.0.0.1:%d/", port);
-  setenv(TFH_BASE_ENV, bin, 1);
+  snprintf(bin, sizeof bin, "http://127.0.0.1:%d/%s", port, path);
+  setenv(env, bin, 1);
 }
 
 static void stub_stop(void) {
@@ -78,6 +74,21 @@ static cJSON *stub_requests(void) {
     cJSON_AddItemToArray(arr, cJSON_Parse(line));
   fclose(f);
   return arr;
+}
+
+/* ---- Toggl and Fibery clients ------------------------------------------------------ */
+#ifdef TFH_ACTIVITY
+
+/* Serve a script of tests/data/tf_api at TFH_BASE_ENV. */
+static void stub_start(const char *script) {
+  stub_serve("tf_api", script, TFH_BASE_ENV, "");
+}
+
+static double now_s(void) {
+  struct timespec ts;
+
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static const char *req_field(const cJSON *reqs, int i, const char *k) {
@@ -189,6 +200,8 @@ static int teardown(void **state) {
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   return system(cmd) == 0 ? 0 : -1;
 }
+
+#endif /* TFH_ACTIVITY */
 
 /* ---- offline ----------------------------------------------------------------------- */
 
