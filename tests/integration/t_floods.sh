@@ -19,13 +19,13 @@ MiB=$((1 << 20))
 CAP=$((64 * MiB))
 
 # Peak RSS limits (KiB): the stdout buffer may grow to the cap; stderr is streamed. A
-# sanitizer build has shadow memory and quarantine on top.
-STDOUT_RSS_KB=$((96 * 1024))
-STDERR_RSS_KB=$((24 * 1024))
-if grep -qa '__asan_init' "$WF"; then
-  STDOUT_RSS_KB=$((STDOUT_RSS_KB * 4))
-  STDERR_RSS_KB=$((STDERR_RSS_KB * 4))
-fi
+# sanitizer build has shadow memory and quarantine on top (x4); a run under a memory
+# checker scales them by WF_TEST_RSS_FACTOR (tests/valgrind/run.sh sets it).
+factor=${WF_TEST_RSS_FACTOR:-1}
+[[ $factor =~ ^[1-9][0-9]*$ ]] || fail "WF_TEST_RSS_FACTOR must be a positive integer, not '$factor'"
+if grep -qa '__asan_init' "$WF"; then factor=$((factor * 4)); fi
+STDOUT_RSS_KB=$((96 * 1024 * factor))
+STDERR_RSS_KB=$((24 * 1024 * factor))
 
 # measure OUTFILE ARGS...: run `wf ARGS...`, stdout and stderr to OUTFILE, and take its
 # peak RSS: from /usr/bin/time when there is one, else by polling VmHWM (a high-water
