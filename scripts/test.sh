@@ -2,12 +2,12 @@
 # Build wf with its tests and run the quick suites twice: in ./build (RelWithDebInfo) and in
 # ./build-asan (AddressSanitizer + UndefinedBehaviorSanitizer, Debug); then run every fuzz
 # target for WF_FUZZ_SECONDS (default 60) in ./build-fuzz.
-# The quick suites are every ctest label except crash, bench and fuzz; the 50-kill crash
-# run (label crash-quick) is part of them.
+# The quick suites are every ctest label except crash, bench and fuzz; the short crash
+# runs (label crash-quick) are part of them.
 #
 #   scripts/test.sh           quick suites, normal and sanitizer builds
 #   scripts/test.sh --quick   skip the sanitizer build and the fuzzing
-#   scripts/test.sh --all     also the long crash torture (label crash: 500 kills)
+#   scripts/test.sh --all     also the long crash tests (label crash: 1000 deaths, 500 kills...)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -18,7 +18,7 @@ for arg in "$@"; do
   case $arg in
     --quick) quick=1 ;;
     --all) all=1 ;;
-    -h | --help) sed -n '2,9s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h | --help) sed -n '2,10s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "test: unknown option: $arg (try --help)" >&2; exit 2 ;;
   esac
 done
