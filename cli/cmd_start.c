@@ -26,7 +26,8 @@ static const char start_usage[] =
     "  --only S1,S2          run only these stages (others use recorded results)\n"
     "  --skip S1,S2          do not run these stages\n"
     "  --to STAGE            run STAGE and the stages it needs, nothing after\n"
-    "  --dry-run             validate and print what would run; touch nothing\n"
+    "  --dry-run             validate and print what would run, with --run-id of an\n"
+    "                        existing run what it recorded and would reuse; write nothing\n"
     "  --window N            steps in flight at once for the run (default 8)\n"
     "  --continue-on-error   keep going past failed steps; the run ends degraded (exit 4)\n"
     "  --detach              run in the background; print the run id and exit\n";
@@ -207,6 +208,51 @@ static void report_started(int *fd, const char *home, const char *id) {
   *fd = -1;
 }
 
+/* Per stage, the steps a run has recorded succeeded: {stage: [its own record, items]}
+ * (a fan-out stage's own record has the stage id as key, its items "<stage>/<key>"). */
+static int count_recorded(void *ud, const wfs_step *s) {
+  if (s->status != WFS_STEP_SUCCEEDED || !s->stage) return 0;
+  cJSON *c = cJSON_GetObjectItemCaseSensitive(ud, s->stage);
+  if (!c) {
+    c = cJSON_AddArrayToObject(ud, s->stage);
+    cJSON_AddItemToArray(c, cJSON_CreateNumber(0));
+    cJSON_AddItemToArray(c, cJSON_CreateNumber(0));
+  }
+  if (!c) return 0;
+  cJSON *n = cJSON_GetArrayItem(c, strcmp(s->key, s->stage) == 0 ? 0 : 1);
+  if (n) cJSON_SetNumberValue(n, n->valuedouble + 1);
+  return 0;
+}
+
+/* What a start would do, stage by stage; for an existing run (run not NULL) with what it
+ * has recorded. */
+static void print_dry_run(const wfw_def *def, const wfi_plan *plan, const wfs_run *run,
+                          const cJSON *recorded) {
+  printf("workflow %s (%s): valid\n", wfw_def_name(def), wfw_def_path(def));
+  if (run)
+    printf("run %s (%s): the steps it recorded are reused, except in stages that run again\n",
+           run->id, wf_run_status_for_display(run));
+  for (uint32_t i = 0; i < plan->nstages; i++) {
+    const wfi_stage *s = &plan->stages[i];
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(recorded, s->id);
+    double n = c ? cJSON_GetArrayItem(c, s->fanout ? 1 : 0)->valuedouble : 0;
+    char what[96];
+    if (!s->selected)
+      snprintf(what, sizeof what, "not run (--only/--skip/--to)");
+    else if (!run)
+      snprintf(what, sizeof what, "runs");
+    else if (s->rerun)
+      snprintf(what, sizeof what, "runs again (--start-from): %.0f recorded step%s executed again",
+               n, n == 1 ? "" : "s");
+    else if (s->fanout)
+      snprintf(what, sizeof what, "%.0f step%s recorded, reused; the others run", n,
+               n == 1 ? "" : "s");
+    else
+      snprintf(what, sizeof what, "%s", n ? "recorded, reused" : "runs");
+    printf("  %-24s %s%s\n", s->id, what, s->fanout ? " (fan-out)" : "");
+  }
+}
+
 int cmd_start(wf_cli *cli, int argc, char **argv) {
   wf_args a;
   int code = wf_parse(cli, "start", argc, argv, start_opts, &a);
@@ -246,11 +292,15 @@ int cmd_start(wf_cli *cli, int argc, char **argv) {
   int exists = 0;
   int report_fd = -1;
 
-  /* An existing run is looked at (read-only) before anything is written. */
-  if (run_id && !a.val[O_DRY] && wfs_open_existing(cli->home, &env) == 0) {
+  cJSON *recorded = NULL;
+  /* An existing run is looked at (read-only) before anything is written; a dry run also
+   * counts what it has recorded, stage by stage. */
+  if (run_id && wfs_open_existing(cli->home, &env) == 0) {
     wfs_txn t;
     if (wfs_read_begin(env, &t) == 0) {
       exists = wfs_run_get(&t, run_id, &existing) == 0;
+      if (exists && a.val[O_DRY] && (recorded = cJSON_CreateObject()))
+        wfs_steps_scan(&t, run_id, "", count_recorded, recorded);
       wfs_read_end(&t);
     }
     wfs_close(env);
@@ -292,15 +342,7 @@ int cmd_start(wf_cli *cli, int argc, char **argv) {
     }
   }
   if (a.val[O_DRY]) {
-    printf("workflow %s (%s): valid\n", wfw_def_name(def), wfw_def_path(def));
-    for (uint32_t i = 0; i < plan->nstages; i++) {
-      const wfi_stage *s = &plan->stages[i];
-      printf("  %-24s %s%s\n", s->id,
-             !s->selected ? "not run (--only/--skip/--to)"
-             : s->rerun   ? "runs again (--start-from)"
-                          : "runs (steps already recorded for the run are reused)",
-             s->fanout ? ", fan-out" : "");
-    }
+    print_dry_run(def, plan, exists ? &existing : NULL, recorded);
     code = EXIT_OK;
     goto out;
   }
@@ -352,6 +394,7 @@ out:
   if (report_fd >= 0) close(report_fd);
   for (int i = 0; i < nowned; i++) free(owned[i]);
   wfs_run_clear(&existing);
+  cJSON_Delete(recorded);
   wfw_plan_free(plan);
   free(params);
   wfw_def_free(def);

@@ -70,5 +70,27 @@ assert_eq "$(lines "$log")" 0 "steps executed by --dry-run --skip b"
 # Dry runs are checked like real ones.
 expect_exit 2 wf start "$T" --dry-run
 expect_exit 2 wf start "$DEFS/invalid/cycle.json" --dry-run
+# On an existing run a dry run says what it has recorded and what would run again, and
+# is refused where the start would be; the store is left as it was.
+store_dump() { mdb_dump -a "$WF_HOME/store"; cat "$WF_HOME/store/data.mdb"; }
+if command -v mdb_dump >/dev/null; then before=$(store_dump | md5sum); fi
+ok wf start "$T" -p log="$log" --run-id R --start-from b --dry-run
+assert_contains "$OUT" "run R (succeeded)"
+grep -Eq '^ +a +recorded, reused$' "$OUT" || { show_captured; fail "dry run: a is not shown as reused"; }
+grep -Eq '^ +b +runs again \(--start-from\): 1 recorded step executed again$' "$OUT" ||
+  { show_captured; fail "dry run: b is not shown as running again"; }
+grep -Eq '^ +c +runs again' "$OUT" || { show_captured; fail "dry run: c is not shown as running again"; }
+expect_exit 2 wf start "$T" -p log="$log" --run-id R --dry-run
+assert_icontains "$ERR" "already exists"
+expect_exit 2 wf start "$DEFS/half.json" --run-id R --start-from b --dry-run
+assert_contains "$ERR" "run of workflow"
+ok wf start "$T" -p log="$log" --run-id fresh-dry --dry-run
+grep -Eq '^ +a +runs$' "$OUT" || { show_captured; fail "dry run of a new run id: a does not just run"; }
+assert_not_contains "$OUT" "recorded"
+if command -v mdb_dump >/dev/null; then
+  assert_eq "$(store_dump | md5sum)" "$before" "store after dry runs"
+fi
+expect_exit 3 wf show-run fresh-dry
+assert_eq "$(lines "$log")" 0 "steps executed by dry runs on an existing run"
 
 note "rerun and selection ok"
