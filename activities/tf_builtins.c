@@ -556,8 +556,36 @@ static void report_people_start(void *ctx, wfi_job *job) {
   finish_docs(d);
 }
 
+/* out.metadata, the run's figures for run_metadata.json (DOMAIN §7; the workflow names
+ * this stage as its metadata_stage): counts of entries and persons from the aggregation,
+ * references (distinct entities plus unresolved references), the enrichment's outcomes and
+ * Fibery requests, the time-entry requests of the fetched days (raw, optional), and the
+ * number of the aggregation's warnings. */
+static void add_run_counts(cJSON *out, const cJSON *raw, const cJSON *agg, const cJSON *enr) {
+  const cJSON *ast = cJSON_GetObjectItemCaseSensitive(agg, "statistics");
+  const cJSON *est = cJSON_GetObjectItemCaseSensitive(enr, "statistics"), *d;
+  static const char *const outcomes[] = {"ok", "not_found", "unknown_type", "type_missing",
+                                         "error"};
+  cJSON *m = cJSON_AddObjectToObject(out, "metadata");
+  cJSON *c = cJSON_AddObjectToObject(m, "counts");
+  int64_t requests = 0;
+
+  cJSON_AddNumberToObject(c, "entries", (double)tf_jint(ast, "total_entries"));
+  cJSON_AddNumberToObject(c, "persons", (double)tf_jint(ast, "total_users"));
+  cJSON_AddNumberToObject(c, "references", (double)(tf_jint(ast, "unique_entities") +
+                                                     tf_jint(ast, "unresolved_references")));
+  for (size_t i = 0; i < sizeof outcomes / sizeof outcomes[0]; i++)
+    cJSON_AddNumberToObject(c, outcomes[i], (double)tf_jint(est, outcomes[i]));
+  cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(raw, "days"))
+    requests += tf_jint(d, "requests");
+  cJSON_AddNumberToObject(c, "toggl_requests", (double)requests);
+  cJSON_AddNumberToObject(c, "fibery_requests", (double)tf_jint(est, "fibery_requests"));
+  cJSON_AddNumberToObject(m, "warnings",
+                          cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(agg, "warnings")));
+}
+
 static void report_team_start(void *ctx, wfi_job *job) {
-  cJSON *agg, *enr, *out;
+  cJSON *agg, *enr, *out, *raw = NULL;
   char *md;
   int rc;
   tf_docs *d;
@@ -576,6 +604,9 @@ static void report_team_start(void *ctx, wfi_job *job) {
   cJSON_AddNumberToObject(
       out, "persons", cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(agg, "users")));
   cJSON_AddBoolToObject(out, "enriched", enr != NULL);
+  tf_read_json(job->run_dir, TF_RAW_FILE, &raw); /* optional: only for the request count */
+  add_run_counts(out, raw, agg, enr);
+  cJSON_Delete(raw);
   cJSON_Delete(agg);
   cJSON_Delete(enr);
   if (rc) {

@@ -33,6 +33,26 @@ static int stage_cb(void *ud, const wfs_step *s) {
   return 0;
 }
 
+/* The fields of the "metadata" object in the output of the definition's metadata_stage (a
+ * stage of one step), once that step has succeeded; a field the file already has keeps
+ * its value. */
+static void add_stage_fields(wfs_txn *t, const wfs_run *r, const cJSON *stage, cJSON *o) {
+  wfs_step s = {0};
+  cJSON *out = NULL, *m, *f;
+  if (!cJSON_IsString(stage) || wfs_step_get(t, r->id, stage->valuestring, &s) != 0) return;
+  if (s.status == WFS_STEP_SUCCEEDED && s.output &&
+      wfa_mp_to_json(s.output, s.output_len, &out) == 0 &&
+      cJSON_IsObject(m = cJSON_GetObjectItemCaseSensitive(out, "metadata"))) {
+    while ((f = m->child)) {
+      cJSON_DetachItemViaPointer(m, f);
+      if (cJSON_HasObjectItem(o, f->string)) cJSON_Delete(f);
+      else cJSON_AddItemToObject(o, f->string, f);
+    }
+  }
+  cJSON_Delete(out);
+  wfs_step_clear(&s);
+}
+
 static cJSON *build(wfs_txn *t, const wfs_run *r) {
   cJSON *o = cJSON_CreateObject();
   char buf[WFS_MAX_ID * 2 + 64], tm[40];
@@ -47,7 +67,6 @@ static cJSON *build(wfs_txn *t, const wfs_run *r) {
   cJSON *ver = cJSON_GetObjectItemCaseSensitive(def, "version");
   if (cJSON_IsNumber(ver)) snprintf(buf, sizeof buf, "%d", ver->valueint);
   cJSON_AddStringToObject(o, "pipeline_version", cJSON_IsNumber(ver) ? buf : "");
-  cJSON_Delete(def);
   cJSON *params = NULL;
   if (!r->params || wfa_mp_to_json(r->params, r->params_len, &params) != 0 || !params)
     params = cJSON_CreateObject();
@@ -71,9 +90,11 @@ static cJSON *build(wfs_txn *t, const wfs_run *r) {
   else cJSON_AddNullToObject(o, "completed_at");
   if (r->error) cJSON_AddStringToObject(o, "error_message", r->error);
   else cJSON_AddNullToObject(o, "error_message");
-  cJSON *counts = cJSON_AddObjectToObject(o, "counts");
+  cJSON *counts = cJSON_AddObjectToObject(o, "step_counts");
   for (int i = 0; i < WFS_STEP_NSTATUS; i++)
     cJSON_AddNumberToObject(counts, wfs_step_status_name(i), (double)r->counts[i]);
+  add_stage_fields(t, r, cJSON_GetObjectItemCaseSensitive(def, "metadata_stage"), o);
+  cJSON_Delete(def);
   return o;
 }
 

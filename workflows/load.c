@@ -134,8 +134,8 @@ static int load_param(wfw_lctx *c, const cJSON *spec, wfw_param *p) {
 }
 
 static int load_top(wfw_lctx *c) {
-  static const char *const fields[] = {"name", "version", "description", "params",
-                                       "defaults", "stages", NULL};
+  static const char *const fields[] = {"name",     "version", "description",    "params",
+                                       "defaults", "stages",  "metadata_stage", NULL};
   wfw_def *d = c->d;
   const cJSON *r = d->root;
   if (!cJSON_IsObject(r)) return wfw_lfail(c, -1, "expected a JSON object at the top level");
@@ -171,7 +171,17 @@ static int load_top(wfw_lctx *c) {
                             "[{\"id\": \"hello\", \"run\": [\"echo\", \"{}\"]}])");
   if (!cJSON_IsArray(stages) || cJSON_GetArraySize(stages) == 0)
     return wfw_lfail(c, -1, "\"stages\" must be a non-empty array of stages");
-  return wfw_stages_load(c, stages, defaults);
+  if ((rc = wfw_stages_load(c, stages, defaults)) != 0) return rc;
+  /* The stage whose output (an object) run_metadata.json takes its extra fields from. */
+  const cJSON *ms = cJSON_GetObjectItemCaseSensitive(r, "metadata_stage");
+  if (ms) {
+    int i = cJSON_IsString(ms) ? wfw_def_stage_index(d, ms->valuestring) : -1;
+    if (i < 0) return wfw_lfail(c, -1, "\"metadata_stage\" must name a stage of the workflow");
+    if (d->stages[i].fanout)
+      return wfw_lfail(c, -1, "\"metadata_stage\": \"%s\" is a fan-out stage; name a stage of "
+                              "one step", d->stages[i].id);
+  }
+  return 0;
 }
 
 /* line:column (1-based, bytes) of offset `off` in text. */

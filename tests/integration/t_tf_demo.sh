@@ -101,5 +101,12 @@ assert_json "$SCRATCH/run.json" \
   '[.steps[] | select(.key | test("^(users|fetch|fibery)"))] | length >= 3'
 assert_json "$R/raw_toggl_data.json" '[.days[].requests] | add == 0'
 assert_json "$R/enriched_data.json" '.statistics.fibery_requests == 0'
+# run_metadata.json: the run's figures agree with the files they come from.
+assert_json "$R/run_metadata.json" '.status == "completed" and .counts.toggl_requests == 0 and
+  .counts.fibery_requests == 0 and .counts.not_found >= 1'
+E=$(jq '.time_entries | length' "$R/raw_toggl_data.json")
+P=$(jq '.users | length' "$R/toggl_aggregated.json")
+OK=$(jq '.statistics.ok' "$R/enriched_data.json")
+assert_json "$R/run_metadata.json" ".counts.entries == $E and .counts.persons == $P and .counts.ok == $OK"
 
 echo "t_tf_demo: ok"

@@ -72,6 +72,14 @@ assert_eq "$(requests /users)" 1 "requests /users"
 assert_eq "$(requests $ENTRIES 2025-03-03)" 2 "requests $ENTRIES 2025-03-03"
 assert_eq "$(requests $ENTRIES 2025-03-04)" 1 "requests $ENTRIES 2025-03-04"
 assert_eq "$(requests /api/commands)" 4 "requests /api/commands"
+# run_metadata.json carries the run's figures (from the team stage's output): 6 entries of
+# 2 persons, the time-entry requests and Fibery queries the stub answered, #999 not found.
+assert_json "$R/run_metadata.json" '.counts.entries == 6 and .counts.persons == 2 and .warnings == 0'
+assert_json "$R/run_metadata.json" ".counts.toggl_requests == $(requests $ENTRIES) and
+  .counts.fibery_requests == $(requests /api/commands)"
+assert_json "$R/run_metadata.json" '.counts.not_found >= 1 and .counts.ok >= 1 and
+  .counts.references == (.counts | .ok + .not_found + .unknown_type + .type_missing + .error)'
+assert_json "$R/run_metadata.json" '.step_counts.succeeded >= 1 and .step_counts.failed == 0'
 # The day-1 retry sent the same body twice.
 assert_eq "$(jq -r "select(.path == \"$ENTRIES\" and (.body | contains(\"2025-03-03\"))) | .body" \
   "$SCRATCH/requests.jsonl" | sort -u | wc -l)" 1 "distinct bodies of the retried day-1 request"

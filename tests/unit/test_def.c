@@ -122,8 +122,25 @@ static void test_top_level(void **state) {
   (void)state;
   expect_invalid("[1]", "expected a JSON object at the top level", NULL, NULL);
   expect_invalid("{'name':'t'," ONE_STAGE ",'stagse':1}", "unknown field \"stagse\"",
-                 "expected one of: name, version, description, params, defaults, stages",
+                 "expected one of: name, version, description, params, defaults, stages, "
+                 "metadata_stage",
                  "did you mean \"stages\"?");
+  expect_invalid("{'name':'t','metadata_stage':'b'," ONE_STAGE "}",
+                 "\"metadata_stage\" must name a stage of the workflow", NULL, NULL);
+  expect_invalid("{'name':'t','metadata_stage':1," ONE_STAGE "}",
+                 "\"metadata_stage\" must name a stage of the workflow", NULL, NULL);
+  expect_invalid("{'name':'t','metadata_stage':'b','stages':[{'id':'a','run':['true']},"
+                 "{'id':'b','needs':['a'],'foreach':'${stages.a.output}','key':'${item}',"
+                 "'run':['true']}]}",
+                 "\"metadata_stage\": \"b\" is a fan-out stage", NULL, NULL);
+  {
+    char *text = q("{'name':'t','metadata_stage':'a'," ONE_STAGE "}");
+    wfw_def *d = NULL;
+    wfw_err err;
+    if (wfw_parse(text, strlen(text), "t.json", &d, &err)) fail_msg("%s", err.msg);
+    wfw_def_free(d);
+    free(text);
+  }
   expect_invalid("{'name':'t','name':'u'," ONE_STAGE "}", "field \"name\" appears twice", NULL, NULL);
   expect_invalid("{" ONE_STAGE "}", "missing field \"name\"", NULL, NULL);
   expect_invalid("{'name':'Demo X'," ONE_STAGE "}", "\"name\" must be", "a-z, 0-9", NULL);
