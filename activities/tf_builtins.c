@@ -171,6 +171,18 @@ static int aliases(tfb *t, tf_aliases **al) {
   return rc;
 }
 
+/* statistics.toggl_requests of agg: the time-entry requests the fetched days of raw made
+ * (retries included), for the run's figures (add_run_counts). */
+static void add_requests(cJSON *agg, const cJSON *raw) {
+  const cJSON *d;
+  int64_t n = 0;
+
+  cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(raw, "days"))
+    n += tf_jint(d, "requests");
+  cJSON_AddNumberToObject(cJSON_GetObjectItemCaseSensitive(agg, "statistics"), "toggl_requests",
+                          (double)n);
+}
+
 static void aggregate_start(void *ctx, wfi_job *job) {
   const cJSON *days, *st;
   cJSON *raw = NULL, *agg = NULL, *filter, *out;
@@ -206,6 +218,8 @@ static void aggregate_start(void *ctx, wfi_job *job) {
   }
   rc = tf_aggregate(raw, al, NULL, &agg);
   tf_aliases_free(al);
+  if (rc == 0)
+    add_requests(agg, raw);
   cJSON_Delete(raw);
   if (rc) {
     fail(&t, rc == WF_ENOMEM, "%s: %s", TF_RAW_FILE,
@@ -557,18 +571,16 @@ static void report_people_start(void *ctx, wfi_job *job) {
 }
 
 /* out.metadata, the run's figures for run_metadata.json (DOMAIN §7; the workflow names
- * this stage as its metadata_stage): counts of entries and persons from the aggregation,
- * references (distinct entities plus unresolved references), the enrichment's outcomes and
- * Fibery requests, the time-entry requests of the fetched days (raw, optional), and the
- * number of the aggregation's warnings. */
-static void add_run_counts(cJSON *out, const cJSON *raw, const cJSON *agg, const cJSON *enr) {
+ * this stage as its metadata_stage): from the aggregation the counts of entries and
+ * persons, references (distinct entities plus unresolved references) and time-entry
+ * requests, and the number of its warnings; the enrichment's outcomes and Fibery requests. */
+static void add_run_counts(cJSON *out, const cJSON *agg, const cJSON *enr) {
   const cJSON *ast = cJSON_GetObjectItemCaseSensitive(agg, "statistics");
-  const cJSON *est = cJSON_GetObjectItemCaseSensitive(enr, "statistics"), *d;
+  const cJSON *est = cJSON_GetObjectItemCaseSensitive(enr, "statistics");
   static const char *const outcomes[] = {"ok", "not_found", "unknown_type", "type_missing",
                                          "error"};
   cJSON *m = cJSON_AddObjectToObject(out, "metadata");
   cJSON *c = cJSON_AddObjectToObject(m, "counts");
-  int64_t requests = 0;
 
   cJSON_AddNumberToObject(c, "entries", (double)tf_jint(ast, "total_entries"));
   cJSON_AddNumberToObject(c, "persons", (double)tf_jint(ast, "total_users"));
@@ -576,16 +588,14 @@ static void add_run_counts(cJSON *out, const cJSON *raw, const cJSON *agg, const
                                                      tf_jint(ast, "unresolved_references")));
   for (size_t i = 0; i < sizeof outcomes / sizeof outcomes[0]; i++)
     cJSON_AddNumberToObject(c, outcomes[i], (double)tf_jint(est, outcomes[i]));
-  cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(raw, "days"))
-    requests += tf_jint(d, "requests");
-  cJSON_AddNumberToObject(c, "toggl_requests", (double)requests);
+  cJSON_AddNumberToObject(c, "toggl_requests", (double)tf_jint(ast, "toggl_requests"));
   cJSON_AddNumberToObject(c, "fibery_requests", (double)tf_jint(est, "fibery_requests"));
   cJSON_AddNumberToObject(m, "warnings",
                           cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(agg, "warnings")));
 }
 
 static void report_team_start(void *ctx, wfi_job *job) {
-  cJSON *agg, *enr, *out, *raw = NULL;
+  cJSON *agg, *enr, *out;
   char *md;
   int rc;
   tf_docs *d;
@@ -604,9 +614,7 @@ static void report_team_start(void *ctx, wfi_job *job) {
   cJSON_AddNumberToObject(
       out, "persons", cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(agg, "users")));
   cJSON_AddBoolToObject(out, "enriched", enr != NULL);
-  tf_read_json(job->run_dir, TF_RAW_FILE, &raw); /* optional: only for the request count */
-  add_run_counts(out, raw, agg, enr);
-  cJSON_Delete(raw);
+  add_run_counts(out, agg, enr);
   cJSON_Delete(agg);
   cJSON_Delete(enr);
   if (rc) {
