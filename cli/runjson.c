@@ -50,23 +50,27 @@ static int step_cb(void *ud, const wfs_step *s) {
   return 0;
 }
 
-/* "kind": "stage" for a fan-out stage's own record (key = stage id, while its items'
- * keys are "<stage>/<item>"), "step" for every step that executes. */
-static void mark_kinds(cJSON *steps) {
-  cJSON *fanouts = cJSON_CreateObject(), *s;
+/* "kind": "stage" for a fan-out stage's own record (its key is the stage id; its items'
+ * keys are "<stage>/<item>"), "step" for every step that executes. Which stages fan out
+ * is read from the run's recorded definition, so a fan-out with no items is told too. */
+static void mark_kinds(cJSON *steps, const char *def_text) {
+  cJSON *def = def_text ? cJSON_Parse(def_text) : NULL, *s;
+  const cJSON *st, *stages = cJSON_GetObjectItemCaseSensitive(def, "stages");
   cJSON_ArrayForEach(s, steps) {
     const char *key = cJSON_GetObjectItemCaseSensitive(s, "key")->valuestring;
-    const char *stage = cJSON_GetObjectItemCaseSensitive(s, "stage")->valuestring;
-    if (strcmp(key, stage) != 0 && !cJSON_HasObjectItem(fanouts, stage))
-      cJSON_AddTrueToObject(fanouts, stage);
-  }
-  cJSON_ArrayForEach(s, steps) {
-    const char *key = cJSON_GetObjectItemCaseSensitive(s, "key")->valuestring;
-    const char *stage = cJSON_GetObjectItemCaseSensitive(s, "stage")->valuestring;
-    int is_stage = strcmp(key, stage) == 0 && cJSON_HasObjectItem(fanouts, stage);
+    int is_stage = 0;
+    if (strcmp(key, cJSON_GetObjectItemCaseSensitive(s, "stage")->valuestring) == 0) {
+      cJSON_ArrayForEach(st, stages) {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(st, "id");
+        if (cJSON_IsString(id) && strcmp(id->valuestring, key) == 0) {
+          is_stage = cJSON_HasObjectItem(st, "foreach");
+          break;
+        }
+      }
+    }
     cJSON_AddStringToObject(s, "kind", is_stage ? "stage" : "step");
   }
-  cJSON_Delete(fanouts);
+  cJSON_Delete(def);
 }
 
 static int event_cb(void *ud, const wfs_event *e) {
@@ -117,7 +121,7 @@ cJSON *wf_run_json(wfs_txn *t, const wfs_run *r, int with_steps, int with_events
   if (with_steps) {
     cJSON *steps = cJSON_AddArrayToObject(o, "steps");
     wfs_steps_scan(t, r->id, "", step_cb, steps);
-    mark_kinds(steps);
+    mark_kinds(steps, r->def_text);
   }
   if (with_events) {
     cJSON *events = cJSON_AddArrayToObject(o, "events");

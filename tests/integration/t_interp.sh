@@ -68,6 +68,18 @@ ok wf start "$SCRATCH/empty.json" --run-id E
 run_json E
 assert_json "$SCRATCH/run.json" '.steps[0].status == "succeeded" and .steps[0].output == null'
 
+# A foreach over an empty list: the stage succeeds with no items; its own row in show-run
+# is a stage row, not a step, and counts leave it out.
+cat >"$SCRATCH/nothing.json" <<'JSON'
+{ "name": "nothing", "version": 1,
+  "stages": [ { "id": "l", "run": ["echo", "[]"] },
+              { "id": "w", "needs": ["l"], "foreach": "${stages.l.output}", "key": "${item}", "run": ["true"] } ] }
+JSON
+ok wf start "$SCRATCH/nothing.json" --run-id NO
+run_json NO
+assert_json "$SCRATCH/run.json" '.status == "succeeded" and .counts.succeeded == 1'
+assert_json "$SCRATCH/run.json" '[.steps[] | "\(.key) \(.kind)"] == ["l step", "w stage"]'
+
 # A foreach over something that is not an array fails the run with a clear message.
 cat >"$SCRATCH/notarray.json" <<'JSON'
 { "name": "notarray", "version": 1, "defaults": { "retry": { "max_attempts": 1 } },
