@@ -36,11 +36,18 @@ typedef struct wf_opt {
   int id;
 } wf_opt;
 
+/* Option ids of the subcommands' tables (opts.c); 0 is the repeatable -p. */
+enum { O_PARAM = 0, O_RUN_ID, O_START_FROM, O_ONLY, O_SKIP, O_TO, O_DRY, O_WINDOW, O_COE,
+       O_DETACH, O_ALL, O_HISTORY, O_STATUS, O_WORKFLOW, O_SINCE, O_LIMIT, O_NOWAIT, O_STEP,
+       O_FOLLOW, O_NOPTS };
+extern const wf_opt wf_start_opts[], wf_resume_opts[], wf_show_opts[], wf_list_opts[],
+    wf_cancel_opts[], wf_logs_opts[], wf_no_opts[];
+
 /* A parsed command line: options by id (value or "1"), repeated ones (-p) collected,
  * and the positional arguments. */
 #define WF_MAX_ARGS 64
 typedef struct wf_args {
-  const char *val[32];    /* by option id */
+  const char *val[O_NOPTS]; /* by option id */
   const char *multi[WF_MAX_ARGS];
   int nmulti;             /* values of the option with id 0 (repeatable) */
   const char *pos[WF_MAX_ARGS];

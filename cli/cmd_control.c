@@ -30,10 +30,6 @@ static const char logs_usage[] =
     "  --step KEY            only this step (a key as 'wf show-run' lists it)\n"
     "  -f, --follow          keep printing as the logs grow, until the run stops\n";
 
-enum { O_NOWAIT = 1, O_STEP, O_FOLLOW };
-static const wf_opt cancel_opts[] = {{"no-wait", 0, 0, O_NOWAIT}, {NULL, 0, 0, 0}};
-static const wf_opt logs_opts[] = {{"step", 0, 1, O_STEP}, {"follow", 'f', 0, O_FOLLOW},
-                                   {NULL, 0, 0, 0}};
 
 static int read_run(wfs_env *env, const char *id, wfs_run *r) {
   wfs_txn t;
@@ -51,7 +47,7 @@ static void sleep_ms(long ms) {
 
 int cmd_cancel_run(wf_cli *cli, int argc, char **argv) {
   wf_args a;
-  int code = wf_parse(cli, "cancel-run", argc, argv, cancel_opts, &a);
+  int code = wf_parse(cli, "cancel-run", argc, argv, wf_cancel_opts, &a);
   if (code) return code;
   if (a.help) return fputs(cancel_usage, stdout), EXIT_OK;
   if (a.npos != 1) return wf_fail(EXIT_USAGE, "cancel-run needs one run id");
@@ -160,7 +156,7 @@ static void key_of(const char *name, char *key, size_t cap) {
 
 int cmd_logs(wf_cli *cli, int argc, char **argv) {
   wf_args a;
-  int code = wf_parse(cli, "logs", argc, argv, logs_opts, &a);
+  int code = wf_parse(cli, "logs", argc, argv, wf_logs_opts, &a);
   if (code) return code;
   if (a.help) return fputs(logs_usage, stdout), EXIT_OK;
   if (a.npos != 1) return wf_fail(EXIT_USAGE, "logs needs one run id");

@@ -27,15 +27,6 @@ static const char list_usage[] =
     "                        or an age such as 30m, 12h, 7d\n"
     "  --limit N             at most N runs (default 100; 0 for all)\n";
 
-enum { O_HISTORY = 1, O_STATUS, O_WORKFLOW, O_SINCE, O_LIMIT };
-
-static const wf_opt show_opts[] = {{"history", 0, 0, O_HISTORY}, {NULL, 0, 0, 0}};
-static const wf_opt list_opts[] = {{"status", 0, 1, O_STATUS},
-                                   {"workflow", 0, 1, O_WORKFLOW},
-                                   {"since", 0, 1, O_SINCE},
-                                   {"limit", 0, 1, O_LIMIT},
-                                   {NULL, 0, 0, 0}};
-
 struct table_ctx {
   int any;
   int unreadable;
@@ -153,7 +144,7 @@ static int count_unreadable(const cJSON *run, char *names, size_t cap) {
 
 int cmd_show_run(wf_cli *cli, int argc, char **argv) {
   wf_args a;
-  int code = wf_parse(cli, "show-run", argc, argv, show_opts, &a);
+  int code = wf_parse(cli, "show-run", argc, argv, wf_show_opts, &a);
   if (code) return code;
   if (a.help) return fputs(show_usage, stdout), EXIT_OK;
   if (a.npos != 1) return wf_fail(EXIT_USAGE, "show-run needs one run id (see 'wf list-runs')");
@@ -247,7 +238,7 @@ static int list_one(void *ud, const char *id, int64_t created_at) {
 
 int cmd_list_runs(wf_cli *cli, int argc, char **argv) {
   wf_args a;
-  int code = wf_parse(cli, "list-runs", argc, argv, list_opts, &a);
+  int code = wf_parse(cli, "list-runs", argc, argv, wf_list_opts, &a);
   if (code) return code;
   if (a.help) return fputs(list_usage, stdout), EXIT_OK;
   if (a.npos) return wf_fail(EXIT_USAGE, "list-runs takes no arguments (did you mean --status?)");

@@ -43,18 +43,6 @@ static const char resume_usage[] =
     "  --all                 resume every interrupted run, one after another\n"
     "  --window N            steps in flight at once (default: the run's)\n";
 
-enum { O_PARAM = 0, O_RUN_ID = 1, O_START_FROM, O_ONLY, O_SKIP, O_TO, O_DRY, O_WINDOW, O_COE,
-       O_DETACH, O_ALL };
-
-static const wf_opt start_opts[] = {
-    {"param", 'p', 1, O_PARAM},      {"run-id", 0, 1, O_RUN_ID}, {"start-from", 0, 1, O_START_FROM},
-    {"only", 0, 1, O_ONLY},          {"skip", 0, 1, O_SKIP},     {"to", 0, 1, O_TO},
-    {"dry-run", 0, 0, O_DRY},        {"window", 0, 1, O_WINDOW}, {"continue-on-error", 0, 0, O_COE},
-    {"detach", 0, 0, O_DETACH},      {NULL, 0, 0, 0}};
-
-static const wf_opt resume_opts[] = {
-    {"all", 0, 0, O_ALL}, {"window", 0, 1, O_WINDOW}, {NULL, 0, 0, 0}};
-
 static int parse_window(const char *v, uint32_t *out) {
   *out = 0;
   if (!v) return 0;
@@ -255,7 +243,7 @@ static void print_dry_run(const wfw_def *def, const wfi_plan *plan, const wfs_ru
 
 int cmd_start(wf_cli *cli, int argc, char **argv) {
   wf_args a;
-  int code = wf_parse(cli, "start", argc, argv, start_opts, &a);
+  int code = wf_parse(cli, "start", argc, argv, wf_start_opts, &a);
   if (code) return code;
   if (a.help) return fputs(start_usage, stdout), EXIT_OK;
   if (a.npos != 1)
@@ -492,7 +480,7 @@ static int collect_id(void *ud, const char *id, int64_t created_at) {
 
 int cmd_resume(wf_cli *cli, int argc, char **argv) {
   wf_args a;
-  int code = wf_parse(cli, "resume", argc, argv, resume_opts, &a);
+  int code = wf_parse(cli, "resume", argc, argv, wf_resume_opts, &a);
   if (code) return code;
   if (a.help) return fputs(resume_usage, stdout), EXIT_OK;
   uint32_t window;

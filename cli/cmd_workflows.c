@@ -39,8 +39,7 @@ static void list_cb(void *ud, const char *name, const char *path, const char *de
 
 int cmd_list(wf_cli *cli, int argc, char **argv) {
   wf_args a;
-  static const wf_opt none[] = {{NULL, 0, 0, 0}};
-  int code = wf_parse(cli, "list", argc, argv, none, &a);
+  int code = wf_parse(cli, "list", argc, argv, wf_no_opts, &a);
   if (code) return code;
   if (a.help) return fputs(list_usage, stdout), EXIT_OK;
   if (a.npos) return wf_fail(EXIT_USAGE, "list takes no arguments");
@@ -53,8 +52,7 @@ int cmd_list(wf_cli *cli, int argc, char **argv) {
 
 int cmd_describe(wf_cli *cli, int argc, char **argv) {
   wf_args a;
-  static const wf_opt none[] = {{NULL, 0, 0, 0}};
-  int code = wf_parse(cli, "describe", argc, argv, none, &a);
+  int code = wf_parse(cli, "describe", argc, argv, wf_no_opts, &a);
   if (code) return code;
   if (a.help) return fputs(describe_usage, stdout), EXIT_OK;
   if (a.npos != 1) return wf_fail(EXIT_USAGE, "describe needs one workflow (see 'wf list')");

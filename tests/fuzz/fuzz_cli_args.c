@@ -1,7 +1,7 @@
 /* fuzz_cli_args.c — command-line parsing (wf_parse) with the option tables of the
  * subcommands, and the value parsers the commands apply after it (--since, run ids).
  *
- * Input: one byte choosing the subcommand's table, then the arguments separated by NUL
+ * Input: one byte choosing the subcommand's table (cli/opts.c), then the arguments separated by NUL
  * bytes. What wf_parse prints on errors goes to /dev/null.
  * Checked: counts stay within their arrays, every value and positional is one of the
  * arguments (or the part after "=" / after a short option's letter), option values hold
@@ -12,33 +12,13 @@
 
 #define MAX_ARGV 160
 
-/* The subcommands' tables as cli/cmd_*.c define them (ids as there: 0 is -p). */
-enum { O_PARAM = 0, O_RUN_ID = 1, O_START_FROM, O_ONLY, O_SKIP, O_TO, O_DRY, O_WINDOW, O_COE,
-       O_DETACH, O_ALL, O_HISTORY, O_STATUS, O_WORKFLOW, O_SINCE, O_LIMIT, O_NOWAIT, O_STEP,
-       O_FOLLOW, O_NOPTS };
-
-static const wf_opt start_opts[] = {
-    {"param", 'p', 1, O_PARAM}, {"run-id", 0, 1, O_RUN_ID}, {"start-from", 0, 1, O_START_FROM},
-    {"only", 0, 1, O_ONLY},     {"skip", 0, 1, O_SKIP},     {"to", 0, 1, O_TO},
-    {"dry-run", 0, 0, O_DRY},   {"window", 0, 1, O_WINDOW}, {"continue-on-error", 0, 0, O_COE},
-    {"detach", 0, 0, O_DETACH}, {NULL, 0, 0, 0}};
-static const wf_opt resume_opts[] = {
-    {"all", 0, 0, O_ALL}, {"window", 0, 1, O_WINDOW}, {NULL, 0, 0, 0}};
-static const wf_opt show_opts[] = {{"history", 0, 0, O_HISTORY}, {NULL, 0, 0, 0}};
-static const wf_opt list_opts[] = {{"status", 0, 1, O_STATUS}, {"workflow", 0, 1, O_WORKFLOW},
-                                   {"since", 0, 1, O_SINCE},   {"limit", 0, 1, O_LIMIT},
-                                   {NULL, 0, 0, 0}};
-static const wf_opt cancel_opts[] = {{"no-wait", 0, 0, O_NOWAIT}, {NULL, 0, 0, 0}};
-static const wf_opt logs_opts[] = {{"step", 0, 1, O_STEP}, {"follow", 'f', 0, O_FOLLOW},
-                                   {NULL, 0, 0, 0}};
-static const wf_opt none_opts[] = {{NULL, 0, 0, 0}};
-
 static const struct {
   const char *name;
   const wf_opt *opts;
-} commands[] = {{"start", start_opts},     {"resume", resume_opts}, {"show-run", show_opts},
-                {"list-runs", list_opts},  {"cancel-run", cancel_opts},
-                {"logs", logs_opts},       {"list", none_opts},     {"describe", none_opts}};
+} commands[] = {{"start", wf_start_opts},    {"resume", wf_resume_opts},
+                {"show-run", wf_show_opts},  {"list-runs", wf_list_opts},
+                {"cancel-run", wf_cancel_opts}, {"logs", wf_logs_opts},
+                {"list", wf_no_opts},        {"describe", wf_no_opts}};
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
