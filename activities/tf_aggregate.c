@@ -18,21 +18,6 @@ static char *lower_dup(const char *s) {
   return d;
 }
 
-static int grow(void **v, size_t *cap, size_t n, size_t sz) {
-  void *nv;
-  size_t nc;
-
-  if (n < *cap)
-    return 0;
-  nc = *cap ? *cap * 2 : 16;
-  if (!(nv = realloc(*v, nc * sz)))
-    return WF_ENOMEM;
-  memset((char *)nv + *cap * sz, 0, (nc - *cap) * sz);
-  *v = nv;
-  *cap = nc;
-  return 0;
-}
-
 static int days_add(days *ds, const char *date, int64_t s, int matched) {
   size_t i = ds->n;
 
@@ -40,7 +25,7 @@ static int days_add(days *ds, const char *date, int64_t s, int matched) {
   while (i > 0 && strcmp(ds->v[i - 1].date, date))
     i--;
   if (i == 0) {
-    if (grow((void **)&ds->v, &ds->cap, ds->n, sizeof *ds->v))
+    if (tf_grow((void **)&ds->v, &ds->cap, ds->n, sizeof *ds->v))
       return WF_ENOMEM;
     i = ++ds->n;
     snprintf(ds->v[i - 1].date, sizeof ds->v[i - 1].date, "%s", date);
@@ -81,7 +66,7 @@ static person *person_get(agg *g, const char *key, int create) {
   for (i = 0; i < g->np; i++)
     if (!strcmp(g->p[i].key, key))
       return &g->p[i];
-  if (!create || grow((void **)&g->p, &g->capp, g->np, sizeof *g->p) ||
+  if (!create || tf_grow((void **)&g->p, &g->capp, g->np, sizeof *g->p) ||
       !(g->p[g->np].key = strdup(key))) {
     g->err = create ? WF_ENOMEM : 0;
     return NULL;
@@ -161,7 +146,7 @@ static item *item_get(items *it, const char *key, int *fresh) {
   for (i = 0; i < it->n; i++)
     if (!strcmp(it->v[i].key, key))
       return &it->v[i];
-  if (grow((void **)&it->v, &it->cap, it->n, sizeof *it->v) ||
+  if (tf_grow((void **)&it->v, &it->cap, it->n, sizeof *it->v) ||
       !(it->v[it->n].key = strdup(key)))
     return NULL;
   *fresh = 1;
@@ -309,7 +294,7 @@ static int add_sources(src **v, size_t *n, size_t *cap, const cJSON *arr) {
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(e, "id");
     char buf[64];
 
-    if (grow((void **)v, cap, *n, sizeof **v))
+    if (tf_grow((void **)v, cap, *n, sizeof **v))
       return WF_ENOMEM;
     (*v)[*n].e = e;
     (*v)[*n].id = NULL;

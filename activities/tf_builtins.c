@@ -406,19 +406,8 @@ static void docs_free(tf_docs *d) {
 static int docs_add(tf_docs *d, const char *rel, char *md) {
   char *r = strdup(rel);
 
-  if (d->n == d->cap) {
-    size_t cap = d->cap ? 2 * d->cap : 4;
-    tf_doc *v = realloc(d->v, cap * sizeof *v);
-
-    if (!v) {
-      free(r);
-      free(md);
-      return WF_ENOMEM;
-    }
-    d->v = v;
-    d->cap = cap;
-  }
-  if (!r) {
+  if (!r || tf_grow((void **)&d->v, &d->cap, d->n, sizeof *d->v)) {
+    free(r);
     free(md);
     return WF_ENOMEM;
   }

@@ -117,16 +117,11 @@ int tf_enriched_assemble(const cJSON *batches, const cJSON *extract, const char 
     cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(b, "entities")) {
       if (!r->string)
         continue;
-      if (n == cap) {
-        cJSON **nv = realloc(v, (cap = cap ? cap * 2 : 64) * sizeof *nv);
-
-        if (!nv) {
-          free(v);
-          cJSON_Delete(st);
-          cJSON_Delete(o);
-          return WF_ENOMEM;
-        }
-        v = nv;
+      if (tf_grow((void **)&v, &cap, n, sizeof *v)) {
+        free(v);
+        cJSON_Delete(st);
+        cJSON_Delete(o);
+        return WF_ENOMEM;
       }
       v[n++] = record(r->string, r, enriched_at);
       count(st, "requested");

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "tf_parse.h"
+#include "tf_util.h"
 #include "wf/wf.h"
 
 typedef struct tf_alias {
@@ -137,15 +138,8 @@ int tf_aliases_add(tf_aliases *a, const char *tag1, const char *tag2, const char
   for (i = 0; i < a->n; i++)
     if (!strcmp(a->v[i].t1, tag1) && same_opt(a->v[i].t2, tag2))
       return 0;
-  if (a->n == a->cap) {
-    size_t cap = a->cap ? a->cap * 2 : 32;
-    tf_alias *v = realloc(a->v, cap * sizeof *v);
-
-    if (!v)
-      return WF_ENOMEM;
-    a->v = v;
-    a->cap = cap;
-  }
+  if (tf_grow((void **)&a->v, &a->cap, a->n, sizeof *a->v))
+    return WF_ENOMEM;
   e = &a->v[a->n];
   e->t1 = strdup(tag1);
   e->t2 = tag2 ? strdup(tag2) : NULL;

@@ -42,15 +42,8 @@ static void add_person(row *r, const char *person) {
 
 /* A new zeroed row for `key` (first seen in `ref`) at the end of rs; NULL without memory. */
 static row *row_add(rows *rs, const cJSON *ref, const char *key) {
-  if (rs->n == rs->cap) {
-    size_t cap = rs->cap ? rs->cap * 2 : 32;
-    row *v = realloc(rs->v, cap * sizeof *v);
-
-    if (!v)
-      return NULL;
-    rs->v = v;
-    rs->cap = cap;
-  }
+  if (tf_grow((void **)&rs->v, &rs->cap, rs->n, sizeof *rs->v))
+    return NULL;
   row *r = &rs->v[rs->n++];
   memset(r, 0, sizeof *r);
   r->ref = ref;

@@ -200,6 +200,21 @@ const char *tf_jstr(const cJSON *o, const char *key) {
   return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+int tf_grow(void **v, size_t *cap, size_t n, size_t sz) {
+  void *nv;
+  size_t nc;
+
+  if (n < *cap)
+    return 0;
+  nc = *cap ? *cap * 2 : 16;
+  if (!(nv = realloc(*v, nc * sz)))
+    return WF_ENOMEM;
+  memset((char *)nv + *cap * sz, 0, (nc - *cap) * sz);
+  *v = nv;
+  *cap = nc;
+  return 0;
+}
+
 int64_t tf_jint(const cJSON *o, const char *key) {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
 

@@ -42,6 +42,10 @@ void tf_sb_free(tf_sb *b);
 
 /* Field access that tolerates missing keys and wrong types. */
 const char *tf_jstr(const cJSON *o, const char *key); /* NULL unless a string */
+/* Room for element n of the array *v of *cap elements of sz bytes: doubles it (from 16)
+ * when n has reached *cap, zeroing the new elements. WF_ENOMEM leaves it as it was. */
+int tf_grow(void **v, size_t *cap, size_t n, size_t sz);
+
 int64_t tf_jint(const cJSON *o, const char *key);     /* 0 unless a number */
 int tf_jbool(const cJSON *o, const char *key);        /* 1 only for true */
 cJSON *tf_jnull_str(const char *s);                   /* string, or null for NULL */
