@@ -341,7 +341,10 @@ int wfs_event_put(wfs_txn *t, const wfs_event *e) {
   if ((rc = wfs_event_encode(e, &enc, &n))) return rc;
   key_run_prefix(&k, e->run_id);
   key_add_be64(&k, e->seq);
-  return put_record(t, t->env->events, &k, enc, n, 0);
+  /* A sequence number is never reused: two writers of one run's history would be a bug
+   * (see the owner epoch), and history must not be overwritten even then. */
+  rc = put_record(t, t->env->events, &k, enc, n, MDB_NOOVERWRITE);
+  return rc == WF_EEXIST ? WF_ESTATE : rc;
 }
 
 int wfs_events_scan(wfs_txn *t, const char *run_id, uint64_t from_seq, wfs_event_cb cb,

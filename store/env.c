@@ -191,11 +191,12 @@ int wfs_meta_get_u64(wfs_txn *t, const char *name, uint64_t *v) {
   return meta_u64(t->env, t->txn, name, v);
 }
 
-static int check_schema(wfs_env *env, MDB_txn *txn) {
+static int check_schema(wfs_env *env, MDB_txn *txn, uint64_t *version) {
   uint64_t v;
   int rc = meta_u64(env, txn, "schema", &v);
   if (rc == WF_ECORRUPT) return WF_ESTORE;
   if (rc) return rc;
+  if (version) *version = v;
   return v > WFS_SCHEMA_VERSION ? WF_ESCHEMA : 0;
 }
 
@@ -224,7 +225,7 @@ static int create_dbs(wfs_txn *t, void *ud) {
   for (int i = 0; i < NDBS; i++)
     if ((rc = mdb_dbi_open(t->txn, db_names[i], MDB_CREATE, db_slot(env, i))))
       return wfs__mdb_err(env, rc);
-  rc = check_schema(env, t->txn);
+  rc = check_schema(env, t->txn, NULL);
   if (rc != WF_ENOTFOUND) return rc;
   msgpack_sbuffer_init(&sb);
   msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
@@ -237,19 +238,37 @@ static int create_dbs(wfs_txn *t, void *ud) {
   return rc;
 }
 
+/* A store of an older schema is stamped with this one, so that an older wf refuses it
+ * instead of misreading the newer records written from now on. */
+static int stamp_schema(wfs_txn *t, void *ud) {
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  (void)ud;
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  msgpack_pack_uint64(&pk, WFS_SCHEMA_VERSION);
+  int rc = meta_put(t->env, t->txn, "schema", &sb);
+  msgpack_sbuffer_destroy(&sb);
+  return rc;
+}
+
 /* Opening the databases of an existing store needs no write lock: a read transaction
  * whose commit keeps the handles. Only a new store takes the write path. */
 static int open_dbs(wfs_env *env) {
   MDB_txn *txn;
+  uint64_t version = WFS_SCHEMA_VERSION;
   int rc = mdb_txn_begin(env->env, NULL, MDB_RDONLY, &txn);
   if (rc) return wfs__mdb_err(env, rc);
   for (int i = 0; !rc && i < NDBS; i++) rc = mdb_dbi_open(txn, db_names[i], 0, db_slot(env, i));
-  rc = rc ? wfs__mdb_err(env, rc) : check_schema(env, txn);
+  rc = rc ? wfs__mdb_err(env, rc) : check_schema(env, txn, &version);
   if (rc) {
     mdb_txn_abort(txn);
     return rc == WF_ENOTFOUND ? wfs_write(env, create_dbs, NULL) : rc;
   }
-  return mdb_txn_commit(txn) ? WF_ESTORE : 0;
+  if (mdb_txn_commit(txn)) return WF_ESTORE;
+  /* A store that cannot be written (read-only media) is still read. */
+  if (version < WFS_SCHEMA_VERSION) wfs_write(env, stamp_schema, NULL);
+  return 0;
 }
 
 /* ---- open and close ------------------------------------------------------------- */

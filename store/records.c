@@ -5,10 +5,13 @@
 
 #include "wfs_internal.h"
 
-#define RECORD_VERSION 1
+/* Version 2 added the run's owner epoch and the step's retry-budget count at the end of
+ * their arrays; version 1 records are still read (epoch 0, tries = attempt). */
+#define RECORD_VERSION 2
 
-/* Element counts of version 1, the version included. */
-enum { RUN_FIELDS = 29, STEP_FIELDS = 14, EVENT_FIELDS = 8 };
+/* Element counts of each version, the version element included. */
+enum { RUN_FIELDS = 30, STEP_FIELDS = 15, EVENT_FIELDS = 8 };
+enum { RUN_FIELDS_V1 = 29, STEP_FIELDS_V1 = 14 };
 
 /* A step record starts with what wfs_step_peek needs; this many bytes always hold
  * the array header, version, status, input hash and generation. */
@@ -67,6 +70,7 @@ int wfs_run_encode(const wfs_run *r, uint8_t **buf, size_t *len) {
   wfm_pack_str(&pk, r->skip);
   wfm_pack_str(&pk, r->start_from);
   wfm_pack_str(&pk, r->to);
+  msgpack_pack_uint64(&pk, r->epoch);
   return wfs__buf_seal(&b, buf, len);
 }
 
@@ -89,6 +93,7 @@ int wfs_step_encode(const wfs_step *s, uint8_t **buf, size_t *len) {
   wfm_pack_str(&pk, s->stderr_tail);
   wfm_pack_raw(&pk, s->input, s->input_len);
   wfm_pack_raw(&pk, s->output, s->output_len);
+  msgpack_pack_uint32(&pk, s->tries);
   return wfs__buf_seal(&b, buf, len);
 }
 
@@ -166,27 +171,37 @@ static int rd_required_str(wfm_reader *r, char **s) {
   return *s ? 0 : WF_ECORRUPT;
 }
 
-/* Unwraps the envelope and reads the array header and version. */
-static int open_record(const uint8_t *buf, size_t len, uint32_t fields, wfm_reader *r,
-                       uint8_t **owned) {
+/* Whether `count` elements are what a record of `version` has: fields[0] for version 1,
+ * fields[1] for version 2. */
+static int count_ok(uint64_t version, uint32_t count, const uint32_t fields[2]) {
+  return (version == 1 || version == RECORD_VERSION) && count == fields[version - 1];
+}
+
+/* Unwraps the envelope and reads the array header and version (*version). */
+static int open_record(const uint8_t *buf, size_t len, const uint32_t fields[2], wfm_reader *r,
+                       uint8_t **owned, uint64_t *version) {
   const uint8_t *mp;
   size_t n;
   uint32_t count;
-  uint64_t version;
   int rc = wfs__envelope_view(buf, len, &mp, &n, owned);
   if (rc) return rc;
   wfm_reader_init(r, mp, n);
-  if ((rc = wfm_read_array(r, &count)) || (rc = wfm_read_uint(r, &version))) return rc;
-  return count == fields && version == RECORD_VERSION ? 0 : WF_ECORRUPT;
+  if ((rc = wfm_read_array(r, &count)) || (rc = wfm_read_uint(r, version))) return rc;
+  return count_ok(*version, count, fields) ? 0 : WF_ECORRUPT;
 }
+
+static const uint32_t run_fields[2] = {RUN_FIELDS_V1, RUN_FIELDS};
+static const uint32_t step_fields[2] = {STEP_FIELDS_V1, STEP_FIELDS};
+static const uint32_t event_fields[2] = {EVENT_FIELDS, EVENT_FIELDS};
 
 int wfs_run_decode(const uint8_t *buf, size_t len, wfs_run *out) {
   wfm_reader r;
   uint8_t *owned = NULL;
   uint32_t counts;
+  uint64_t version;
   int rc;
   memset(out, 0, sizeof *out);
-  TRY(open_record(buf, len, RUN_FIELDS, &r, &owned));
+  TRY(open_record(buf, len, run_fields, &r, &owned, &version));
   TRY(rd_required_str(&r, &out->id));
   TRY(wfm_read_str_opt(&r, &out->workflow));
   TRY(wfm_read_str_opt(&r, &out->def_path));
@@ -217,6 +232,7 @@ int wfs_run_decode(const uint8_t *buf, size_t len, wfs_run *out) {
   TRY(wfm_read_str_opt(&r, &out->skip));
   TRY(wfm_read_str_opt(&r, &out->start_from));
   TRY(wfm_read_str_opt(&r, &out->to));
+  if (version > 1) TRY(wfm_read_uint(&r, &out->epoch));
   if (r.p != r.end) TRY(WF_ECORRUPT);
   free(owned);
   return 0;
@@ -229,9 +245,10 @@ fail:
 int wfs_step_decode(const uint8_t *buf, size_t len, wfs_step *out) {
   wfm_reader r;
   uint8_t *owned = NULL;
+  uint64_t version;
   int rc;
   memset(out, 0, sizeof *out);
-  TRY(open_record(buf, len, STEP_FIELDS, &r, &owned));
+  TRY(open_record(buf, len, step_fields, &r, &owned, &version));
   TRY(rd_u8_below(&r, WFS_STEP_NSTATUS, &out->status));
   TRY(wfm_read_uint(&r, &out->input_hash));
   TRY(rd_u32(&r, &out->generation));
@@ -245,6 +262,8 @@ int wfs_step_decode(const uint8_t *buf, size_t len, wfs_step *out) {
   TRY(wfm_read_str_opt(&r, &out->stderr_tail));
   TRY(wfm_read_raw_opt(&r, &out->input, &out->input_len));
   TRY(wfm_read_raw_opt(&r, &out->output, &out->output_len));
+  if (version > 1) TRY(rd_u32(&r, &out->tries));
+  else out->tries = out->attempt;
   if (r.p != r.end) TRY(WF_ECORRUPT);
   free(owned);
   return 0;
@@ -257,9 +276,10 @@ fail:
 int wfs_event_decode(const uint8_t *buf, size_t len, wfs_event *out) {
   wfm_reader r;
   uint8_t *owned = NULL;
+  uint64_t version;
   int rc;
   memset(out, 0, sizeof *out);
-  TRY(open_record(buf, len, EVENT_FIELDS, &r, &owned));
+  TRY(open_record(buf, len, event_fields, &r, &owned, &version));
   TRY(rd_required_str(&r, &out->run_id));
   TRY(wfm_read_uint(&r, &out->seq));
   TRY(rd_u8_below(&r, 256, &out->type));
@@ -297,9 +317,9 @@ int wfs__step_peek_decode(const uint8_t *buf, size_t len, int *status, uint64_t 
       (rc = rd_u8_below(&r, WFS_STEP_NSTATUS, &st)) || (rc = wfm_read_uint(&r, &hash)) ||
       (rc = rd_u32(&r, &gen)))
     return rc;
-  if (count != STEP_FIELDS || version != RECORD_VERSION) return WF_ECORRUPT;
+  if (!count_ok(version, count, step_fields)) return WF_ECORRUPT;
   if (whole) {
-    for (uint32_t i = 4; i < STEP_FIELDS; i++)
+    for (uint32_t i = 4; i < count; i++)
       if ((rc = wfm_skip(&r))) return rc;
     if (r.p != r.end) return WF_ECORRUPT;
   }

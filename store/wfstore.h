@@ -25,7 +25,7 @@
 
 #include "wf/wf.h"
 
-#define WFS_SCHEMA_VERSION 1
+#define WFS_SCHEMA_VERSION 2     /* 2: run records carry the owner epoch (records.c) */
 #define WFS_COMPRESS_MIN 1024
 #define WFS_MAX_KEY 511         /* LMDB's key limit */
 #define WFS_MAX_ID 200          /* run ids */
@@ -126,6 +126,8 @@ typedef struct wfs_run {
   uint8_t continue_on_error;
   uint8_t cancel_requested;
   char *only, *skip, *start_from, *to;  /* stage selection as given, or NULL */
+  uint64_t epoch;          /* owner epoch: bumped whenever the run changes hands; every write
+                              of an owner checks it is still the one it claimed (fencing) */
 } wfs_run;
 
 typedef struct wfs_step {
@@ -141,6 +143,7 @@ typedef struct wfs_step {
   int32_t exit_code;       /* -1 when not a process */
   int64_t started_at, finished_at;
   uint32_t generation;
+  uint32_t tries;          /* failed attempts counted against the retry budget so far */
 } wfs_step;
 
 enum wfs_event_type {
@@ -220,7 +223,8 @@ typedef int (*wfs_step_cb)(void *ud, const wfs_step *s);
 int wfs_steps_scan(wfs_txn *t, const char *run_id, const char *prefix, wfs_step_cb cb,
                    void *ud);
 
-/* Events: put writes e (e->seq chosen by the caller, see wfs_run.event_seq). */
+/* Events: put writes e (e->seq chosen by the caller: the run record's event_seq as read in
+ * the same transaction). WF_ESTATE if that sequence number of the run is taken. */
 int wfs_event_put(wfs_txn *t, const wfs_event *e);
 typedef int (*wfs_event_cb)(void *ud, const wfs_event *e);
 int wfs_events_scan(wfs_txn *t, const char *run_id, uint64_t from_seq, wfs_event_cb cb,

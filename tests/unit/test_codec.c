@@ -352,7 +352,7 @@ static void test_bad_shapes(void **state) {
   /* A newer record version, a wrong element count, a wrong type. */
   uint8_t *v2 = malloc(mplen);
   memcpy(v2, mp, mplen);
-  v2[1] = 2;
+  v2[1] = 3;
   assert_int_equal(v2[0], 0x98);
   assert_int_equal(wfs_envelope_wrap(v2, mplen, &buf, &len), 0);
   assert_int_equal(wfs_event_decode(buf, len, &back), WF_ECORRUPT);
