@@ -16,6 +16,7 @@ enum wf_exit {
   EXIT_NOTFOUND = 3,
   EXIT_DEGRADED = 4,
   EXIT_STORE = 5,
+  EXIT_FENCED = 6,        /* another process took the run over from this one */
   EXIT_SIGNAL = 130
 };
 
@@ -39,7 +40,7 @@ typedef struct wf_opt {
 /* Option ids of the subcommands' tables (opts.c); 0 is the repeatable -p. */
 enum { O_PARAM = 0, O_RUN_ID, O_START_FROM, O_ONLY, O_SKIP, O_TO, O_DRY, O_WINDOW, O_COE,
        O_DETACH, O_ALL, O_HISTORY, O_STATUS, O_WORKFLOW, O_SINCE, O_LIMIT, O_NOWAIT, O_STEP,
-       O_FOLLOW, O_NOPTS };
+       O_FOLLOW, O_FORCE, O_NOPTS };
 extern const wf_opt wf_start_opts[], wf_resume_opts[], wf_show_opts[], wf_list_opts[],
     wf_cancel_opts[], wf_logs_opts[], wf_no_opts[];
 
@@ -84,7 +85,10 @@ int64_t wf_parse_since(const char *s);
 
 /* JSON of a run record (+ steps, + events) as show-run prints it. */
 cJSON *wf_run_json(wfs_txn *t, const wfs_run *r, int with_steps, int with_events);
-const char *wf_run_status_for_display(const wfs_run *r);
+const char *wf_run_status_for_display(const char *home, const wfs_run *r);
+/* "pid 12 on host[, another PID namespace|machine][, no heartbeat for 40s]" for a run a live
+ * process owns: 1 and buf set; 0 and "" when no live process owns it. */
+int wf_owner_note(const char *home, const wfs_run *r, char *buf, size_t cap);
 /* Print a cJSON value to stdout followed by a newline, and free it. */
 void wf_print_json(cJSON *j);
 

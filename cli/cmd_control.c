@@ -78,13 +78,13 @@ int cmd_cancel_run(wf_cli *cli, int argc, char **argv) {
       wfs_run_clear(&r);
       sleep_ms(50);
       if (read_run(env, id, &r) != 0) break;
-      if (r.status != WFS_RUN_RUNNING || !wfi_owner_alive(&r.owner, r.heartbeat)) break;
+      if (r.status != WFS_RUN_RUNNING || !wfi_run_owner_alive(cli->home, &r)) break;
     }
     if (r.status == WFS_RUN_CANCELED)
       printf("run %s canceled (pid %d stopped it)\n", id, pid);
     else
       printf("cancel requested for run %s; pid %d has not stopped yet (now %s)\n", id, pid,
-             wf_run_status_for_display(&r));
+             wf_run_status_for_display(cli->home, &r));
   }
   wfs_run_clear(&r);
   wfs_close(env);
@@ -213,7 +213,7 @@ int cmd_logs(wf_cli *cli, int argc, char **argv) {
     if (!a.val[O_FOLLOW] || finished) break;
     wfs_run_clear(&r);
     if (read_run(env, id, &r) != 0) break;
-    int eff = wfi_run_effective_status(&r);
+    int eff = wfi_run_effective_status(cli->home, &r);
     /* Once the run stops, one more pass prints what its last steps wrote. */
     if (eff != WFS_RUN_RUNNING && eff != WFS_RUN_PENDING) finished = 1;
     else sleep_ms(200);

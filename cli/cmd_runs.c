@@ -81,9 +81,9 @@ static int print_run_table(wfs_txn *t, const wfs_run *r, int history, char *name
   char tm[40];
   printf("run       %s\n", r->id);
   printf("workflow  %s\n", r->workflow);
-  printf("status    %s", wf_run_status_for_display(r));
-  if (r->owner.pid && wfi_owner_alive(&r->owner, r->heartbeat))
-    printf(" (pid %d on %s)", r->owner.pid, r->owner.host);
+  char note[256];
+  printf("status    %s", wf_run_status_for_display(wfs_home(t->env), r));
+  if (wf_owner_note(wfs_home(t->env), r, note, sizeof note)) printf(" (%s)", note);
   printf("\n");
   wf_time_human(r->created_at, tm, sizeof tm);
   printf("created   %s UTC\n", tm);
@@ -206,7 +206,7 @@ static int list_one(void *ud, const char *id, int64_t created_at) {
     c->bad = 1;
     return 0;
   }
-  int eff = wfi_run_effective_status(&r);
+  int eff = wfi_run_effective_status(wfs_home(c->t->env), &r);
   if ((c->want >= 0 && eff != c->want) || (c->workflow && strcmp(r.workflow, c->workflow) != 0)) {
     wfs_run_clear(&r);
     return 0;

@@ -37,11 +37,14 @@ static const char resume_usage[] =
     "\n"
     "Continue a run that was interrupted (its process died or was stopped), failed or\n"
     "canceled. Recorded steps are not executed again; failed and unfinished ones are.\n"
-    "A run still owned by a live process is refused.\n"
+    "A run still owned by a live process is refused, unless --force is given.\n"
     "\n"
     "options:\n"
     "  --all                 resume every interrupted run, one after another\n"
-    "  --window N            steps in flight at once (default: the run's)\n";
+    "  --window N            steps in flight at once (default: the run's)\n"
+    "  --force               take the run over even from a live owner that is stuck\n"
+    "                        (stopped, a paused container); steps it had in flight may\n"
+    "                        still finish, then it stops and records nothing more\n";
 
 static int parse_window(const char *v, uint32_t *out) {
   *out = 0;
@@ -54,6 +57,27 @@ static int parse_window(const char *v, uint32_t *out) {
   return 0;
 }
 
+/* Why a claim was refused: who owns the run and what to do. Returns EXIT_FAILED. */
+static int busy(const char *run_id, const wfi_claim_info *info) {
+  int64_t age = (wfs_now_ms() - info->heartbeat) / 1000;
+  const char *host = info->owner.host[0] ? info->owner.host : "?";
+  if (!wfi_owner_same_kernel(&info->owner))
+    return wf_fail(EXIT_FAILED,
+                   "run %s is owned by pid %d on %s, another machine (or a copy of this store "
+                   "made while it ran); its last heartbeat was %llds ago and it counts as gone "
+                   "%llds after that. If that process is gone, take it over now with: "
+                   "wf resume --force %s",
+                   run_id, (int)info->owner.pid, host, (long long)age,
+                   (long long)(WFI_LEASE_MS / 1000), run_id);
+  return wf_fail(EXIT_FAILED,
+                 "run %s is owned by pid %d on %s%s, which holds its lock and is still running "
+                 "it (last heartbeat %llds ago); wait for it, stop it with: wf cancel-run %s, "
+                 "or if it is stuck: wf resume --force %s",
+                 run_id, (int)info->owner.pid, host,
+                 wfi_owner_pid_visible(&info->owner) ? "" : " (another PID namespace)",
+                 (long long)age, run_id, run_id);
+}
+
 static int exit_for_status(int status) {
   switch (status) {
   case WFS_RUN_SUCCEEDED: return EXIT_OK;
@@ -63,10 +87,23 @@ static int exit_for_status(int status) {
   }
 }
 
+/* This process lost the run to another owner: say who, and that nothing more was
+ * recorded. */
+static int fenced(const char *run_id, const wfs_owner *by) {
+  char who[128] = "another process";
+  if (by->pid) snprintf(who, sizeof who, "pid %d on %s", (int)by->pid, by->host);
+  return wf_fail(EXIT_FENCED,
+                 "run %s was taken from this process by %s (wf resume --force, or wf resume or "
+                 "cancel-run after its heartbeat lease ran out while it was stopped); this "
+                 "process killed its steps in flight and recorded nothing more. See: "
+                 "wf show-run %s",
+                 run_id, who, run_id);
+}
+
 /* Execute a claimed run with its plan; prints progress and the outcome. */
 static int execute(wf_cli *cli, wfs_env *env, const char *run_id, const wfi_plan *plan,
-                   uint32_t window, int continue_on_error, const char *verb,
-                   const char *workflow) {
+                   const wfi_lease *lease, uint32_t window, int continue_on_error,
+                   const char *verb, const char *workflow) {
   FILE *out = cli->format == FMT_JSON || cli->format == FMT_IDS ? stderr : stdout;
   wf_progress_ctx pc = {cli, out, plan, 0, 0};
   if (cli->format == FMT_IDS) printf("%s\n", run_id);
@@ -78,10 +115,14 @@ static int execute(wf_cli *cli, wfs_env *env, const char *run_id, const wfi_plan
   opts.observe = wf_progress;
   opts.observe_ud = &pc;
   opts.handle_signals = 1;
+  opts.lease = lease;
+  wfs_owner taken_by = {0};
+  opts.taken_by = &taken_by;
   int64_t t0 = wfs_now_ms();
   int status = WFS_RUN_FAILED;
   wf_write_run_metadata(env, run_id);
   int rc = wfi_run_execute(env, run_id, plan, &opts, &status);
+  if (rc == WF_EFENCED) return fenced(run_id, &taken_by);
   wf_write_run_metadata(env, run_id);
   char dur[32];
   wf_duration((double)(wfs_now_ms() - t0) / 1000.0, dur, sizeof dur);
@@ -214,12 +255,12 @@ static int count_recorded(void *ud, const wfs_step *s) {
 
 /* What a start would do, stage by stage; for an existing run (run not NULL) with what it
  * has recorded. */
-static void print_dry_run(const wfw_def *def, const wfi_plan *plan, const wfs_run *run,
-                          const cJSON *recorded) {
+static void print_dry_run(const char *home, const wfw_def *def, const wfi_plan *plan,
+                          const wfs_run *run, const cJSON *recorded) {
   printf("workflow %s (%s): valid\n", wfw_def_name(def), wfw_def_path(def));
   if (run)
     printf("run %s (%s): the steps it recorded are reused, except in stages that run again\n",
-           run->id, wf_run_status_for_display(run));
+           run->id, wf_run_status_for_display(home, run));
   for (uint32_t i = 0; i < plan->nstages; i++) {
     const wfi_stage *s = &plan->stages[i];
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(recorded, s->id);
@@ -279,6 +320,7 @@ int cmd_start(wf_cli *cli, int argc, char **argv) {
   wfs_run existing = {0};
   int exists = 0;
   int report_fd = -1;
+  wfi_lease lease = WFI_LEASE_INIT;
 
   cJSON *recorded = NULL;
   /* An existing run is looked at (read-only) before anything is written; a dry run also
@@ -304,7 +346,7 @@ int cmd_start(wf_cli *cli, int argc, char **argv) {
       code = wf_fail(EXIT_USAGE,
                      "run %s already exists (%s). To continue it: wf resume %s; to execute "
                      "stages again: wf start %s --run-id %s --start-from STAGE",
-                     run_id, wf_run_status_for_display(&existing), run_id, a.pos[0], run_id);
+                     run_id, wf_run_status_for_display(cli->home, &existing), run_id, a.pos[0], run_id);
       goto out;
     }
     merge_recorded_params(&existing, kv, &nkv, owned, &nowned);
@@ -330,7 +372,7 @@ int cmd_start(wf_cli *cli, int argc, char **argv) {
     }
   }
   if (a.val[O_DRY]) {
-    print_dry_run(def, plan, exists ? &existing : NULL, recorded);
+    print_dry_run(cli->home, def, plan, exists ? &existing : NULL, recorded);
     code = EXIT_OK;
     goto out;
   }
@@ -355,18 +397,16 @@ int cmd_start(wf_cli *cli, int argc, char **argv) {
   char id[WFS_MAX_ID + 1];
   const char *verb = "started";
   if (exists) {
-    int32_t pid = 0;
-    rc = wfi_run_claim(env, run_id, &spec, 1, &pid);
+    wfi_claim_info info;
+    rc = wfi_run_claim(env, run_id, &spec, WFI_CLAIM_CANCELED, &lease, &info);
     if (rc == WF_EBUSY) {
-      code = wf_fail(EXIT_FAILED, "run %s is owned by pid %d, which is still running it; "
-                                  "wait for it or stop it with: wf cancel-run %s",
-                     run_id, (int)pid, run_id);
+      code = busy(run_id, &info);
       goto out;
     }
     snprintf(id, sizeof id, "%s", run_id);
     verb = "restarted";
   } else {
-    rc = wfi_run_create(env, &spec, id);
+    rc = wfi_run_create(env, &spec, id, &lease);
     if (rc == WF_EEXIST) {
       code = wf_fail(EXIT_USAGE, "run %s was created meanwhile by another process", run_id);
       goto out;
@@ -377,8 +417,10 @@ int cmd_start(wf_cli *cli, int argc, char **argv) {
     goto out;
   }
   report_started(&report_fd, cli->home, id);
-  code = execute(cli, env, id, plan, window, a.val[O_COE] != NULL, verb, wfw_def_name(def));
+  code = execute(cli, env, id, plan, &lease, window, a.val[O_COE] != NULL, verb,
+                 wfw_def_name(def));
 out:
+  wfi_lease_release(&lease);
   if (report_fd >= 0) close(report_fd);
   for (int i = 0; i < nowned; i++) free(owned[i]);
   wfs_run_clear(&existing);
@@ -390,8 +432,8 @@ out:
   return code;
 }
 
-/* Resume one run: its recorded definition, params and selection. */
-static int resume_one(wf_cli *cli, wfs_env *env, const char *run_id, uint32_t window, int force,
+/* Resume one run: its recorded definition, params and selection. flags: WFI_CLAIM_*. */
+static int resume_one(wf_cli *cli, wfs_env *env, const char *run_id, uint32_t window, int flags,
                       int skip_busy) {
   wfs_txn t;
   wfs_run r = {0};
@@ -406,6 +448,7 @@ static int resume_one(wf_cli *cli, wfs_env *env, const char *run_id, uint32_t wi
   wfw_def *def = NULL;
   wfi_plan *plan = NULL;
   wfw_err err = {{0}};
+  wfi_lease lease = WFI_LEASE_INIT;
   if (r.status == WFS_RUN_SUCCEEDED) {
     code = wf_fail(EXIT_USAGE, "run %s already succeeded; nothing to resume (to execute stages "
                                "again: wf start %s --run-id %s --start-from STAGE)",
@@ -428,18 +471,17 @@ static int resume_one(wf_cli *cli, wfs_env *env, const char *run_id, uint32_t wi
                    err.msg);
     goto out;
   }
-  int32_t pid = 0;
-  rc = wfi_run_claim(env, run_id, NULL, force, &pid);
+  wfi_claim_info info;
+  rc = wfi_run_claim(env, run_id, NULL, flags, &lease, &info);
   if (rc == WF_EBUSY && skip_busy) {
     /* --all: another process took it since the list was read; it is in good hands. */
-    fprintf(stderr, "wf: run %s is being resumed by pid %d; skipped\n", run_id, (int)pid);
+    fprintf(stderr, "wf: run %s is being resumed by pid %d on %s; skipped\n", run_id,
+            (int)info.owner.pid, info.owner.host);
     code = EXIT_OK;
     goto out;
   }
   if (rc == WF_EBUSY) {
-    code = wf_fail(EXIT_FAILED, "run %s is owned by pid %d, which is still running it; wait for "
-                                "it or stop it with: wf cancel-run %s",
-                   run_id, (int)pid, run_id);
+    code = busy(run_id, &info);
     goto out;
   }
   if (rc == WF_ESTATE) {
@@ -451,8 +493,15 @@ static int resume_one(wf_cli *cli, wfs_env *env, const char *run_id, uint32_t wi
     code = wf_fail(wf_exit_for(rc), "cannot take over run %s: %s", run_id, wf_strerror(rc));
     goto out;
   }
-  code = execute(cli, env, run_id, plan, window, 0, "resumed", r.workflow);
+  if (info.alive)
+    fprintf(stderr, "wf: warning: run %s was owned by pid %d on %s (last heartbeat %llds ago); "
+                    "taken over. Steps it had in flight may still finish; when it runs again it "
+                    "kills them, records nothing more and exits\n",
+            run_id, (int)info.owner.pid, info.owner.host,
+            (long long)((wfs_now_ms() - info.heartbeat) / 1000));
+  code = execute(cli, env, run_id, plan, &lease, window, 0, "resumed", r.workflow);
 out:
+  wfi_lease_release(&lease);
   wfw_plan_free(plan);
   wfw_def_free(def);
   wfs_run_clear(&r);
@@ -487,12 +536,16 @@ int cmd_resume(wf_cli *cli, int argc, char **argv) {
   if (parse_window(a.val[O_WINDOW], &window)) return EXIT_USAGE;
   if ((a.npos == 1) == (a.val[O_ALL] != NULL))
     return wf_fail(EXIT_USAGE, "resume needs one run id or --all (see 'wf resume --help')");
+  if (a.val[O_FORCE] && a.npos != 1)
+    return wf_fail(EXIT_USAGE, "--force takes one run id, not --all: take stuck runs over one "
+                               "at a time");
   if (a.npos == 1 && wfs_check_run_id(a.pos[0]) != 0)
     return wf_bad_id("run id", a.pos[0]);
   wfs_env *env = NULL;
   if ((code = wf_open_existing(cli, &env)) != 0) return code;
   if (a.npos == 1) {
-    code = resume_one(cli, env, a.pos[0], window, 1, 0);
+    int flags = WFI_CLAIM_CANCELED | (a.val[O_FORCE] ? WFI_CLAIM_TAKEOVER : 0);
+    code = resume_one(cli, env, a.pos[0], window, flags, 0);
     wfs_close(env);
     return code;
   }
@@ -510,7 +563,7 @@ int cmd_resume(wf_cli *cli, int argc, char **argv) {
     int interrupted = 0;
     if (wfs_read_begin(env, &t) == 0) {
       if (wfs_run_get(&t, l.ids[i], &r) == 0)
-        interrupted = wfi_run_effective_status(&r) == WFS_RUN_INTERRUPTED;
+        interrupted = wfi_run_effective_status(cli->home, &r) == WFS_RUN_INTERRUPTED;
       wfs_read_end(&t);
     }
     wfs_run_clear(&r);

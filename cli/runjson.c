@@ -6,8 +6,23 @@
 #include "cli.h"
 #include "wfengine.h"
 
-const char *wf_run_status_for_display(const wfs_run *r) {
-  return wfs_run_status_name(wfi_run_effective_status(r));
+const char *wf_run_status_for_display(const char *home, const wfs_run *r) {
+  return wfs_run_status_name(wfi_run_effective_status(home, r));
+}
+
+int wf_owner_note(const char *home, const wfs_run *r, char *buf, size_t cap) {
+  buf[0] = '\0';
+  if (r->status != WFS_RUN_RUNNING && r->status != WFS_RUN_PENDING) return 0;
+  if (!r->owner.pid || !wfi_run_owner_alive(home, r)) return 0;
+  int64_t age = (wfs_now_ms() - r->heartbeat) / 1000;
+  const char *where = !wfi_owner_same_kernel(&r->owner) ? ", another machine"
+                      : !wfi_owner_pid_visible(&r->owner) ? ", another PID namespace"
+                                                           : "";
+  int n = snprintf(buf, cap, "pid %d on %s%s", (int)r->owner.pid, r->owner.host, where);
+  /* Owners heartbeat every 5 s: a silent one is stopped (SIGSTOP, a paused container). */
+  if (age >= 15 && n >= 0 && (size_t)n < cap)
+    snprintf(buf + n, cap - (size_t)n, ", no heartbeat for %llds", (long long)age);
+  return 1;
 }
 
 static void add_time(cJSON *o, const char *name, int64_t ms) {
@@ -90,7 +105,7 @@ cJSON *wf_run_json(wfs_txn *t, const wfs_run *r, int with_steps, int with_events
   cJSON *o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "id", r->id);
   cJSON_AddStringToObject(o, "workflow", r->workflow ? r->workflow : "");
-  cJSON_AddStringToObject(o, "status", wf_run_status_for_display(r));
+  cJSON_AddStringToObject(o, "status", wf_run_status_for_display(wfs_home(t->env), r));
   add_time(o, "created_at", r->created_at);
   add_time(o, "started_at", r->started_at);
   add_time(o, "finished_at", r->finished_at);
@@ -107,10 +122,12 @@ cJSON *wf_run_json(wfs_txn *t, const wfs_run *r, int with_steps, int with_events
   for (int i = 0; i < WFS_STEP_NSTATUS; i++)
     cJSON_AddNumberToObject(counts, wfs_step_status_name(i), (double)r->counts[i]);
   add_str(o, "error", r->error);
-  if (r->owner.pid && wfi_owner_alive(&r->owner, r->heartbeat)) {
+  char note[256];
+  if (wf_owner_note(wfs_home(t->env), r, note, sizeof note)) {
     cJSON *ow = cJSON_AddObjectToObject(o, "owner");
     cJSON_AddNumberToObject(ow, "pid", r->owner.pid);
     cJSON_AddStringToObject(ow, "host", r->owner.host);
+    cJSON_AddNumberToObject(ow, "heartbeat_age_s", (double)(wfs_now_ms() - r->heartbeat) / 1000.0);
   } else {
     cJSON_AddNullToObject(o, "owner");
   }

@@ -9,8 +9,8 @@
 #include "cli.h"
 #include "wfengine.h"
 
-static const char *meta_status(const wfs_run *r) {
-  switch (wfi_run_effective_status(r)) {
+static const char *meta_status(const char *home, const wfs_run *r) {
+  switch (wfi_run_effective_status(home, r)) {
   case WFS_RUN_SUCCEEDED: return "completed";
   case WFS_RUN_FAILED: return "failed";
   case WFS_RUN_DEGRADED: return "degraded";
@@ -62,7 +62,7 @@ static cJSON *build(wfs_txn *t, const wfs_run *r) {
   cJSON_AddStringToObject(o, "workflow", r->workflow);
   wf_time_iso(r->created_at, tm, sizeof tm);
   cJSON_AddStringToObject(o, "created_at", tm);
-  cJSON_AddStringToObject(o, "status", meta_status(r));
+  cJSON_AddStringToObject(o, "status", meta_status(wfs_home(t->env), r));
   cJSON *def = r->def_text ? cJSON_Parse(r->def_text) : NULL;
   cJSON *ver = cJSON_GetObjectItemCaseSensitive(def, "version");
   if (cJSON_IsNumber(ver)) snprintf(buf, sizeof buf, "%d", ver->valueint);
@@ -78,7 +78,7 @@ static cJSON *build(wfs_txn *t, const wfs_run *r) {
   cJSON_AddStringToObject(eng, "version", WF_VERSION_STRING);
   cJSON_AddNumberToObject(eng, "generation", r->generation);
   cJSON_AddStringToObject(eng, "store", wfs_home(t->env));
-  if (r->owner.pid && wfi_owner_alive(&r->owner, r->heartbeat)) {
+  if (r->owner.pid && wfi_run_effective_status(wfs_home(t->env), r) == WFS_RUN_RUNNING) {
     cJSON_AddNumberToObject(eng, "owner_pid", r->owner.pid);
     cJSON_AddStringToObject(eng, "owner_host", r->owner.host);
   }

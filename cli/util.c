@@ -47,6 +47,7 @@ int wf_exit_for(int rc) {
   case WF_EINVAL: case WF_ESTATE: case WF_EEXIST: return EXIT_USAGE;
   case WF_EBUSY: case WF_ESTEP: case WF_ECANCELED: return EXIT_FAILED;
   case WF_EINTR: return EXIT_SIGNAL;
+  case WF_EFENCED: return EXIT_FENCED;
   default: return EXIT_STORE;
   }
 }

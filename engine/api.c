@@ -12,6 +12,7 @@ struct wf_store {
 
 struct wf_run {
   wf_store *st;
+  wfi_lease lease;      /* held from begin to end: the run's owner lock and epoch */
   wfs_run rec;          /* as last written by this handle */
   uint8_t *out;         /* output handed back by wf_step_run */
   size_t out_len;
@@ -56,17 +57,20 @@ int wf_run_begin(wf_store *st, const char *workflow, const char *run_id, wf_run 
   wf_run *r = calloc(1, sizeof *r);
   if (!r) return WF_ENOMEM;
   r->st = st;
+  r->lease.fd = -1;
   wfi_run_spec spec = {0};
   spec.run_id = run_id;
   spec.workflow = workflow;
   char id[WFS_MAX_ID + 1];
-  int rc = wfi_run_create(st->env, &spec, id);
+  int rc = wfi_run_create(st->env, &spec, id, &r->lease);
   if (rc == WF_EEXIST && run_id) {
-    rc = wfi_run_claim(st->env, run_id, NULL, 0, NULL);
+    rc = wfi_run_claim(st->env, run_id, NULL, 0, &r->lease, NULL);
     snprintf(id, sizeof id, "%s", run_id);
   }
   if (rc == 0) rc = load_run(r, id);
+  if (rc == 0 && r->rec.epoch != r->lease.epoch) rc = WF_EFENCED;
   if (rc) {
+    wfi_lease_release(&r->lease);
     wfs_run_clear(&r->rec);
     free(r);
     return rc;
@@ -119,8 +123,14 @@ static int step_txn(wfs_txn *t, void *ud) {
   rec.started_at = c->started;
   rec.finished_at = now;
   rec.generation = c->r->rec.generation;
+  wfs_run disk = {0};
+  int rc = wfs_run_get(t, c->r->rec.id, &disk);
+  if (rc == 0 && disk.epoch != c->r->lease.epoch) rc = WF_EFENCED;
   c->upd = c->r->rec;
-  int rc = wfs_step_put(t, c->upd.id, &rec);
+  c->upd.event_seq = disk.event_seq;
+  c->upd.cancel_requested = disk.cancel_requested;
+  wfs_run_clear(&disk);
+  if (rc == 0) rc = wfs_step_put(t, c->upd.id, &rec);
   if (rc) return rc;
   if (c->prev >= 0 && c->upd.counts[c->prev] > 0) c->upd.counts[c->prev]--;
   c->upd.counts[rec.status]++;
@@ -290,6 +300,7 @@ int wf_step_map(wf_run *run, size_t n, unsigned window, wf_item_fn item, wf_step
   wfi_plan plan = {&stage, 1, &map_ops, &m};
   wfi_exec_opts opts = {0};
   opts.window = window ? window : 8;
+  opts.lease = &run->lease;
   wfi_exec *x = malloc(sizeof *x);
   if (!x) return WF_ENOMEM;
   int status = 0;
@@ -316,7 +327,11 @@ static int end_txn(wfs_txn *t, void *ud) {
   struct end_ctx *e = ud;
   wfs_run disk = {0};
   int rc = wfs_run_get(t, e->r->rec.id, &disk);
-  if (rc) return rc;
+  if (rc == 0 && disk.epoch != e->r->lease.epoch) rc = WF_EFENCED;
+  if (rc) {
+    wfs_run_clear(&disk);
+    return rc;
+  }
   wfs_run r = disk;
   int64_t now = wfs_now_ms();
   r.status = (uint8_t)e->outcome;
@@ -337,6 +352,7 @@ int wf_run_end(wf_run *run, int outcome) {
     rc = wfs_write(run->st->env, end_txn, &e);
   }
   free(run->out);
+  wfi_lease_release(&run->lease);
   wfs_run_clear(&run->rec);
   free(run);
   return rc;

@@ -3,7 +3,13 @@
  * record's counts. Nothing that depends on them runs before this returns.
  *
  * The transaction function may run more than once (the store grows its map and reruns
- * it), so it works on copies of the run's counters and applies them after success. */
+ * it), so it works on copies of the run's counters and applies them after success.
+ *
+ * Every write of the owner starts from the run record as stored and first checks that its
+ * epoch is still the one this execution claimed: a process that was taken over from (it
+ * was frozen, or its lease ran out) writes nothing more (WF_EFENCED). Event sequence
+ * numbers come from the stored record too, so an event another process appended (a
+ * cancel request) is never overwritten. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +35,12 @@ static void count_move(wfs_run *r, int from, int to) {
   if (to >= 0 && to < WFS_STEP_NSTATUS) r->counts[to]++;
 }
 
+int wfi_exec_check_owner(wfi_exec *x, const wfs_run *disk) {
+  if (disk->epoch == x->epoch) return 0;
+  x->fenced_by = disk->owner;
+  return WF_EFENCED;
+}
+
 int wfi_event_put(wfs_txn *t, wfs_run *r, const char *key, int type, uint32_t attempt,
                   int64_t time, const char *detail) {
   wfs_event ev = {0};
@@ -51,6 +63,7 @@ static int put_step(wfs_txn *t, struct commit_ctx *c, struct rstep *s, int64_t n
   rec.key = s->key;
   rec.status = (uint8_t)status;
   rec.attempt = s->attempt;
+  rec.tries = s->tries;
   rec.input_hash = s->input_hash;
   rec.input = s->input;
   rec.input_len = s->input_len;
@@ -112,9 +125,14 @@ static int commit_txn(wfs_txn *t, void *ud) {
   c->run = x->run;
   wfs_run disk = {0};
   int rc = wfs_run_get(t, x->run.id, &disk);
-  if (rc) return rc;
-  /* Another process may only have asked us to stop; keep its flag. */
+  if (rc == 0) rc = wfi_exec_check_owner(x, &disk);
+  if (rc) {
+    wfs_run_clear(&disk);
+    return rc;
+  }
+  /* Another process may only have asked us to stop: keep its flag and its event. */
   c->run.cancel_requested = disk.cancel_requested;
+  c->run.event_seq = disk.event_seq;
   for (struct rstep *s = x->done_head; s && rc == 0; s = s->next) rc = put_step(t, c, s, now);
   for (uint32_t i = 0; i < x->nfinishing && rc == 0; i++) rc = put_stage(t, x, x->finishing[i], now);
   for (uint32_t i = 0; i < x->npev && rc == 0; i++)
@@ -137,6 +155,7 @@ static void apply(wfi_exec *x, const wfs_run *r) {
 
 int wfi_commit(wfi_exec *x) {
   if (!x->done_head && !x->nfinishing && !x->npev) return 0;
+  if (x->stop_reason == STOP_FENCED) return WF_EFENCED;
   struct commit_ctx c = {x, {0}};
   int rc = wfs_write(x->env, commit_txn, &c);
   if (rc == 0) apply(x, &c.run);
@@ -175,8 +194,13 @@ static int finish_txn(wfs_txn *t, void *ud) {
   int64_t now = wfs_now_ms();
   wfs_run disk = {0};
   int rc = wfs_run_get(t, x->run.id, &disk);
-  if (rc) return rc;
+  if (rc == 0) rc = wfi_exec_check_owner(x, &disk);
+  if (rc) {
+    wfs_run_clear(&disk);
+    return rc;
+  }
   f->run = x->run;
+  f->run.event_seq = disk.event_seq;
   f->run.updated_at = now;
   f->run.cancel_requested = 0;
   memset(&f->run.owner, 0, sizeof f->run.owner);
@@ -200,6 +224,7 @@ static int finish_txn(wfs_txn *t, void *ud) {
 
 int wfi_exec_finish_run(wfi_exec *x, int status) {
   struct finish_ctx f = {x, status, {0}};
+  if (x->stop_reason == STOP_FENCED) return WF_EFENCED;
   int rc = wfs_write(x->env, finish_txn, &f);
   if (rc == 0) {
     x->run.status = f.run.status;
@@ -220,7 +245,11 @@ static int heartbeat_txn(wfs_txn *t, void *ud) {
   struct hb_ctx *h = ud;
   wfs_run disk = {0};
   int rc = wfs_run_get(t, h->x->run.id, &disk);
-  if (rc) return rc;
+  if (rc == 0) rc = wfi_exec_check_owner(h->x, &disk);
+  if (rc) {
+    wfs_run_clear(&disk);
+    return rc;
+  }
   h->cancel = disk.cancel_requested;
   wfs_run r = disk;
   r.heartbeat = h->now;
@@ -246,6 +275,7 @@ int wfi_exec_heartbeat(wfi_exec *x, int *cancel_requested) {
   wfs_run disk = {0};
   rc = wfs_run_get(&t, x->run.id, &disk);
   wfs_read_end(&t);
+  if (rc == 0) rc = wfi_exec_check_owner(x, &disk);
   if (rc == 0) *cancel_requested = disk.cancel_requested;
   wfs_run_clear(&disk);
   return rc;

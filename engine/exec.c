@@ -54,6 +54,7 @@ void wfi_exec_fail(wfi_exec *x, int reason, const char *fmt, ...) {
     vsnprintf(x->err, sizeof x->err, fmt, ap);
     va_end(ap);
   }
+  if (x->stop_reason == STOP_FENCED) return;
   if (!x->stop_reason || reason == STOP_STORE) x->stop_reason = reason;
 }
 
@@ -216,10 +217,14 @@ static void fill(wfi_exec *x) {
 
 /* ---- commit and the loop ---------------------------------------------------------- */
 
+static void fence(wfi_exec *x);
+
 static void flush(wfi_exec *x) {
   if (!x->done_head && !x->nfinishing && !x->npev) return;
   int rc = wfi_commit(x);
-  if (rc) {
+  if (rc == WF_EFENCED) {
+    fence(x);
+  } else if (rc) {
     x->store_rc = rc;
     wfi_exec_fail(x, STOP_STORE, "could not record finished steps: %s", wf_strerror(rc));
   }
@@ -271,6 +276,7 @@ static void stop_handles(wfi_exec *x) {
   if (x->opts.handle_signals) {
     uv_close((uv_handle_t *)&x->sigint, close_cb);
     uv_close((uv_handle_t *)&x->sigterm, close_cb);
+    uv_close((uv_handle_t *)&x->sighup, close_cb);
   }
 }
 
@@ -379,18 +385,37 @@ static void stop_for(wfi_exec *x, int reason, int kill_reason) {
   wfi_exec_drive(x, 0);
 }
 
+/* SIGHUP (the terminal closed, the ssh session dropped) is a stop like SIGTERM: steps
+ * left running would be orphans that a resume runs a second time beside. */
 static void on_signal(uv_signal_t *h, int signum) {
   wfi_exec *x = h->data;
-  snprintf(x->err, sizeof x->err, "interrupted by %s", signum == SIGINT ? "SIGINT" : "SIGTERM");
+  if (x->stop_reason == STOP_FENCED) return;
+  snprintf(x->err, sizeof x->err, "interrupted by %s",
+           signum == SIGINT ? "SIGINT" : signum == SIGHUP ? "SIGHUP" : "SIGTERM");
   x->stop_reason = STOP_SIGNAL;
   stop_for(x, STOP_SIGNAL, WFI_KILL_SHUTDOWN);
+}
+
+/* Another process took the run over (this one was frozen, or thought gone): stop
+ * scheduling, end the steps' process groups, and record nothing more. */
+static void fence(wfi_exec *x) {
+  if (x->stop_reason == STOP_FENCED) return;
+  x->stop_reason = STOP_FENCED;
+  snprintf(x->err, sizeof x->err, "taken over by pid %d on %s", (int)x->fenced_by.pid,
+           x->fenced_by.host[0] ? x->fenced_by.host : "?");
+  kill_running(x, WFI_KILL_SHUTDOWN);
+  wfi_exec_drive(x, 0);
 }
 
 static void on_tick(uv_timer_t *t) {
   wfi_exec *x = t->data;
   int cancel = 0;
-  if (x->ended) return;
+  if (x->ended || x->stop_reason == STOP_FENCED) return;
   int rc = wfi_exec_heartbeat(x, &cancel);
+  if (rc == WF_EFENCED) {
+    fence(x);
+    return;
+  }
   if (rc == 0 && cancel && x->stop_reason != STOP_CANCEL && x->stop_reason != STOP_SIGNAL) {
     x->stop_reason = STOP_CANCEL;
     snprintf(x->err, sizeof x->err, "canceled by wf cancel-run");
@@ -421,6 +446,8 @@ int wfi_exec_init(wfi_exec *x, wfs_env *env, const char *run_id, const wfi_plan 
   for (int i = 0; i < WFS_STEP_NSTATUS; i++)
     if (x->run.counts[i]) x->fresh = 0;
   x->last_heartbeat = x->run.heartbeat;
+  x->epoch = opts->lease ? opts->lease->epoch : x->run.epoch;
+  if (x->run.epoch != x->epoch) return WF_EFENCED; /* taken over before it began */
   const char *e = getenv("WF_MAX_OUTPUT_MB");
   x->max_output = e && atol(e) > 0 ? (size_t)atol(e) << 20 : WFS_MAX_VALUE;
   e = getenv("WF_KILL_GRACE_S");
@@ -443,9 +470,14 @@ int wfi_exec_init(wfi_exec *x, wfs_env *env, const char *run_id, const wfi_plan 
   if (opts->handle_signals) {
     uv_signal_init(&x->loop, &x->sigint);
     uv_signal_init(&x->loop, &x->sigterm);
-    x->sigint.data = x->sigterm.data = x;
+    uv_signal_init(&x->loop, &x->sighup);
+    x->sigint.data = x->sigterm.data = x->sighup.data = x;
     uv_signal_start(&x->sigint, on_signal, SIGINT);
     uv_signal_start(&x->sigterm, on_signal, SIGTERM);
+    /* Under nohup SIGHUP is ignored on purpose: leave it so. */
+    struct sigaction hup;
+    if (sigaction(SIGHUP, NULL, &hup) != 0 || hup.sa_handler != SIG_IGN)
+      uv_signal_start(&x->sighup, on_signal, SIGHUP);
   }
   x->handles_open = 1;
   return 0;
@@ -483,7 +515,7 @@ int wfi_exec_loop(wfi_exec *x, int *final_status) {
   uv_run(&x->loop, UV_RUN_DEFAULT);
   int status;
   switch (x->stop_reason) {
-  case STOP_SIGNAL: case STOP_STORE: status = WFS_RUN_INTERRUPTED; break;
+  case STOP_SIGNAL: case STOP_STORE: case STOP_FENCED: status = WFS_RUN_INTERRUPTED; break;
   case STOP_CANCEL: status = WFS_RUN_CANCELED; break;
   default:
     status = !x->any_failed ? WFS_RUN_SUCCEEDED
@@ -495,6 +527,10 @@ int wfi_exec_loop(wfi_exec *x, int *final_status) {
   int rc = x->keep_open ? 0 : wfi_exec_finish_run(x, status);
   int crc = uv_loop_close(&x->loop);
   (void)crc;
+  if (x->stop_reason == STOP_FENCED) {
+    if (x->opts.taken_by) *x->opts.taken_by = x->fenced_by;
+    return WF_EFENCED;
+  }
   return x->store_rc ? x->store_rc : rc;
 }
 

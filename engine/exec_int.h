@@ -12,7 +12,7 @@
 
 enum rstep_outcome { OUT_NONE, OUT_SUCCEEDED, OUT_FAILED, OUT_RETRY, OUT_CANCELED, OUT_DROPPED };
 enum rstage_state { S_WAIT, S_ACTIVE, S_FINISHING, S_DONE };
-enum stop_reason { STOP_NONE, STOP_FAILED, STOP_CANCEL, STOP_SIGNAL, STOP_STORE };
+enum stop_reason { STOP_NONE, STOP_FAILED, STOP_CANCEL, STOP_SIGNAL, STOP_STORE, STOP_FENCED };
 
 struct rclass {
   struct rclass *next;
@@ -81,7 +81,7 @@ struct wfi_exec {
   uv_loop_t loop;
   uv_idle_t idle;
   uv_timer_t tick, wake;
-  uv_signal_t sigint, sigterm;
+  uv_signal_t sigint, sigterm, sighup;
   int handles_open;
   struct rstage *st;
   uint32_t window, inflight, max_inflight;
@@ -102,6 +102,8 @@ struct wfi_exec {
   int fresh;              /* the run had no recorded steps: skip memo lookups */
   uint32_t rr;
   int64_t last_heartbeat;
+  uint64_t epoch;         /* the owner epoch this execution claimed */
+  wfs_owner fenced_by;    /* the owner found instead, once fenced */
   size_t max_output;
   double kill_grace_s;
   int flush_req;          /* a nested drive() asked for a commit */
@@ -113,6 +115,8 @@ struct wfi_exec {
  * sequence number, which it advances. */
 int wfi_event_put(wfs_txn *t, wfs_run *r, const char *key, int type, uint32_t attempt,
                   int64_t time, const char *detail);
+/* WF_EFENCED (remembering who) unless the stored record disk still has x's epoch. */
+int wfi_exec_check_owner(wfi_exec *x, const wfs_run *disk);
 int wfi_commit(wfi_exec *x);                 /* commit.c: group commit of finished work */
 int wfi_exec_finish_run(wfi_exec *x, int status); /* commit.c: final run record */
 int wfi_exec_heartbeat(wfi_exec *x, int *cancel_requested);

@@ -1,6 +1,7 @@
 /* run.c — a run's life outside execution: creating it, taking ownership to continue
  * it, and asking it to stop. Each is one write transaction, so the check of the current
- * owner and the change are atomic across processes (LMDB serializes writers). */
+ * owner and the change are atomic across processes (LMDB serializes writers); the new
+ * owner's lock is taken inside it too, so no second claimer can slip in between. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,7 @@ static int apply_spec(wfs_run *r, const wfi_run_spec *s) {
 struct create_ctx {
   const wfi_run_spec *spec;
   const char *id;
+  wfi_lease *lease;
 };
 
 static int create_txn(wfs_txn *t, void *ud) {
@@ -85,8 +87,18 @@ static int create_txn(wfs_txn *t, void *ud) {
   r.skip = (char *)c->spec->skip;
   r.start_from = (char *)c->spec->start_from;
   r.to = (char *)c->spec->to;
+  r.epoch = 1;
+  if ((rc = wfi_lease_lock(c->lease, r.epoch)) != 0) return rc;
   rc = put_event(t, &r, WFS_EV_RUN_STARTED, r.workflow);
   return rc ? rc : wfs_run_put(t, &r, NULL);
+}
+
+/* Create one id under the run's lock file; the lease is released unless it succeeds. */
+static int create_one(wfs_env *env, struct create_ctx *c) {
+  int rc = wfi_lease_open(wfs_home(env), c->id, c->lease);
+  if (rc == 0) rc = wfs_write(env, create_txn, c);
+  if (rc) wfi_lease_release(c->lease);
+  return rc;
 }
 
 static void generate_id(char *out, int attempt) {
@@ -100,13 +112,13 @@ static void generate_id(char *out, int attempt) {
   }
 }
 
-int wfi_run_create(wfs_env *env, const wfi_run_spec *spec, char *id_out) {
-  struct create_ctx c = {spec, NULL};
+int wfi_run_create(wfs_env *env, const wfi_run_spec *spec, char *id_out, wfi_lease *lease) {
+  struct create_ctx c = {spec, NULL, lease};
   if (spec->run_id) {
     int rc = wfs_check_run_id(spec->run_id);
     if (rc) return rc;
     c.id = spec->run_id;
-    rc = wfs_write(env, create_txn, &c);
+    rc = create_one(env, &c);
     if (rc == 0 && id_out) snprintf(id_out, WFS_MAX_ID + 1, "%s", spec->run_id);
     return rc;
   }
@@ -114,7 +126,7 @@ int wfi_run_create(wfs_env *env, const wfi_run_spec *spec, char *id_out) {
   for (int attempt = 0; attempt < 16; attempt++) {
     generate_id(id, attempt);
     c.id = id;
-    int rc = wfs_write(env, create_txn, &c);
+    int rc = create_one(env, &c);
     if (rc == WF_EEXIST) continue;
     if (rc == 0 && id_out) memcpy(id_out, id, strlen(id) + 1);
     return rc;
@@ -125,8 +137,9 @@ int wfi_run_create(wfs_env *env, const wfi_run_spec *spec, char *id_out) {
 struct claim_ctx {
   const char *id;
   const wfi_run_spec *restart;
-  int force;
-  int32_t owner_pid;
+  int flags;
+  wfi_lease *lease;
+  wfi_claim_info info;
 };
 
 static int claim_txn(wfs_txn *t, void *ud) {
@@ -136,9 +149,11 @@ static int claim_txn(wfs_txn *t, void *ud) {
   if (rc) return rc;
   rc = wfs_run_get(t, c->id, &old);
   if (rc) goto out;
-  if (wfi_owner_alive(&r.owner, r.heartbeat) &&
-      (r.status == WFS_RUN_RUNNING || r.status == WFS_RUN_PENDING)) {
-    c->owner_pid = r.owner.pid;
+  c->info.owner = r.owner;
+  c->info.heartbeat = r.heartbeat;
+  c->info.alive = (r.status == WFS_RUN_RUNNING || r.status == WFS_RUN_PENDING) &&
+                  wfi_run_owner_alive(wfs_home(t->env), &r);
+  if (c->info.alive && !(c->flags & WFI_CLAIM_TAKEOVER)) {
     rc = WF_EBUSY;
     goto out;
   }
@@ -148,10 +163,15 @@ static int claim_txn(wfs_txn *t, void *ud) {
     char detail[64];
     snprintf(detail, sizeof detail, "generation %u", r.generation);
     if ((rc = put_event(t, &r, WFS_EV_GENERATION, detail)) != 0) goto out;
-  } else if (r.status == WFS_RUN_SUCCEEDED || (r.status == WFS_RUN_CANCELED && !c->force)) {
+  } else if (r.status == WFS_RUN_SUCCEEDED ||
+             (r.status == WFS_RUN_CANCELED && !(c->flags & WFI_CLAIM_CANCELED))) {
     rc = WF_ESTATE;
     goto out;
   }
+  /* The new epoch's byte: taken by nobody else, since every claimer of this epoch would
+   * be inside this same (serialized) transaction. Re-locking on a rerun is a no-op. */
+  r.epoch++;
+  if ((rc = wfi_lease_lock(c->lease, r.epoch)) != 0) goto out;
   int64_t now = wfs_now_ms();
   r.status = WFS_RUN_RUNNING;
   r.cancel_requested = 0;
@@ -160,7 +180,11 @@ static int claim_txn(wfs_txn *t, void *ud) {
   r.error = NULL;
   r.started_at = r.updated_at = r.heartbeat = now;
   wfi_owner_self(&r.owner);
-  if ((rc = put_event(t, &r, WFS_EV_RUN_RESUMED, NULL)) != 0) goto out;
+  char detail[160] = "";
+  if (c->info.alive)
+    snprintf(detail, sizeof detail, "taken over (--force) from pid %d on %s", (int)old.owner.pid,
+             old.owner.host);
+  if ((rc = put_event(t, &r, WFS_EV_RUN_RESUMED, detail[0] ? detail : NULL)) != 0) goto out;
   rc = wfs_run_put(t, &r, &old);
 out:
   wfs_run_clear(&r);
@@ -168,12 +192,14 @@ out:
   return rc;
 }
 
-int wfi_run_claim(wfs_env *env, const char *run_id, const wfi_run_spec *restart, int force,
-                  int32_t *owner_pid) {
-  struct claim_ctx c = {run_id, restart, force, 0};
+int wfi_run_claim(wfs_env *env, const char *run_id, const wfi_run_spec *restart, int flags,
+                  wfi_lease *lease, wfi_claim_info *info) {
+  struct claim_ctx c = {run_id, restart, flags, lease, {{0}, 0, 0}};
   int rc = wfs_check_run_id(run_id);
+  if (rc == 0) rc = wfi_lease_open(wfs_home(env), run_id, lease);
   if (rc == 0) rc = wfs_write(env, claim_txn, &c);
-  if (owner_pid) *owner_pid = c.owner_pid;
+  if (rc) wfi_lease_release(lease);
+  if (info) *info = c.info;
   return rc;
 }
 
@@ -187,11 +213,13 @@ static int cancel_txn(wfs_txn *t, void *ud) {
     rc = WF_ESTATE;
     goto out;
   }
-  if (wfi_owner_alive(&r.owner, r.heartbeat)) {
+  if (wfi_run_owner_alive(wfs_home(t->env), &r)) {
     r.cancel_requested = 1;
     rc = put_event(t, &r, WFS_EV_RUN_CANCEL_REQUESTED, NULL);
   } else {
-    /* Nobody is executing it: the cancellation is complete now. */
+    /* Nobody is executing it: the cancellation is complete now. An owner only thought
+     * gone (another kernel, lease expired) is fenced off by the new epoch. */
+    r.epoch++;
     r.status = WFS_RUN_CANCELED;
     r.finished_at = r.updated_at = wfs_now_ms();
     memset(&r.owner, 0, sizeof r.owner);

@@ -72,8 +72,17 @@ static struct rclass *class_for(wfi_exec *x, uint32_t stage, const char *name) {
   return c;
 }
 
+/* The retry budget already spent by a recorded step: a step waiting for its next attempt
+ * (pending) or stopped in one (canceled) continues its budget across crashes and
+ * resumes; a step that failed for good starts a new one when its run is resumed. */
+static uint32_t tries_spent(const wfs_step *old) {
+  if (old->status == WFS_STEP_PENDING) return old->tries;
+  if (old->status == WFS_STEP_CANCELED) return old->tries ? old->tries - 1 : 0;
+  return 0;
+}
+
 /* Read what is recorded of s->key: its status (-1 none) and, when it is not a success,
- * its attempt number so numbering continues. */
+ * its attempt number so numbering continues, and the retry budget it spent. */
 static void load_prev(wfi_exec *x, struct rstep *s, uint64_t *hash, uint32_t *gen) {
   wfs_txn t;
   int status = -1;
@@ -83,7 +92,11 @@ static void load_prev(wfi_exec *x, struct rstep *s, uint64_t *hash, uint32_t *ge
   if (wfs_step_peek(&t, x->run.id, s->key, &status, hash, gen) != 0) status = -1;
   if (status >= 0 && status != WFS_STEP_SUCCEEDED) {
     wfs_step old = {0};
-    if (wfs_step_get(&t, x->run.id, s->key, &old) == 0) s->attempt = old.attempt;
+    if (wfs_step_get(&t, x->run.id, s->key, &old) == 0) {
+      s->attempt = old.attempt;
+      /* A new generation (--start-from) executes its stages afresh. */
+      s->tries = old.generation < x->run.generation ? 0 : tries_spent(&old);
+    }
     wfs_step_clear(&old);
   }
   wfs_read_end(&t);

@@ -173,13 +173,38 @@ typedef void (*wfi_observer_fn)(void *ud, const wfi_progress *p);
 
 /* ---- runs -------------------------------------------------------------------------- */
 
+/* Ownership (owner.c). An owner holds an OFD lock on byte `epoch` of $home/locks/<run id>
+ * for its whole life; the epoch in the run record is bumped whenever the run changes hands,
+ * and every write an owner makes checks it is still the recorded one (else WF_EFENCED). */
+#define WFI_LEASE_MS 30000 /* owners on another kernel: a heartbeat older than this is gone */
+
+typedef struct wfi_lease {
+  int fd;                  /* the run's lock file, or -1 */
+  uint64_t epoch;          /* the epoch whose byte is locked; 0 when none */
+} wfi_lease;
+#define WFI_LEASE_INIT {-1, 0}
+
+/* Open (creating $home/locks/ and the file) the lock file of a run; no lock is taken.
+ * Errors: WF_EINVAL (path too long), WF_EIO. */
+int wfi_lease_open(const char *home, const char *run_id, wfi_lease *l);
+/* Lock byte `epoch`; WF_EBUSY if another open file description holds it. */
+int wfi_lease_lock(wfi_lease *l, uint64_t epoch);
+/* Close the lock file, dropping the lock (NULL and a closed lease are fine). */
+void wfi_lease_release(wfi_lease *l);
+
 /* This process as an owner. */
 void wfi_owner_self(wfs_owner *o);
-/* 1 if the owner may still be alive, 0 if provably gone (same host and boot: the pid is
- * gone or has another start time; otherwise: heartbeat older than the lease). */
-int wfi_owner_alive(const wfs_owner *o, int64_t heartbeat_ms);
+/* 1 if the owner ran on this kernel (same boot id): its lock can be seen from here. */
+int wfi_owner_same_kernel(const wfs_owner *o);
+/* 1 if the owner's pid is a live process of this PID namespace with its start time. */
+int wfi_owner_pid_visible(const wfs_owner *o);
+/* 1 if a heartbeat at heartbeat_ms is younger than the lease. */
+int wfi_lease_fresh(int64_t heartbeat_ms);
+/* 1 if the run's recorded owner may still be alive, 0 if provably gone: on this kernel
+ * its lock is free; on another, its heartbeat is older than the lease. */
+int wfi_run_owner_alive(const char *home, const wfs_run *r);
 /* Stored status, or WFS_RUN_INTERRUPTED for a running/pending run with no live owner. */
-int wfi_run_effective_status(const wfs_run *r);
+int wfi_run_effective_status(const char *home, const wfs_run *r);
 
 typedef struct wfi_run_spec {
   const char *run_id;      /* NULL: generate */
@@ -194,20 +219,35 @@ typedef struct wfi_run_spec {
 } wfi_run_spec;
 
 /* Create run spec->run_id (or a generated id, written to id_out[WFS_MAX_ID+1]) owned by
- * this process, status running. WF_EEXIST if the id is taken, WF_EINVAL for a bad id. */
-int wfi_run_create(wfs_env *env, const wfi_run_spec *spec, char *id_out);
+ * this process, status running, epoch 1. On success *lease holds the run's lock until
+ * wfi_lease_release. WF_EEXIST if the id is taken, WF_EINVAL for a bad id. */
+int wfi_run_create(wfs_env *env, const wfi_run_spec *spec, char *id_out, wfi_lease *lease);
 
-/* Take ownership of an existing run to continue it. With `restart` (start --start-from
- * on an existing run) the generation is bumped and the spec's definition (when given),
+enum wfi_claim_flags {
+  WFI_CLAIM_CANCELED = 1,  /* a canceled run may be continued */
+  WFI_CLAIM_TAKEOVER = 2   /* take the run even from a live owner (resume --force) */
+};
+
+/* The owner a claim found: on WF_EBUSY the live one; on success the one taken over from. */
+typedef struct wfi_claim_info {
+  wfs_owner owner;
+  int64_t heartbeat;       /* its last heartbeat, ms */
+  int alive;               /* it was live (only with WFI_CLAIM_TAKEOVER on success) */
+} wfi_claim_info;
+
+/* Take ownership of an existing run to continue it: the epoch is bumped and *lease locks
+ * the new epoch's byte until wfi_lease_release. With `restart` (start --start-from on an
+ * existing run) the generation is bumped and the spec's definition (when given),
  * selection, window and params replace the recorded ones; a finished run may then be
- * restarted.
- * Errors: WF_ENOTFOUND; WF_EBUSY (live owner; *owner_pid set); WF_ESTATE (finished and
- * not restart; or canceled and not `force`). */
-int wfi_run_claim(wfs_env *env, const char *run_id, const wfi_run_spec *restart,
-                  int force, int32_t *owner_pid);
+ * restarted. info may be NULL.
+ * Errors: WF_ENOTFOUND; WF_EBUSY (live owner, see info); WF_ESTATE (finished and not
+ * restart; or canceled without WFI_CLAIM_CANCELED). */
+int wfi_run_claim(wfs_env *env, const char *run_id, const wfi_run_spec *restart, int flags,
+                  wfi_lease *lease, wfi_claim_info *info);
 
 /* Ask a run to stop. A live owner notices within a second; a run with no live owner is
- * marked canceled at once. WF_ENOTFOUND; WF_ESTATE when already finished. */
+ * marked canceled at once (and its epoch bumped, fencing an owner that was only thought
+ * gone). WF_ENOTFOUND; WF_ESTATE when already finished. */
 int wfi_run_cancel(wfs_env *env, const char *run_id);
 
 typedef struct wfi_exec_opts {
@@ -215,13 +255,18 @@ typedef struct wfi_exec_opts {
   int continue_on_error;
   wfi_observer_fn observe;
   void *observe_ud;
-  int handle_signals;      /* SIGINT/SIGTERM stop the run, leaving it resumable */
+  int handle_signals;      /* SIGINT/SIGTERM/SIGHUP stop the run, leaving it resumable */
+  const wfi_lease *lease;  /* the claim's: its epoch is checked by every write */
+  wfs_owner *taken_by;     /* may be NULL; on WF_EFENCED: the owner found instead */
 } wfi_exec_opts;
 
 /* Execute a claimed run to its end. *final_status gets the run's status afterwards:
  * succeeded, failed, degraded, canceled, or WFS_RUN_INTERRUPTED when stopped by a
- * signal (the run is left resumable). The run's ownership is released.
- * Errors: WF_ESTORE, WF_ENOMEM, WF_EMAPFULL (the run is left resumable). */
+ * signal (the run is left resumable). The run's ownership is released in its record (the
+ * caller releases the lease).
+ * Errors: WF_ESTORE, WF_ENOMEM, WF_EMAPFULL (the run is left resumable); WF_EFENCED when
+ * another process took the run over: its steps in flight were killed and nothing more was
+ * recorded. */
 int wfi_run_execute(wfs_env *env, const char *run_id, const wfi_plan *plan,
                     const wfi_exec_opts *opts, int *final_status);
 

@@ -233,11 +233,27 @@ static int run(struct fx *x, const char *id, uint32_t window, int *status) {
   spec.run_id = id;
   spec.workflow = "t";
   spec.window = window;
-  int rc = wfi_run_create(x->env, &spec, NULL);
-  if (rc == WF_EEXIST) rc = wfi_run_claim(x->env, id, NULL, 1, NULL);
+  wfi_lease lease = WFI_LEASE_INIT;
+  int rc = wfi_run_create(x->env, &spec, NULL, &lease);
+  if (rc == WF_EEXIST) rc = wfi_run_claim(x->env, id, NULL, WFI_CLAIM_CANCELED, &lease, NULL);
   assert_int_equal(rc, 0);
   wfi_exec_opts o = {0};
-  return wfi_run_execute(x->env, id, &x->plan, &o, status);
+  o.lease = &lease;
+  rc = wfi_run_execute(x->env, id, &x->plan, &o, status);
+  wfi_lease_release(&lease);
+  return rc;
+}
+
+/* Claim an existing run again (restart: --start-from) and execute it. */
+static int rerun(struct fx *x, const char *id, const wfi_run_spec *restart, int *status) {
+  wfi_lease lease = WFI_LEASE_INIT;
+  int rc = wfi_run_claim(x->env, id, restart, WFI_CLAIM_CANCELED, &lease, NULL);
+  if (rc) return rc;
+  wfi_exec_opts o = {0};
+  o.lease = &lease;
+  rc = wfi_run_execute(x->env, id, &x->plan, &o, status);
+  wfi_lease_release(&lease);
+  return rc;
 }
 
 static void get_run(struct fx *x, const char *id, wfs_run *r) {
@@ -371,13 +387,11 @@ static void test_second_execution_is_memoized(void **state) {
    * failed by hand to resume it: nothing executes again. */
   wfs_run r = {0};
   get_run(x, "memo", &r);
-  assert_int_equal(wfi_run_claim(x->env, "memo", NULL, 1, NULL), WF_ESTATE);
+  assert_int_equal(rerun(x, "memo", NULL, &status), WF_ESTATE);
   wfs_run_clear(&r);
   wfi_run_spec restart = {0};
-  assert_int_equal(wfi_run_claim(x->env, "memo", &restart, 1, NULL), 0);
   x->f.started = 0;
-  wfi_exec_opts o = {0};
-  assert_int_equal(wfi_run_execute(x->env, "memo", &x->plan, &o, &status), 0);
+  assert_int_equal(rerun(x, "memo", &restart, &status), 0);
   assert_int_equal(status, WFS_RUN_SUCCEEDED);
   assert_int_equal(x->f.started, 0);
 }
@@ -388,10 +402,8 @@ static void test_rerun_stage_executes_again(void **state) {
   assert_int_equal(run(x, "rerun", 8, &status), 0);
   x->st[1].rerun = x->st[2].rerun = 1; /* --start-from fan */
   wfi_run_spec restart = {0};
-  assert_int_equal(wfi_run_claim(x->env, "rerun", &restart, 1, NULL), 0);
   x->f.started = 0;
-  wfi_exec_opts o = {0};
-  assert_int_equal(wfi_run_execute(x->env, "rerun", &x->plan, &o, &status), 0);
+  assert_int_equal(rerun(x, "rerun", &restart, &status), 0);
   assert_int_equal(status, WFS_RUN_SUCCEEDED);
   assert_int_equal(x->f.started, 41); /* fan (40) + last, not first */
 }
@@ -423,10 +435,13 @@ static void test_continue_on_error_degrades(void **state) {
   spec.run_id = "coe";
   spec.workflow = "t";
   spec.continue_on_error = 1;
-  assert_int_equal(wfi_run_create(x->env, &spec, NULL), 0);
+  wfi_lease lease = WFI_LEASE_INIT;
+  assert_int_equal(wfi_run_create(x->env, &spec, NULL, &lease), 0);
   wfi_exec_opts o = {0};
+  o.lease = &lease;
   int status;
   assert_int_equal(wfi_run_execute(x->env, "coe", &x->plan, &o, &status), 0);
+  wfi_lease_release(&lease);
   assert_int_equal(status, WFS_RUN_DEGRADED);
   assert_int_equal(x->f.started, 2 + 6); /* "last" is skipped: no fan item succeeded */
 }

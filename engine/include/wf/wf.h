@@ -39,7 +39,8 @@ extern "C" {
   X(WF_ESTEP, -12, "step failed")                                             \
   X(WF_EEXIST, -13, "already exists")                                         \
   X(WF_EIO, -14, "input/output error (is the disk full or failing?)")                                        \
-  X(WF_ESTATE, -15, "run is not in a state that allows this")
+  X(WF_ESTATE, -15, "run is not in a state that allows this")                \
+  X(WF_EFENCED, -16, "run was taken over by another process")
 
 enum wf_error {
 #define WF_X_ENUM(name, value, msg) name = value,
@@ -65,8 +66,10 @@ void wf_store_close(wf_store *st);
  * owner is gone (then its recorded steps are reused). The caller owns the run.
  * run_id NULL generates "run_<date>-<time>-<random>". Ids are at most 200 bytes of
  * printable ASCII other than '/' and space.
+ * The run is owned until wf_run_end: its lock (a file under `home`/locks/) is held by this
+ * process, and its record's owner epoch is checked by every write made through the handle.
  * Errors: WF_EINVAL (bad id), WF_EBUSY (a live process owns it), WF_ESTATE (the run
- * already finished), WF_ENOMEM, WF_ESTORE. */
+ * already finished), WF_ENOMEM, WF_ESTORE, WF_EIO (the lock file cannot be made). */
 int wf_run_begin(wf_store *st, const char *workflow, const char *run_id, wf_run **out);
 
 /* The run's id; valid until wf_run_end. */
@@ -81,7 +84,9 @@ typedef int (*wf_step_fn)(void *ud, const void *in, size_t inlen, void **out, si
  * is recorded as succeeded with the same input. Either way *out and *outlen receive the
  * output, valid until the next call on this run; *memoized (may be NULL) tells which.
  * Returns after the record is durable.
- * Errors: WF_EINVAL, WF_ESTEP (fn failed; recorded as failed), WF_ESTORE, WF_ENOMEM. */
+ * Errors: WF_EINVAL, WF_ESTEP (fn failed; recorded as failed), WF_ESTORE, WF_ENOMEM,
+ * WF_EFENCED (another process took the run over; nothing was recorded: stop and
+ * wf_run_end the handle). */
 int wf_step_run(wf_run *run, const char *key, const void *in, size_t inlen, wf_step_fn fn,
                 void *ud, const void **out, size_t *outlen, int *memoized);
 
@@ -101,7 +106,8 @@ int wf_step_map(wf_run *run, size_t n, unsigned window, wf_item_fn item, wf_step
 enum wf_run_outcome { WF_RUN_SUCCEEDED = 2, WF_RUN_FAILED = 3 };
 
 /* Record the run's outcome (WF_RUN_SUCCEEDED or WF_RUN_FAILED), give up ownership and
- * free the handle. Errors: WF_EINVAL, WF_ESTORE (the handle is freed anyway). */
+ * free the handle. Errors: WF_EINVAL, WF_ESTORE, WF_EFENCED (another process owns the
+ * run now; nothing was recorded); the handle is freed anyway. */
 int wf_run_end(wf_run *run, int outcome);
 
 #ifdef __cplusplus
