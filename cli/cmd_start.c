@@ -87,11 +87,21 @@ static int exit_for_status(int status) {
   }
 }
 
-/* This process lost the run to another owner: say who, and that nothing more was
- * recorded. */
-static int fenced(const char *run_id, const wfs_owner *by) {
-  char who[128] = "another process";
-  if (by->pid) snprintf(who, sizeof who, "pid %d on %s", (int)by->pid, by->host);
+/* This process lost the run to another owner: say who (or, when that owner is done with
+ * it already, where the run stands), and that nothing more was recorded. */
+static int fenced(wfs_env *env, const char *run_id, const wfs_owner *by) {
+  char who[160] = "another process";
+  wfs_txn t;
+  wfs_run r = {0};
+  if (by->pid) {
+    snprintf(who, sizeof who, "pid %d on %s", (int)by->pid, by->host);
+  } else if (wfs_read_begin(env, &t) == 0) {
+    if (wfs_run_get(&t, run_id, &r) == 0)
+      snprintf(who, sizeof who, "another process (the run is %s now)",
+               wf_run_status_for_display(wfs_home(env), &r));
+    wfs_read_end(&t);
+  }
+  wfs_run_clear(&r);
   return wf_fail(EXIT_FENCED,
                  "run %s was taken from this process by %s (wf resume --force, or wf resume or "
                  "cancel-run after its heartbeat lease ran out while it was stopped); this "
@@ -122,7 +132,7 @@ static int execute(wf_cli *cli, wfs_env *env, const char *run_id, const wfi_plan
   int status = WFS_RUN_FAILED;
   wf_write_run_metadata(env, run_id);
   int rc = wfi_run_execute(env, run_id, plan, &opts, &status);
-  if (rc == WF_EFENCED) return fenced(run_id, &taken_by);
+  if (rc == WF_EFENCED) return fenced(env, run_id, &taken_by);
   wf_write_run_metadata(env, run_id);
   char dur[32];
   wf_duration((double)(wfs_now_ms() - t0) / 1000.0, dur, sizeof dur);
