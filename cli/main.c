@@ -31,7 +31,8 @@ static const char usage[] =
     "\n"
     "exit codes: 0 succeeded, 1 run failed or canceled, 2 usage or definition error,\n"
     "3 not found, 4 degraded (--continue-on-error with failures), 5 store error,\n"
-    "130 interrupted by a signal (the run stays resumable).\n"
+    "6 the run was taken over by another process, 130 interrupted by a signal (the run\n"
+    "stays resumable).\n"
     "Run 'wf <command> --help' for a command's options.\n";
 
 struct command {
