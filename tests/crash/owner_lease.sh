@@ -16,14 +16,8 @@ if ! unshare -m true 2>/dev/null; then
 fi
 
 LOG=$SCRATCH/side.log
-at_least() { (($(lines "$1") >= $2)); }
-
-echo "00000000-0000-4000-8000-00000000beef" >"$SCRATCH/boot_id"
-unshare -m sh -c 'mount --bind "$1" /proc/sys/kernel/random/boot_id && shift && exec "$@"' \
-  sh "$SCRATCH/boot_id" "$WF" start "$DEFS/owned.json" --run-id far -p log="$LOG" -p n=12 \
-  </dev/null >far.out 2>&1 &
-far=$!
-BG_PIDS+=("$far")
+start_elsewhere far.out start "$DEFS/owned.json" --run-id far -p log="$LOG" -p n=12
+far=$BG
 wait_for 10 at_least "$LOG" 2
 kill -STOP "$far"
 t0=$(now)

@@ -244,6 +244,21 @@ start_bg() {
   BG_PIDS+=("$BG")
 }
 
+# start_elsewhere OUTFILE ARGS...: like start_bg, but wf sees another boot id, as a process
+# on another machine sharing the store would (a mount namespace with its own
+# /proc/sys/kernel/random/boot_id; needs root: check `unshare -m true` first).
+start_elsewhere() {
+  local out=$1
+  shift
+  echo "00000000-0000-4000-8000-0000000000ff" >"$SCRATCH/other_boot_id"
+  unshare -m sh -c 'mount --bind "$1" /proc/sys/kernel/random/boot_id && shift && exec "$@"'     sh "$SCRATCH/other_boot_id" "$WF" "$@" </dev/null >"$out" 2>&1 &
+  BG=$!
+  BG_PIDS+=("$BG")
+}
+
+# at_least FILE N: FILE has N lines or more.
+at_least() { (($(lines "$1") >= $2)); }
+
 # wait_exit PID SECONDS: wait for background PID to exit within SECONDS; its exit code is
 # left in $RC. Fails (and kills it) when it does not exit in time.
 wait_exit() {

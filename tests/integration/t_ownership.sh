@@ -13,9 +13,6 @@ can_unshare_mnt=0
 unshare -p -f --mount-proc true 2>/dev/null && can_unshare_pid=1
 unshare -m true 2>/dev/null && can_unshare_mnt=1
 
-# at_least FILE N: FILE has N lines or more.
-at_least() { (($(lines "$1") >= $2)); }
-
 # starts LOG KEY / ends LOG KEY: how many times step KEY started / finished.
 starts() { grep -c "^start $2 " "$1" || true; }
 ends() { grep -c "^end $2 " "$1" || true; }
@@ -153,12 +150,8 @@ assert_eq "$(lines "$att")" 6 "attempts after resuming the failed run"
 # ---- an owner on another kernel ------------------------------------------------------------
 if ((can_unshare_mnt)); then
   note "an owner on another kernel (its own boot id) is named with its host; --force fences it"
-  echo "00000000-0000-4000-8000-0000000000ff" >"$SCRATCH/boot_id"
-  unshare -m sh -c 'mount --bind "$1" /proc/sys/kernel/random/boot_id && shift && exec "$@"' \
-    sh "$SCRATCH/boot_id" "$WF" start "$OWNED" --run-id far -p log="$SCRATCH/far.log" -p n=8 \
-    </dev/null >far.out 2>&1 &
-  far=$!
-  BG_PIDS+=("$far")
+  start_elsewhere far.out start "$OWNED" --run-id far -p log="$SCRATCH/far.log" -p n=8
+  far=$BG
   wait_for 10 at_least "$SCRATCH/far.log" 2
   expect_exit 1 wf resume far
   assert_contains "$ERR" "another machine"
