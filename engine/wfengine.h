@@ -120,8 +120,9 @@ typedef struct wfi_plan_ops {
    * fan-out stage. Errors fail the step non-retryably with wfi_exec_error's message. */
   int (*build_input)(void *ud, wfi_exec *x, uint32_t stage, const uint8_t *item,
                      size_t item_len, uint8_t **in, size_t *in_len);
-  /* Open the item cursor of a fan-out stage. *source_hash identifies what is iterated,
-   * so a recorded stage whose source changed is iterated again. */
+  /* Open the item cursor of a fan-out stage. *source_hash identifies every item's input
+   * but the item itself (what is iterated, the stage, params and needed outputs), so a
+   * recorded stage whose items would get another input is iterated again. */
   int (*items_open)(void *ud, wfi_exec *x, uint32_t stage, wfi_items **it,
                     uint64_t *source_hash);
   /* Next item: 1 with the item (msgpack, valid until the next call), its key and class

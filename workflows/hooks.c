@@ -208,6 +208,43 @@ static int build_input(void *ud, wfi_exec *x, uint32_t stage, const uint8_t *ite
   return 0;
 }
 
+/* What every item's input is made of besides the item: the items, the stage as written,
+ * the params, the outputs of the stages it needs (the iterated one too: a template may read
+ * more of it than the items) and the run's places. A recorded stage with the same
+ * fingerprint has every item recorded with the input it would get now; without the params
+ * and the stage's text, a rerun with another -p or an edited command would reuse every
+ * item's old result. */
+static int stage_fingerprint(wfw_plan *p, uint32_t stage, uint64_t items_hash,
+                             const wfw_ictx *c, uint64_t *out) {
+  const wfw_stage *s = &p->d->stages[stage];
+  const cJSON *node = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(p->d->root, "stages"),
+                                         (int)stage);
+  char *text = node ? cJSON_PrintUnformatted(node) : NULL;
+  if (!text) return WF_ENOMEM;
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  msgpack_pack_array(&pk, 6 + s->nneeds);
+  msgpack_pack_uint64(&pk, items_hash);
+  wfm_pack_str(&pk, text);
+  cJSON_free(text);
+  if (p->params) wfm_pack_raw(&pk, p->params, p->params_len);
+  else msgpack_pack_nil(&pk);
+  wfm_pack_str(&pk, c->run_id);
+  wfm_pack_str(&pk, c->run_dir);
+  wfm_pack_str(&pk, c->workflow_dir);
+  int rc = 0;
+  for (uint32_t k = 0; k < s->nneeds && rc == 0; k++) {
+    const wfw_out *o;
+    if ((rc = wfw_plan_output(p, s->needs[k], 0, &o)) == 0)
+      msgpack_pack_uint64(&pk, o->mp ? wfs_hash(o->mp, o->len) : 0);
+  }
+  if (rc == 0) *out = wfs_hash(sb.data, sb.size);
+  msgpack_sbuffer_destroy(&sb);
+  return rc;
+}
+
 static int items_open(void *ud, wfi_exec *x, uint32_t stage, wfi_items **it,
                       uint64_t *source_hash) {
   wfw_plan *p = ud;
@@ -236,8 +273,14 @@ static int items_open(void *ud, wfi_exec *x, uint32_t stage, wfi_items **it,
     wfw_plan_error(p, stage, "cannot encode the items of %s", s->foreach_src);
     return cur ? rc : WF_ENOMEM;
   }
-  *source_hash = wfs_hash(mp, len);
+  rc = stage_fingerprint(p, stage, wfs_hash(mp, len), &c, source_hash);
   free(mp);
+  if (rc) {
+    free(cur);
+    cJSON_Delete(tmp);
+    wfw_plan_error(p, stage, "cannot read the outputs it needs (%s)", wf_strerror(rc));
+    return rc;
+  }
   cur->p = p;
   cur->x = x;
   cur->stage = stage;

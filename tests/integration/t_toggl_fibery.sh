@@ -3,6 +3,11 @@
 # (127.0.0.1, started and stopped here): reports and their totals, requests counted at the
 # stub, 429 handling, a missing entity, --start-from fibery, kill -9 during fetch and
 # during fibery without re-requesting recorded days or entities, and no token anywhere.
+# The data holds what the parser and aggregation must get right (DOMAIN.md §3.3, §4): a
+# description with two #ids (the rightmost is the reference), a zero-second entry (an entry
+# of 0 s, not a running timer), and public id 101 of two types (Scrum/Task#101 and
+# Scrum/Bug#101 are two entities). The Fibery stub answers a query only when both its type
+# (q/from) and its ids match, so a query by id alone finds nothing.
 . "$(dirname "$0")/lib.sh"
 
 STUB=$(dirname "$WF")/../tests/stubs/wf-stub-http
@@ -34,12 +39,16 @@ has_step() {
   jq -e "$2" <<<"$json" >/dev/null
 }
 
-# requests PATH-SUBSTRING [BODY-SUBSTRING]: how many requests the stub logged.
+# requests PATH-SUBSTRING [BODY-SUBSTRING [BODY-SUBSTRING]]: how many requests the stub
+# logged (with bodies containing both substrings).
 requests() {
-  jq -r --arg p "$1" --arg b "${2:-}" \
-    'select((.path | contains($p)) and ((.body // "") | contains($b))) | .path' \
+  jq -r --arg p "$1" --arg b "${2:-}" --arg c "${3:-}" \
+    'select((.path | contains($p)) and ((.body // "") | contains($b) and contains($c))) | .path' \
     "$SCRATCH/requests.jsonl" | wc -l
 }
+
+# fibery_queries TYPE ID: how many Fibery queries asked for entity ID of type TYPE.
+fibery_queries() { requests /api/commands "\"q/from\":\"$1\"" "\"$2\""; }
 
 export TOGGL_API_TOKEN=tok-e2e-111 TOGGL_WORKSPACE_ID=77 FIBERY_API_TOKEN=fib-e2e-222 FIBERY_WORKSPACE=acme
 P=(-p start_date=2025-03-03 -p end_date=2025-03-04 -p batch_size=1)
@@ -58,23 +67,60 @@ assert_json "$R/run_metadata.json" '.run_id == "r1" and .workflow_id == "toggl-f
   .status == "completed" and .parameters.start_date == "2025-03-03" and
   (.stages_completed | index("fetch") and index("fibery") and index("team")) and
   .stages_failed == [] and .completed_at != null'
-# Totals, computed by hand from day1.json and day2.json: Ana 3600+900+1800 s, Bo 1800+2700+600 s.
-assert_contains "$R/reports/individual/ana@example.com.md" "| Total hours | 1.75 |"
-assert_contains "$R/reports/individual/bo@example.com.md" "| Total hours | 1.42 |"
-assert_contains "$R/reports/individual/ana@example.com.md" "Build login page"
-assert_contains "$R/reports/individual/bo@example.com.md" "Write API docs"
+# Totals, computed by hand from day1.json and day2.json: Ana 3600+900+900+1800 s,
+# Bo 1800+1200+2700+600+0 s.
+A=$R/reports/individual/ana@example.com.md B=$R/reports/individual/bo@example.com.md
+assert_contains "$A" "| Total hours | 2.00 |"
+assert_contains "$B" "| Total hours | 1.75 |"
+assert_contains "$A" "| [#101](https://acme.fibery.io/Scrum/Task/101) | Build login page | In progress | 1.50 | 2 | 2 |"
+assert_contains "$B" "| [#102](https://acme.fibery.io/Scrum/Task/102) | Write API docs | Done | 0.75 | 1 | 1 |"
+# "Port fix from #102 — Add audit log #103 [Scrum] [Task] [Web]": Ana's 900 s go to #103
+# (the rightmost id); #102 is only text of the description, and Ana never worked on it.
+assert_contains "$A" "| [#103](https://acme.fibery.io/Scrum/Task/103) | Add audit log | Open | 0.25 | 1 | 1 |"
+assert_not_contains "$A" "Scrum/Task/102"
+assert_contains "$A" "| Entities worked on | 2 (ok 2, not found 0, unresolved 0) |"
+AGG=$R/toggl_aggregated.json
+assert_json "$AGG" '.users["ana@example.com"].matched_entities | map(.entity_key) | sort ==
+  ["Scrum/Task#101", "Scrum/Task#103"]'
+assert_json "$AGG" '.users["ana@example.com"].matched_entities[] | select(.entity_key == "Scrum/Task#103") |
+  .duration_seconds == 900 and .entries_count == 1 and .names == ["Port fix from #102 — Add audit log"]'
+# Bo's zero-second entry on Scrum/Task#101: one entry of 0 s on 2025-03-04, not a skipped timer.
+assert_json "$AGG" '.users["bo@example.com"].matched_entities[] | select(.entity_key == "Scrum/Task#101") |
+  .duration_seconds == 0 and .entries_count == 1 and .by_day == {"2025-03-04": 0}'
+assert_json "$AGG" '.skipped.running == 0 and .statistics.total_entries == 9 and
+  .statistics.total_duration_seconds == 13500 and .statistics.unique_entities == 6'
+assert_contains "$B" "| [#101](https://acme.fibery.io/Scrum/Task/101) | Build login page | In progress | 0.00 | 1 | 1 |"
+assert_contains "$R/reports/team_summary.md" \
+  "| [#101](https://acme.fibery.io/Scrum/Task/101) | Build login page | In progress | 1.50 | ana@example.com, bo@example.com |"
+# Scrum/Bug#101 is another entity than Scrum/Task#101: its own name and state.
+assert_contains "$B" "| [#101](https://acme.fibery.io/Scrum/Bug/101) | Login fails on Safari | In review | 0.33 | 1 | 1 |"
+assert_contains "$B" "| Entities worked on | 5 (ok 4, not found 1, unresolved 0) |"
+assert_contains "$R/reports/team_summary.md" "| Entities worked on | 6 |"
+assert_contains "$R/reports/team_summary.md" "| Entries | 9 |"
+assert_json "$R/entities_to_enrich.json" '.by_type == {"Scrum/Bug": ["101", "201", "999"],
+  "Scrum/Task": ["101", "102", "103"]}'
+assert_json "$R/enriched_data.json" '[.enriched_entities[] | select(.status == "ok") |
+  "\(.entity_key)=\(.name)"] | sort == ["Scrum/Bug#101=Login fails on Safari",
+  "Scrum/Bug#201=Crash on start", "Scrum/Task#101=Build login page",
+  "Scrum/Task#102=Write API docs", "Scrum/Task#103=Add audit log"]'
 # #999 is not in Fibery: reported, and the run still succeeded.
 grep -q "999" "$R/reports/individual/bo@example.com.md" || fail "the missing entity #999 is not reported"
 jq -e '[.. | objects | select(.status? == "not_found")] | length >= 1' "$R/enriched_data.json" >/dev/null ||
   fail "enriched_data.json does not record #999 as not found"
-# Requests: one users call, day 1 twice (429 then 200), day 2 once, one query per batch.
+# Requests: one users call, day 1 twice (429 then 200), day 2 once, one query per batch
+# (batch_size 1: one per entity), each naming its entity's type.
 assert_eq "$(requests /users)" 1 "requests /users"
 assert_eq "$(requests $ENTRIES 2025-03-03)" 2 "requests $ENTRIES 2025-03-03"
 assert_eq "$(requests $ENTRIES 2025-03-04)" 1 "requests $ENTRIES 2025-03-04"
-assert_eq "$(requests /api/commands)" 4 "requests /api/commands"
-# run_metadata.json carries the run's figures (from the team stage's output): 6 entries of
-# 2 persons, the time-entry requests and Fibery queries the stub answered, #999 not found.
-assert_json "$R/run_metadata.json" '.counts.entries == 6 and .counts.persons == 2 and .warnings == 0'
+assert_eq "$(requests /api/commands)" 6 "requests /api/commands"
+for te in Scrum/Task:101 Scrum/Task:102 Scrum/Task:103 Scrum/Bug:101 Scrum/Bug:201 Scrum/Bug:999; do
+  assert_eq "$(fibery_queries "${te%%:*}" "${te#*:}")" 1 "queries for ${te%%:*}#${te#*:}"
+done
+# run_metadata.json carries the run's figures (from the team stage's output): 9 entries of
+# 2 persons (the zero-second one included), the time-entry requests and Fibery queries the
+# stub answered, 6 references (Task#101 and Bug#101 apart), #999 not found.
+assert_json "$R/run_metadata.json" '.counts.entries == 9 and .counts.persons == 2 and .warnings == 0'
+assert_json "$R/run_metadata.json" '.counts.references == 6 and .counts.ok == 5 and .counts.not_found == 1'
 assert_json "$R/run_metadata.json" ".counts.toggl_requests == $(requests $ENTRIES) and
   .counts.fibery_requests == $(requests /api/commands)"
 assert_json "$R/run_metadata.json" '.counts.not_found >= 1 and .counts.ok >= 1 and
@@ -93,8 +139,9 @@ start_stub 0 0
 CMD_TIMEOUT=120 ok wf start toggl-fibery --run-id r1 --start-from fibery
 assert_eq "$(requests /users)" 0 "requests /users"
 assert_eq "$(requests $ENTRIES)" 0 "requests $ENTRIES"
-assert_eq "$(requests /api/commands)" 4 "requests /api/commands"
-assert_contains "$R/reports/individual/ana@example.com.md" "| Total hours | 1.75 |"
+assert_eq "$(requests /api/commands)" 6 "requests /api/commands"
+assert_contains "$A" "| Total hours | 2.00 |"
+assert_contains "$B" "| [#101](https://acme.fibery.io/Scrum/Bug/101) | Login fails on Safari | In review | 0.33 | 1 | 1 |"
 
 note "kill -9 during fetch, resume: day 1 is not fetched again"
 start_stub 3000 0
@@ -105,7 +152,7 @@ assert_eq "$(requests $ENTRIES 2025-03-03)" 2 "requests $ENTRIES 2025-03-03"
 CMD_TIMEOUT=120 ok wf resume k1
 assert_eq "$(requests $ENTRIES 2025-03-03)" 2 "requests $ENTRIES 2025-03-03"
 [[ $(requests $ENTRIES 2025-03-04) -ge 2 ]] || fail "day 2 was not fetched again after the kill"
-assert_contains "$WF_HOME/runs/k1/reports/individual/bo@example.com.md" "| Total hours | 1.42 |"
+assert_contains "$WF_HOME/runs/k1/reports/individual/bo@example.com.md" "| Total hours | 1.75 |"
 assert_json "$WF_HOME/runs/k1/run_metadata.json" '.status == "completed"'
 
 note "kill -9 during fibery, resume: recorded batches are not queried again"
@@ -113,14 +160,14 @@ start_stub 0 1500
 start_bg "$SCRATCH/k2.out" start toggl-fibery "${P[@]}" --run-id k2
 wait_for 60 has_step k2 'any(.steps[]; (.key | startswith("fibery/")) and .status == "succeeded")'
 crash "$BG"
-done_ids=$("$WF" show-run k2 -o json || true) ; done_ids=$(jq -r <<<"$done_ids" '.steps[] | select((.key | startswith("fibery/")) and .status == "succeeded") | .key | sub(".*#"; "")')
-[[ -n $done_ids ]] || { "$WF" show-run k2 >&2 || true; fail "no fibery batch recorded before the kill"; }
+done_keys=$("$WF" show-run k2 -o json || true) ; done_keys=$(jq -r <<<"$done_keys" '.steps[] | select((.key | startswith("fibery/")) and .status == "succeeded") | .key | sub("^fibery/"; "")')
+[[ -n $done_keys ]] || { "$WF" show-run k2 >&2 || true; fail "no fibery batch recorded before the kill"; }
 CMD_TIMEOUT=120 ok wf resume k2
-for id in $done_ids; do
-  assert_eq "$(requests /api/commands "\"$id\"")" 1 "queries for recorded id $id"
+for key in $done_keys; do
+  assert_eq "$(fibery_queries "${key%%#*}" "${key#*#}")" 1 "queries for recorded entity $key"
 done
 assert_eq "$(requests $ENTRIES 2025-03-03)" 2 "requests $ENTRIES 2025-03-03"
-assert_contains "$WF_HOME/runs/k2/reports/individual/ana@example.com.md" "| Total hours | 1.75 |"
+assert_contains "$WF_HOME/runs/k2/reports/individual/ana@example.com.md" "| Total hours | 2.00 |"
 
 note "a bad token fails fast with a clear message and no token in it"
 start_stub 0 0

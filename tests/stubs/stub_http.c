@@ -30,7 +30,8 @@ typedef struct resp {
 } resp;
 
 typedef struct route {
-  const char *method, *path, *match_body, *match_query, *require_auth;
+  const char *method, *path, *match_query, *require_auth;
+  const cJSON *match_body; /* a string, or an array of strings; owned by the script */
   resp *resps;
   int nresps, next, repeat_last;
 } route;
@@ -111,6 +112,31 @@ static const char *opt_str(const cJSON *o, const char *name) {
   return v ? v->valuestring : NULL;
 }
 
+/* "match_body": one substring, or an array of substrings the body must all contain. */
+static const cJSON *opt_match(const cJSON *o, const char *name) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name), *s;
+
+  if (!v || cJSON_IsString(v))
+    return v;
+  if (!cJSON_IsArray(v) || !cJSON_GetArraySize(v))
+    die("\"%s\" must be a string or a non-empty array of strings", name);
+  cJSON_ArrayForEach(s, v) if (!cJSON_IsString(s))
+    die("\"%s\" must be a string or a non-empty array of strings", name);
+  return v;
+}
+
+static int body_matches(const cJSON *m, const char *body) {
+  const cJSON *s;
+
+  if (!m)
+    return 1;
+  if (cJSON_IsString(m))
+    return strstr(body, m->valuestring) != NULL;
+  cJSON_ArrayForEach(s, m) if (!strstr(body, s->valuestring))
+    return 0;
+  return 1;
+}
+
 static void load_resp(resp *r, const cJSON *j, const char *dir) {
   const cJSON *v;
   char path[PATH_MAX];
@@ -177,7 +203,7 @@ static void load_script(const char *path) {
     r->method = opt_str(rj, "method");
     if (!(r->path = opt_str(rj, "path")))
       die("%s", "each route needs a \"path\"");
-    r->match_body = opt_str(rj, "match_body");
+    r->match_body = opt_match(rj, "match_body");
     r->match_query = opt_str(rj, "match_query");
     r->require_auth = opt_str(rj, "require_auth");
     x = cJSON_GetObjectItemCaseSensitive(rj, "repeat_last");
@@ -406,7 +432,7 @@ static int dechunk(const char *p, size_t n, sbuf *out, size_t *used) {
 static int route_matches(const route *r, const char *method, const char *path,
                          const char *query, const char *body) {
   return (!r->method || !strcmp(r->method, method)) && !strcmp(r->path, path) &&
-         (!r->match_body || strstr(body, r->match_body)) &&
+         body_matches(r->match_body, body) &&
          (!r->match_query || strstr(query, r->match_query));
 }
 

@@ -662,13 +662,47 @@ static void test_map_resized_elsewhere(void **state) {
   close(go[1]);
 }
 
+/* A step reported done must be on disk: no flag that trades that for speed (NOSYNC and
+ * MAPASYNC skip the data sync, NOMETASYNC the meta page's, WRITEMAP writes through the map
+ * and syncs with msync) may be set, whichever way the store is opened and after writes.
+ * Process kills cannot see a missing sync (the page cache survives them); this can. */
+static void assert_durable(wfs_env *env, const char *when) {
+  static const struct { unsigned flag; const char *name; } unsafe[] = {
+    {MDB_NOSYNC, "MDB_NOSYNC"}, {MDB_NOMETASYNC, "MDB_NOMETASYNC"},
+    {MDB_WRITEMAP, "MDB_WRITEMAP"}, {MDB_MAPASYNC, "MDB_MAPASYNC"}, {MDB_RDONLY, "MDB_RDONLY"}};
+  unsigned flags = 0;
+  assert_int_equal(mdb_env_get_flags(env->env, &flags), 0);
+  for (size_t i = 0; i < sizeof unsafe / sizeof unsafe[0]; i++)
+    if (flags & unsafe[i].flag)
+      fail_msg("store %s has %s set (environment flags 0x%x)", when, unsafe[i].name, flags);
+}
+
+static void test_durable_flags(void **state) {
+  fx *f = *state;
+  wfs_env *env = NULL;
+  wfs_run r;
+  open_store(f);
+  assert_durable(f->env, "created by wfs_open");
+  make_run(&r, "r1", WFS_RUN_RUNNING, 1000);
+  assert_int_equal(put_run(f->env, &r, NULL), 0);
+  assert_durable(f->env, "after a write");
+  reopen(f);
+  assert_durable(f->env, "reopened by wfs_open");
+  assert_int_equal(wfs_open_existing(f->home, &env), 0);
+  assert_durable(env, "opened by wfs_open_existing");
+  assert_int_equal(put_run(env, &r, NULL), WF_EEXIST);
+  assert_durable(env, "after a refused write");
+  wfs_close(env);
+  wfs_run_clear(&r);
+}
+
 int main(void) {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
   const struct CMUnitTest tests[] = {
     T(test_open_layout), T(test_open_existing), T(test_schema_newer), T(test_run_put_get),
     T(test_indexes),     T(test_runs_scan),     T(test_steps),        T(test_events),
     T(test_run_del),     T(test_key_checks),    T(test_map_growth),   T(test_map_cap),
-    T(test_map_resized_elsewhere),
+    T(test_map_resized_elsewhere), T(test_durable_flags),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
