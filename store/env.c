@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "wfs_internal.h"
 
@@ -259,14 +260,35 @@ static int env_err(int rc) {
   return rc > 0 ? WF_EIO : WF_ESTORE;  /* errno values are positive, MDB_* negative */
 }
 
+static void sleep_ms(long ms) {
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
 /* A data file shorter than the pages its meta page says are used would fault (SIGBUS)
- * on the first read of a missing page: refuse it instead. */
-static int check_length(wfs_env *env, size_t filesize) {
-  MDB_envinfo info;
-  MDB_stat st;
-  if (mdb_env_info(env->env, &info) || mdb_env_stat(env->env, &st)) return WF_ESTORE;
-  if (filesize && (size_t)(info.me_last_pgno + 1) * st.ms_psize > filesize) return WF_ECORRUPT;
-  return 0;
+ * on the first read of a missing page: refuse it. Other processes may be committing
+ * meanwhile, and a damage report must never come from that: the file's length is read
+ * after the meta page, from the open file (LMDB writes a transaction's pages before the
+ * meta page that names them, and never shortens the file, so a commit in between can
+ * only make the file longer than needed), and a short length counts only when it is
+ * the same on a second look a moment later. */
+static int check_length(wfs_env *env) {
+  size_t seen_need = 0, seen_have = 0;
+  int fd;
+  if (mdb_env_get_fd(env->env, &fd)) return WF_ESTORE;
+  for (int look = 0;; look++) {
+    MDB_envinfo info;
+    MDB_stat st;
+    struct stat fs;
+    if (mdb_env_info(env->env, &info) || mdb_env_stat(env->env, &st)) return WF_ESTORE;
+    if (fstat(fd, &fs) != 0) return WF_EIO;
+    size_t need = (size_t)(info.me_last_pgno + 1) * st.ms_psize, have = (size_t)fs.st_size;
+    if (need <= have) return 0;
+    if ((look > 0 && need == seen_need && have == seen_have) || look == 10) return WF_ECORRUPT;
+    seen_need = need;
+    seen_have = have;
+    sleep_ms(20);
+  }
 }
 
 static int open_lmdb(wfs_env *env, const char *dir, size_t filesize) {
@@ -276,7 +298,7 @@ static int open_lmdb(wfs_env *env, const char *dir, size_t filesize) {
       (rc = mdb_env_set_mapsize(env->env, initial_map(filesize, env->mapcap))))
     return env_err(rc);
   if ((rc = mdb_env_open(env->env, dir, MDB_NORDAHEAD | MDB_NOTLS, 0600))) return env_err(rc);
-  if ((rc = check_length(env, filesize))) return rc;
+  if ((rc = check_length(env))) return rc;
   /* Reader slots of crashed processes pin old pages until cleared. */
   mdb_reader_check(env->env, &dead);
   if (mdb_env_get_fd(env->env, &fd) == 0) {
