@@ -65,7 +65,8 @@ int cmd_cancel_run(wf_cli *cli, int argc, char **argv) {
     code = wf_fail(EXIT_USAGE, "run %s already finished (%s); nothing to cancel", id,
                    r.status < WFS_RUN_NSTATUS ? wfs_run_status_name(r.status) : "?");
   } else if (rc) {
-    code = wf_fail(EXIT_STORE, "cannot cancel run %s: %s", id, wf_strerror(rc));
+    char why[8192];
+    code = wf_fail(EXIT_STORE, "cannot cancel run %s: %s", id, wf_store_why(rc, why, sizeof why));
   } else if (read_run(env, id, &r) == 0 && r.status == WFS_RUN_CANCELED) {
     wf_write_run_metadata(env, id);
     printf("run %s canceled\n", id);

@@ -2,9 +2,11 @@
  * reusable read transaction, and write transactions that grow the map when it is full. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
 #include "wfs_internal.h"
@@ -12,6 +14,43 @@
 #define MIB ((size_t)1 << 20)
 #define INITIAL_MAP (16 * MIB)
 #define DEFAULT_CAP_MB 65536
+
+/* ---- errors ------------------------------------------------------------------------ */
+
+static _Thread_local wfs_failure last_failure;
+
+const wfs_failure *wfs_last_failure(void) { return &last_failure; }
+
+static void failure_clear(void) {
+  last_failure.path[0] = '\0';
+  last_failure.sys_errno = 0;
+}
+
+/* Remember what failed: `path` followed by `tail` (may be NULL). */
+static void failure_note(const char *path, const char *tail, int sys_errno) {
+  snprintf(last_failure.path, sizeof last_failure.path, "%s%s", path, tail ? tail : "");
+  last_failure.sys_errno = sys_errno;
+}
+
+int wfs__fs_err(const char *path, const char *tail, int e) {
+  failure_note(path, tail, e);
+  switch (e) {
+  case ENOSPC: case EDQUOT: return WF_ENOSPC;
+  case EROFS: return WF_EROFS;
+  case EACCES: case EPERM: return WF_EACCES;
+  case ENOMEM: return WF_ENOMEM;
+  default: return WF_EIO;
+  }
+}
+
+/* LMDB reports a short write as EIO, and a full disk makes short writes: when the disk
+ * holding the store has (almost) no room left, that is the cause to report. */
+static int disk_full(const wfs_env *env) {
+  char dir[4096];
+  struct statvfs vs;
+  snprintf(dir, sizeof dir, "%s/store", env->home);
+  return statvfs(dir, &vs) == 0 && (uint64_t)vs.f_bavail * vs.f_frsize < ((uint64_t)1 << 20);
+}
 
 int wfs__mdb_err(wfs_env *env, int rc) {
   switch (rc) {
@@ -24,7 +63,11 @@ int wfs__mdb_err(wfs_env *env, int rc) {
   case MDB_BAD_TXN: /* what every operation after a MDB_MAP_FULL in the txn returns */
     return env && env->mapfull ? WF_EMAPFULL : WF_ESTORE;
   case ENOMEM: return WF_ENOMEM;
-  case ENOSPC: case EDQUOT: case EIO: return WF_EIO; /* the disk, not the store's logic */
+  /* The disk, not the store's logic: writing data.mdb (a commit) is what fails so. */
+  case ENOSPC: case EDQUOT: case EIO: case EROFS: case EACCES: case EPERM:
+    if (!env) return wfs__fs_err("", NULL, rc);
+    if (rc == EIO && disk_full(env)) rc = ENOSPC;
+    return wfs__fs_err(env->home, "/store/data.mdb", rc);
   default: return WF_ESTORE;
   }
 }
@@ -43,9 +86,10 @@ static char *join(const char *a, const char *b) {
 static int mkdir_one(const char *path, mode_t mode) {
   struct stat st;
   if (mkdir(path, mode) == 0) return 0;
-  if (errno == ENAMETOOLONG) return WF_EINVAL;
-  if (errno == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) return 0;
-  return WF_EIO;
+  int e = errno;
+  if (e == ENAMETOOLONG) return WF_EINVAL;
+  if (e == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) return 0;
+  return wfs__fs_err(path, NULL, e == EEXIST ? ENOTDIR : e);
 }
 
 /* mkdir -p; the last component private to its owner. */
@@ -160,7 +204,7 @@ int wfs_write(wfs_env *env, wfs_write_fn fn, void *ud) {
     env->mapfull = 0;
     env->wactive = 1;
     rc = fn(&t, ud);
-    if (rc == 0 && fault) rc = wfs__fault_before_commit(fault);
+    if (rc == 0 && fault) rc = wfs__mdb_err(env, wfs__fault_before_commit(fault));
     if (rc == 0) {
       rc = mdb_txn_commit(t.txn); /* frees the txn, also on failure */
       env->wactive = 0;
@@ -192,10 +236,15 @@ int wfs_meta_get_u64(wfs_txn *t, const char *name, uint64_t *v) {
   return meta_u64(t->env, t->txn, name, v);
 }
 
+/* wf writes schema versions 1..WFS_SCHEMA_VERSION; anything else (not a number, 0) is
+ * an LMDB environment of some other program, or not one wf can trust. */
 static int check_schema(wfs_env *env, MDB_txn *txn) {
   uint64_t v;
   int rc = meta_u64(env, txn, "schema", &v);
-  if (rc == WF_ECORRUPT) return WF_ESTORE;
+  if (rc == WF_ECORRUPT || (rc == 0 && v == 0)) {
+    failure_note(env->home, "/store", 0);
+    return WF_ENOTSTORE;
+  }
   if (rc) return rc;
   return v > WFS_SCHEMA_VERSION ? WF_ESCHEMA : 0;
 }
@@ -255,9 +304,14 @@ static int open_dbs(wfs_env *env) {
 
 /* ---- open and close ------------------------------------------------------------- */
 
-static int env_err(int rc) {
+/* An error of mdb_env_open: a system one is about the store's folder (its lock or data
+ * file could not be created or opened). */
+static int env_err(wfs_env *env, int rc) {
   if (rc == ENOMEM) return WF_ENOMEM;
-  return rc > 0 ? WF_EIO : WF_ESTORE;  /* errno values are positive, MDB_* negative */
+  if (rc > 0) return wfs__fs_err(env->home, "/store", rc); /* errno values are positive */
+  if (rc != MDB_INVALID) return WF_ESTORE;
+  failure_note(env->home, "/store/data.mdb", 0); /* not an LMDB file at all */
+  return WF_ENOTSTORE;
 }
 
 static void sleep_ms(long ms) {
@@ -281,10 +335,13 @@ static int check_length(wfs_env *env) {
     MDB_stat st;
     struct stat fs;
     if (mdb_env_info(env->env, &info) || mdb_env_stat(env->env, &st)) return WF_ESTORE;
-    if (fstat(fd, &fs) != 0) return WF_EIO;
+    if (fstat(fd, &fs) != 0) return wfs__fs_err(env->home, "/store/data.mdb", errno);
     size_t need = (size_t)(info.me_last_pgno + 1) * st.ms_psize, have = (size_t)fs.st_size;
     if (need <= have) return 0;
-    if ((look > 0 && need == seen_need && have == seen_have) || look == 10) return WF_ECORRUPT;
+    if ((look > 0 && need == seen_need && have == seen_have) || look == 10) {
+      failure_note(env->home, "/store/data.mdb", 0);
+      return WF_ECORRUPT;
+    }
     seen_need = need;
     seen_have = have;
     sleep_ms(20);
@@ -293,17 +350,17 @@ static int check_length(wfs_env *env) {
 
 static int open_lmdb(wfs_env *env, const char *dir, size_t filesize) {
   int fd, rc, dead;
-  if ((rc = mdb_env_create(&env->env))) return env_err(rc);
+  if ((rc = mdb_env_create(&env->env))) return env_err(env, rc);
   if ((rc = mdb_env_set_maxdbs(env->env, 8)) || (rc = mdb_env_set_maxreaders(env->env, 126)) ||
       (rc = mdb_env_set_mapsize(env->env, initial_map(filesize, env->mapcap))))
-    return env_err(rc);
-  if ((rc = mdb_env_open(env->env, dir, MDB_NORDAHEAD | MDB_NOTLS, 0600))) return env_err(rc);
+    return env_err(env, rc);
+  if ((rc = mdb_env_open(env->env, dir, MDB_NORDAHEAD | MDB_NOTLS, 0600))) return env_err(env, rc);
   if ((rc = check_length(env))) return rc;
   /* Reader slots of crashed processes pin old pages until cleared. */
   mdb_reader_check(env->env, &dead);
   if (mdb_env_get_fd(env->env, &fd) == 0) {
     int fl = fcntl(fd, F_GETFD);
-    if (fl < 0 || fcntl(fd, F_SETFD, fl | FD_CLOEXEC) < 0) return WF_EIO;
+    if (fl < 0 || fcntl(fd, F_SETFD, fl | FD_CLOEXEC) < 0) return wfs__fs_err(dir, NULL, errno);
   }
   return 0;
 }
@@ -313,6 +370,7 @@ static int env_open(const char *home, int existing, wfs_env **out) {
   char *dir = NULL, *data = NULL;
   int rc;
   *out = NULL;
+  failure_clear();
   if (!home || !*home) return WF_EINVAL;
   wfs_env *env = calloc(1, sizeof *env);
   if (!env || !(env->home = wfs_strdup(home))) {
@@ -328,7 +386,8 @@ static int env_open(const char *home, int existing, wfs_env **out) {
   }
   if (stat(data, &st) != 0) {
     if (errno == ENAMETOOLONG) rc = WF_EINVAL;
-    else if (existing) rc = errno == ENOENT || errno == ENOTDIR ? WF_ENOTFOUND : WF_EIO;
+    else if (existing)
+      rc = errno == ENOENT || errno == ENOTDIR ? WF_ENOTFOUND : wfs__fs_err(data, NULL, errno);
     else rc = 0;
     if (rc) goto fail;
     st.st_size = 0;
