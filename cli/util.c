@@ -176,6 +176,13 @@ const char *wf_store_why(int rc, char *buf, size_t cap) {
       snprintf(buf, cap, "input/output error on %s (is the disk failing? see the system "
                          "log, e.g. dmesg)", path);
     break;
+  case WF_EREADERS:
+    snprintf(buf, cap, "all %u reader slots of the store are in use (%s: one per process "
+                       "that has the store open, e.g. detached runs and 'wf logs --follow'); "
+                       "wait for some to finish. To allow more, stop every process using "
+                       "the store, then run wf with WF_MAX_READERS=%u",
+             f->readers, path, f->readers < 2048 ? 4096 : f->readers * 2);
+    break;
   case WF_ENOTSTORE:
     snprintf(buf, cap, "%s is not a wf store (another program's, or damaged: it holds no "
                        "schema version wf writes); point --home or WF_HOME at a wf store or a "

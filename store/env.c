@@ -24,6 +24,7 @@ const wfs_failure *wfs_last_failure(void) { return &last_failure; }
 static void failure_clear(void) {
   last_failure.path[0] = '\0';
   last_failure.sys_errno = 0;
+  last_failure.readers = 0;
 }
 
 /* Remember what failed: `path` followed by `tail` (may be NULL). */
@@ -62,6 +63,14 @@ int wfs__mdb_err(wfs_env *env, int rc) {
     return WF_EMAPFULL;
   case MDB_BAD_TXN: /* what every operation after a MDB_MAP_FULL in the txn returns */
     return env && env->mapfull ? WF_EMAPFULL : WF_ESTORE;
+  case MDB_READERS_FULL:
+    if (env) {
+      unsigned n = 0;
+      mdb_env_get_maxreaders(env->env, &n);
+      failure_note(env->home, "/store/lock.mdb", 0);
+      last_failure.readers = n;
+    }
+    return WF_EREADERS;
   case ENOMEM: return WF_ENOMEM;
   /* The disk, not the store's logic: writing data.mdb (a commit) is what fails so. */
   case ENOSPC: case EDQUOT: case EIO: case EROFS: case EACCES: case EPERM:
@@ -158,13 +167,25 @@ static int grow_map(wfs_env *env) {
 
 /* ---- transactions --------------------------------------------------------------- */
 
+/* A new read transaction takes a slot of the reader table (MDB_NOTLS: one per
+ * transaction, kept across reset and renew). When all are taken, the slots of dead
+ * processes are cleared and the begin tried once more. */
+static int begin_read(wfs_env *env, MDB_txn **txn) {
+  int rc = mdb_txn_begin(env->env, NULL, MDB_RDONLY, txn);
+  if (rc == MDB_READERS_FULL) {
+    int dead = 0;
+    mdb_reader_check(env->env, &dead);
+    rc = mdb_txn_begin(env->env, NULL, MDB_RDONLY, txn);
+  }
+  return rc;
+}
+
 int wfs_read_begin(wfs_env *env, wfs_txn *t) {
   t->env = env;
   t->txn = NULL;
   if (env->ractive) return WF_EINVAL;
   for (int tries = 0;; tries++) {
-    int rc = env->rtxn ? mdb_txn_renew(env->rtxn)
-                       : mdb_txn_begin(env->env, NULL, MDB_RDONLY, &env->rtxn);
+    int rc = env->rtxn ? mdb_txn_renew(env->rtxn) : begin_read(env, &env->rtxn);
     if (rc == 0) break;
     if (env->rtxn) {
       mdb_txn_abort(env->rtxn);
@@ -291,7 +312,7 @@ static int create_dbs(wfs_txn *t, void *ud) {
  * whose commit keeps the handles. Only a new store takes the write path. */
 static int open_dbs(wfs_env *env) {
   MDB_txn *txn;
-  int rc = mdb_txn_begin(env->env, NULL, MDB_RDONLY, &txn);
+  int rc = begin_read(env, &txn);
   if (rc) return wfs__mdb_err(env, rc);
   for (int i = 0; !rc && i < NDBS; i++) rc = mdb_dbi_open(txn, db_names[i], 0, db_slot(env, i));
   rc = rc ? wfs__mdb_err(env, rc) : check_schema(env, txn);
@@ -348,10 +369,23 @@ static int check_length(wfs_env *env) {
   }
 }
 
+/* Reader slots: $WF_MAX_READERS, else the default. */
+static unsigned max_readers(void) {
+  const char *s = getenv("WF_MAX_READERS");
+  if (s && *s) {
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (!errno && !*end && v >= 1 && v <= (1ul << 20) && s[0] != '-') return (unsigned)v;
+  }
+  return WFS_MAX_READERS;
+}
+
 static int open_lmdb(wfs_env *env, const char *dir, size_t filesize) {
   int fd, rc, dead;
   if ((rc = mdb_env_create(&env->env))) return env_err(env, rc);
-  if ((rc = mdb_env_set_maxdbs(env->env, 8)) || (rc = mdb_env_set_maxreaders(env->env, 126)) ||
+  if ((rc = mdb_env_set_maxdbs(env->env, 8)) ||
+      (rc = mdb_env_set_maxreaders(env->env, max_readers())) ||
       (rc = mdb_env_set_mapsize(env->env, initial_map(filesize, env->mapcap))))
     return env_err(env, rc);
   if ((rc = mdb_env_open(env->env, dir, MDB_NORDAHEAD | MDB_NOTLS, 0600))) return env_err(env, rc);

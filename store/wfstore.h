@@ -67,8 +67,10 @@ typedef struct wfs_env wfs_env;
 /* Open or create the store under `home` (created with its store/, logs/ and runs/ folders).
  * Checks the schema (WF_ESCHEMA if newer, WF_ENOTSTORE if not 1..WFS_SCHEMA_VERSION),
  * clears stale readers, marks the LMDB file descriptor close-on-exec. The map starts
- * small and grows on demand up to a cap: $WF_MAP_CAP_MB, default 65536.
- * Errors: as wf_store_open (wf/wf.h); wfs_last_failure says on what. */
+ * small and grows on demand up to a cap: $WF_MAP_CAP_MB, default 65536. The reader table
+ * (one slot per process with the store open) has $WF_MAX_READERS slots, default
+ * WFS_MAX_READERS, fixed by the first process to open the store while no other has it
+ * open. Errors: as wf_store_open (wf/wf.h); wfs_last_failure says on what. */
 int wfs_open(const char *home, wfs_env **out);
 void wfs_close(wfs_env *env);
 const char *wfs_home(const wfs_env *env);  /* as given, without trailing slash */
@@ -78,13 +80,16 @@ const char *wfs_home(const wfs_env *env);  /* as given, without trailing slash *
  * never create a store). */
 int wfs_open_existing(const char *home, wfs_env **out);
 
+#define WFS_MAX_READERS 4096    /* default reader slots of a store */
+
 /* What the last store error of this thread was about, for messages. Set by the store
  * functions that fail on a file or the store itself (WF_EIO, WF_ENOSPC, WF_EROFS,
- * WF_EACCES, WF_ENOTSTORE, WF_ECORRUPT of the data file) when they fail;
+ * WF_EACCES, WF_EREADERS, WF_ENOTSTORE, WF_ECORRUPT of the data file) when they fail;
  * cleared when wfs_open or wfs_open_existing begins. */
 typedef struct wfs_failure {
   char path[4096];         /* the file or folder, or "" */
   int sys_errno;           /* the system's error code behind it, or 0 */
+  unsigned readers;        /* WF_EREADERS: the store's reader slots */
 } wfs_failure;
 const wfs_failure *wfs_last_failure(void);
 

@@ -63,7 +63,8 @@ typedef struct wf_run wf_run;
  * opened: WF_EACCES (permission), WF_EROFS (read-only file system), WF_ENOSPC (disk or
  * quota full), WF_EIO (other system errors); WF_ESCHEMA (written by a newer wf),
  * WF_ENOTSTORE (an LMDB environment that is not a wf store), WF_ECORRUPT (the data file
- * is shorter than its pages), WF_ESTORE (LMDB refused), WF_ENOMEM. */
+ * is shorter than its pages), WF_EREADERS (every reader slot of the store is taken by
+ * live processes), WF_ESTORE (LMDB refused), WF_ENOMEM. */
 int wf_store_open(const char *home, wf_store **out);
 
 /* Close a store; all runs begun on it must have ended. */
