@@ -102,8 +102,8 @@ static int list_logs(const char *dir, char ***out, size_t *n) {
   struct dirent *e;
   while ((e = readdir(d))) {
     size_t len = strlen(e->d_name);
-    if (len < 5 || strcmp(e->d_name + len - 4, ".log") != 0 || strcmp(e->d_name, "wf.log") == 0)
-      continue;
+    /* Step logs only: a detached run's own log (wfi_run_log_path) begins with '.'. */
+    if (len < 5 || strcmp(e->d_name + len - 4, ".log") != 0 || e->d_name[0] == '.') continue;
     if (*n == cap) {
       cap = cap ? cap * 2 : 32;
       char **p = realloc(*out, cap * sizeof *p);

@@ -184,8 +184,9 @@ static void report_started(int *fd, const char *home, const char *id) {
   char path[4096];
   snprintf(path, sizeof path, "%s/logs/%s", home, id);
   mkdir(path, 0755);
-  snprintf(path, sizeof path, "%s/logs/%s/wf.log", home, id);
-  int lf = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  int lf = wfi_run_log_path(home, id, path, sizeof path) == 0
+               ? open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)
+               : -1;
   if (lf >= 0) {
     dup2(lf, STDOUT_FILENO);
     dup2(lf, STDERR_FILENO);

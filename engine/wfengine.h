@@ -72,6 +72,11 @@ void wfi_job_done(wfi_job *job, wfi_result *res);
 int wfi_log_path(const char *home, const char *run_id, const char *key, char *buf,
                  size_t cap);
 
+/* Path of the log of a detached run's own output (its progress and messages) under
+ * `home`: $home/logs/<run>/.wf.log. No step's log has that name: an encoded key never
+ * begins with '.'. WF_EINVAL when it does not fit. */
+int wfi_run_log_path(const char *home, const char *run_id, char *buf, size_t cap);
+
 /* ---- plans --------------------------------------------------------------------------- */
 
 typedef struct wfi_retry {
