@@ -27,6 +27,10 @@ typedef struct wfi_result {
   size_t output_len;
   char *error;             /* malloc'd message or NULL */
   char *stderr_tail;       /* malloc'd or NULL */
+  int deferred;            /* when !ok: the attempt never started for lack of a resource
+                            * (descriptors, processes). While other steps run, the engine
+                            * starts it again after one of them ends, and it does not count
+                            * as an attempt; else it fails as the other fields say. */
 } wfi_result;
 
 enum wfi_kill_reason { WFI_KILL_TIMEOUT = 1, WFI_KILL_CANCEL = 2, WFI_KILL_SHUTDOWN = 3 };
