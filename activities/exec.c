@@ -555,6 +555,20 @@ static void fail_now(wfi_job *job, exec_proc *p, int retryable, char *error) {
   wfi_job_done(job, &res);
 }
 
+/* The attempt could not start for lack of descriptors or processes (errno e): the
+ * engine may start it again once a running step has ended (wfi_result.deferred). */
+static void fail_lacking(wfi_job *job, exec_proc *p, int e, char *error) {
+  wfi_result res;
+
+  memset(&res, 0, sizeof res);
+  res.exit_code = -1;
+  res.retryable = 1;
+  res.deferred = e == EMFILE || e == ENFILE || e == EAGAIN;
+  res.error = error ? error : strdup("out of memory starting the step");
+  proc_free(p);
+  wfi_job_done(job, &res);
+}
+
 /* 0 when fd now belongs to the handle (and reading started when cb is given). */
 static int attach(exec_proc *p, uv_pipe_t *h, int fd, uv_alloc_cb alloc, uv_read_cb cb) {
   uv_pipe_init(p->job->loop, h, 0);
@@ -644,7 +658,7 @@ static void exec_start(void *ctx, wfi_job *job) {
       (rc = pipe_above_stdio(pp + 4))) {
     close_fds(pp, 6);
     free(cwd);
-    fail_now(job, p, 1, msg("cannot create pipes: %s", strerror(-rc)));
+    fail_lacking(job, p, -rc, msg("cannot create pipes: %s", strerror(-rc)));
     return;
   }
   env = wfa_exec_build_env(job);
@@ -652,7 +666,8 @@ static void exec_start(void *ctx, wfi_job *job) {
     close_fds(pp, 6);
     free(env);
     free(cwd);
-    fail_now(job, p, 1, env ? msg("cannot watch children: %s", uv_strerror(rc)) : NULL);
+    fail_lacking(job, p, env && rc == UV_EMFILE ? EMFILE : 0,
+                 env ? msg("cannot watch children: %s", uv_strerror(rc)) : NULL);
     return;
   }
   child[0] = pp[0], child[1] = pp[3], child[2] = pp[5];
@@ -666,7 +681,10 @@ static void exec_start(void *ctx, wfi_job *job) {
       loop_close(el);
     why = spawn_error(e, p->argv[0], cwd, &retry);
     free(cwd);
-    fail_now(job, p, retry, why);
+    if (retry)
+      fail_lacking(job, p, e, why);
+    else
+      fail_now(job, p, retry, why);
     return;
   }
   free(cwd);

@@ -69,6 +69,10 @@ int wf_bad_id(const char *what, const char *id);
 /* Exit code for a store-level error code (not found, busy, ...). */
 int wf_exit_for(int rc);
 
+/* Why a store call failed, for a message: wf_strerror(rc), or for a failure on a file
+ * (wfs_last_failure) the file, the cause and what to do. Returns buf. */
+const char *wf_store_why(int rc, char *buf, size_t cap);
+
 /* EXIT_STORE (and a message) when the home exists but is not a directory, else 0. */
 int wf_check_home(const wf_cli *cli);
 /* Open the store for reading only when it exists; prints why not. */

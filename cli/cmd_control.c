@@ -65,7 +65,8 @@ int cmd_cancel_run(wf_cli *cli, int argc, char **argv) {
     code = wf_fail(EXIT_USAGE, "run %s already finished (%s); nothing to cancel", id,
                    r.status < WFS_RUN_NSTATUS ? wfs_run_status_name(r.status) : "?");
   } else if (rc) {
-    code = wf_fail(EXIT_STORE, "cannot cancel run %s: %s", id, wf_strerror(rc));
+    char why[8192];
+    code = wf_fail(EXIT_STORE, "cannot cancel run %s: %s", id, wf_store_why(rc, why, sizeof why));
   } else if (read_run(env, id, &r) == 0 && r.status == WFS_RUN_CANCELED) {
     wf_write_run_metadata(env, id);
     printf("run %s canceled\n", id);
@@ -101,8 +102,8 @@ static int list_logs(const char *dir, char ***out, size_t *n) {
   struct dirent *e;
   while ((e = readdir(d))) {
     size_t len = strlen(e->d_name);
-    if (len < 5 || strcmp(e->d_name + len - 4, ".log") != 0 || strcmp(e->d_name, "wf.log") == 0)
-      continue;
+    /* Step logs only: a detached run's own log (wfi_run_log_path) begins with '.'. */
+    if (len < 5 || strcmp(e->d_name + len - 4, ".log") != 0 || e->d_name[0] == '.') continue;
     if (*n == cap) {
       cap = cap ? cap * 2 : 32;
       char **p = realloc(*out, cap * sizeof *p);

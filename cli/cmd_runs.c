@@ -157,7 +157,8 @@ int cmd_show_run(wf_cli *cli, int argc, char **argv) {
   int rc = wfs_read_begin(env, &t);
   if (rc) {
     wfs_close(env);
-    return wf_fail(EXIT_STORE, "cannot read the store: %s", wf_strerror(rc));
+    char why[8192];
+    return wf_fail(EXIT_STORE, "cannot read the store: %s", wf_store_why(rc, why, sizeof why));
   }
   wfs_run r = {0};
   rc = wfs_run_get(&t, a.pos[0], &r);
@@ -269,7 +270,8 @@ int cmd_list_runs(wf_cli *cli, int argc, char **argv) {
   wfs_txn t;
   if ((rc = wfs_read_begin(env, &t)) != 0) {
     wfs_close(env);
-    return wf_fail(EXIT_STORE, "cannot read the store: %s", wf_strerror(rc));
+    char why[8192];
+    return wf_fail(EXIT_STORE, "cannot read the store: %s", wf_store_why(rc, why, sizeof why));
   }
   c.t = &t;
   if (cli->format == FMT_JSON) c.json = cJSON_CreateArray();

@@ -145,9 +145,10 @@ static int execute(wf_cli *cli, wfs_env *env, const char *run_id, const wfi_plan
     return EXIT_STORE;
   }
   if (rc && rc != WF_ESTEP) {
+    char why[8192];
     fprintf(stderr, "wf: run %s stopped: could not write to the store at %s: %s; once that is "
                     "fixed it can be resumed with: wf resume %s\n",
-            run_id, cli->home, wf_strerror(rc), run_id);
+            run_id, cli->home, wf_store_why(rc, why, sizeof why), run_id);
     return EXIT_STORE;
   }
   wfs_txn t;
@@ -234,8 +235,9 @@ static void report_started(int *fd, const char *home, const char *id) {
   char path[4096];
   snprintf(path, sizeof path, "%s/logs/%s", home, id);
   mkdir(path, 0755);
-  snprintf(path, sizeof path, "%s/logs/%s/wf.log", home, id);
-  int lf = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  int lf = wfi_run_log_path(home, id, path, sizeof path) == 0
+               ? open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)
+               : -1;
   if (lf >= 0) {
     dup2(lf, STDOUT_FILENO);
     dup2(lf, STDERR_FILENO);
@@ -423,7 +425,8 @@ int cmd_start(wf_cli *cli, int argc, char **argv) {
     }
   }
   if (rc) {
-    code = wf_fail(wf_exit_for(rc), "cannot record run: %s", wf_strerror(rc));
+    char why[8192];
+    code = wf_fail(wf_exit_for(rc), "cannot record run: %s", wf_store_why(rc, why, sizeof why));
     goto out;
   }
   report_started(&report_fd, cli->home, id);
@@ -447,8 +450,9 @@ static int resume_one(wf_cli *cli, wfs_env *env, const char *run_id, uint32_t wi
                       int skip_busy) {
   wfs_txn t;
   wfs_run r = {0};
+  char why[8192];
   int rc = wfs_read_begin(env, &t);
-  if (rc) return wf_fail(EXIT_STORE, "cannot read the store: %s", wf_strerror(rc));
+  if (rc) return wf_fail(EXIT_STORE, "cannot read the store: %s", wf_store_why(rc, why, sizeof why));
   rc = wfs_run_get(&t, run_id, &r);
   wfs_read_end(&t);
   if (rc == WF_ENOTFOUND)
@@ -500,7 +504,8 @@ static int resume_one(wf_cli *cli, wfs_env *env, const char *run_id, uint32_t wi
     goto out;
   }
   if (rc) {
-    code = wf_fail(wf_exit_for(rc), "cannot take over run %s: %s", run_id, wf_strerror(rc));
+    code = wf_fail(wf_exit_for(rc), "cannot take over run %s: %s", run_id,
+                   wf_store_why(rc, why, sizeof why));
     goto out;
   }
   if (info.alive)

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -46,8 +47,19 @@ static const struct command commands[] = {
     {"list", cmd_list},           {"describe", cmd_describe},
 };
 
+/* Steps hold descriptors (pipes, logs) while they run: take every open file the hard
+ * limit allows rather than the soft one, often 1024 or less. The engine still holds
+ * starts back when the limit is near. Steps inherit the raised limit. */
+static void raise_open_files(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max) return;
+  rl.rlim_cur = rl.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &rl); /* best effort: the engine budgets what it got */
+}
+
 int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
+  raise_open_files();
   wf_cli cli = {0};
   cli.home = getenv("WF_HOME");
   if (!cli.home || !cli.home[0]) cli.home = ".wf";

@@ -148,8 +148,56 @@ int wf_check_home(const wf_cli *cli) {
   return 0;
 }
 
+const char *wf_store_why(int rc, char *buf, size_t cap) {
+  const wfs_failure *f = wfs_last_failure();
+  const char *path = f->path;
+  if (!path[0]) {
+    snprintf(buf, cap, "%s", wf_strerror(rc));
+    return buf;
+  }
+  switch (rc) {
+  case WF_EACCES:
+    snprintf(buf, cap, "permission denied on %s (wf reads and writes its store's files even "
+                       "to show a run: run it as the user who owns the store, or give this "
+                       "user read and write access)", path);
+    break;
+  case WF_EROFS:
+    snprintf(buf, cap, "%s is on a read-only file system (wf writes to its store even to "
+                       "show a run: remount it read-write, or copy the store and use --home "
+                       "with the copy)", path);
+    break;
+  case WF_ENOSPC:
+    snprintf(buf, cap, "no space left on the device holding %s (or the quota is used up): "
+                       "free some space", path);
+    break;
+  case WF_EIO:
+    if (f->sys_errno && f->sys_errno != EIO)
+      snprintf(buf, cap, "%s: %s", path, strerror(f->sys_errno));
+    else
+      snprintf(buf, cap, "input/output error on %s (is the disk failing? see the system "
+                         "log, e.g. dmesg)", path);
+    break;
+  case WF_EREADERS:
+    snprintf(buf, cap, "all %u reader slots of the store are in use (%s: one per process "
+                       "that has the store open, e.g. detached runs and 'wf logs --follow'); "
+                       "wait for some to finish. To allow more, stop every process using "
+                       "the store, then run wf with WF_MAX_READERS=%u",
+             f->readers, path, f->readers < 2048 ? 4096 : f->readers * 2);
+    break;
+  case WF_ENOTSTORE:
+    snprintf(buf, cap, "%s is not a wf store (another program's, or damaged: it holds no "
+                       "schema version wf writes); point --home or WF_HOME at a wf store or a "
+                       "new directory", path);
+    break;
+  default:
+    snprintf(buf, cap, "%s", wf_strerror(rc));
+  }
+  return buf;
+}
+
 /* Why the store could not be opened, said once for both ways of opening it. */
 static int open_failed(const wf_cli *cli, int rc) {
+  char why[8192];
   if (rc == WF_ENOTFOUND)
     return wf_fail(EXIT_NOTFOUND, "no store at %s (start a run first, or pass --home DIR)",
                    cli->home);
@@ -159,7 +207,8 @@ static int open_failed(const wf_cli *cli, int rc) {
   if (rc == WF_ECORRUPT)
     return wf_fail(EXIT_STORE, "the store at %s is damaged (its data file is shorter than its "
                                "own index says); restore it from a copy", cli->home);
-  return wf_fail(EXIT_STORE, "cannot open the store at %s: %s", cli->home, wf_strerror(rc));
+  return wf_fail(EXIT_STORE, "cannot open the store at %s: %s", cli->home,
+                 wf_store_why(rc, why, sizeof why));
 }
 
 int wf_open_existing(wf_cli *cli, wfs_env **env) {

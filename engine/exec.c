@@ -9,11 +9,13 @@
  * Fan-out items are pulled from the workflow's cursor only as slots free up, so memory
  * stays bounded however many items a stage has. */
 #define _DEFAULT_SOURCE /* realpath */
+#include <dirent.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "exec_int.h"
@@ -196,7 +198,7 @@ static void check_stages(wfi_exec *x) {
 
 static void fill(wfi_exec *x) {
   uint32_t n = x->plan->nstages;
-  while (x->inflight < x->window && !x->stop_reason) {
+  while (x->inflight < x->window && x->inflight < x->fd_steps && !x->held && !x->stop_reason) {
     int started = 0;
     for (uint32_t k = 0; k < n && !started; k++) {
       uint32_t i = (x->rr + k) % n;
@@ -428,6 +430,29 @@ static void walk_close(uv_handle_t *h, void *arg) {
   if (!uv_is_closing(h)) uv_close(h, close_cb);
 }
 
+/* Descriptors this process has open (/proc/self/fd); a guess where that cannot be read. */
+static uint64_t fds_open(void) {
+  DIR *d = opendir("/proc/self/fd");
+  if (!d) return 64;
+  uint64_t n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)))
+    if (e->d_name[0] != '.') n++;
+  closedir(d);
+  return n ? n - 1 : 0; /* less the directory's own */
+}
+
+/* How many steps may run at once before their descriptors exceed the open-file limit
+ * (RLIMIT_NOFILE), with room kept for everything else: at least one. Starting more
+ * would fail steps for good with "Too many open files"; a wide window waits instead. */
+static uint32_t fd_steps(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return UINT32_MAX;
+  uint64_t keep = fds_open() + WFI_FD_RESERVE;
+  uint64_t n = rl.rlim_cur > keep ? (rl.rlim_cur - keep) / WFI_STEP_FDS : 0;
+  return n < 1 ? 1 : n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+}
+
 int wfi_exec_init(wfi_exec *x, wfs_env *env, const char *run_id, const wfi_plan *plan,
                   const wfi_exec_opts *opts) {
   memset(x, 0, sizeof *x);
@@ -442,6 +467,7 @@ int wfi_exec_init(wfi_exec *x, wfs_env *env, const char *run_id, const wfi_plan 
   wfs_read_end(&t);
   if (rc) return rc;
   x->window = opts->window ? opts->window : (x->run.window ? x->run.window : 8);
+  x->fd_steps = fd_steps();
   x->fresh = 1;
   for (int i = 0; i < WFS_STEP_NSTATUS; i++)
     if (x->run.counts[i]) x->fresh = 0;

@@ -9,6 +9,9 @@
 
 #define WFI_COMMIT_CAP 256   /* finished steps per group commit at most */
 #define WFI_PARK_CAP 1024    /* items pulled ahead while their class is saturated */
+#define WFI_STEP_FDS 4       /* descriptors a running step may hold: an exec step's stdin,
+                              * stdout and stderr pipes and its log */
+#define WFI_FD_RESERVE 32    /* descriptors kept for the loop, the store, curl, files */
 
 enum rstep_outcome { OUT_NONE, OUT_SUCCEEDED, OUT_FAILED, OUT_RETRY, OUT_CANCELED, OUT_DROPPED };
 enum rstage_state { S_WAIT, S_ACTIVE, S_FINISHING, S_DONE };
@@ -85,6 +88,8 @@ struct wfi_exec {
   int handles_open;
   struct rstage *st;
   uint32_t window, inflight, max_inflight;
+  uint32_t fd_steps;      /* steps the open-file limit lets run at once */
+  int held;               /* a start lacked a resource: none until a running step ends */
   struct rstep *running;   /* steps in flight */
   struct rstep *retrying;  /* steps in a retry delay */
   struct rstep *done_head, *done_tail;

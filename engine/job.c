@@ -66,3 +66,8 @@ int wfi_log_path(const char *home, const char *run_id, const char *key, char *bu
   memcpy(buf + len, ".log", 5);
   return 0;
 }
+
+int wfi_run_log_path(const char *home, const char *run_id, char *buf, size_t cap) {
+  int n = snprintf(buf, cap, "%s/logs/%s/.wf.log", home, run_id);
+  return n < 0 || (size_t)n >= cap ? WF_EINVAL : 0;
+}

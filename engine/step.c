@@ -334,6 +334,25 @@ void wfi_step_finish(wfi_exec *x, struct rstep *s) {
   wfi_exec_want_commit(x);
 }
 
+/* Put s back at the front of its stage, as if never started, and start nothing more
+ * until a running step ends: the attempt lacked a resource the running steps hold. */
+static void defer(wfi_exec *x, struct rstep *s) {
+  struct rstage *st = &x->st[s->stage];
+  s->attempt--;
+  s->tries--;
+  free(s->res.output);
+  free(s->res.error);
+  free(s->res.stderr_tail);
+  memset(&s->res, 0, sizeof s->res);
+  s->res.exit_code = -1;
+  s->next = st->parked_head;
+  st->parked_head = s;
+  if (!st->parked_tail) st->parked_tail = s;
+  st->nparked++;
+  x->held = 1;
+  wfi_exec_drive(x, 0);
+}
+
 static void on_job_done(wfi_job *job, wfi_result *res) {
   struct rstep *s = (struct rstep *)((char *)job - offsetof(struct rstep, job));
   wfi_exec *x = s->x;
@@ -346,6 +365,11 @@ static void on_job_done(wfi_job *job, wfi_result *res) {
   st->inflight--;
   if (s->cls) s->cls->inflight--;
   wfi_step_list_del(&x->running, s);
+  if (!s->res.ok && s->res.deferred && !s->kill_reason && !x->stop_reason && x->inflight) {
+    defer(x, s);
+    return;
+  }
+  x->held = 0;
 
   if (s->res.ok && s->res.output_len > x->max_output) {
     s->res.ok = 0;

@@ -27,6 +27,10 @@ typedef struct wfi_result {
   size_t output_len;
   char *error;             /* malloc'd message or NULL */
   char *stderr_tail;       /* malloc'd or NULL */
+  int deferred;            /* when !ok: the attempt never started for lack of a resource
+                            * (descriptors, processes). While other steps run, the engine
+                            * starts it again after one of them ends, and it does not count
+                            * as an attempt; else it fails as the other fields say. */
 } wfi_result;
 
 enum wfi_kill_reason { WFI_KILL_TIMEOUT = 1, WFI_KILL_CANCEL = 2, WFI_KILL_SHUTDOWN = 3 };
@@ -71,6 +75,11 @@ void wfi_job_done(wfi_job *job, wfi_result *res);
  * WF_EINVAL when it does not fit. */
 int wfi_log_path(const char *home, const char *run_id, const char *key, char *buf,
                  size_t cap);
+
+/* Path of the log of a detached run's own output (its progress and messages) under
+ * `home`: $home/logs/<run>/.wf.log. No step's log has that name: an encoded key never
+ * begins with '.'. WF_EINVAL when it does not fit. */
+int wfi_run_log_path(const char *home, const char *run_id, char *buf, size_t cap);
 
 /* ---- plans --------------------------------------------------------------------------- */
 

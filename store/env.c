@@ -2,15 +2,56 @@
  * reusable read transaction, and write transactions that grow the map when it is full. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
 
 #include "wfs_internal.h"
 
 #define MIB ((size_t)1 << 20)
 #define INITIAL_MAP (16 * MIB)
 #define DEFAULT_CAP_MB 65536
+
+/* ---- errors ------------------------------------------------------------------------ */
+
+static _Thread_local wfs_failure last_failure;
+
+const wfs_failure *wfs_last_failure(void) { return &last_failure; }
+
+static void failure_clear(void) {
+  last_failure.path[0] = '\0';
+  last_failure.sys_errno = 0;
+  last_failure.readers = 0;
+}
+
+/* Remember what failed: `path` followed by `tail` (may be NULL). */
+static void failure_note(const char *path, const char *tail, int sys_errno) {
+  snprintf(last_failure.path, sizeof last_failure.path, "%s%s", path, tail ? tail : "");
+  last_failure.sys_errno = sys_errno;
+}
+
+int wfs__fs_err(const char *path, const char *tail, int e) {
+  failure_note(path, tail, e);
+  switch (e) {
+  case ENOSPC: case EDQUOT: return WF_ENOSPC;
+  case EROFS: return WF_EROFS;
+  case EACCES: case EPERM: return WF_EACCES;
+  case ENOMEM: return WF_ENOMEM;
+  default: return WF_EIO;
+  }
+}
+
+/* LMDB reports a short write as EIO, and a full disk makes short writes: when the disk
+ * holding the store has (almost) no room left, that is the cause to report. */
+static int disk_full(const wfs_env *env) {
+  char dir[4096];
+  struct statvfs vs;
+  snprintf(dir, sizeof dir, "%s/store", env->home);
+  return statvfs(dir, &vs) == 0 && (uint64_t)vs.f_bavail * vs.f_frsize < ((uint64_t)1 << 20);
+}
 
 int wfs__mdb_err(wfs_env *env, int rc) {
   switch (rc) {
@@ -22,8 +63,20 @@ int wfs__mdb_err(wfs_env *env, int rc) {
     return WF_EMAPFULL;
   case MDB_BAD_TXN: /* what every operation after a MDB_MAP_FULL in the txn returns */
     return env && env->mapfull ? WF_EMAPFULL : WF_ESTORE;
+  case MDB_READERS_FULL:
+    if (env) {
+      unsigned n = 0;
+      mdb_env_get_maxreaders(env->env, &n);
+      failure_note(env->home, "/store/lock.mdb", 0);
+      last_failure.readers = n;
+    }
+    return WF_EREADERS;
   case ENOMEM: return WF_ENOMEM;
-  case ENOSPC: case EDQUOT: case EIO: return WF_EIO; /* the disk, not the store's logic */
+  /* The disk, not the store's logic: writing data.mdb (a commit) is what fails so. */
+  case ENOSPC: case EDQUOT: case EIO: case EROFS: case EACCES: case EPERM:
+    if (!env) return wfs__fs_err("", NULL, rc);
+    if (rc == EIO && disk_full(env)) rc = ENOSPC;
+    return wfs__fs_err(env->home, "/store/data.mdb", rc);
   default: return WF_ESTORE;
   }
 }
@@ -42,9 +95,10 @@ static char *join(const char *a, const char *b) {
 static int mkdir_one(const char *path, mode_t mode) {
   struct stat st;
   if (mkdir(path, mode) == 0) return 0;
-  if (errno == ENAMETOOLONG) return WF_EINVAL;
-  if (errno == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) return 0;
-  return WF_EIO;
+  int e = errno;
+  if (e == ENAMETOOLONG) return WF_EINVAL;
+  if (e == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) return 0;
+  return wfs__fs_err(path, NULL, e == EEXIST ? ENOTDIR : e);
 }
 
 /* mkdir -p; the last component private to its owner. */
@@ -113,13 +167,25 @@ static int grow_map(wfs_env *env) {
 
 /* ---- transactions --------------------------------------------------------------- */
 
+/* A new read transaction takes a slot of the reader table (MDB_NOTLS: one per
+ * transaction, kept across reset and renew). When all are taken, the slots of dead
+ * processes are cleared and the begin tried once more. */
+static int begin_read(wfs_env *env, MDB_txn **txn) {
+  int rc = mdb_txn_begin(env->env, NULL, MDB_RDONLY, txn);
+  if (rc == MDB_READERS_FULL) {
+    int dead = 0;
+    mdb_reader_check(env->env, &dead);
+    rc = mdb_txn_begin(env->env, NULL, MDB_RDONLY, txn);
+  }
+  return rc;
+}
+
 int wfs_read_begin(wfs_env *env, wfs_txn *t) {
   t->env = env;
   t->txn = NULL;
   if (env->ractive) return WF_EINVAL;
   for (int tries = 0;; tries++) {
-    int rc = env->rtxn ? mdb_txn_renew(env->rtxn)
-                       : mdb_txn_begin(env->env, NULL, MDB_RDONLY, &env->rtxn);
+    int rc = env->rtxn ? mdb_txn_renew(env->rtxn) : begin_read(env, &env->rtxn);
     if (rc == 0) break;
     if (env->rtxn) {
       mdb_txn_abort(env->rtxn);
@@ -159,7 +225,7 @@ int wfs_write(wfs_env *env, wfs_write_fn fn, void *ud) {
     env->mapfull = 0;
     env->wactive = 1;
     rc = fn(&t, ud);
-    if (rc == 0 && fault) rc = wfs__fault_before_commit(fault);
+    if (rc == 0 && fault) rc = wfs__mdb_err(env, wfs__fault_before_commit(fault));
     if (rc == 0) {
       rc = mdb_txn_commit(t.txn); /* frees the txn, also on failure */
       env->wactive = 0;
@@ -191,10 +257,15 @@ int wfs_meta_get_u64(wfs_txn *t, const char *name, uint64_t *v) {
   return meta_u64(t->env, t->txn, name, v);
 }
 
+/* wf writes schema versions 1..WFS_SCHEMA_VERSION; anything else (not a number, 0) is
+ * an LMDB environment of some other program, or not one wf can trust. */
 static int check_schema(wfs_env *env, MDB_txn *txn, uint64_t *version) {
   uint64_t v;
   int rc = meta_u64(env, txn, "schema", &v);
-  if (rc == WF_ECORRUPT) return WF_ESTORE;
+  if (rc == WF_ECORRUPT || (rc == 0 && v == 0)) {
+    failure_note(env->home, "/store", 0);
+    return WF_ENOTSTORE;
+  }
   if (rc) return rc;
   if (version) *version = v;
   return v > WFS_SCHEMA_VERSION ? WF_ESCHEMA : 0;
@@ -257,7 +328,7 @@ static int stamp_schema(wfs_txn *t, void *ud) {
 static int open_dbs(wfs_env *env) {
   MDB_txn *txn;
   uint64_t version = WFS_SCHEMA_VERSION;
-  int rc = mdb_txn_begin(env->env, NULL, MDB_RDONLY, &txn);
+  int rc = begin_read(env, &txn);
   if (rc) return wfs__mdb_err(env, rc);
   for (int i = 0; !rc && i < NDBS; i++) rc = mdb_dbi_open(txn, db_names[i], 0, db_slot(env, i));
   rc = rc ? wfs__mdb_err(env, rc) : check_schema(env, txn, &version);
@@ -273,34 +344,76 @@ static int open_dbs(wfs_env *env) {
 
 /* ---- open and close ------------------------------------------------------------- */
 
-static int env_err(int rc) {
+/* An error of mdb_env_open: a system one is about the store's folder (its lock or data
+ * file could not be created or opened). */
+static int env_err(wfs_env *env, int rc) {
   if (rc == ENOMEM) return WF_ENOMEM;
-  return rc > 0 ? WF_EIO : WF_ESTORE;  /* errno values are positive, MDB_* negative */
+  if (rc > 0) return wfs__fs_err(env->home, "/store", rc); /* errno values are positive */
+  if (rc != MDB_INVALID) return WF_ESTORE;
+  failure_note(env->home, "/store/data.mdb", 0); /* not an LMDB file at all */
+  return WF_ENOTSTORE;
+}
+
+static void sleep_ms(long ms) {
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
 }
 
 /* A data file shorter than the pages its meta page says are used would fault (SIGBUS)
- * on the first read of a missing page: refuse it instead. */
-static int check_length(wfs_env *env, size_t filesize) {
-  MDB_envinfo info;
-  MDB_stat st;
-  if (mdb_env_info(env->env, &info) || mdb_env_stat(env->env, &st)) return WF_ESTORE;
-  if (filesize && (size_t)(info.me_last_pgno + 1) * st.ms_psize > filesize) return WF_ECORRUPT;
-  return 0;
+ * on the first read of a missing page: refuse it. Other processes may be committing
+ * meanwhile, and a damage report must never come from that: the file's length is read
+ * after the meta page, from the open file (LMDB writes a transaction's pages before the
+ * meta page that names them, and never shortens the file, so a commit in between can
+ * only make the file longer than needed), and a short length counts only when it is
+ * the same on a second look a moment later. */
+static int check_length(wfs_env *env) {
+  size_t seen_need = 0, seen_have = 0;
+  int fd;
+  if (mdb_env_get_fd(env->env, &fd)) return WF_ESTORE;
+  for (int look = 0;; look++) {
+    MDB_envinfo info;
+    MDB_stat st;
+    struct stat fs;
+    if (mdb_env_info(env->env, &info) || mdb_env_stat(env->env, &st)) return WF_ESTORE;
+    if (fstat(fd, &fs) != 0) return wfs__fs_err(env->home, "/store/data.mdb", errno);
+    size_t need = (size_t)(info.me_last_pgno + 1) * st.ms_psize, have = (size_t)fs.st_size;
+    if (need <= have) return 0;
+    if ((look > 0 && need == seen_need && have == seen_have) || look == 10) {
+      failure_note(env->home, "/store/data.mdb", 0);
+      return WF_ECORRUPT;
+    }
+    seen_need = need;
+    seen_have = have;
+    sleep_ms(20);
+  }
+}
+
+/* Reader slots: $WF_MAX_READERS, else the default. */
+static unsigned max_readers(void) {
+  const char *s = getenv("WF_MAX_READERS");
+  if (s && *s) {
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (!errno && !*end && v >= 1 && v <= (1ul << 20) && s[0] != '-') return (unsigned)v;
+  }
+  return WFS_MAX_READERS;
 }
 
 static int open_lmdb(wfs_env *env, const char *dir, size_t filesize) {
   int fd, rc, dead;
-  if ((rc = mdb_env_create(&env->env))) return env_err(rc);
-  if ((rc = mdb_env_set_maxdbs(env->env, 8)) || (rc = mdb_env_set_maxreaders(env->env, 126)) ||
+  if ((rc = mdb_env_create(&env->env))) return env_err(env, rc);
+  if ((rc = mdb_env_set_maxdbs(env->env, 8)) ||
+      (rc = mdb_env_set_maxreaders(env->env, max_readers())) ||
       (rc = mdb_env_set_mapsize(env->env, initial_map(filesize, env->mapcap))))
-    return env_err(rc);
-  if ((rc = mdb_env_open(env->env, dir, MDB_NORDAHEAD | MDB_NOTLS, 0600))) return env_err(rc);
-  if ((rc = check_length(env, filesize))) return rc;
+    return env_err(env, rc);
+  if ((rc = mdb_env_open(env->env, dir, MDB_NORDAHEAD | MDB_NOTLS, 0600))) return env_err(env, rc);
+  if ((rc = check_length(env))) return rc;
   /* Reader slots of crashed processes pin old pages until cleared. */
   mdb_reader_check(env->env, &dead);
   if (mdb_env_get_fd(env->env, &fd) == 0) {
     int fl = fcntl(fd, F_GETFD);
-    if (fl < 0 || fcntl(fd, F_SETFD, fl | FD_CLOEXEC) < 0) return WF_EIO;
+    if (fl < 0 || fcntl(fd, F_SETFD, fl | FD_CLOEXEC) < 0) return wfs__fs_err(dir, NULL, errno);
   }
   return 0;
 }
@@ -310,6 +423,7 @@ static int env_open(const char *home, int existing, wfs_env **out) {
   char *dir = NULL, *data = NULL;
   int rc;
   *out = NULL;
+  failure_clear();
   if (!home || !*home) return WF_EINVAL;
   wfs_env *env = calloc(1, sizeof *env);
   if (!env || !(env->home = wfs_strdup(home))) {
@@ -325,7 +439,8 @@ static int env_open(const char *home, int existing, wfs_env **out) {
   }
   if (stat(data, &st) != 0) {
     if (errno == ENAMETOOLONG) rc = WF_EINVAL;
-    else if (existing) rc = errno == ENOENT || errno == ENOTDIR ? WF_ENOTFOUND : WF_EIO;
+    else if (existing)
+      rc = errno == ENOENT || errno == ENOTDIR ? WF_ENOTFOUND : wfs__fs_err(data, NULL, errno);
     else rc = 0;
     if (rc) goto fail;
     st.st_size = 0;

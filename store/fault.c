@@ -7,7 +7,8 @@
  *   after-commit  the commit is on disk, wfs_write has not returned, so nothing was
  *                 acknowledged: the process kills itself with SIGKILL
  *   enospc, eio   the commit fails as if the disk were full or failing: the transaction
- *                 is aborted (the store stays as it was) and wfs_write returns WF_EIO
+ *                 is aborted (the store stays as it was) and wfs_write returns WF_ENOSPC
+ *                 or WF_EIO, naming the data file
  * The variable is read once per process, at the first wfs_open. Without it wfs_write
  * pays one branch. It exists for the crash tests (tests/crash/) and nothing else. */
 #include <errno.h>
@@ -68,7 +69,8 @@ static void die(void) {
 int wfs__fault_before_commit(int point) {
   switch (point) {
   case WFS__FAULT_AFTER_PUT: die(); return 0;
-  case WFS__FAULT_ENOSPC: case WFS__FAULT_EIO: return WF_EIO;
+  case WFS__FAULT_ENOSPC: return ENOSPC;
+  case WFS__FAULT_EIO: return EIO;
   default: return 0;
   }
 }

@@ -28,14 +28,19 @@ int wfs__fault_init(void);
 /* Count one wfs_write call: `point` when this is the call it hits, else WFS__FAULT_NONE. */
 int wfs__fault_next(int point);
 /* Between a successful fn and the commit: after-put kills the process, enospc and eio
- * return WF_EIO (the caller aborts the transaction); 0 otherwise. */
+ * return ENOSPC and EIO (errno values: the caller maps them as a failed commit's and
+ * aborts the transaction); 0 otherwise. */
 int wfs__fault_before_commit(int point);
 /* After a successful commit, before wfs_write returns: after-commit kills the process. */
 void wfs__fault_after_commit(int point);
 
 /* Map an LMDB (or errno) code to a WF_E* code; MDB_MAP_FULL also marks env->mapfull so
- * that wfs_write grows the map even if a callback rewrote the error. */
+ * that wfs_write grows the map even if a callback rewrote the error. File system errors
+ * (a commit's) and MDB_READERS_FULL are noted for wfs_last_failure. */
 int wfs__mdb_err(wfs_env *env, int rc);
+/* Map errno value e, met on file or folder path+tail (tail may be NULL), to WF_ENOSPC,
+ * WF_EROFS, WF_EACCES, WF_ENOMEM or WF_EIO, and note it for wfs_last_failure. */
+int wfs__fs_err(const char *path, const char *tail, int e);
 
 /* A msgpack_sbuffer whose write failures are remembered (msgpack-c drops them). */
 typedef struct wfs__buf {

@@ -65,9 +65,12 @@ const char *wfs_step_status_name(int status);
 typedef struct wfs_env wfs_env;
 
 /* Open or create the store under `home` (created with its store/, logs/ and runs/ folders).
- * Checks the schema (WF_ESCHEMA if newer), clears stale readers, marks the LMDB file
- * descriptor close-on-exec. The map starts small and grows on demand up to a cap:
- * $WF_MAP_CAP_MB, default 65536. Errors: WF_EIO, WF_ESCHEMA, WF_ESTORE, WF_ENOMEM. */
+ * Checks the schema (WF_ESCHEMA if newer, WF_ENOTSTORE if not 1..WFS_SCHEMA_VERSION),
+ * clears stale readers, marks the LMDB file descriptor close-on-exec. The map starts
+ * small and grows on demand up to a cap: $WF_MAP_CAP_MB, default 65536. The reader table
+ * (one slot per process with the store open) has $WF_MAX_READERS slots, default
+ * WFS_MAX_READERS, fixed by the first process to open the store while no other has it
+ * open. Errors: as wf_store_open (wf/wf.h); wfs_last_failure says on what. */
 int wfs_open(const char *home, wfs_env **out);
 void wfs_close(wfs_env *env);
 const char *wfs_home(const wfs_env *env);  /* as given, without trailing slash */
@@ -76,6 +79,19 @@ const char *wfs_home(const wfs_env *env);  /* as given, without trailing slash *
  * creating nothing, when $home/store/data.mdb does not exist (so read-only commands
  * never create a store). */
 int wfs_open_existing(const char *home, wfs_env **out);
+
+#define WFS_MAX_READERS 4096    /* default reader slots of a store */
+
+/* What the last store error of this thread was about, for messages. Set by the store
+ * functions that fail on a file or the store itself (WF_EIO, WF_ENOSPC, WF_EROFS,
+ * WF_EACCES, WF_EREADERS, WF_ENOTSTORE, WF_ECORRUPT of the data file) when they fail;
+ * cleared when wfs_open or wfs_open_existing begins. */
+typedef struct wfs_failure {
+  char path[4096];         /* the file or folder, or "" */
+  int sys_errno;           /* the system's error code behind it, or 0 */
+  unsigned readers;        /* WF_EREADERS: the store's reader slots */
+} wfs_failure;
+const wfs_failure *wfs_last_failure(void);
 
 typedef struct wfs_txn {
   wfs_env *env;
@@ -93,7 +109,8 @@ void wfs_read_end(wfs_txn *t);
  * fn run again, so fn must not have effects outside the transaction. A non-zero return
  * of fn aborts and is returned. Growing remaps the store, so it fails with WF_ESTORE
  * while a read transaction of this env is open: end reads before writing. Not nested
- * (WF_EINVAL). Errors: fn's, WF_EMAPFULL (cap reached), WF_ESTORE. */
+ * (WF_EINVAL). Errors: fn's, WF_EMAPFULL (cap reached), WF_ENOSPC, WF_EIO (the commit
+ * could not be written), WF_ESTORE. */
 typedef int (*wfs_write_fn)(wfs_txn *t, void *ud);
 int wfs_write(wfs_env *env, wfs_write_fn fn, void *ud);
 

@@ -6,7 +6,8 @@
 # 12, single, fan-out of 12, single) is started with enospc:N for every N from 2 until
 # a run has fewer writes than N, and with eio:N for a few N; each run is then resumed
 # once more with a fault, then without one. After each failure:
-#   - wf exits 5 and says on stderr that the run stopped on the store error and how to
+#   - wf exits 5 and says on stderr that the run stopped on the store error (no space
+#     left for enospc, an input/output error for eio, on the store's data file) and how to
 #     resume it (or, when the failed write was the one recording a new run or taking the
 #     run over, says so with the store error);
 #   - `wf show-run` works, the run is interrupted and its error names the store error;
@@ -46,10 +47,19 @@ recorded() {
     awk -v n="$(lines "$log")" '{ print n, $0 }'
 }
 
+# cause FAULT: what wf must say the failed write was: a full disk or an I/O error.
+cause() {
+  case $1 in
+    enospc*) echo "no space left on the device" ;;
+    *) echo "input/output error" ;;
+  esac
+}
+
 # check_stopped WHAT FAULT: the checks after a run stopped on a failed commit.
 check_stopped() {
   local what=$1 fault=$2 bad
-  assert_contains "$ERR" "input/output error"
+  assert_contains "$ERR" "$(cause "$fault")"
+  assert_contains "$ERR" "$WF_HOME/store/data.mdb"
   cp "$ERR" "$SCRATCH/stopped.err"
   if ! "$WF" show-run "$id" >/dev/null 2>&1 </dev/null; then
     expect_exit 3 wf show-run "$id"
@@ -72,7 +82,7 @@ check_stopped() {
   # The run record's error says why; the record is written by a later transaction, so a
   # failure of that last write leaves none.
   if [[ $(jq -r .error "$SCRATCH/run.json") != null ]]; then
-    assert_json "$SCRATCH/run.json" '.error | test("input/output error")'
+    assert_json "$SCRATCH/run.json" ".error | test(\"$(cause "$fault")\")"
   fi
   # Stage lines of the progress output: "stage <id> succeeded in <time> (<n> steps)".
   bad=$(awk '$1 == "stage" && $3 == "succeeded" { n = $0; sub(/.*\(/, "", n); sub(/ step.*/, "", n); print $2, n }' \
@@ -147,7 +157,7 @@ new_run() {
 note "enospc:1 on a new store"
 new_run
 expect_exit 5 env WF_FAULT=enospc:1 "$WF" start "$DEF" --run-id "$id" -p log="$log"
-assert_contains "$ERR" "input/output error"
+assert_contains "$ERR" "no space left on the device holding $WF_HOME/store/data.mdb"
 ok wf list-runs
 expect_exit 3 wf show-run "$id"
 finish_new

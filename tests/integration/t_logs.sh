@@ -38,4 +38,28 @@ assert_eq "$RC" 0 "exit code of the followed run"
 wait_exit "$follower" 5
 assert_eq "$RC" 0 "exit code of wf logs --follow"
 
+
+# A detached run writes its own output (progress, messages) to a log of its own, which no
+# step's log can be: not even that of a stage named "wf", which was logs/<id>/wf.log.
+cat >"$SCRATCH/wfstage.json" <<'JSON'
+{ "name": "wfstage", "version": 1, "description": "a stage named wf that writes to stderr",
+  "defaults": { "retry": { "max_attempts": 1 } },
+  "stages": [ { "id": "wf", "run": ["sh", "-c", "echo marker-wf-stage >&2; echo 1"] } ] }
+JSON
+ok wf start "$SCRATCH/wfstage.json" --run-id D --detach
+assert_eq "$(cat "$OUT")" D "what start --detach prints"
+wait_status D succeeded 20
+wait_for 10 grep -q "run D succeeded" "$WF_HOME/logs/D/.wf.log"
+assert_contains "$WF_HOME/logs/D/.wf.log" "run D started"
+assert_not_contains "$WF_HOME/logs/D/.wf.log" "marker-wf-stage"
+assert_contains "$WF_HOME/logs/D/wf.log" "marker-wf-stage"
+assert_not_contains "$WF_HOME/logs/D/wf.log" "run D"
+ok wf logs D
+assert_contains "$OUT" "==> wf <=="
+assert_contains "$OUT" "marker-wf-stage"
+assert_not_contains "$OUT" "run D"
+ok wf logs D --step wf
+assert_contains "$OUT" "marker-wf-stage"
+assert_not_contains "$OUT" "run D"
+
 note "logs ok"

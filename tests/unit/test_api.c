@@ -302,6 +302,16 @@ static void test_log_path_encoding(void **state) {
   assert_int_equal(wfi_log_path("h", "r1", "..", p, sizeof p), 0);
   assert_string_equal(p, "h/logs/r1/%2E..log");
   assert_int_equal(wfi_log_path("h", "r1", "x", p, 12), WF_EINVAL);
+  /* A detached run's own log is no step's: not of a stage named wf, nor of ".wf". */
+  char own[256];
+  assert_int_equal(wfi_run_log_path("h", "r1", own, sizeof own), 0);
+  assert_string_equal(own, "h/logs/r1/.wf.log");
+  static const char *const keys[] = {"wf", ".wf", "%2Ewf", ".wf.log", "wf/.wf"};
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+    assert_int_equal(wfi_log_path("h", "r1", keys[i], p, sizeof p), 0);
+    assert_string_not_equal(p, own);
+  }
+  assert_int_equal(wfi_run_log_path("h", "r1", own, 17), WF_EINVAL);
   assert_string_equal(wf_strerror(WF_EBUSY), "run is owned by another live process");
   assert_string_equal(wf_strerror(0), "success");
 }

@@ -23,6 +23,9 @@ struct fake {
   uint32_t fail_first;     /* the first N attempts of every step fail */
   uint32_t delay_ms;
   int hang;                /* never complete on its own */
+  uint32_t capacity;       /* > 0: a start beyond this many in flight lacks a resource */
+  int no_capacity;         /* every start lacks a resource */
+  uint32_t deferred;       /* starts reported as lacking a resource */
   uint64_t first_start_ms, last_start_ms;
   int64_t starts_ms[4096];
 };
@@ -75,6 +78,17 @@ static void fjob_timer(uv_timer_t *t) {
 
 static void fake_start(void *ctx, wfi_job *job) {
   struct fake *f = ctx;
+  if (f->no_capacity || (f->capacity && f->inflight >= f->capacity)) {
+    /* As an exec step out of descriptors: nothing started, reported at once. */
+    wfi_result res = {0};
+    res.exit_code = -1;
+    res.retryable = 1;
+    res.deferred = 1;
+    res.error = strdup("cannot create pipes: Too many open files");
+    f->deferred++;
+    wfi_job_done(job, &res);
+    return;
+  }
   struct fjob *fj = calloc(1, sizeof *fj);
   fj->job = job;
   fj->f = f;
@@ -446,6 +460,52 @@ static void test_continue_on_error_degrades(void **state) {
   assert_int_equal(x->f.started, 2 + 6); /* "last" is skipped: no fan item succeeded */
 }
 
+/* Starts that lack a resource while others run wait for one of them to end: every step
+ * succeeds at its first attempt, never more than the capacity in flight. */
+static void test_lacking_resource_waits(void **state) {
+  struct fx *x = *state;
+  x->f.capacity = 3;
+  int status;
+  assert_int_equal(run(x, "lack", 16, &status), 0);
+  assert_int_equal(status, WFS_RUN_SUCCEEDED);
+  assert_int_equal(x->f.started, 42);
+  assert_int_equal(x->f.max_inflight, 3);
+  assert_true(x->f.deferred > 0);
+  wfs_txn t;
+  wfs_step s = {0};
+  assert_int_equal(wfs_read_begin(x->env, &t), 0);
+  for (uint32_t i = 0; i < 40; i++) {
+    char key[16];
+    snprintf(key, sizeof key, "fan/%u", i);
+    assert_int_equal(wfs_step_get(&t, "lack", key, &s), 0);
+    assert_int_equal(s.status, WFS_STEP_SUCCEEDED);
+    assert_int_equal(s.attempt, 1);
+    wfs_step_clear(&s);
+  }
+  wfs_read_end(&t);
+}
+
+/* With nothing else in flight there is nothing to wait for: the step fails (after its
+ * retries) with the activity's message, and the run ends. */
+static void test_lacking_resource_alone_fails(void **state) {
+  struct fx *x = *state;
+  x->f.no_capacity = 1;
+  for (int i = 0; i < 3; i++) x->st[i].retry.max_attempts = 2;
+  int status;
+  assert_int_equal(run(x, "alone", 16, &status), 0);
+  assert_int_equal(status, WFS_RUN_FAILED);
+  assert_int_equal(x->f.deferred, 2);
+  wfs_txn t;
+  wfs_step s = {0};
+  assert_int_equal(wfs_read_begin(x->env, &t), 0);
+  assert_int_equal(wfs_step_get(&t, "alone", "first", &s), 0);
+  wfs_read_end(&t);
+  assert_int_equal(s.status, WFS_STEP_FAILED);
+  assert_int_equal(s.attempt, 2);
+  assert_string_equal(s.error, "cannot create pipes: Too many open files");
+  wfs_step_clear(&s);
+}
+
 static void test_large_fanout_memory_is_bounded(void **state) {
   struct fx *x = *state;
   x->pu.nitems = 20000;
@@ -479,6 +539,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_rerun_stage_executes_again, setup, teardown),
       cmocka_unit_test_setup_teardown(test_timeout_kills_and_fails, setup, teardown),
       cmocka_unit_test_setup_teardown(test_continue_on_error_degrades, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_lacking_resource_waits, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_lacking_resource_alone_fails, setup, teardown),
       cmocka_unit_test_setup_teardown(test_large_fanout_memory_is_bounded, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

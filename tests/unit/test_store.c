@@ -233,29 +233,58 @@ static void test_open_existing(void **state) {
   wfs_close(env);
 }
 
-static void test_schema_newer(void **state) {
-  fx *f = *state;
+/* Put `len` bytes as meta's schema value of the closed store of f. */
+static void put_schema(fx *f, const char *bytes, size_t len) {
   char p[400];
   MDB_env *menv;
   MDB_txn *txn;
   MDB_dbi dbi;
-  open_store(f);
-  wfs_close(f->env);
-  f->env = NULL;
   snprintf(p, sizeof p, "%sstore", f->home);
   assert_int_equal(mdb_env_create(&menv), 0);
   assert_int_equal(mdb_env_set_maxdbs(menv, 8), 0);
   assert_int_equal(mdb_env_open(menv, p, 0, 0600), 0);
   assert_int_equal(mdb_txn_begin(menv, NULL, 0, &txn), 0);
   assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
-  MDB_val k = {6, "schema"}, v = {1, "\x63"};
+  MDB_val k = {6, "schema"}, v = {len, (void *)bytes};
   assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
   assert_int_equal(mdb_txn_commit(txn), 0);
   mdb_env_close(menv);
+}
+
+static void test_schema_newer(void **state) {
+  fx *f = *state;
+  open_store(f);
+  wfs_close(f->env);
+  f->env = NULL;
+  put_schema(f, "\x63", 1);
   wfs_env *env = NULL;
   assert_int_equal(wfs_open(f->home, &env), WF_ESCHEMA);
   assert_null(env);
   assert_int_equal(wfs_open_existing(f->home, &env), WF_ESCHEMA);
+}
+
+/* A schema value wf never writes (0, not a number) is not a wf store; the failure names
+ * the store's folder. */
+static void test_schema_not_wf(void **state) {
+  fx *f = *state;
+  static const struct { const char *bytes; size_t len; } bad[] = {
+      {"\x00", 1}, {"\xa3" "abc", 4}, {"\xc0", 1}, {"\xff", 1}, {"\x01\x01", 2}, {"", 0}};
+  char want[400];
+  open_store(f);
+  wfs_close(f->env);
+  f->env = NULL;
+  snprintf(want, sizeof want, "%sstore", f->home);
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    wfs_env *env = NULL;
+    put_schema(f, bad[i].bytes, bad[i].len);
+    assert_int_equal(wfs_open(f->home, &env), WF_ENOTSTORE);
+    assert_null(env);
+    assert_string_equal(wfs_last_failure()->path, want);
+    assert_int_equal(wfs_open_existing(f->home, &env), WF_ENOTSTORE);
+  }
+  put_schema(f, "\x01", 1);
+  assert_int_equal(wfs_open_existing(f->home, &f->env), 0);
+  assert_string_equal(wfs_last_failure()->path, "");
 }
 
 static void test_run_put_get(void **state) {
@@ -699,7 +728,8 @@ static void test_durable_flags(void **state) {
 int main(void) {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
   const struct CMUnitTest tests[] = {
-    T(test_open_layout), T(test_open_existing), T(test_schema_newer), T(test_run_put_get),
+    T(test_open_layout), T(test_open_existing), T(test_schema_newer), T(test_schema_not_wf),
+    T(test_run_put_get),
     T(test_indexes),     T(test_runs_scan),     T(test_steps),        T(test_events),
     T(test_run_del),     T(test_key_checks),    T(test_map_growth),   T(test_map_cap),
     T(test_map_resized_elsewhere), T(test_durable_flags),

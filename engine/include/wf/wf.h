@@ -38,9 +38,14 @@ extern "C" {
   X(WF_EINTR, -11, "interrupted by a signal")                                 \
   X(WF_ESTEP, -12, "step failed")                                             \
   X(WF_EEXIST, -13, "already exists")                                         \
-  X(WF_EIO, -14, "input/output error (is the disk full or failing?)")                                        \
-  X(WF_ESTATE, -15, "run is not in a state that allows this")                \
-  X(WF_EFENCED, -16, "run was taken over by another process")
+  X(WF_EIO, -14, "input/output error (is the disk failing?)")                 \
+  X(WF_ESTATE, -15, "run is not in a state that allows this")                 \
+  X(WF_ENOSPC, -16, "no space left on the device")                            \
+  X(WF_EROFS, -17, "read-only file system")                                   \
+  X(WF_EACCES, -18, "permission denied")                                      \
+  X(WF_EREADERS, -19, "too many processes have the store open")               \
+  X(WF_ENOTSTORE, -20, "not a wf store")                                     \
+  X(WF_EFENCED, -21, "run was taken over by another process")
 
 enum wf_error {
 #define WF_X_ENUM(name, value, msg) name = value,
@@ -55,8 +60,12 @@ typedef struct wf_store wf_store;
 typedef struct wf_run wf_run;
 
 /* Open (creating if needed) the store under `home`; NULL means $WF_HOME, else "./.wf".
- * Errors: WF_EINVAL (path too long), WF_EIO (directory cannot be created),
- * WF_ESCHEMA (written by a newer wf), WF_ESTORE (LMDB refused), WF_ENOMEM. */
+ * Errors: WF_EINVAL (path too long); a folder or file of the store cannot be created or
+ * opened: WF_EACCES (permission), WF_EROFS (read-only file system), WF_ENOSPC (disk or
+ * quota full), WF_EIO (other system errors); WF_ESCHEMA (written by a newer wf),
+ * WF_ENOTSTORE (an LMDB environment that is not a wf store), WF_ECORRUPT (the data file
+ * is shorter than its pages), WF_EREADERS (every reader slot of the store is taken by
+ * live processes), WF_ESTORE (LMDB refused), WF_ENOMEM. */
 int wf_store_open(const char *home, wf_store **out);
 
 /* Close a store; all runs begun on it must have ended. */
