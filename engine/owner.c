@@ -91,10 +91,6 @@ static struct flock byte_at(short type, uint64_t epoch) {
   return fl;
 }
 
-static int errno_code(int e) {
-  return e == ENOMEM ? WF_ENOMEM : e == ENAMETOOLONG ? WF_EINVAL : WF_EIO;
-}
-
 int wfi_lease_open(const char *home, const char *run_id, wfi_lease *l) {
   char path[4096];
   l->fd = -1;
@@ -103,11 +99,11 @@ int wfi_lease_open(const char *home, const char *run_id, wfi_lease *l) {
   if (rc) return rc;
   char *slash = strrchr(path, '/');
   *slash = '\0';
-  if (mkdir(path, 0700) != 0 && errno != EEXIST) return errno_code(errno);
+  if (mkdir(path, 0700) != 0 && errno != EEXIST) return wfs_fs_err(path, errno);
   *slash = '/';
   /* Close-on-exec: a step that inherited it would keep the lock after its owner died. */
   l->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  return l->fd < 0 ? errno_code(errno) : 0;
+  return l->fd < 0 ? wfs_fs_err(path, errno) : 0;
 }
 
 int wfi_lease_lock(wfi_lease *l, uint64_t epoch) {
@@ -116,7 +112,8 @@ int wfi_lease_lock(wfi_lease *l, uint64_t epoch) {
     l->epoch = epoch;
     return 0;
   }
-  return errno == EAGAIN || errno == EACCES ? WF_EBUSY : errno_code(errno);
+  if (errno == EAGAIN || errno == EACCES) return WF_EBUSY;
+  return errno == ENOMEM || errno == ENOLCK ? WF_ENOMEM : WF_EIO;
 }
 
 void wfi_lease_release(wfi_lease *l) {

@@ -44,6 +44,8 @@ int wfs__fs_err(const char *path, const char *tail, int e) {
   }
 }
 
+int wfs_fs_err(const char *path, int e) { return wfs__fs_err(path, NULL, e); }
+
 /* LMDB reports a short write as EIO, and a full disk makes short writes: when the disk
  * holding the store has (almost) no room left, that is the cause to report. */
 static int disk_full(const wfs_env *env) {

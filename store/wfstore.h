@@ -92,6 +92,10 @@ typedef struct wfs_failure {
   unsigned readers;        /* WF_EREADERS: the store's reader slots */
 } wfs_failure;
 const wfs_failure *wfs_last_failure(void);
+/* Map errno value e, met on `path` (a file of the store's home that LMDB does not manage,
+ * such as a run's lock file), to WF_ENOSPC, WF_EROFS, WF_EACCES, WF_ENOMEM or WF_EIO, and
+ * note it for wfs_last_failure. */
+int wfs_fs_err(const char *path, int e);
 
 typedef struct wfs_txn {
   wfs_env *env;
