@@ -12,7 +12,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The deepest nesting (arrays and maps, the outermost one counting 1) that the decoders
+ * accept in a record. */
 #define WFM_MAX_DEPTH 64
+/* The deepest nesting wf accepts in a value given to it (a step's output, an item, a
+ * parameter): records wrap such values in a few levels of their own (a step record holds
+ * its input, which holds the outputs of the stages it needs, a fan-out stage's output
+ * holds its items' outputs: at most 4 levels today), and this leaves 8 for them, so that
+ * every record written can be read back. */
+#define WFM_MAX_VALUE_DEPTH (WFM_MAX_DEPTH - 8)
 
 typedef enum wfm_type {
   WFM_NIL, WFM_BOOL, WFM_INT, WFM_UINT, WFM_FLOAT, WFM_STR, WFM_BIN, WFM_ARRAY, WFM_MAP, WFM_EXT
@@ -43,6 +51,31 @@ int wfm_next(wfm_reader *r, wfm_obj *o);
 int wfm_skip(wfm_reader *r);
 /* 0 if buf holds exactly one well-formed value of depth <= WFM_MAX_DEPTH. */
 int wfm_validate(const void *buf, size_t len);
+
+/* Why a value cannot be recorded (wfm_check_value). */
+typedef enum wfm_fault {
+  WFM_FAULT_NONE,
+  WFM_FAULT_MALFORMED,  /* not exactly one well-formed msgpack value */
+  WFM_FAULT_DEPTH,      /* nested deeper than allowed */
+  WFM_FAULT_UTF8,       /* a string (or map key) that is not valid UTF-8 */
+  WFM_FAULT_NUL         /* a string (or map key) holding a NUL character */
+} wfm_fault;
+
+/* wfm_check_value flags: also check that strings are UTF-8 without NUL. */
+#define WFM_CHECK_TEXT 1u
+
+/* 0 if buf holds exactly one well-formed value nested at most max_depth levels (itself
+ * capped at WFM_MAX_DEPTH) and, with WFM_CHECK_TEXT, whose strings and map keys are valid
+ * UTF-8 without NUL characters. Else WF_EINVAL with *fault (may be NULL) saying why and
+ * *at (may be NULL) the offset in buf of the first offending byte. */
+int wfm_check_value(const void *buf, size_t len, int max_depth, unsigned flags,
+                    wfm_fault *fault, size_t *at);
+/* What a fault means, as the end of a sentence about the value ("... has a string that is
+ * not valid UTF-8"). */
+const char *wfm_fault_text(wfm_fault fault);
+/* The length of the longest valid UTF-8 prefix of buf: n when all n bytes are valid
+ * (shortest forms only; no UTF-16 surrogates; nothing above U+10FFFF). */
+size_t wfm_utf8_check(const void *buf, size_t n);
 
 /* Typed reads for record decoders: WF_ECORRUPT on any other type. nil is accepted by
  * the *_opt forms (giving NULL / 0). Strings are returned as malloc'd NUL-terminated

@@ -84,23 +84,33 @@ int wf_run_begin(wf_store *st, const char *workflow, const char *run_id, wf_run 
 /* The run's id; valid until wf_run_end. */
 const char *wf_run_id(const wf_run *run);
 
+/* The deepest nesting of arrays and maps (the outermost counting 1) that wf takes in a
+ * value: a step's input, item or output. Its records wrap values in a few levels of their
+ * own and must stay readable. */
+#define WF_MAX_VALUE_DEPTH 56
+
 /* An in-process step body. `in` is the msgpack input given to the step call. On success
  * it returns 0 and sets *out to a malloc'd msgpack value of *outlen bytes (the engine
- * frees it); any other return fails the step. */
+ * frees it); any other return fails the step. An output that is not one well-formed
+ * value, nests deeper than WF_MAX_VALUE_DEPTH or has a string (or map key) that is not
+ * UTF-8 or holds a NUL also fails the step, with a message saying so: it could not be
+ * recorded, or shown as JSON, as it is. */
 typedef int (*wf_step_fn)(void *ud, const void *in, size_t inlen, void **out, size_t *outlen);
 
 /* Execute step `key` (at most 300 bytes) of the run with msgpack input `in`, unless it
  * is recorded as succeeded with the same input. Either way *out and *outlen receive the
  * output, valid until the next call on this run; *memoized (may be NULL) tells which.
  * Returns after the record is durable.
- * Errors: WF_EINVAL, WF_ESTEP (fn failed; recorded as failed), WF_ESTORE, WF_ENOMEM,
- * WF_EFENCED (another process took the run over; nothing was recorded: stop and
- * wf_run_end the handle). */
+ * Errors: WF_EINVAL (also: `in` is not one well-formed msgpack value at most
+ * WF_MAX_VALUE_DEPTH deep), WF_ESTEP (fn failed, or gave an output wf does not take;
+ * recorded as failed), WF_ESTORE, WF_ENOMEM, WF_EFENCED (another process took the run
+ * over; nothing was recorded: stop and wf_run_end the handle). */
 int wf_step_run(wf_run *run, const char *key, const void *in, size_t inlen, wf_step_fn fn,
                 void *ud, const void **out, size_t *outlen, int *memoized);
 
-/* Builds the msgpack input of item i of a fan-out (malloc'd into *in, *inlen) and its
- * step key (a NUL-terminated string of at most 300 bytes written into key[keycap]). */
+/* Builds the msgpack input of item i of a fan-out (malloc'd into *in, *inlen: one value
+ * at most WF_MAX_VALUE_DEPTH deep) and its step key (a NUL-terminated string of at most
+ * 300 bytes written into key[keycap]). */
 typedef int (*wf_item_fn)(void *ud, size_t i, char *key, size_t keycap, void **in, size_t *inlen);
 
 /* Execute n steps of a fan-out with at most `window` of them in flight, through the
