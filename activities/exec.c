@@ -259,9 +259,48 @@ static char *msg(const char *fmt, ...) {
   return strdup(buf);
 }
 
+/* Why stdout cannot be taken as the output, for the messages below. */
+static char *text_fault_msg(const wfa_text_fault *f) {
+  char where[200];
+  wfa_text_fault_where(f, where, sizeof where);
+  switch (f->kind) {
+  case WFM_FAULT_DEPTH:
+    return msg("stdout JSON nests deeper than %d levels at %s: wf takes values at most %d "
+               "levels deep, so that every record holding one can be read back",
+               WFM_MAX_VALUE_DEPTH, where, WFM_MAX_VALUE_DEPTH);
+  case WFM_FAULT_NUL:
+    return msg("stdout JSON has a NUL character (\\u0000) at %s: a string cannot hold it "
+               "without being cut short there; leave it out, or encode the data (e.g. "
+               "base64)", where);
+  default:
+    return msg("stdout is not valid UTF-8 at %s: JSON text must be UTF-8; print other "
+               "bytes escaped (\\uXXXX) or encoded (e.g. base64)", where);
+  }
+}
+
+/* The start of stdout for a message: at most 80 bytes, whole UTF-8 characters only,
+ * control characters as spaces and bytes that are not UTF-8 as '?'. */
+static void excerpt(char *s, size_t n, size_t *cut) {
+  size_t i, k = n < 80 ? n : 80;
+  for (; k < n && k > 0 && ((unsigned char)s[k] & 0xc0) == 0x80; k--)
+    ;
+  for (i = 0; i < k;) {
+    size_t ok = wfm_utf8_check(s + i, k - i);
+    for (; ok > 0; ok--, i++)
+      if ((unsigned char)s[i] < 0x20)
+        s[i] = ' ';
+    if (i < k)
+      s[i++] = '?';
+  }
+  while (k > 0 && s[k - 1] == ' ')
+    k--;
+  *cut = k;
+}
+
 static void parse_output(exec_proc *p, wfi_result *res) {
   const char *s = p->out_buf, *end = NULL;
   size_t n = p->out_len, i, pos, cut, line = 1, col = 1;
+  wfa_text_fault f;
   cJSON *j = NULL;
   int rc;
 
@@ -273,29 +312,27 @@ static void parse_output(exec_proc *p, wfi_result *res) {
   }
   /* cJSON wants the terminating NUL inside the length; a NUL in stdout is an error */
   p->out_buf[n] = 0;
-  if (!memchr(s, 0, n))
+  if (!memchr(s, 0, n)) {
+    if (wfa_json_text_check(s, n, WFM_MAX_VALUE_DEPTH, &f) != 0) {
+      res->error = text_fault_msg(&f);
+      return;
+    }
     j = cJSON_ParseWithLengthOpts(s, n + 1, &end, 1);
+  }
   if (!j) {
     pos = memchr(s, 0, n) ? (size_t)((const char *)memchr(s, 0, n) - s)
                           : end ? (size_t)(end - s) : 0;
     for (i = 0; i < pos && i < n; i++, col++)
       if (s[i] == '\n')
         line++, col = 0;
-    for (cut = n < 80 ? n : 80; cut < n && cut > 0 && ((unsigned char)s[cut] & 0xc0) == 0x80;
-         cut--)
-      ;
-    for (i = 0; i < cut; i++)
-      if ((unsigned char)s[i] < 0x20)
-        p->out_buf[i] = ' ';
-    while (cut > 0 && s[cut - 1] == ' ')
-      cut--;
+    excerpt(p->out_buf, n, &cut);
     res->error = msg("stdout is not JSON (line %zu, column %zu): %.*s", line, col, (int)cut, s);
     return;
   }
   rc = wfa_json_to_mp_buf(j, &res->output, &res->output_len);
   cJSON_Delete(j);
-  if (rc == WF_EINVAL)
-    res->error = msg("stdout JSON nests deeper than %d levels", WFM_MAX_DEPTH);
+  if (rc == WF_EINVAL) /* the scan above has seen the depth: this is not expected */
+    res->error = msg("stdout JSON nests deeper than %d levels", WFM_MAX_VALUE_DEPTH);
   else if (rc)
     res->retryable = 1, res->error = msg("out of memory converting stdout");
   res->ok = !rc;

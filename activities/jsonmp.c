@@ -58,7 +58,7 @@ static int json_to_mp(const cJSON *j, msgpack_packer *pk, int depth) {
     return pack_strn(pk, j->valuestring, strlen(j->valuestring));
   case cJSON_Array:
   case cJSON_Object:
-    if (depth > WFM_MAX_DEPTH) /* counted as wfm_validate does: containers only */
+    if (depth > WFM_MAX_VALUE_DEPTH) /* counted as wfm_check_value does: containers only */
       return WF_EINVAL;
     n = 0;
     for (c = j->child; c; c = c->next)

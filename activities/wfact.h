@@ -8,6 +8,7 @@
 #include <msgpack.h>
 
 #include "wfengine.h"
+#include "wfmp.h"
 
 /* exec: the step input is a msgpack map built by the workflow layer:
  *   "run":    array of strings (argv; argv[0] searched in PATH)   } exactly one
@@ -31,8 +32,27 @@ const wfi_activity *wfa_builtin(const char *uses);
 /* Visit the names of the built-ins (for `wf describe` and validation messages). */
 void wfa_builtin_names(void (*cb)(void *ud, const char *name), void *ud);
 
+/* Where JSON text holds what wf cannot take as a value (wfa_json_text_check). */
+typedef struct wfa_text_fault {
+  wfm_fault kind;        /* WFM_FAULT_UTF8, WFM_FAULT_NUL (a NUL byte or a \u0000 escape)
+                            or WFM_FAULT_DEPTH (the bracket that opens one level too many) */
+  size_t offset;         /* of the offending byte, from 0 */
+  size_t line, column;   /* of the same byte, from 1 (columns count bytes) */
+  int in_key;            /* the byte is inside a member name of the object at `path` */
+  char path[128];        /* the JSON path of the value around it: $, $.a[3]["b c"]... */
+} wfa_text_fault;
+
+/* Check JSON text for what cJSON lets through: bytes that are not UTF-8, NUL characters
+ * (raw, or \u0000 escapes at which cJSON would silently end a string) and arrays and
+ * objects nested deeper than max_depth (0: no limit). The JSON syntax is not checked
+ * (cJSON does that). 0, or WF_EINVAL with the first fault in *f. */
+int wfa_json_text_check(const char *s, size_t n, int max_depth, wfa_text_fault *f);
+/* "byte 7 (line 1, column 8, at $.k)" for a message (without the path for a depth). */
+void wfa_text_fault_where(const wfa_text_fault *f, char *buf, size_t cap);
+
 /* JSON -> msgpack. Integers that are exact in a double become msgpack ints, other
- * numbers floats. Returns 0 or WF_EINVAL (nesting deeper than WFM_MAX_DEPTH). */
+ * numbers floats. Returns 0 or WF_EINVAL (nesting deeper than WFM_MAX_VALUE_DEPTH:
+ * wf takes no deeper value, so that the records holding it can be read back). */
 int wfa_json_to_mp(const cJSON *j, msgpack_packer *pk);
 /* Same into a malloc'd buffer. */
 int wfa_json_to_mp_buf(const cJSON *j, uint8_t **out, size_t *len);

@@ -158,8 +158,10 @@ static int pack_body(wfw_plan *p, uint32_t stage, wfw_ictx *c, msgpack_packer *p
     cJSON *with = NULL;
     wfm_pack_str(pk, "with");
     rc = s->with ? wfw_json_interp(s->with, c, &with) : 0;
-    if (rc == 0 && with) rc = wfa_json_to_mp(with, pk);
-    else if (rc == 0) msgpack_pack_map(pk, 0);
+    if (rc == 0 && with && (rc = wfa_json_to_mp(with, pk)) == WF_EINVAL)
+      snprintf(c->err, sizeof c->err, "\"with\" nests deeper than %d levels once interpolated: "
+               "wf takes values at most %d levels deep", WFM_MAX_VALUE_DEPTH, WFM_MAX_VALUE_DEPTH);
+    else if (rc == 0 && !with) msgpack_pack_map(pk, 0);
     cJSON_Delete(with);
   }
   if (rc) return fail_ctx(p, stage, c, rc);

@@ -237,6 +237,9 @@ static void test_rejects_bad_msgpack(void **state) {
   }
 }
 
+/* JSON -> msgpack takes values at most WFM_MAX_VALUE_DEPTH deep (what wf accepts from a
+ * step); msgpack -> JSON reads up to WFM_MAX_DEPTH (what records may hold, values with
+ * wf's own levels around them). */
 static void test_depth(void **state) {
   char json[2 * 70 + 2];
   uint8_t mp[70];
@@ -245,22 +248,24 @@ static void test_depth(void **state) {
   size_t n, d;
 
   (void)state;
-  for (d = 64; d <= 65; d++) {
+  for (d = WFM_MAX_VALUE_DEPTH; d <= WFM_MAX_VALUE_DEPTH + 1; d++) {
     memset(json, '[', d);
     memset(json + d, ']', d);
     json[2 * d] = 0;
     assert_non_null(j = cJSON_Parse(json));
-    assert_int_equal(wfa_json_to_mp_buf(j, &out, &n), d == 64 ? 0 : WF_EINVAL);
-    if (d == 64) {
-      assert_int_equal(n, 64);
+    assert_int_equal(wfa_json_to_mp_buf(j, &out, &n), d == WFM_MAX_VALUE_DEPTH ? 0 : WF_EINVAL);
+    if (d == WFM_MAX_VALUE_DEPTH) {
+      assert_int_equal(n, d);
       free(out);
     } else {
       assert_null(out);
     }
     cJSON_Delete(j);
+  }
+  for (d = WFM_MAX_DEPTH; d <= WFM_MAX_DEPTH + 1; d++) {
     memset(mp, 0x91, d); /* arrays of one element, innermost holds 0 */
     mp[d] = 0x00;
-    assert_int_equal(wfa_mp_to_json(mp, d + 1, &j), d == 64 ? 0 : WF_ECORRUPT);
+    assert_int_equal(wfa_mp_to_json(mp, d + 1, &j), d == WFM_MAX_DEPTH ? 0 : WF_ECORRUPT);
     cJSON_Delete(j);
   }
 }
