@@ -1,10 +1,12 @@
 /* api.c — the public embedding API (wf/wf.h): a C program opens a store, begins or
  * resumes a run and executes memoized in-process steps through the same records, group
  * commit and scheduler as the CLI. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "exec_int.h"
+#include "wfmp.h"
 
 struct wf_store {
   wfs_env *env;
@@ -141,11 +143,29 @@ static int step_txn(wfs_txn *t, void *ud) {
   return rc ? rc : wfs_run_put(t, &c->upd, &c->r->rec);
 }
 
+/* What a step's input (or an item) must be for its record to be readable. */
+static int input_ok(const void *in, size_t inlen) {
+  return !inlen || wfm_check_value(in, inlen, WF_MAX_VALUE_DEPTH, 0, NULL, NULL) == 0;
+}
+
+/* What a step's output must be to be recorded and shown as it is; why[] says otherwise. */
+static int output_ok(const void *out, size_t len, char *why, size_t cap) {
+  wfm_fault f;
+  size_t at;
+  if (wfm_check_value(out, len, WF_MAX_VALUE_DEPTH, WFM_CHECK_TEXT, &f, &at) == 0) return 1;
+  if (f == WFM_FAULT_DEPTH)
+    snprintf(why, cap, "the output nests deeper than %d levels (byte %zu)", WF_MAX_VALUE_DEPTH, at);
+  else
+    snprintf(why, cap, "the output %s (byte %zu)", wfm_fault_text(f), at);
+  return 0;
+}
+
 int wf_step_run(wf_run *run, const char *key, const void *in, size_t inlen, wf_step_fn fn,
                 void *ud, const void **out, size_t *outlen, int *memo) {
   if (!run || !key || !fn || (!in && inlen)) return WF_EINVAL;
   int rc = wfs_check_step_key(key);
   if (rc) return rc;
+  if (!input_ok(in, inlen)) return WF_EINVAL;
   struct step_ctx c = {0};
   c.r = run;
   c.key = key;
@@ -183,11 +203,17 @@ int wf_step_run(wf_run *run, const char *key, const void *in, size_t inlen, wf_s
 
   c.started = wfs_now_ms();
   c.ok = fn(ud, in, inlen, &c.out, &c.outlen) == 0;
+  char why[200];
+  if (!c.ok) {
+    c.error = "step function returned an error";
+  } else if (c.out && !output_ok(c.out, c.outlen, why, sizeof why)) {
+    c.ok = 0;
+    c.error = why;
+  }
   if (!c.ok) {
     free(c.out);
     c.out = NULL;
     c.outlen = 0;
-    c.error = "step function returned an error";
   }
   rc = wfs_write(run->st->env, step_txn, &c);
   if (rc) {
@@ -215,6 +241,7 @@ struct map_ctx {
 
 struct wfi_items {
   struct map_ctx *m;
+  wfi_exec *x;
   size_t i;
   void *cur;
 };
@@ -231,10 +258,11 @@ static int map_build_input(void *ud, wfi_exec *x, uint32_t stage, const uint8_t 
 
 static int map_items_open(void *ud, wfi_exec *x, uint32_t stage, wfi_items **it,
                           uint64_t *source_hash) {
-  (void)x, (void)stage;
+  (void)stage;
   *it = calloc(1, sizeof **it);
   if (!*it) return WF_ENOMEM;
   (*it)->m = ud;
+  (*it)->x = x;
   *source_hash = 0;
   return 0;
 }
@@ -249,6 +277,11 @@ static int map_items_next(wfi_items *it, const uint8_t **item, size_t *item_len,
   size_t len = 0;
   int rc = it->m->item(it->m->ud, it->i, key, keycap, &it->cur, &len);
   if (rc) return WF_EINVAL;
+  if (!input_ok(it->cur, len)) {
+    wfi_exec_error(it->x, "item %zu is not one well-formed msgpack value at most %d levels "
+                   "deep", it->i, WF_MAX_VALUE_DEPTH);
+    return WF_EINVAL;
+  }
   it->i++;
   *item = it->cur;
   *item_len = len;

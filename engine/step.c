@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "exec_int.h"
+#include "wfmp.h"
 
 static int64_t now_us(void) { return (int64_t)(uv_hrtime() / 1000); }
 
@@ -353,6 +354,29 @@ static void defer(wfi_exec *x, struct rstep *s) {
   wfi_exec_drive(x, 0);
 }
 
+/* Every output is checked before it is recorded, whichever activity made it: a value
+ * nested too deeply would make records that cannot be read back, and strings that are
+ * not UTF-8 or hold a NUL could not be shown (as JSON) as they are. */
+static void check_output(struct rstep *s) {
+  wfm_fault f;
+  size_t at;
+  if (wfm_check_value(s->res.output, s->res.output_len, WFM_MAX_VALUE_DEPTH, WFM_CHECK_TEXT,
+                      &f, &at) == 0)
+    return;
+  char msg[256];
+  if (f == WFM_FAULT_DEPTH)
+    snprintf(msg, sizeof msg, "the output nests deeper than %d levels (byte %zu of its msgpack "
+             "encoding): wf takes values at most %d levels deep, so that every record holding "
+             "one can be read back", WFM_MAX_VALUE_DEPTH, at, WFM_MAX_VALUE_DEPTH);
+  else
+    snprintf(msg, sizeof msg, "the output %s (byte %zu of its msgpack encoding); it is not "
+             "recorded", wfm_fault_text(f), at);
+  s->res.ok = 0;
+  s->res.retryable = 0;
+  free(s->res.error);
+  s->res.error = wfs_strdup(msg);
+}
+
 static void on_job_done(wfi_job *job, wfi_result *res) {
   struct rstep *s = (struct rstep *)((char *)job - offsetof(struct rstep, job));
   wfi_exec *x = s->x;
@@ -380,6 +404,7 @@ static void on_job_done(wfi_job *job, wfi_result *res) {
              s->res.output_len, x->max_output);
     s->res.error = wfs_strdup(msg);
   }
+  if (s->res.ok && s->res.output) check_output(s);
   if (s->kill_reason == WFI_KILL_TIMEOUT) {
     char msg[160];
     snprintf(msg, sizeof msg, "timed out after %gs (timeout_s); its process group was killed",

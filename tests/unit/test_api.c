@@ -150,6 +150,81 @@ static void test_step_map_window_and_memo(void **state) {
   wf_store_close(st);
 }
 
+/* Outputs wf would write but could not read back, or not show as they are. */
+static int bad_kind;
+
+static int bad_fn(void *ud, const void *in, size_t inlen, void **out, size_t *outlen) {
+  (void)ud, (void)in, (void)inlen;
+  calls++;
+  msgpack_sbuffer sb;
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  if (bad_kind <= 2) { /* nested arrays: at the limit, one more, the decoders' limit */
+    int depth = WF_MAX_VALUE_DEPTH + bad_kind + (bad_kind == 2 ? 6 : 0);
+    for (int i = 0; i < depth; i++) msgpack_pack_array(&pk, 1);
+    msgpack_pack_true(&pk);
+  } else if (bad_kind == 3) {
+    wfm_pack_strn(&pk, "ab\xff", 3);   /* not UTF-8 */
+  } else if (bad_kind == 4) {
+    wfm_pack_strn(&pk, "ab\0cd", 5);   /* a NUL */
+  } else {
+    msgpack_pack_array(&pk, 2);       /* truncated */
+    msgpack_pack_true(&pk);
+  }
+  *out = sb.data;
+  *outlen = sb.size;
+  return 0;
+}
+
+static int deep_item_fn(void *ud, size_t i, char *key, size_t keycap, void **in, size_t *inlen) {
+  (void)ud;
+  snprintf(key, keycap, "deep/%zu", i);
+  uint8_t *p = malloc(WF_MAX_VALUE_DEPTH + 2);
+  memset(p, 0x91, WF_MAX_VALUE_DEPTH + 1); /* one level too many */
+  p[WF_MAX_VALUE_DEPTH + 1] = 0xc3;
+  *in = p;
+  *inlen = WF_MAX_VALUE_DEPTH + 2;
+  return 0;
+}
+
+static void test_values_wf_cannot_keep(void **state) {
+  (void)state;
+  wf_store *st;
+  wf_run *run;
+  const void *out;
+  size_t outlen;
+  int memo;
+  char key[16];
+  assert_int_equal(wf_store_open(dir, &st), 0);
+  assert_int_equal(wf_run_begin(st, "api", "bad", &run), 0);
+  for (bad_kind = 0; bad_kind <= 5; bad_kind++) {
+    snprintf(key, sizeof key, "k%d", bad_kind);
+    const uint8_t in[] = {(uint8_t)bad_kind};
+    int rc = wf_step_run(run, key, in, 1, bad_fn, NULL, &out, &outlen, &memo);
+    assert_int_equal(rc, bad_kind == 0 ? 0 : WF_ESTEP);
+    /* Whatever happened was recorded readably: the step is read back (memoized at the
+     * limit; executed again when it failed). */
+    calls = 0;
+    rc = wf_step_run(run, key, in, 1, bad_fn, NULL, &out, &outlen, &memo);
+    assert_int_equal(rc, bad_kind == 0 ? 0 : WF_ESTEP);
+    assert_int_equal(calls, bad_kind == 0 ? 0 : 1);
+  }
+  /* An input one level too deep is refused before anything runs. */
+  uint8_t deep[WF_MAX_VALUE_DEPTH + 2];
+  memset(deep, 0x91, WF_MAX_VALUE_DEPTH + 1);
+  deep[WF_MAX_VALUE_DEPTH + 1] = 0xc3;
+  calls = 0;
+  assert_int_equal(wf_step_run(run, "deepin", deep, sizeof deep, step_fn, NULL, &out, &outlen,
+                               &memo), WF_EINVAL);
+  assert_int_equal(calls, 0);
+  /* So are such items of a fan-out. */
+  assert_int_equal(wf_step_map(run, 3, 2, deep_item_fn, step_fn, NULL, NULL), WF_ESTEP);
+  assert_int_equal(calls, 0);
+  assert_int_equal(wf_run_end(run, WF_RUN_FAILED), 0);
+  wf_store_close(st);
+}
+
 static void test_retry_delay_math(void **state) {
   (void)state;
   wfi_retry r = {5, 1.0, 2.0, 5.0, {3}, 1};
@@ -321,6 +396,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_step_run_memoizes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_run_owned_is_busy, setup, teardown),
       cmocka_unit_test_setup_teardown(test_step_map_window_and_memo, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_values_wf_cannot_keep, setup, teardown),
       cmocka_unit_test(test_retry_delay_math),
       cmocka_unit_test_setup_teardown(test_owner_liveness, setup, teardown),
       cmocka_unit_test_setup_teardown(test_takeover_fences_old_owner, setup, teardown),
