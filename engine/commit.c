@@ -111,6 +111,7 @@ static int put_stage(wfs_txn *t, wfi_exec *x, uint32_t i, int64_t now) {
   rec.status = (uint8_t)st->result;
   rec.attempt = 1;
   rec.input_hash = st->source_hash;
+  rec.error = st->error;
   rec.exit_code = -1;
   rec.started_at = st->t_start;
   rec.finished_at = now;

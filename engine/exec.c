@@ -60,6 +60,23 @@ void wfi_exec_fail(wfi_exec *x, int reason, const char *fmt, ...) {
   if (!x->stop_reason || reason == STOP_STORE) x->stop_reason = reason;
 }
 
+void wfi_exec_fail_stage(wfi_exec *x, uint32_t stage, int rc) {
+  struct rstage *st = &x->st[stage];
+  const char *id = x->plan->stages[stage].id;
+  int keep_going = x->opts.continue_on_error || x->run.continue_on_error;
+  st->failed++;
+  st->exhausted = 1;
+  st->items_failed = 1;
+  x->any_failed = 1;
+  /* The hooks' messages name the stage already. */
+  char msg[sizeof x->hook_err + 64];
+  if (x->hook_err[0]) snprintf(msg, sizeof msg, "%s", x->hook_err);
+  else snprintf(msg, sizeof msg, "stage %s: %s", id, wf_strerror(rc));
+  free(st->error);
+  st->error = wfs_strdup(msg);
+  wfi_exec_fail(x, keep_going ? STOP_NONE : STOP_FAILED, "%s", msg);
+}
+
 void wfi_exec_error(wfi_exec *x, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
@@ -88,8 +105,9 @@ static int need_ok(wfi_exec *x, uint32_t i) {
   struct rstage *st = &x->st[i];
   if (st->state != S_DONE) return 0;
   if (st->result == WFS_STEP_SUCCEEDED || st->unselected) return 1;
-  /* Under --continue-on-error a fan-out goes on with the items that succeeded. */
-  return st->result == WFS_STEP_FAILED && x->plan->stages[i].fanout &&
+  /* Under --continue-on-error a fan-out goes on with the items that succeeded, when
+   * every item was at least tried. */
+  return st->result == WFS_STEP_FAILED && x->plan->stages[i].fanout && !st->items_failed &&
          (x->opts.continue_on_error || x->run.continue_on_error) && st->done > 0;
 }
 
@@ -100,9 +118,7 @@ static void activate_fanout(wfi_exec *x, uint32_t i) {
   int rc = x->plan->ops->items_open(x->plan->ud, x, i, &st->it, &st->source_hash);
   if (rc) {
     st->it = NULL;
-    st->failed++;
-    x->any_failed = 1;
-    wfi_exec_fail(x, STOP_FAILED, "stage %s: %s", sd->id, x->hook_err[0] ? x->hook_err : wf_strerror(rc));
+    wfi_exec_fail_stage(x, i, rc);
     stage_done(x, i, WFS_STEP_FAILED);
     return;
   }
@@ -515,6 +531,7 @@ void wfi_exec_destroy(wfi_exec *x) {
     return;
   }
   for (uint32_t i = 0; i < x->plan->nstages; i++) {
+    free(x->st[i].error);
     struct rclass *c = x->st[i].classes;
     while (c) {
       struct rclass *n = c->next;

@@ -65,6 +65,8 @@ struct rstage {
   int64_t t_start;
   int record_prev;        /* previous status of the stage record, -1 none */
   int truncated;          /* stopped before all its items ran */
+  int items_failed;       /* its items could not all be read or were refused */
+  char *error;            /* why (malloc'd), for the stage's record */
   int64_t next_at_us;     /* the stage's rate: earliest next start */
 };
 
@@ -134,6 +136,10 @@ void wfi_exec_want_commit(wfi_exec *x);
 void wfi_exec_progress(wfi_exec *x, int type, uint32_t stage, const struct rstep *s);
 void wfi_exec_fail(wfi_exec *x, int reason, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* A fan-out stage cannot go on with its items (they cannot be read, or one is refused:
+ * the hook's message, else rc, says why): the stage fails and no later stage uses it;
+ * without --continue-on-error the run stops, with it the other stages go on. */
+void wfi_exec_fail_stage(wfi_exec *x, uint32_t stage, int rc);
 
 /* step.c: a step's life, used by exec.c */
 struct rstep *wfi_step_make(wfi_exec *x, uint32_t stage, const char *key, const uint8_t *item,

@@ -203,10 +203,7 @@ static struct rstep *pull(wfi_exec *x, uint32_t stage) {
     x->hook_err[0] = '\0';
     int r = x->plan->ops->items_next(st->it, &item, &item_len, ikey, sizeof ikey, cls, sizeof cls);
     if (r < 0) {
-      wfi_exec_fail(x, STOP_FAILED, "stage %s: %s", sd->id, x->hook_err[0] ? x->hook_err : wf_strerror(r));
-      st->failed++;
-      x->any_failed = 1;
-      st->exhausted = 1;
+      wfi_exec_fail_stage(x, stage, r);
       break;
     }
     if (r == 0) {
@@ -218,11 +215,9 @@ static struct rstep *pull(wfi_exec *x, uint32_t stage) {
     int n = sd->id[0] ? snprintf(key, sizeof key, "%s/%s", sd->id, ikey)
                       : snprintf(key, sizeof key, "%s", ikey);
     if (n < 0 || (size_t)n >= sizeof key || wfs_check_step_key(key) != 0) {
-      wfi_exec_fail(x, STOP_FAILED, "stage %s: item %llu has an unusable key \"%.60s\"", sd->id,
-               (unsigned long long)st->pulled - 1, ikey);
-      st->failed++;
-      x->any_failed = 1;
-      st->exhausted = 1;
+      wfi_exec_error(x, "stage %s: item %llu: the step key \"%s/...\" is too long or holds a "
+                     "control character", sd->id, (unsigned long long)st->pulled - 1, sd->id);
+      wfi_exec_fail_stage(x, stage, WF_EINVAL);
       break;
     }
     struct rstep *s = wfi_step_make(x, stage, key, item, item_len, cls);

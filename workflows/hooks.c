@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "keys.h"
 #include "wfmp.h"
 #include "wfw_int.h"
 
@@ -20,6 +21,7 @@ struct wfi_items {
   cJSON *owned;            /* the array when it is not borrowed */
   uint8_t *mp;             /* the last item returned */
   size_t len;
+  int checked;             /* the keys were compared (before the first item) */
 };
 
 void wfw_plan_clear_cache(wfw_plan *p) {
@@ -292,39 +294,117 @@ static int items_open(void *ud, wfi_exec *x, uint32_t stage, wfi_items **it,
   return 0;
 }
 
-static int check_key(wfw_plan *p, struct wfi_items *it, const char *key, size_t keycap) {
+/* A key for a message: quotes, backslashes and control characters escaped (a newline
+ * shows as \n), cut at about 60 bytes on a character boundary. */
+static void shown(const char *k, char *buf, size_t cap) {
+  size_t o = 0, n = strlen(k), i;
+  for (i = 0; i < n && o + 8 < cap && i < 60; i++) {
+    unsigned char c = (unsigned char)k[i];
+    if (c == '"' || c == '\\') o += (size_t)snprintf(buf + o, cap - o, "\\%c", c);
+    else if (c == '\n') o += (size_t)snprintf(buf + o, cap - o, "\\n");
+    else if (c == '\t') o += (size_t)snprintf(buf + o, cap - o, "\\t");
+    else if (c == '\r') o += (size_t)snprintf(buf + o, cap - o, "\\r");
+    else if (c < 0x20 || c == 0x7f) o += (size_t)snprintf(buf + o, cap - o, "\\x%02x", c);
+    else buf[o++] = (char)c;
+  }
+  while (i < n && o > 0 && ((unsigned char)k[i] & 0xc0) == 0x80) { /* a cut character */
+    o--;
+    i--;
+  }
+  snprintf(buf + o, cap - o, "%s", i < n ? "..." : "");
+}
+
+static const char *key_problem(const char *key) {
   size_t n = strlen(key);
-  const char *why = NULL;
-  if (n == 0) why = "is empty";
-  else if (n > WFW_MAX_ITEM_KEY || n >= keycap) why = "is longer than 200 bytes";
-  for (size_t i = 0; !why && i < n; i++)
-    if ((unsigned char)key[i] < 0x20 || key[i] == 0x7f) why = "contains a control character";
-  if (!why) return 0;
-  wfw_plan_error(p, it->stage, "item %llu: key \"%.60s%s\" %s (from \"key\" of the stage)",
-                 (unsigned long long)it->index, key, n > 60 ? "..." : "", why);
+  if (n == 0) return "is empty";
+  if (n > WFW_MAX_ITEM_KEY) return "is longer than 200 bytes";
+  for (size_t i = 0; i < n; i++)
+    if ((unsigned char)key[i] < 0x20 || key[i] == 0x7f) return "contains a control character";
+  return NULL;
+}
+
+/* The key (and, with cls, the class) of item `index`, checked: a key must be usable in a
+ * step key, a class short enough. Errors are reported. */
+static int item_key(wfw_plan *p, uint32_t stage, const cJSON *item, uint64_t index,
+                    char **key, char **cls) {
+  const wfw_stage *s = &p->d->stages[stage];
+  char *k = NULL, *cl = NULL, sk[256];
+  wfw_ictx c;
+  const char *why;
+  int rc = 0;
+  *key = NULL;
+  if (cls) *cls = NULL;
+  ctx_init(p, &c, item);
+  if ((rc = wfw_tmpl_eval_str(&s->key, &c, &k)) != 0 ||
+      (cls && s->has_cls && (rc = wfw_tmpl_eval_str(&s->cls, &c, &cl)) != 0)) {
+    wfw_plan_error(p, stage, "item %llu: %s", (unsigned long long)index,
+                   rc == WF_ENOMEM ? "out of memory" : c.err);
+  } else if ((why = key_problem(k)) != NULL) {
+    shown(k, sk, sizeof sk);
+    wfw_plan_error(p, stage, "item %llu: key \"%s\" %s (from \"key\" of the stage); no step of "
+                   "the stage was started", (unsigned long long)index, sk, why);
+    rc = WF_EINVAL;
+  } else if (cl && strlen(cl) >= WFW_MAX_CLASS) {
+    shown(cl, sk, sizeof sk);
+    wfw_plan_error(p, stage, "item %llu: class \"%s\" is longer than %d bytes",
+                   (unsigned long long)index, sk, WFW_MAX_CLASS - 1);
+    rc = WF_EINVAL;
+  }
+  if (rc) {
+    free(k);
+    free(cl);
+    return rc;
+  }
+  *key = k;
+  if (cls) *cls = cl;
+  else free(cl);
+  return 0;
+}
+
+static int keys_src_key(void *ud, const cJSON *item, uint64_t index, int check, char **key) {
+  struct wfi_items *it = ud;
+  char *cl = NULL;
+  int rc = item_key(it->p, it->stage, item, index, key, check ? &cl : NULL);
+  free(cl);
+  return rc;
+}
+
+/* Before the first step of the stage: every key usable, no two the same. */
+static int check_keys(struct wfi_items *it) {
+  wfw_keys_src src = {it->cur, keys_src_key, it};
+  wfw_keys_dup dup;
+  int rc = wfw_keys_unique(&src, NULL, &dup);
+  if (rc == WF_ENOMEM) wfw_plan_error(it->p, it->stage, "out of memory comparing item keys");
+  if (rc != WFW_KEYS_DUP) return rc;
+  char *k = NULL, sk[256];
+  if ((rc = item_key(it->p, it->stage, dup.item, dup.second, &k, NULL)) != 0) return rc;
+  shown(k, sk, sizeof sk);
+  free(k);
+  wfw_plan_error(it->p, it->stage, "item %llu has the same key \"%s\" as item %llu (items "
+                 "count from 0): each item needs a key of its own, or one would overwrite the "
+                 "other's result; make \"key\" of the stage tell them apart. No step of the "
+                 "stage was started", (unsigned long long)dup.second, sk,
+                 (unsigned long long)dup.first);
   return WF_EINVAL;
 }
 
 static int items_next(wfi_items *it, const uint8_t **item, size_t *item_len, char *key,
                       size_t keycap, char *cls, size_t clscap) {
   wfw_plan *p = it->p;
-  const wfw_stage *s = &p->d->stages[it->stage];
   char *k = NULL, *cl = NULL;
-  wfw_ictx c;
   free(it->mp);
   it->mp = NULL;
   if (!it->cur) return 0;
   int rc = wfw_plan_bind_exec(p, it->x);
   if (rc) return rc;
-  ctx_init(p, &c, it->cur);
-  if ((rc = wfw_tmpl_eval_str(&s->key, &c, &k)) != 0 ||
-      (s->has_cls && (rc = wfw_tmpl_eval_str(&s->cls, &c, &cl)) != 0)) {
-    wfw_plan_error(p, it->stage, "item %llu: %s", (unsigned long long)it->index,
-                   rc == WF_ENOMEM ? "out of memory" : c.err);
-  } else if ((rc = check_key(p, it, k, keycap)) == 0) {
-    if (cl && strlen(cl) >= clscap) {
-      wfw_plan_error(p, it->stage, "item %llu: class \"%.60s...\" is too long",
-                     (unsigned long long)it->index, cl);
+  if (!it->checked) {
+    if ((rc = check_keys(it)) != 0) return rc;
+    it->checked = 1;
+  }
+  if ((rc = item_key(p, it->stage, it->cur, it->index, &k, &cl)) == 0) {
+    if (strlen(k) >= keycap || (cl && strlen(cl) >= clscap)) {
+      wfw_plan_error(p, it->stage, "item %llu: its key or class is too long",
+                     (unsigned long long)it->index);
       rc = WF_EINVAL;
     } else if ((rc = wfa_json_to_mp_buf(it->cur, &it->mp, &it->len)) != 0) {
       wfw_plan_error(p, it->stage, "item %llu: cannot encode it (%s)",

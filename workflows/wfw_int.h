@@ -13,6 +13,7 @@
 
 #define WFW_MAX_ID 64          /* stage ids, bytes */
 #define WFW_MAX_ITEM_KEY 200   /* fan-out item keys, bytes */
+#define WFW_MAX_CLASS 256      /* fan-out item classes, bytes with the terminating NUL */
 #define WFW_MAX_NONRETRY 16    /* entries of non_retryable_exit_codes */
 
 /* ---- templates ------------------------------------------------------------------- */

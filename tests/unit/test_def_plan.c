@@ -281,7 +281,7 @@ static void test_item_keys(void **state) {
   assert_non_null(strstr(last_error, "stage \"b\": item 1: key \"\" is empty"));
   outputs[0] = "[{\"id\":\"a\\nb\"}]";
   assert_null(iterate(p, exec_b, 1, &h));
-  assert_non_null(strstr(last_error, "item 0: key \"a\nb\" contains a control character"));
+  assert_non_null(strstr(last_error, "item 0: key \"a\\nb\" contains a control character"));
   memset(long_key, 'k', 201);
   snprintf(long_key + 201, sizeof long_key - 201, "\"}]");
   char src[512];
@@ -291,6 +291,21 @@ static void test_item_keys(void **state) {
   assert_non_null(strstr(last_error, "is longer than 200 bytes"));
   outputs[0] = "[{\"id\":12},{\"id\":{\"a\":1}}]";
   assert_string_equal(iterate(p, exec_b, 1, &h), "12|\n{\"a\":1}|\n");
+  /* Two items with one key: refused before the first item is handed out. */
+  outputs[0] = "[{\"id\":\"a\",\"v\":1},{\"id\":\"b\"},{\"id\":\"a\",\"v\":3}]";
+  assert_null(iterate(p, exec_a, 1, &h));
+  assert_non_null(strstr(last_error, "stage \"b\": item 2 has the same key \"a\" as item 0"));
+  outputs[0] = "[{\"id\":1},{\"id\":\"1\"}]"; /* 1 and "1" both give the key 1 */
+  assert_null(iterate(p, exec_b, 1, &h));
+  assert_non_null(strstr(last_error, "item 1 has the same key \"1\" as item 0"));
+  /* The key shown is escaped. */
+  outputs[0] = "[{\"id\":\"x\"},{\"id\":\"q\\\"\\\\\"},{\"id\":\"q\\\"\\\\\"}]";
+  assert_null(iterate(p, exec_a, 1, &h));
+  assert_non_null(strstr(last_error, "item 2 has the same key \"q\\\"\\\\\" as item 1"));
+  /* Every key is checked before a duplicate is reported. */
+  outputs[0] = "[{\"id\":\"x\"},{\"id\":\"x\"},{\"id\":\"\\t\"}]";
+  assert_null(iterate(p, exec_b, 1, &h));
+  assert_non_null(strstr(last_error, "item 2: key \"\\t\" contains a control character"));
   wfw_plan_free(p);
   wfw_def_free(d);
 }
