@@ -93,7 +93,11 @@ const char *wf_run_status_for_display(const char *home, const wfs_run *r);
 /* "pid 12 on host[, another PID namespace|machine][, no heartbeat for 40s]" for a run a live
  * process owns: 1 and buf set; 0 and "" when no live process owns it. */
 int wf_owner_note(const char *home, const wfs_run *r, char *buf, size_t cap);
-/* Print a cJSON value to stdout followed by a newline, and free it. */
+/* Make every string and member name of a cJSON tree valid UTF-8, each byte that is not
+ * part of a UTF-8 character becoming U+FFFD, so that the JSON printed is valid: a step's
+ * stderr, or an error quoting a program's output, may hold any bytes. */
+void wf_json_make_utf8(cJSON *j);
+/* Print a cJSON value to stdout followed by a newline (as valid UTF-8), and free it. */
 void wf_print_json(cJSON *j);
 
 /* Progress observer for start/resume. */

@@ -105,6 +105,7 @@ void wf_write_run_metadata(wfs_env *env, const char *run_id) {
   cJSON *o = wfs_run_get(&t, run_id, &r) == 0 ? build(&t, &r) : NULL;
   wfs_read_end(&t);
   char dir[4096], path[4200], tmp[4300];
+  if (o) wf_json_make_utf8(o);
   char *text = o ? cJSON_Print(o) : NULL;
   if (text && wfi_run_dir(wfs_home(env), run_id, dir, sizeof dir) == 0) {
     snprintf(path, sizeof path, "%s/run_metadata.json", dir);

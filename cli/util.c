@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "wfmp.h"
 
 int wf_fail(int code, const char *fmt, ...) {
   va_list ap;
@@ -281,7 +282,45 @@ int64_t wf_parse_since(const char *s) {
   return (int64_t)t * 1000;
 }
 
+/* s with every byte that is not part of a UTF-8 character replaced by U+FFFD (malloc'd),
+ * or NULL when s is valid UTF-8 already (or memory ran out). */
+static char *utf8_repaired(const char *s) {
+  size_t n = strlen(s), ok = wfm_utf8_check(s, n), o = 0;
+  if (ok == n) return NULL;
+  char *r = malloc(3 * n + 1);
+  if (!r) return NULL;
+  for (size_t i = 0; i < n;) {
+    ok = wfm_utf8_check(s + i, n - i);
+    memcpy(r + o, s + i, ok);
+    o += ok;
+    i += ok;
+    if (i < n) {
+      memcpy(r + o, "\xef\xbf\xbd", 3);
+      o += 3;
+      i++;
+    }
+  }
+  r[o] = '\0';
+  return r;
+}
+
+void wf_json_make_utf8(cJSON *j) {
+  for (cJSON *c = j; c; c = c->next) {
+    char *r;
+    if (c->string && !(c->type & cJSON_StringIsConst) && (r = utf8_repaired(c->string))) {
+      free(c->string); /* cJSON's default allocator is malloc (no hooks are installed) */
+      c->string = r;
+    }
+    if (cJSON_IsString(c) && c->valuestring && (r = utf8_repaired(c->valuestring))) {
+      free(c->valuestring);
+      c->valuestring = r;
+    }
+    if (c->child) wf_json_make_utf8(c->child);
+  }
+}
+
 void wf_print_json(cJSON *j) {
+  wf_json_make_utf8(j);
   char *s = cJSON_Print(j);
   if (s) {
     fputs(s, stdout);

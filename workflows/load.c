@@ -255,16 +255,19 @@ int wfw_parse(const char *text, size_t len, const char *path, wfw_def **out, wfw
     line_col(text, (size_t)((const char *)memchr(text, '\0', len) - text), &line, &col);
     return wfw_fail(err, "%s:%d:%d: a NUL byte in the definition", path, line, col);
   }
-  /* cJSON ends a string at an escaped NUL, which would silently cut an argument short. */
-  for (size_t i = 0; i + 6 <= len; i++) {
-    if (text[i] != '\\') continue;
-    if (memcmp(text + i, "\\u0000", 6) == 0) {
-      int line, col;
-      line_col(text, i, &line, &col);
+  /* cJSON ends a string at an escaped NUL, which would silently cut an argument short,
+   * and takes bytes that are not UTF-8 into strings (and so into step keys and JSON that
+   * wf prints). */
+  wfa_text_fault f;
+  if (wfa_json_text_check(text, len, 0, &f) != 0) {
+    int line, col;
+    line_col(text, f.offset, &line, &col);
+    if (f.kind == WFM_FAULT_NUL)
       return wfw_fail(err, "%s:%d:%d: \\u0000 (a NUL character) cannot be part of a string "
                            "passed to a program", path, line, col);
-    }
-    i++; /* skip the escaped character, so "\\\\u0000" is not taken for an escape */
+    return wfw_fail(err, "%s:%d:%d: not valid UTF-8 (byte 0x%02x at offset %zu): a definition "
+                         "must be UTF-8 text", path, line, col,
+                    (unsigned)(unsigned char)text[f.offset], f.offset);
   }
   wfw_def *d = calloc(1, sizeof *d);
   if (!d) return WF_ENOMEM;

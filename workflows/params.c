@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "wfmp.h"
 #include "wfw_int.h"
 
 /* Integers travel through JSON numbers (doubles): beyond 2^53 they would change. */
@@ -77,7 +78,11 @@ static int parse_bool(const char *s, int *b) {
 
 /* One "-p" value into a typed JSON value. */
 static int convert(const wfw_param *p, const char *s, cJSON **out, wfw_err *err) {
+  size_t n = strlen(s), ok = wfm_utf8_check(s, n);
   *out = NULL;
+  if (ok < n)
+    return wfw_fail(err, "param \"%s\": not valid UTF-8 (byte 0x%02x at offset %zu): wf records "
+                    "and prints values as UTF-8 text", p->name, (unsigned)(unsigned char)s[ok], ok);
   if (p->type == WFW_P_INT) {
     char *end;
     errno = 0;
