@@ -202,10 +202,12 @@ bad 2 'NUL (byte|char)|u0000' wf start "$H/nul_in_argv.json"
 bad 2 'default.*date' wf start "$H/bad_default_date.json"
 bad 2 'JSON object|top level' wf start "$H/not_object.json"
 bad 2 'syntax\.json.*[0-9]+:[0-9]+' wf start "$DEFS/invalid/syntax.json"
-# Generated: a NUL byte in the file, nesting far beyond any sane depth, an empty file,
-# and 17 MiB of whitespace.
+# Generated: a NUL byte in the file, text that is not UTF-8 (Latin-1), nesting far beyond
+# any sane depth, an empty file, and 17 MiB of whitespace.
 printf '{"name":"h","stages":[{"id":"a","run":["echo","a\0b"]}]}' >"$SCRATCH/nul_byte.json"
 bad 2 'NUL (byte|char)' wf start "$SCRATCH/nul_byte.json"
+printf '{"name":"h","stages":[{"id":"a","run":["echo","caf\351"]}]}' >"$SCRATCH/latin1.json"
+bad 2 'latin1\.json:1:51: not valid UTF-8' wf start "$SCRATCH/latin1.json"
 awk 'BEGIN { for (i = 0; i < 100000; i++) printf "["; for (i = 0; i < 100000; i++) printf "]"; print "" }' \
   >"$SCRATCH/deep.json"
 bad 2 'nest|depth|too deep' wf start "$SCRATCH/deep.json"
