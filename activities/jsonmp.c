@@ -176,10 +176,12 @@ static cJSON *int_json(int64_t i) {
   return cJSON_CreateString(buf);
 }
 
-static int mp_to_json(wfm_reader *r, int depth, cJSON **out);
+static int mp_to_json(wfm_reader *r, int depth, int in_key, cJSON **out);
 
-/* A map key: strings stay keys, anything else becomes its compact JSON text. */
-static int map_key(wfm_reader *r, int depth, char **key) {
+/* A map key: strings stay keys, anything else becomes its compact JSON text. Inside such
+ * a key (in_key), a key that is an array or a map is refused: each level of keys nested
+ * that way would double the escapes of the text (64 levels, 2^64 bytes). */
+static int map_key(wfm_reader *r, int depth, int in_key, char **key) {
   wfm_reader save = *r;
   wfm_obj o;
   cJSON *kj = NULL;
@@ -195,8 +197,10 @@ static int map_key(wfm_reader *r, int depth, char **key) {
     (*key)[o.v.s.n] = 0;
     return 0;
   }
+  if (in_key && (o.type == WFM_ARRAY || o.type == WFM_MAP))
+    return WF_ECORRUPT;
   *r = save;
-  if ((rc = mp_to_json(r, depth, &kj)))
+  if ((rc = mp_to_json(r, depth, 1, &kj)))
     return rc;
   txt = cJSON_PrintUnformatted(kj);
   cJSON_Delete(kj);
@@ -208,16 +212,16 @@ static int map_key(wfm_reader *r, int depth, char **key) {
   return *key ? 0 : WF_ENOMEM;
 }
 
-static int container(wfm_reader *r, const wfm_obj *o, int depth, cJSON *j) {
+static int container(wfm_reader *r, const wfm_obj *o, int depth, int in_key, cJSON *j) {
   uint32_t i;
   int rc;
 
   for (i = 0; i < o->v.n; i++) {
     char *key = NULL;
     cJSON *v = NULL;
-    if (o->type == WFM_MAP && (rc = map_key(r, depth + 1, &key)))
+    if (o->type == WFM_MAP && (rc = map_key(r, depth + 1, in_key, &key)))
       return rc;
-    if ((rc = mp_to_json(r, depth + 1, &v))) {
+    if ((rc = mp_to_json(r, depth + 1, in_key, &v))) {
       free(key);
       return rc;
     }
@@ -236,7 +240,7 @@ static int container(wfm_reader *r, const wfm_obj *o, int depth, cJSON *j) {
   return 0;
 }
 
-static int mp_to_json(wfm_reader *r, int depth, cJSON **out) {
+static int mp_to_json(wfm_reader *r, int depth, int in_key, cJSON **out) {
   wfm_obj o;
   cJSON *j = NULL;
   int rc;
@@ -273,7 +277,7 @@ static int mp_to_json(wfm_reader *r, int depth, cJSON **out) {
   case WFM_MAP:
     if (!(j = o.type == WFM_MAP ? cJSON_CreateObject() : cJSON_CreateArray()))
       return WF_ENOMEM;
-    if ((rc = container(r, &o, depth, j))) {
+    if ((rc = container(r, &o, depth, in_key, j))) {
       cJSON_Delete(j);
       return rc;
     }
@@ -298,7 +302,7 @@ int wfa_mp_to_json(const uint8_t *p, size_t n, cJSON **out) {
   if (!p && n)
     return WF_EINVAL;
   wfm_reader_init(&r, p, n);
-  if ((rc = mp_to_json(&r, 1, &j)))
+  if ((rc = mp_to_json(&r, 1, 0, &j)))
     return rc;
   if (r.p != r.end) {
     cJSON_Delete(j);

@@ -58,15 +58,19 @@ typedef enum wfm_fault {
   WFM_FAULT_MALFORMED,  /* not exactly one well-formed msgpack value */
   WFM_FAULT_DEPTH,      /* nested deeper than allowed */
   WFM_FAULT_UTF8,       /* a string (or map key) that is not valid UTF-8 */
-  WFM_FAULT_NUL         /* a string (or map key) holding a NUL character */
+  WFM_FAULT_NUL,        /* a string (or map key) holding a NUL character */
+  WFM_FAULT_KEY         /* an array or map key inside an array or map key */
 } wfm_fault;
 
-/* wfm_check_value flags: also check that strings are UTF-8 without NUL. */
+/* wfm_check_value flags: also check what showing the value as JSON needs: strings UTF-8
+ * without NUL, no array or map key inside an array or map key (JSON shows such keys as
+ * their text, escaped once more at each level). */
 #define WFM_CHECK_TEXT 1u
 
 /* 0 if buf holds exactly one well-formed value nested at most max_depth levels (itself
  * capped at WFM_MAX_DEPTH) and, with WFM_CHECK_TEXT, whose strings and map keys are valid
- * UTF-8 without NUL characters. Else WF_EINVAL with *fault (may be NULL) saying why and
+ * UTF-8 without NUL characters (and no array or map key inside another). Else WF_EINVAL
+ * with *fault (may be NULL) saying why and
  * *at (may be NULL) the offset in buf of the first offending byte. */
 int wfm_check_value(const void *buf, size_t len, int max_depth, unsigned flags,
                     wfm_fault *fault, size_t *at);

@@ -58,7 +58,8 @@ static void check_mp(const uint8_t *p, size_t n) {
   size_t at;
   int plain = wfm_check_value(p, n, WFM_MAX_DEPTH, 0, &f, &at);
   FZ_CHECK((plain == 0) == (wfm_validate(p, n) == 0));
-  if (plain) FZ_CHECK(at <= n && f != WFM_FAULT_NONE && f != WFM_FAULT_UTF8 && f != WFM_FAULT_NUL);
+  if (plain)
+    FZ_CHECK(at <= n && (f == WFM_FAULT_MALFORMED || f == WFM_FAULT_DEPTH));
   if (wfm_check_value(p, n, WFM_MAX_VALUE_DEPTH, WFM_CHECK_TEXT, &f, &at) != 0) {
     FZ_CHECK(at <= n && f != WFM_FAULT_NONE);
     return;

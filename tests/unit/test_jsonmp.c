@@ -270,6 +270,19 @@ static void test_depth(void **state) {
   }
 }
 
+/* A map key that is an array or a map becomes its JSON text; one inside such a key is
+ * refused (the text doubled its escapes at each level of that nesting). */
+static void test_container_keys(void **state) {
+  const uint8_t akey[] = {0x81, 0x91, 0x01, 0x02};                        /* {[1]: 2} */
+  const uint8_t nested[] = {0x81, 0x81, 0x81, 0xa1, 'k', 0x01, 0x02, 0x03}; /* {{{"k":1}:2}:3} */
+  cJSON *j;
+  (void)state;
+  assert_int_equal(wfa_mp_to_json(akey, sizeof akey, &j), 0);
+  assert_non_null(cJSON_GetObjectItem(j, "[1]"));
+  cJSON_Delete(j);
+  assert_int_equal(wfa_mp_to_json(nested, sizeof nested, &j), WF_ECORRUPT);
+}
+
 static void test_map_get(void **state) {
   uint8_t *mp;
   const uint8_t *v;
@@ -296,7 +309,8 @@ int main(void) {
       cmocka_unit_test(test_nested_round_trip), cmocka_unit_test(test_unicode),
       cmocka_unit_test(test_json_numbers),      cmocka_unit_test(test_big_ints),
       cmocka_unit_test(test_bin_ext_and_keys),  cmocka_unit_test(test_rejects_bad_msgpack),
-      cmocka_unit_test(test_depth),             cmocka_unit_test(test_map_get),
+      cmocka_unit_test(test_depth),
+      cmocka_unit_test(test_container_keys),             cmocka_unit_test(test_map_get),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -286,6 +286,71 @@ static void test_depth(void **state) {
   free(b);
 }
 
+/* UTF-8: shortest forms only, no surrogates, nothing above U+10FFFF. */
+static void test_utf8(void **state) {
+  (void)state;
+  static const struct { const char *s; size_t ok; } cases[] = {
+      {"plain", 5},          {"caf\xc3\xa9", 5},     {"\xe2\x98\x95", 3},
+      {"\xf0\x9d\x84\x9e", 4}, {"\xf4\x8f\xbf\xbf", 4}, /* U+10FFFF */
+      {"ab\xff", 2},         {"\xc0\xaf", 0},        /* overlong '/' */
+      {"\xe0\x80\xaf", 0},   {"\xf0\x80\x80\xaf", 0}, {"\xed\xa0\x80", 0}, /* a surrogate */
+      {"\xf4\x90\x80\x80", 0}, {"x\xc3", 1},         {"\xe2\x98", 0},
+      {"\x80", 0},           {"a\xc3(", 1},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    assert_int_equal(wfm_utf8_check(cases[i].s, strlen(cases[i].s)), cases[i].ok);
+}
+
+/* What a value must be to be recorded: one value, the depth, and (with WFM_CHECK_TEXT)
+ * strings and keys fit for JSON. */
+static void test_check_value(void **state) {
+  (void)state;
+  wfm_fault f;
+  size_t at;
+  uint8_t deep[WFM_MAX_DEPTH + 2];
+  memset(deep, 0x91, sizeof deep - 1);
+  deep[sizeof deep - 1] = 0xc0;
+  /* WFM_MAX_VALUE_DEPTH levels pass, one more fails at the bracket too many */
+  const uint8_t *v = deep + sizeof deep - 1 - WFM_MAX_VALUE_DEPTH;
+  assert_int_equal(wfm_check_value(v, WFM_MAX_VALUE_DEPTH + 1, WFM_MAX_VALUE_DEPTH, 0, &f, &at), 0);
+  assert_int_equal(wfm_check_value(v - 1, WFM_MAX_VALUE_DEPTH + 2, WFM_MAX_VALUE_DEPTH, 0, &f, &at),
+                   WF_EINVAL);
+  assert_int_equal(f, WFM_FAULT_DEPTH);
+  assert_int_equal(at, WFM_MAX_VALUE_DEPTH);
+  /* never deeper than the decoders, whatever is asked */
+  assert_int_equal(wfm_check_value(deep, sizeof deep, 1000, 0, &f, &at), WF_EINVAL);
+  assert_int_equal(f, WFM_FAULT_DEPTH);
+  /* {"k": "ab\xff"}: bad only with the text checks; the offset is the byte's */
+  const uint8_t bad[] = {0x81, 0xa1, 'k', 0xa3, 'a', 'b', 0xff};
+  assert_int_equal(wfm_check_value(bad, sizeof bad, 8, 0, &f, &at), 0);
+  assert_int_equal(wfm_check_value(bad, sizeof bad, 8, WFM_CHECK_TEXT, &f, &at), WF_EINVAL);
+  assert_int_equal(f, WFM_FAULT_UTF8);
+  assert_int_equal(at, 6);
+  /* a NUL in a key */
+  const uint8_t nul[] = {0x81, 0xa2, 'k', 0, 0xc0};
+  assert_int_equal(wfm_check_value(nul, sizeof nul, 8, WFM_CHECK_TEXT, &f, &at), WF_EINVAL);
+  assert_int_equal(f, WFM_FAULT_NUL);
+  assert_int_equal(at, 3);
+  /* {[1]: 2} and {[{"k": [1]}]: 2} are shown with their keys as text; {{[1]: 2}: 3} has a
+   * key inside a key (each such level would double the text's escapes) */
+  const uint8_t akey[] = {0x81, 0x91, 0x01, 0x02};
+  const uint8_t deepkey[] = {0x81, 0x91, 0x81, 0xa1, 'k', 0x91, 0x01, 0x02};
+  const uint8_t keykey[] = {0x81, 0x81, 0x91, 0x01, 0x02, 0x03};
+  assert_int_equal(wfm_check_value(akey, sizeof akey, 8, WFM_CHECK_TEXT, &f, &at), 0);
+  assert_int_equal(wfm_check_value(deepkey, sizeof deepkey, 8, WFM_CHECK_TEXT, &f, &at), 0);
+  assert_int_equal(wfm_check_value(keykey, sizeof keykey, 8, WFM_CHECK_TEXT, &f, &at), WF_EINVAL);
+  assert_int_equal(f, WFM_FAULT_KEY);
+  assert_int_equal(at, 2);
+  assert_int_equal(wfm_check_value(keykey, sizeof keykey, 8, 0, &f, &at), 0);
+  /* not one value: cut short, trailing bytes, nothing */
+  assert_int_equal(wfm_check_value(bad, 5, 8, 0, &f, &at), WF_EINVAL);
+  assert_int_equal(f, WFM_FAULT_MALFORMED);
+  const uint8_t two[] = {0x01, 0x02};
+  assert_int_equal(wfm_check_value(two, 2, 8, 0, &f, &at), WF_EINVAL);
+  assert_int_equal(at, 1);
+  assert_int_equal(wfm_check_value(two, 0, 8, 0, &f, &at), WF_EINVAL);
+}
+
 static void test_skip(void **state) {
   (void)state;
   wfm_reader r;
@@ -396,6 +461,8 @@ int main(void) {
     cmocka_unit_test_setup_teardown(test_hostile_lengths, setup, teardown),
     cmocka_unit_test_setup_teardown(test_trailing, setup, teardown),
     cmocka_unit_test_setup_teardown(test_depth, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_utf8, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_check_value, setup, teardown),
     cmocka_unit_test_setup_teardown(test_skip, setup, teardown),
     cmocka_unit_test_setup_teardown(test_typed_reads, setup, teardown),
     cmocka_unit_test_setup_teardown(test_read_raw, setup, teardown),
