@@ -277,6 +277,14 @@ static void get_run(struct fx *x, const char *id, wfs_run *r) {
   wfs_read_end(&t);
 }
 
+/* The record of step `key` of run `id` (cleared by the caller). */
+static void get_step(struct fx *x, const char *id, const char *key, wfs_step *s) {
+  wfs_txn t;
+  assert_int_equal(wfs_read_begin(x->env, &t), 0);
+  assert_int_equal(wfs_step_get(&t, id, key, s), 0);
+  wfs_read_end(&t);
+}
+
 /* ---- tests ------------------------------------------------------------------------------- */
 
 static void test_window_bounds_inflight(void **state) {
@@ -353,11 +361,8 @@ static void test_retry_then_success(void **state) {
   assert_int_equal(run(x, "retry", 8, &status), 0);
   assert_int_equal(status, WFS_RUN_SUCCEEDED);
   assert_int_equal(x->f.started, 7 * 3);
-  wfs_txn t;
   wfs_step s = {0};
-  assert_int_equal(wfs_read_begin(x->env, &t), 0);
-  assert_int_equal(wfs_step_get(&t, "retry", "fan/3", &s), 0);
-  wfs_read_end(&t);
+  get_step(x, "retry", "fan/3", &s);
   assert_int_equal(s.attempt, 3);
   assert_int_equal(s.status, WFS_STEP_SUCCEEDED);
   wfs_step_clear(&s);
@@ -383,11 +388,8 @@ static void test_failure_fails_run_and_resume_reexecutes_only_failed(void **stat
   assert_int_equal(run(x, "fail", 8, &status), 0);
   assert_int_equal(status, WFS_RUN_SUCCEEDED);
   assert_int_equal(x->f.started, 7);
-  wfs_txn t;
   wfs_step s = {0};
-  assert_int_equal(wfs_read_begin(x->env, &t), 0);
-  assert_int_equal(wfs_step_get(&t, "fail", "first", &s), 0);
-  wfs_read_end(&t);
+  get_step(x, "fail", "first", &s);
   assert_int_equal(s.attempt, 2); /* attempt numbers continue across executions */
   wfs_step_clear(&s);
 }
@@ -430,11 +432,8 @@ static void test_timeout_kills_and_fails(void **state) {
   assert_int_equal(run(x, "timeout", 8, &status), 0);
   assert_int_equal(status, WFS_RUN_FAILED);
   assert_int_equal(x->f.killed, 1);
-  wfs_txn t;
   wfs_step s = {0};
-  assert_int_equal(wfs_read_begin(x->env, &t), 0);
-  assert_int_equal(wfs_step_get(&t, "timeout", "first", &s), 0);
-  wfs_read_end(&t);
+  get_step(x, "timeout", "first", &s);
   assert_int_equal(s.status, WFS_STEP_FAILED);
   assert_non_null(strstr(s.error, "timed out"));
   wfs_step_clear(&s);
@@ -471,18 +470,15 @@ static void test_lacking_resource_waits(void **state) {
   assert_int_equal(x->f.started, 42);
   assert_int_equal(x->f.max_inflight, 3);
   assert_true(x->f.deferred > 0);
-  wfs_txn t;
   wfs_step s = {0};
-  assert_int_equal(wfs_read_begin(x->env, &t), 0);
   for (uint32_t i = 0; i < 40; i++) {
     char key[16];
     snprintf(key, sizeof key, "fan/%u", i);
-    assert_int_equal(wfs_step_get(&t, "lack", key, &s), 0);
+    get_step(x, "lack", key, &s);
     assert_int_equal(s.status, WFS_STEP_SUCCEEDED);
     assert_int_equal(s.attempt, 1);
     wfs_step_clear(&s);
   }
-  wfs_read_end(&t);
 }
 
 /* With nothing else in flight there is nothing to wait for: the step fails (after its
@@ -495,11 +491,8 @@ static void test_lacking_resource_alone_fails(void **state) {
   assert_int_equal(run(x, "alone", 16, &status), 0);
   assert_int_equal(status, WFS_RUN_FAILED);
   assert_int_equal(x->f.deferred, 2);
-  wfs_txn t;
   wfs_step s = {0};
-  assert_int_equal(wfs_read_begin(x->env, &t), 0);
-  assert_int_equal(wfs_step_get(&t, "alone", "first", &s), 0);
-  wfs_read_end(&t);
+  get_step(x, "alone", "first", &s);
   assert_int_equal(s.status, WFS_STEP_FAILED);
   assert_int_equal(s.attempt, 2);
   assert_string_equal(s.error, "cannot create pipes: Too many open files");
