@@ -68,10 +68,12 @@ int tf_aggregate(const cJSON *raw, const tf_aliases *al, const char *aggregated_
 /* raw_toggl_data.json (the input form above) from the fetch steps' outputs:
  *   days: map date -> toggl.fetch_day output {"date", "report_timezone", "requests",
  *         "pages", "entries": [...], "skipped": {"running", "duplicates"}};
- *   user_map: toggl.users output {"<user id>": "<e-mail>"}, or NULL when unknown;
+ *   user_map: toggl.users output {"<user id>": {"email", "name"}} (or the e-mail
+ *             alone), or NULL when unknown;
  *   users_filter: the requested e-mails (array of strings) or NULL.
- * Days are taken in date order; "users" is built from user_map with each user's first
- * seen "username" as name; "days", "skipped" and "statistics" are summed from the days.
+ * Days are taken in date order; "users" is built from user_map, a user's name from the
+ * map, else the first "username" seen in the entries; "days" ({date, requests,
+ * retried, pages, entries}), "skipped" and "statistics" are summed from the days.
  * WF_EINVAL when days is not an object; WF_ENOMEM. */
 int tf_raw_assemble(const cJSON *days, const cJSON *user_map, const char *run_id,
                     const char *start_date, const char *end_date, const cJSON *users_filter,

@@ -1,5 +1,6 @@
 /* tf_api.c — shared parts of the Toggl and Fibery clients: credentials, input access,
- * API error messages, and the per-attempt HTTP operation (pacing, waits, kill).
+ * API error messages, and the per-attempt HTTP operation (pacing through the shared
+ * limiters of tf_limit.h, waits, kill).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -420,7 +421,8 @@ static void fail_killed(tf_op *op) {
                     : op->killed == WFI_KILL_CANCEL ? "canceled"
                                                     : "stopped for shutdown";
 
-  tf_op_fail(op, 1, "%s after %u request(s)", why, op->requests);
+  tf_op_fail(op, 1, "%s after %u request(s) (%u sent again)", why, op->requests + op->retried,
+             op->retried);
 }
 
 static void http_cb(void *ud, wfa_http_resp *resp) {
@@ -437,41 +439,98 @@ static void http_cb(void *ud, wfa_http_resp *resp) {
 static void send_now(tf_op *op) {
   int rc;
 
-  uv_update_time(op->job->loop);
-  op->last_req_ms = uv_now(op->job->loop);
-  if (!op->last_req_ms)
-    op->last_req_ms = 1;
-  op->requests++;
+  if (op->lim)
+    tf_limiter_sent(op->lim, tf_limit_now_ms());
+  if (op->resend)
+    op->retried++;
+  else
+    op->requests++;
   if ((rc = wfa_http_start(op->job->loop, &op->req, http_cb, op, &op->call)))
     tf_op_fail(op, 1, "cannot start the HTTP request to %s (%s)", op->req.url,
                wf_strerror(rc));
 }
 
-static void timer_cb(uv_timer_t *t) {
+static void wait_ms(tf_op *op, uint64_t ms, uv_timer_cb cb) {
+  op->timer_busy = 1;
+  uv_update_time(op->job->loop);
+  uv_timer_start(&op->timer, cb, ms, 0);
+}
+
+static void acquire(tf_op *op);
+
+/* The slot's time has come on the loop's clock: check it on the limiters' clock (the
+ * loop's may lag), and that no pause voided it meanwhile. */
+static void slot_cb(uv_timer_t *t) {
+  tf_op *op = t->data;
+  uint64_t now = tf_limit_now_ms();
+
+  op->timer_busy = 0;
+  if (op->killed || op->finishing)
+    return;
+  if (!tf_limiter_valid(op->lim, &op->slot))
+    acquire(op);
+  else if (now < op->slot.at_ms)
+    wait_ms(op, op->slot.at_ms - now, slot_cb);
+  else
+    send_now(op);
+}
+
+/* Reserve a slot and wait for it; a pause longer than the ceiling fails the attempt
+ * instead, so that a run waiting for a quota reset hours away is resumed later. */
+static void acquire(tf_op *op) {
+  uint64_t now = tf_limit_now_ms();
+  const char *why;
+  double paused;
+
+  if (!op->lim) {
+    send_now(op);
+    return;
+  }
+  paused = tf_limiter_paused_s(op->lim, now, &why);
+  if (op->max_wait_s > 0 && paused > op->max_wait_s) {
+    tf_op_fail(op, 1, "%s: requests are held for %.0f s more (%s), longer than the wait "
+               "ceiling of %.0f s: resume the run later", op->label ? op->label : op->req.url,
+               paused,
+               why && *why ? why : "the server asked to wait", op->max_wait_s);
+    return;
+  }
+  op->slot = tf_limiter_reserve(op->lim, op->interval_s, now);
+  if (op->slot.at_ms <= now)
+    send_now(op);
+  else
+    wait_ms(op, op->slot.at_ms - now, slot_cb);
+}
+
+static void delay_cb(uv_timer_t *t) {
   tf_op *op = t->data;
 
   op->timer_busy = 0;
   if (!op->killed && !op->finishing)
-    send_now(op);
+    acquire(op);
 }
 
-void tf_op_send(tf_op *op, double delay_s) {
-  double wait_ms = delay_s > 0 ? delay_s * 1000.0 : 0;
-  uint64_t now;
+static void schedule(tf_op *op, double delay_s, int resend) {
+  op->resend = resend;
+  if (delay_s * 1000.0 >= 1)
+    wait_ms(op, (uint64_t)(delay_s * 1000.0 + 0.5), delay_cb);
+  else
+    acquire(op);
+}
 
-  uv_update_time(op->job->loop);
-  now = uv_now(op->job->loop);
-  if (op->last_req_ms && op->min_interval_s > 0) {
-    double earliest = (double)op->last_req_ms + op->min_interval_s * 1000.0;
-    if (earliest - (double)now > wait_ms)
-      wait_ms = earliest - (double)now;
-  }
-  if (wait_ms < 1) {
-    send_now(op);
-    return;
-  }
-  op->timer_busy = 1;
-  uv_timer_start(&op->timer, timer_cb, (uint64_t)(wait_ms + 0.5), 0);
+int tf_op_limit(tf_op *op, const char *api, const char *base, const char *token, double rps) {
+  if (!(op->lim = tf_limiter_get(api, base, token)))
+    return WF_ENOMEM;
+  op->interval_s = rps > 0 ? 1.0 / rps : 0;
+  return 0;
+}
+
+void tf_op_send(tf_op *op, double delay_s) { schedule(op, delay_s, 0); }
+
+void tf_op_resend(tf_op *op, double delay_s) { schedule(op, delay_s, 1); }
+
+void tf_op_pause(tf_op *op, double seconds, const char *why) {
+  if (op->lim)
+    tf_limiter_pause(op->lim, seconds, why, tf_limit_now_ms());
 }
 
 void tf_op_kill(tf_op *op, int reason) {

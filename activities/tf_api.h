@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "tf_limit.h"
 #include "wfengine.h"
 #include "wfhttp.h"
 
@@ -65,9 +66,16 @@ struct tf_op {
   int killed;              /* wfi_kill_reason */
   int finishing;
   int timer_busy;
-  double min_interval_s;   /* pacing between this attempt's requests */
-  uint64_t last_req_ms;    /* uv_now of the last request start; 0 = none yet */
-  uint32_t requests;       /* requests started by this attempt */
+  tf_limiter *lim;         /* the API's limiter for the token (tf_limit.h); NULL: none */
+  double interval_s;       /* 1 / requests per second allowed for the API and token */
+  double max_wait_s;       /* a pause of the limiter longer than this fails the attempt;
+                              0: no ceiling */
+  tf_slot slot;            /* the slot waited for */
+  const char *label;       /* names the request in messages ("POST /api/commands");
+                              NULL: its URL */
+  int resend;              /* the request being scheduled was sent before */
+  uint32_t requests;       /* requests this attempt needed */
+  uint32_t retried;        /* requests it sent again (429, 402, 5xx, network) */
   uint64_t rng;
   wfa_http_req req;        /* the next request; its strings belong to the owner */
   const char *secret;      /* redacted from error messages */
@@ -80,8 +88,15 @@ struct tf_op {
 
 /* Bind op to job (job->act_state = op) and open its timer. */
 int tf_op_init(tf_op *op, wfi_job *job);
-/* Send op->req after `delay_s` (and no sooner than the pacing allows). */
+/* Pace op's requests with the limiter of `api` for `token` at `base`, at `rps`
+ * requests per second (0: spaced only by pauses). Nonzero when out of memory. */
+int tf_op_limit(tf_op *op, const char *api, const char *base, const char *token, double rps);
+/* Send op->req, a new request, after `delay_s` and once the limiter gives it a slot. */
 void tf_op_send(tf_op *op, double delay_s);
+/* Send the same request again (counted as retried), likewise. */
+void tf_op_resend(tf_op *op, double delay_s);
+/* Hold every request of op's API and token for `seconds` (Retry-After, a used-up quota). */
+void tf_op_pause(tf_op *op, double seconds, const char *why);
 /* End the attempt: success with JSON output (consumed), or a failure. The job is
  * completed once the timer handle is closed; op->release runs before that. */
 void tf_op_ok(tf_op *op, cJSON *out);

@@ -171,16 +171,19 @@ static int aliases(tfb *t, tf_aliases **al) {
   return rc;
 }
 
-/* statistics.toggl_requests of agg: the time-entry requests the fetched days of raw made
- * (retries included), for the run's figures (add_run_counts). */
+/* statistics.toggl_requests and toggl_retried of agg: the time-entry requests the fetched
+ * days of raw needed, and those they sent again, for the run's figures (add_run_counts). */
 static void add_requests(cJSON *agg, const cJSON *raw) {
+  cJSON *st = cJSON_GetObjectItemCaseSensitive(agg, "statistics");
   const cJSON *d;
-  int64_t n = 0;
+  int64_t n = 0, again = 0;
 
-  cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(raw, "days"))
+  cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(raw, "days")) {
     n += tf_jint(d, "requests");
-  cJSON_AddNumberToObject(cJSON_GetObjectItemCaseSensitive(agg, "statistics"), "toggl_requests",
-                          (double)n);
+    again += tf_jint(d, "retried");
+  }
+  cJSON_AddNumberToObject(st, "toggl_requests", (double)n);
+  cJSON_AddNumberToObject(st, "toggl_retried", (double)again);
 }
 
 static void aggregate_start(void *ctx, wfi_job *job) {

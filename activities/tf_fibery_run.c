@@ -59,6 +59,7 @@ static void fb_done(fb_op *f) {
   }
   cJSON_AddStringToObject(out, "type", f->type);
   cJSON_AddNumberToObject(out, "requests", f->op.requests);
+  cJSON_AddNumberToObject(out, "retried", f->op.retried);
   cJSON_AddItemToObject(out, "entities", f->entities);
   f->entities = NULL;
   if (cJSON_GetArraySize(f->warnings)) {
@@ -68,12 +69,13 @@ static void fb_done(fb_op *f) {
   tf_op_ok(&f->op, out);
 }
 
-static void fb_send(fb_op *f, const char *url, double delay) {
+static void fb_send(fb_op *f, const char *url, const char *label) {
   f->op.req.url = url;
+  f->op.label = label;
   f->op.req.body = f->body;
   f->op.req.body_len = f->body_len;
   f->n429 = f->n5xx = 0;
-  tf_op_send(&f->op, delay);
+  tf_op_send(&f->op, 0);
 }
 
 /* Start the next batch of ids, or finish. */
@@ -96,7 +98,7 @@ static void fb_next_batch(fb_op *f) {
     return;
   }
   f->docs_phase = 0;
-  fb_send(f, f->url, 0);
+  fb_send(f, f->url, "POST /api/commands");
 }
 
 static void fb_batch_done(fb_op *f) {
@@ -145,12 +147,17 @@ static void fb_resp(tf_op *op, wfa_http_resp *r) {
     return;
   }
   if (r->status == 429) {
+    char why[600];
+
     d = r->retry_after_s >= 0 ? r->retry_after_s : fmin(30.0, pow(2, f->n429));
     if (++f->n429 >= FB_429_ATTEMPTS) {
       tf_op_fail(op, 1, "%s: HTTP 429 (throttled) after %d attempts: %s", what, f->n429, msg);
       return;
     }
-    tf_op_send(op, d);
+    /* the token's budget is shared: every request of it waits, not only this one */
+    snprintf(why, sizeof why, "HTTP 429 from Fibery: %s", msg);
+    tf_op_pause(op, d, why);
+    tf_op_resend(op, 0);
     return;
   }
   if (r->status == 0 || r->status >= 500) {
@@ -162,7 +169,7 @@ static void fb_resp(tf_op *op, wfa_http_resp *r) {
         tf_op_fail(op, 1, "%s: %s (after %d attempts)", what, r->error, f->n5xx);
       return;
     }
-    tf_op_send(op, d);
+    tf_op_resend(op, d);
     return;
   }
   if (f->docs_phase) {
@@ -192,7 +199,7 @@ static void fb_resp(tf_op *op, wfa_http_resp *r) {
       return;
     }
     f->docs_phase = 1;
-    fb_send(f, f->docs_url, 0);
+    fb_send(f, f->docs_url, "POST /api/documents/commands");
     return;
   }
   fb_batch_done(f);
@@ -215,6 +222,21 @@ static int fb_config(fb_op *f, const cJSON *with, char *err, size_t cap) {
   }
   rc = tf_fibery_config_load(path, over && *over ? over : NULL, &f->cfg, err, cap);
   return rc;
+}
+
+/* Every Fibery request of the process with this token goes through one limiter, at
+ * with.rps requests per second when given and > 0, else the config's rate_limit_per_s
+ * (3); with.min_interval_s (seconds between requests) is the same setting the other way
+ * round. */
+static int fb_limit(fb_op *f, const cJSON *with) {
+  const cJSON *mi = cJSON_GetObjectItemCaseSensitive(with, "min_interval_s");
+  double rps = tf_num(with, "rps", 0);
+
+  if (rps <= 0)
+    rps = tf_fibery_rate(f->cfg);
+  if (cJSON_IsNumber(mi))
+    rps = mi->valuedouble > 0 ? 1.0 / mi->valuedouble : 0;
+  return tf_op_limit(&f->op, "fibery", f->creds.fibery_base, f->creds.fibery_token, rps);
 }
 
 static int fb_setup(fb_op *f, char *err, size_t cap) {
@@ -247,7 +269,8 @@ static int fb_setup(fb_op *f, char *err, size_t cap) {
       return WF_ENOMEM;
     return 0;
   }
-  f->op.min_interval_s = tf_num(with, "min_interval_s", 1.0 / tf_fibery_rate(f->cfg));
+  if ((rc = fb_limit(f, with)))
+    return rc;
   f->op.req.timeout_s = tf_num(with, "timeout_s", 30);
   n = strlen(f->creds.fibery_base) + strlen(f->creds.fibery_token) + 64;
   if (!(f->url = malloc(n)) || !(f->docs_url = malloc(n)) || !(f->auth = malloc(n)) ||

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "tf_aggregate.h"
+#include "tf_toggl.h"
 #include "tf_util.h"
 #include "wf/wf.h"
 
@@ -41,11 +42,13 @@ static cJSON *users_list(const cJSON *user_map, const cJSON *entries) {
     long long id = u->string ? strtoll(u->string, &end, 10) : 0;
     cJSON *o;
 
-    if (!u->string || *end || !cJSON_IsString(u) || !(o = cJSON_CreateObject()))
+    const char *email = tf_toggl_user_email(u), *name = tf_toggl_user_name(u);
+
+    if (!u->string || *end || !email || !(o = cJSON_CreateObject()))
       continue;
     cJSON_AddNumberToObject(o, "user_id", (double)id);
-    cJSON_AddStringToObject(o, "email", u->valuestring);
-    cJSON_AddItemToObject(o, "name", tf_jnull_str(username_of(entries, id)));
+    cJSON_AddStringToObject(o, "email", email);
+    cJSON_AddItemToObject(o, "name", tf_jnull_str(name ? name : username_of(entries, id)));
     v[i++] = o;
   }
   qsort(v, (size_t)i, sizeof *v, cmp_user);
@@ -98,6 +101,7 @@ int tf_raw_assemble(const cJSON *days, const cJSON *user_map, const char *run_id
     count += ne;
     cJSON_AddItemToObject(dd, "date", tf_jnull_str(date));
     cJSON_AddNumberToObject(dd, "requests", (double)tf_jint(v[i], "requests"));
+    cJSON_AddNumberToObject(dd, "retried", (double)tf_jint(v[i], "retried"));
     cJSON_AddNumberToObject(dd, "pages", (double)tf_jint(v[i], "pages"));
     cJSON_AddNumberToObject(dd, "entries", (double)ne);
     cJSON_AddItemToArray(dlist, dd);

@@ -130,6 +130,18 @@ static void lower_ascii(char *s) {
       *s = (char)(*s + 32);
 }
 
+const char *tf_toggl_user_email(const cJSON *v) {
+  const cJSON *e = cJSON_IsObject(v) ? cJSON_GetObjectItemCaseSensitive(v, "email") : v;
+
+  return cJSON_IsString(e) ? e->valuestring : NULL;
+}
+
+const char *tf_toggl_user_name(const cJSON *v) {
+  const cJSON *n = cJSON_GetObjectItemCaseSensitive(v, "name");
+
+  return cJSON_IsObject(v) && cJSON_IsString(n) && n->valuestring[0] ? n->valuestring : NULL;
+}
+
 int tf_toggl_users_parse(const char *buf, size_t len, cJSON **map) {
   cJSON *j = cJSON_ParseWithLength(buf, len), *row, *m;
   char key[24];
@@ -146,20 +158,25 @@ int tf_toggl_users_parse(const char *buf, size_t len, cJSON **map) {
   }
   cJSON_ArrayForEach(row, j) {
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(row, "email");
-    cJSON *s;
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(row, "fullname");
+    cJSON *u, *s;
     if (!json_int(cJSON_GetObjectItemCaseSensitive(row, "id"), &id) || !cJSON_IsString(e) ||
         !e->valuestring[0])
       continue;
     snprintf(key, sizeof key, "%lld", (long long)id);
     if (cJSON_GetObjectItemCaseSensitive(m, key))
       continue;
-    if (!(s = cJSON_CreateString(e->valuestring))) {
+    if (!(u = cJSON_CreateObject()) || !(s = cJSON_AddStringToObject(u, "email", e->valuestring)) ||
+        !(cJSON_IsString(name) && name->valuestring[0]
+              ? cJSON_AddStringToObject(u, "name", name->valuestring)
+              : cJSON_AddNullToObject(u, "name"))) {
+      cJSON_Delete(u);
       cJSON_Delete(j);
       cJSON_Delete(m);
       return WF_ENOMEM;
     }
     lower_ascii(s->valuestring);
-    cJSON_AddItemToObject(m, key, s);
+    cJSON_AddItemToObject(m, key, u);
   }
   cJSON_Delete(j);
   *map = m;
@@ -191,7 +208,8 @@ static int match_one(const char *s, size_t n, const cJSON *map, int64_t *ids, si
   cJSON_ArrayForEach(it, map) {
     int64_t id;
     char *end;
-    if (it->string && cJSON_IsString(it) && !strcmp(it->valuestring, mail)) {
+    const char *e = tf_toggl_user_email(it);
+    if (it->string && e && !strcmp(e, mail)) {
       id = strtoll(it->string, &end, 10);
       if (!*end && *nids < TF_TOGGL_MAX_USERS)
         ids[(*nids)++] = id;
@@ -350,7 +368,7 @@ static cJSON *copy_or_null(const cJSON *v) {
 static int add_entry(tf_toggl_day *d, const cJSON *row, const cJSON *te) {
   const cJSON *start = cJSON_GetObjectItemCaseSensitive(te, "start");
   const cJSON *stop = cJSON_GetObjectItemCaseSensitive(te, "stop");
-  const cJSON *email = NULL;
+  const char *email = NULL;
   int64_t id, uid = 0, secs;
   char key[24];
   cJSON *e;
@@ -368,7 +386,7 @@ static int add_entry(tf_toggl_day *d, const cJSON *row, const cJSON *te) {
   }
   if (json_int(cJSON_GetObjectItemCaseSensitive(row, "user_id"), &uid)) {
     snprintf(key, sizeof key, "%lld", (long long)uid);
-    email = cJSON_GetObjectItemCaseSensitive(d->user_map, key);
+    email = tf_toggl_user_email(cJSON_GetObjectItemCaseSensitive(d->user_map, key));
   }
   note_tz(d, start->valuestring);
   if (!(e = cJSON_CreateObject()))
@@ -380,8 +398,7 @@ static int add_entry(tf_toggl_day *d, const cJSON *row, const cJSON *te) {
     cJSON_AddNullToObject(e, "workspace_id");
   cJSON_AddItemToObject(e, "user_id", copy_or_null(cJSON_GetObjectItemCaseSensitive(row, "user_id")));
   cJSON_AddItemToObject(e, "username", copy_or_null(cJSON_GetObjectItemCaseSensitive(row, "username")));
-  cJSON_AddItemToObject(e, "user_email", cJSON_IsString(email) ? cJSON_CreateString(email->valuestring)
-                                                               : cJSON_CreateNull());
+  cJSON_AddItemToObject(e, "user_email", email ? cJSON_CreateString(email) : cJSON_CreateNull());
   cJSON_AddItemToObject(e, "description", copy_or_null(cJSON_GetObjectItemCaseSensitive(row, "description")));
   cJSON_AddStringToObject(e, "start", start->valuestring);
   cJSON_AddStringToObject(e, "stop", stop->valuestring);
@@ -425,7 +442,8 @@ int tf_toggl_day_add_page(tf_toggl_day *d, const char *buf, size_t len, size_t *
   return rc;
 }
 
-cJSON *tf_toggl_day_output(tf_toggl_day *d, uint32_t requests, uint32_t pages) {
+cJSON *tf_toggl_day_output(tf_toggl_day *d, uint32_t requests, uint32_t retried,
+                           uint32_t pages) {
   cJSON *o = cJSON_CreateObject(), *sk;
 
   if (!o)
@@ -436,6 +454,7 @@ cJSON *tf_toggl_day_output(tf_toggl_day *d, uint32_t requests, uint32_t pages) {
   else
     cJSON_AddNullToObject(o, "report_timezone");
   cJSON_AddNumberToObject(o, "requests", requests);
+  cJSON_AddNumberToObject(o, "retried", retried);
   cJSON_AddNumberToObject(o, "pages", pages);
   cJSON_AddItemToObject(o, "entries", d->entries);
   d->entries = NULL;

@@ -4,18 +4,26 @@
  * toggl.users   with: users (optional: e-mails as a list or a comma-separated string;
  *               an e-mail not in the workspace fails the step, non-retryably, listing
  *               them all), timeout_s (30).
- *               output: {"<user id>": "<lower-cased e-mail>", ...}
+ *               output: {"<user id>": {"email": "<lower-cased e-mail>", "name":
+ *               "<full name>" | null}, ...} (a recorded output of an older wf maps
+ *               ids to the e-mail alone; every reader takes both)
  * toggl.fetch_day  item: the date "YYYY-MM-DD" (or with.date).
  *               with: page_size (50), users (as above; sent as user_ids), user_map (the
  *               toggl.users output; else inputs[users_stage], users_stage "users"),
- *               max_pages (1000), min_interval_s (1), quota_wait_max_s (3600),
- *               timeout_s (30).
- *               output: {"date", "report_timezone" ("+02:00"/"Z"/null), "requests",
- *               "pages", "entries": [{id, workspace_id, user_id, username, user_email
+ *               max_pages (1000), quota_wait_max_s (3600), timeout_s (30).
+ *               output: {"date", "report_timezone" ("+02:00"/"Z"/null), "requests" (the
+ *               requests the day needed), "retried" (requests sent again after 429,
+ *               402, 5xx or a lost connection), "pages",
+ *               "entries": [{id, workspace_id, user_id, username, user_email
  *               (null when unknown), description, start, stop, duration, tag_ids,
  *               project_id, task_id, billable, day}], "skipped": {"running",
  *               "duplicates"}}; entries in response order, de-duplicated by id.
  */
+/* Both pace every request through the process's Toggl limiter for the token (tf_limit.h):
+ * with.rps requests per second (1), or with.min_interval_s seconds between them; a 429
+ * (Retry-After), a 402 or X-Toggl-Quota-Remaining: 0 (until X-Toggl-Quota-Resets-In)
+ * holds every request of the token, and a hold longer than with.quota_wait_max_s fails
+ * the attempt, retryably, so that the run is resumed once the quota is back. */
 /* Either activity reads recorded API answers from files instead when with.sample_dir is
  * set (the offline demo; see tf_sample.h): no credentials, no network. */
 #ifndef WF_TF_TOGGL_H
@@ -59,10 +67,14 @@ int tf_toggl_next_cursor(const char *next_id, const char *next_row, const char *
 /* 1 if s is a valid calendar date YYYY-MM-DD. */
 int tf_toggl_valid_date(const char *s);
 
-/* Users response [{id, email, ...}] -> {"<id>": "<lower-cased e-mail>"} (malloc'd).
- * Rows without an integer id or a string e-mail are skipped. WF_EINVAL if the body is
- * not a JSON array. */
+/* Users response [{id, email, fullname, ...}] -> {"<id>": {"email": "<lower-cased
+ * e-mail>", "name": fullname or null}} (malloc'd). Rows without an integer id or a
+ * string e-mail are skipped. WF_EINVAL if the body is not a JSON array. */
 int tf_toggl_users_parse(const char *buf, size_t len, cJSON **map);
+/* A users map value's e-mail and name (NULL when none); a value may also be the e-mail
+ * string alone (the map as older versions recorded it). */
+const char *tf_toggl_user_email(const cJSON *v);
+const char *tf_toggl_user_name(const cJSON *v);
 
 /* E-mails (array of strings, or one comma-separated string) matched case-insensitively
  * against a users map. *ids gets the ids in sorted order without repeats (malloc'd);
@@ -92,6 +104,7 @@ void tf_toggl_day_clear(tf_toggl_day *d);
 int tf_toggl_day_add_page(tf_toggl_day *d, const char *buf, size_t len, size_t *nrows,
                           char *err, size_t errcap);
 /* The step output for the day (entries moved out of d). */
-cJSON *tf_toggl_day_output(tf_toggl_day *d, uint32_t requests, uint32_t pages);
+cJSON *tf_toggl_day_output(tf_toggl_day *d, uint32_t requests, uint32_t retried,
+                           uint32_t pages);
 
 #endif

@@ -27,7 +27,6 @@ typedef struct tg_op {
   const char *hdrs[2];
   char endpoint[200];      /* "POST /reports/..." for messages; no host, no token */
   int n402, n429, n5xx;
-  double quota_wait_max_s;
   /* toggl.users */
   const cJSON *want_users;
   /* toggl.fetch_day */
@@ -67,10 +66,24 @@ static double header_num(const wfa_http_resp *r, const char *name, double def) {
   return end != buf && isfinite(v) && v >= 0 ? v : def;
 }
 
-/* The waits and attempt bounds for 402/429/5xx/transport errors. Returns 1 when the
- * same request was scheduled again, 0 when the attempt was failed. */
+/* A used-up hourly quota holds every Toggl request of the token until it resets, rather
+ * than spending requests that can only be refused (DOMAIN §2.6). */
+static void tg_quota(tg_op *t, const wfa_http_resp *r) {
+  double resets;
+
+  if (header_num(r, "X-Toggl-Quota-Remaining", -1) != 0)
+    return;
+  resets = header_num(r, "X-Toggl-Quota-Resets-In", 60);
+  tf_op_pause(&t->op, resets + 1,
+              "X-Toggl-Quota-Remaining: 0, the Toggl plan's hourly request limit is used up");
+}
+
+/* The waits and attempt bounds for 402/429/5xx/transport errors. 402 and 429 hold every
+ * request of the token (the limiter's pause); a server error or a lost connection waits
+ * only for this request. Returns 1 when the same request was scheduled again, 0 when
+ * the attempt was failed. */
 static int tg_retry(tg_op *t, wfa_http_resp *r) {
-  char msg[512];
+  char msg[512], why[700];
   double d;
 
   tf_api_message(r->body, r->body_len, msg, sizeof msg);
@@ -78,13 +91,17 @@ static int tg_retry(tg_op *t, wfa_http_resp *r) {
     /* the hourly quota: waiting for its reset is the only thing that helps */
     d = header_num(r, "X-Toggl-Quota-Resets-In", -1);
     d = d >= 0 ? d + 1 : 60.0 * pow(2, t->n402);
-    if (++t->n402 >= TG_402_ATTEMPTS || d > t->quota_wait_max_s) {
+    if (++t->n402 >= TG_402_ATTEMPTS) {
       tf_op_fail(&t->op, 1,
                  "%s: HTTP 402, the Toggl plan's hourly request limit is used up (%s); "
-                 "quota resets in %.0f s, wait ceiling %.0f s, attempts %d: resume the run later",
-                 t->endpoint, msg, d, t->quota_wait_max_s, t->n402);
+                 "quota resets in %.0f s, attempts %d: resume the run later",
+                 t->endpoint, msg, d, t->n402);
       return 0;
     }
+    snprintf(why, sizeof why, "HTTP 402, the Toggl plan's hourly request limit is used up: %s",
+             msg);
+    tf_op_pause(&t->op, d, why);
+    d = 0;
   } else if (r->status == 429) {
     d = r->retry_after_s >= 0 ? r->retry_after_s : fmin(60.0, pow(2, t->n429));
     if (++t->n429 >= TG_429_ATTEMPTS) {
@@ -92,6 +109,9 @@ static int tg_retry(tg_op *t, wfa_http_resp *r) {
                  t->n429, msg);
       return 0;
     }
+    snprintf(why, sizeof why, "HTTP 429 from Toggl: %s", msg);
+    tf_op_pause(&t->op, d, why);
+    d = 0;
   } else {
     d = pow(2, t->n5xx) * (0.75 + 0.5 * tf_op_rand(&t->op));
     if (++t->n5xx >= TG_5XX_ATTEMPTS) {
@@ -103,7 +123,7 @@ static int tg_retry(tg_op *t, wfa_http_resp *r) {
       return 0;
     }
   }
-  tf_op_send(&t->op, d);
+  tf_op_resend(&t->op, d);
   return 1;
 }
 
@@ -111,6 +131,7 @@ static int tg_retry(tg_op *t, wfa_http_resp *r) {
 static int tg_status(tg_op *t, wfa_http_resp *r) {
   char msg[512];
 
+  tg_quota(t, r);
   if (r->status == 200)
     return 1;
   if (r->status == 402 || r->status == 429 || r->status == 0 || r->status >= 500) {
@@ -169,7 +190,8 @@ static int day_body(tg_op *t) {
   return tf_toggl_search_body(&t->q, t->pages ? &t->cur : NULL, &t->body, &t->body_len);
 }
 
-static void day_next(tg_op *t, double delay) {
+/* Ask for the next page (again: `again`, the suspicious empty page asked once more). */
+static void day_next(tg_op *t, int again) {
   int rc = day_body(t);
 
   if (rc) {
@@ -179,11 +201,14 @@ static void day_next(tg_op *t, double delay) {
   t->op.req.body = t->body;
   t->op.req.body_len = t->body_len;
   t->n402 = t->n429 = t->n5xx = 0;
-  tf_op_send(&t->op, delay);
+  if (again)
+    tf_op_resend(&t->op, 0);
+  else
+    tf_op_send(&t->op, 0);
 }
 
 static void day_done(tg_op *t) {
-  cJSON *out = tf_toggl_day_output(&t->day, t->op.requests, t->pages);
+  cJSON *out = tf_toggl_day_output(&t->day, t->op.requests, t->op.retried, t->pages);
 
   if (!out)
     tf_op_fail(&t->op, 1, "out of memory");
@@ -197,7 +222,6 @@ static void day_resp(tf_op *op, wfa_http_resp *r) {
   const char *hid, *hrow, *hts, *bad;
   int was_follow_up = t->pages > 0, more;
   size_t nrows;
-  double delay = 0, left;
 
   if (!tg_status(t, r))
     return;
@@ -212,7 +236,7 @@ static void day_resp(tf_op *op, wfa_http_resp *r) {
     t->empty_retried = 1;
     t->cur.has_id = t->cur.has_ts = 0;
     t->pages--;
-    day_next(t, 0);
+    day_next(t, 1);
     return;
   }
   if (!nrows) {
@@ -239,18 +263,7 @@ static void day_resp(tf_op *op, wfa_http_resp *r) {
   }
   t->prev_rows = nrows;
   t->empty_retried = 0;
-  /* slow down before the hourly quota answers 402 */
-  left = header_num(r, "X-Toggl-Quota-Remaining", -1);
-  if (left == 0) {
-    delay = header_num(r, "X-Toggl-Quota-Resets-In", 60) + 1;
-    if (delay > t->quota_wait_max_s) {
-      tf_op_fail(op, 1, "%s: the Toggl plan's hourly request limit is used up; quota resets "
-                 "in %.0f s, above the wait ceiling of %.0f s: resume the run later",
-                 t->endpoint, delay, t->quota_wait_max_s);
-      return;
-    }
-  }
-  day_next(t, delay);
+  day_next(t, 0);
 }
 
 /* The users map: with.user_map, else the output of the users stage among the inputs. */
@@ -383,6 +396,18 @@ static void tg_sample(tg_op *t, const char *dir) {
 
 /* ---- common start ----------------------------------------------------------------------- */
 
+/* Every Toggl request of the process with this token goes through one limiter, at
+ * with.rps requests per second (1 unless given; with.min_interval_s, seconds between
+ * requests, is the same setting the other way round). */
+static int tg_limit(tg_op *t) {
+  const cJSON *mi = cJSON_GetObjectItemCaseSensitive(t->with, "min_interval_s");
+  double rps = tf_num(t->with, "rps", 1.0);
+
+  if (cJSON_IsNumber(mi))
+    rps = mi->valuedouble > 0 ? 1.0 / mi->valuedouble : 0;
+  return tf_op_limit(&t->op, "toggl", t->creds.toggl_base, t->creds.toggl_token, rps);
+}
+
 static void tg_start(wfi_job *job, int is_day) {
   const char *what = is_day ? "toggl.fetch_day" : "toggl.users";
   char err[1024];
@@ -416,8 +441,11 @@ static void tg_start(wfi_job *job, int is_day) {
     return;
   }
   t->op.secret = t->creds.toggl_token;
-  t->op.min_interval_s = tf_num(t->with, "min_interval_s", 1.0);
-  t->quota_wait_max_s = tf_num(t->with, "quota_wait_max_s", 3600.0);
+  t->op.max_wait_s = tf_num(t->with, "quota_wait_max_s", 3600.0);
+  if (tg_limit(t)) {
+    tf_op_fail(&t->op, 1, "out of memory");
+    return;
+  }
   n = strlen(t->creds.toggl_base) + strlen(t->creds.toggl_workspace) + 80;
   n += strlen(t->creds.toggl_token);
   if (!(t->url = malloc(n)) || !(t->userpwd = malloc(n))) {
@@ -454,6 +482,7 @@ static void tg_start(wfi_job *job, int is_day) {
   t->op.req.nheaders = 2;
   t->op.req.userpwd = t->userpwd;
   t->op.req.timeout_s = tf_num(t->with, "timeout_s", 30);
+  t->op.label = t->endpoint;
   if (is_day)
     day_next(t, 0);
   else

@@ -62,6 +62,104 @@ static int nconns, next_conn_id;
 
 static void try_requests(conn *c);
 
+/* ---- rate limits (optional): a server that counts exactly ----------------------------
+ * The script's top-level "rate_limits": [{"name", "paths": [prefix...], "rps"}] make the
+ * stub answer 429 (Retry-After: 1) to a request whose path starts with one of a limit's
+ * prefixes when it arrives sooner than 1/rps after the previous accepted request of that
+ * limit with the same Authorization value; such a request is logged with "throttled":
+ * true and consumes no route response. Every log line carries "t_ms", the arrival time
+ * in milliseconds since the stub started. */
+
+#define MAX_LIMIT_KEYS 64
+
+typedef struct rate_limit {
+  const char *name;
+  const cJSON *paths;
+  double rps;
+  char *auth[MAX_LIMIT_KEYS]; /* Authorization values seen, and when each last got in */
+  uint64_t last_ms[MAX_LIMIT_KEYS];
+  int nkeys;
+} rate_limit;
+
+static rate_limit *limits;
+static int nlimits, log_throttled;
+static cJSON *throttle_headers; /* {"Retry-After": "1"} */
+static uint64_t start_ms;
+
+static uint64_t now_ms(void) { return uv_hrtime() / 1000000u; }
+
+static void die(const char *fmt, const char *arg);
+
+static void load_limits(const cJSON *script_root) {
+  const cJSON *ls = cJSON_GetObjectItemCaseSensitive(script_root, "rate_limits"), *l;
+  int i = 0;
+
+  if (!ls)
+    return;
+  if (!cJSON_IsArray(ls))
+    die("%s", "\"rate_limits\" must be an array");
+  nlimits = cJSON_GetArraySize(ls);
+  if (!(limits = calloc((size_t)nlimits + 1, sizeof *limits)) ||
+      !(throttle_headers = cJSON_CreateObject()) ||
+      !cJSON_AddStringToObject(throttle_headers, "Retry-After", "1"))
+    die("%s", "out of memory");
+  cJSON_ArrayForEach(l, ls) {
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(l, "name");
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(l, "rps");
+    rate_limit *rl = &limits[i++];
+    rl->name = cJSON_IsString(n) ? n->valuestring : "limit";
+    rl->paths = cJSON_GetObjectItemCaseSensitive(l, "paths");
+    if (!cJSON_IsArray(rl->paths) || !cJSON_IsNumber(r) || r->valuedouble <= 0)
+      die("%s", "each rate limit needs \"paths\" (prefixes) and \"rps\" > 0");
+    rl->rps = r->valuedouble;
+  }
+}
+
+static int limit_applies(const rate_limit *rl, const char *path) {
+  const cJSON *p;
+
+  cJSON_ArrayForEach(p, rl->paths) if (cJSON_IsString(p) &&
+                                       !strncmp(path, p->valuestring, strlen(p->valuestring)))
+      return 1;
+  return 0;
+}
+
+/* 1 when the request must be refused: too soon after the previous accepted one. */
+static int rate_throttled(const char *path, const char *auth) {
+  uint64_t now = now_ms();
+  int i, k, hit = 0;
+
+  for (i = 0; i < nlimits; i++) {
+    rate_limit *rl = &limits[i];
+    if (!limit_applies(rl, path))
+      continue;
+    for (k = 0; k < rl->nkeys && strcmp(rl->auth[k], auth ? auth : ""); k++)
+      ;
+    if (k == rl->nkeys) {
+      if (k == MAX_LIMIT_KEYS)
+        continue;
+      if (!(rl->auth[k] = strdup(auth ? auth : "")))
+        die("%s", "out of memory");
+      rl->nkeys++;
+    } else if ((double)(now - rl->last_ms[k]) < 1000.0 / rl->rps) {
+      hit = 1;
+      continue;
+    }
+    rl->last_ms[k] = now;
+  }
+  return hit;
+}
+
+static void free_limits(void) {
+  int i, k;
+
+  for (i = 0; i < nlimits; i++)
+    for (k = 0; k < limits[i].nkeys; k++)
+      free(limits[i].auth[k]);
+  free(limits);
+  cJSON_Delete(throttle_headers);
+}
+
 static void die(const char *fmt, const char *arg) {
   fprintf(stderr, "wf-stub-http: ");
   fprintf(stderr, fmt, arg);
@@ -453,6 +551,9 @@ static void log_request(conn *c, const char *method, const char *path, const cha
   cJSON_AddStringToObject(o, "body", body);
   cJSON_AddNumberToObject(o, "route", route_idx);
   cJSON_AddNumberToObject(o, "status", status);
+  cJSON_AddNumberToObject(o, "t_ms", (double)(now_ms() - start_ms));
+  if (log_throttled)
+    cJSON_AddTrueToObject(o, "throttled");
   if (!(line = cJSON_PrintUnformatted(o)))
     die("%s", "out of memory");
   fprintf(logf, "%s\n", line);
@@ -475,6 +576,16 @@ static void serve(conn *c, const char *method, char *target, cJSON *headers,
   }
   a = cJSON_GetObjectItemCaseSensitive(headers, "authorization");
   auth = cJSON_IsString(a) ? a->valuestring : NULL;
+  if (rate_throttled(target, auth)) {
+    static const char msg[] = "{\"error\":\"rate limit exceeded\"}";
+    log_throttled = 1;
+    log_request(c, method, target, query, headers, body, -1, 429);
+    log_throttled = 0;
+    c->busy = 1;
+    build_response(c, 429, throttle_headers, msg, sizeof msg - 1, 0);
+    send_out(c);
+    return;
+  }
   for (i = 0; i < nroutes && !route_matches(&routes[i], method, target, query, body); i++)
     ;
   c->busy = 1;
@@ -757,7 +868,9 @@ int main(int argc, char **argv) {
   }
   if (!script_path || !port_file || max_s <= 0)
     usage();
+  start_ms = now_ms();
   load_script(script_path);
+  load_limits(script);
   if (log_path && !(logf = fopen(log_path, "w")))
     die("cannot open %s", log_path);
   loop = uv_default_loop();
@@ -785,5 +898,6 @@ int main(int argc, char **argv) {
   if (logf)
     fclose(logf);
   free_script();
+  free_limits();
   return rc ? 1 : 0;
 }

@@ -329,7 +329,8 @@ static void test_enrich_unknown_type_and_429(void **state) {
   stub_stop();
   assert_true(t.res.ok);
   assert_string_equal(status_of(&t, "Scrum/Bug#5"), "not_found");
-  assert_int_equal(cJSON_GetObjectItem(t.out, "requests")->valueint, 2);
+  assert_int_equal(cJSON_GetObjectItem(t.out, "requests")->valueint, 1);
+  assert_int_equal(cJSON_GetObjectItem(t.out, "retried")->valueint, 1);
   reqs = stub_requests();
   assert_int_equal(cJSON_GetArraySize(reqs), 3);
   assert_string_equal(req_field(reqs, 1, "body"), req_field(reqs, 2, "body"));

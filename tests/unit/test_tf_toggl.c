@@ -87,7 +87,8 @@ static void test_next_cursor(void **state) {
 }
 
 static void test_users_and_matching(void **state) {
-  const char *body = "[{\"id\":101,\"email\":\"Ana@Example.COM\"},{\"id\":202,\"email\":\"bo@example.com\"},"
+  const char *body = "[{\"id\":101,\"email\":\"Ana@Example.COM\",\"fullname\":\"Ana Lima\"},"
+                     "{\"id\":202,\"email\":\"bo@example.com\"},"
                      "{\"id\":3},{\"id\":1.5,\"email\":\"x@y\"},\"junk\"]";
   cJSON *map, *emails;
   int64_t *ids;
@@ -97,8 +98,12 @@ static void test_users_and_matching(void **state) {
   (void)state;
   assert_int_equal(tf_toggl_users_parse(body, strlen(body), &map), 0);
   txt = cJSON_PrintUnformatted(map);
-  assert_string_equal(txt, "{\"101\":\"ana@example.com\",\"202\":\"bo@example.com\"}");
+  assert_string_equal(txt, "{\"101\":{\"email\":\"ana@example.com\",\"name\":\"Ana Lima\"},"
+                           "\"202\":{\"email\":\"bo@example.com\",\"name\":null}}");
   free(txt);
+  assert_string_equal(tf_toggl_user_name(cJSON_GetObjectItem(map, "101")), "Ana Lima");
+  assert_null(tf_toggl_user_name(cJSON_GetObjectItem(map, "202")));
+  assert_string_equal(tf_toggl_user_email(cJSON_GetObjectItem(map, "202")), "bo@example.com");
   assert_int_equal(tf_toggl_users_parse("{}", 2, &emails), WF_EINVAL);
   assert_int_equal(tf_toggl_users_parse("[1,", 3, &emails), WF_EINVAL);
 
@@ -145,10 +150,11 @@ static void test_day_rows(void **state) {
   assert_int_equal(tf_toggl_day_add_page(&d, "{\"x\":1}", 7, &nrows, err, sizeof err), WF_EINVAL);
   assert_int_equal(tf_toggl_day_add_page(&d, "[]", 2, &nrows, err, sizeof err), 0);
   assert_int_equal(nrows, 0);
-  out = tf_toggl_day_output(&d, 4, 2);
+  out = tf_toggl_day_output(&d, 4, 1, 2);
   tf_toggl_day_clear(&d);
   assert_string_equal(cJSON_GetObjectItem(out, "report_timezone")->valuestring, "-05:00");
   assert_int_equal(cJSON_GetObjectItem(out, "requests")->valueint, 4);
+  assert_int_equal(cJSON_GetObjectItem(out, "retried")->valueint, 1);
   assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(out, "entries")), 2);
   assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(out, "skipped"), "running")->valueint, 1);
   assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(out, "skipped"), "duplicates")->valueint, 1);
@@ -187,6 +193,15 @@ static void test_messages(void **state) {
 }
 
 /* ---- against the stub ----------------------------------------------------------------- */
+
+/* How many requests the stub has logged so far. */
+static int out_requests(void) {
+  cJSON *reqs = stub_requests();
+  int n = cJSON_GetArraySize(reqs);
+
+  cJSON_Delete(reqs);
+  return n;
+}
 
 static const cJSON *out_get(const tjob *t, const char *k) {
   return cJSON_GetObjectItemCaseSensitive(t->out, k);
@@ -247,7 +262,8 @@ static void test_suspicious_empty_page(void **state) {
           "{\"with\":{\"page_size\":2,\"min_interval_s\":0},\"inputs\":{},\"item\":\"2025-03-03\"}");
   stub_stop();
   assert_true(t.res.ok);
-  assert_int_equal(out_get(&t, "requests")->valueint, 3);
+  assert_int_equal(out_get(&t, "requests")->valueint, 2);
+  assert_int_equal(out_get(&t, "retried")->valueint, 1); /* the empty page, asked again */
   assert_int_equal(out_get(&t, "pages")->valueint, 2);
   assert_int_equal(cJSON_GetArraySize(out_get(&t, "entries")), 4);
   reqs = stub_requests();
@@ -272,7 +288,8 @@ static void test_throttle_retry_after(void **state) {
   stub_stop();
   assert_true(t.res.ok);
   assert_true(now_s() - t0 >= 0.95); /* waited the Retry-After second */
-  assert_int_equal(out_get(&t, "requests")->valueint, 2);
+  assert_int_equal(out_get(&t, "requests")->valueint, 1); /* needed */
+  assert_int_equal(out_get(&t, "retried")->valueint, 1);  /* sent again after the 429 */
   assert_int_equal(cJSON_GetArraySize(out_get(&t, "entries")), 1);
   reqs = stub_requests();
   assert_int_equal(cJSON_GetArraySize(reqs), 2);
@@ -312,7 +329,8 @@ static void test_users_map(void **state) {
   run_act(&t, &wfa_toggl_users, "{\"with\":{},\"params\":{},\"inputs\":{},\"item\":null}");
   assert_true(t.res.ok);
   txt = cJSON_PrintUnformatted(t.out);
-  assert_string_equal(txt, "{\"101\":\"ana@example.com\",\"202\":\"bo@example.com\"}");
+  assert_string_equal(txt, "{\"101\":{\"email\":\"ana@example.com\",\"name\":\"Ana Lima\"},"
+                           "\"202\":{\"email\":\"bo@example.com\",\"name\":\"Bo Berg\"}}");
   free(txt);
   tjob_free(&t);
   /* an e-mail not in the workspace is refused, naming it */
@@ -372,6 +390,14 @@ static void test_limits_and_errors(void **state) {
   assert_non_null(strstr(t.res.error, "hourly request limit"));
   assert_non_null(strstr(t.res.error, "You have hit your hourly limit"));
   tjob_free(&t);
+  /* the used-up quota holds every request of the token: the next would fail likewise */
+  run_act(&t, &wfa_toggl_fetch_day,
+          "{\"with\":{\"quota_wait_max_s\":60},\"inputs\":{},\"item\":\"2025-03-05\"}");
+  assert_false(t.res.ok);
+  assert_non_null(strstr(t.res.error, "requests are held for"));
+  assert_int_equal(out_requests(), 1);
+  tjob_free(&t);
+  tf_limiter_reset_all();
   /* a malformed paging header is an error of the day, not a silent stop */
   run_act(&t, &wfa_toggl_fetch_day, "{\"with\":{},\"inputs\":{},\"item\":\"2025-03-06\"}");
   assert_false(t.res.ok);

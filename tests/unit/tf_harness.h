@@ -125,19 +125,16 @@ static void kill_cb(uv_timer_t *h) {
 /* When > 0, the next run_act kills its attempt after that many seconds. */
 static double next_kill_after_s;
 
-/* Run one attempt of `act` on its own loop with the input {with, params, inputs, item}. */
-static void run_act(tjob *t, const wfi_activity *act, const char *input_json) {
-  uv_loop_t loop;
+/* Make t a job of `loop` with the input {with, params, inputs, item} (JSON text). */
+static void tjob_prepare(tjob *t, uv_loop_t *loop, const char *input_json) {
   cJSON *in = cJSON_Parse(input_json);
   size_t n;
-  double kill_after = next_kill_after_s;
 
   assert_non_null(in);
   memset(t, 0, sizeof *t);
   assert_int_equal(wfa_json_to_mp_buf(in, &t->in, &n), 0);
   cJSON_Delete(in);
-  uv_loop_init(&loop);
-  t->job.loop = &loop;
+  t->job.loop = loop;
   t->job.home = dir;
   t->job.run_id = "run1";
   t->job.stage = TFH_STAGE;
@@ -149,6 +146,15 @@ static void run_act(tjob *t, const wfi_activity *act, const char *input_json) {
   t->job.input_len = n;
   t->job.max_output = 1 << 20;
   t->job.on_done = on_done;
+}
+
+/* Run one attempt of `act` on its own loop with the input {with, params, inputs, item}. */
+static void run_act(tjob *t, const wfi_activity *act, const char *input_json) {
+  uv_loop_t loop;
+  double kill_after = next_kill_after_s;
+
+  uv_loop_init(&loop);
+  tjob_prepare(t, &loop, input_json);
   if (kill_after > 0) {
     uv_timer_init(&loop, &t->killer);
     t->killer.data = t;
