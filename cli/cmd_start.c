@@ -110,6 +110,20 @@ static int fenced(wfs_env *env, const char *run_id, const wfs_owner *by) {
                  run_id, who, run_id);
 }
 
+/* The run's warnings (from its definition's metadata_stage), a line each, at most 20. */
+static void print_warnings(const cJSON *warnings, const char *run_id) {
+  int n = cJSON_GetArraySize(warnings), i = 0;
+  const cJSON *w;
+  cJSON_ArrayForEach(w, warnings) {
+    if (i++ == 20) {
+      fprintf(stderr, "wf: warning: %d more in the run's run_metadata.json (wf show-run %s "
+                      "prints its folder)\n", n - 20, run_id);
+      break;
+    }
+    if (cJSON_IsString(w)) fprintf(stderr, "wf: warning: %s\n", w->valuestring);
+  }
+}
+
 /* Execute a claimed run with its plan; prints progress and the outcome. */
 static int execute(wf_cli *cli, wfs_env *env, const char *run_id, const wfi_plan *plan,
                    const wfi_lease *lease, uint32_t window, int continue_on_error,
@@ -153,12 +167,18 @@ static int execute(wf_cli *cli, wfs_env *env, const char *run_id, const wfi_plan
   }
   wfs_txn t;
   wfs_run r = {0};
+  cJSON *warnings = NULL;
   if (wfs_read_begin(env, &t) == 0) {
-    if (wfs_run_get(&t, run_id, &r) == 0 && cli->format == FMT_JSON)
-      wf_print_json(wf_run_json(&t, &r, 1, 0));
+    if (wfs_run_get(&t, run_id, &r) == 0) {
+      if (cli->format == FMT_JSON) wf_print_json(wf_run_json(&t, &r, 1, 0));
+      warnings = wf_run_warnings(&t, &r);
+    }
     wfs_read_end(&t);
   }
-  /* What went wrong and what to do go to stderr; the outcome stays the last line. */
+  /* What went wrong, what to look at and what to do go to stderr; the outcome stays the
+   * last line. */
+  print_warnings(warnings, run_id);
+  cJSON_Delete(warnings);
   if (r.error && status != WFS_RUN_SUCCEEDED) fprintf(stderr, "wf: %s\n", r.error);
   if (status == WFS_RUN_FAILED || status == WFS_RUN_INTERRUPTED || status == WFS_RUN_DEGRADED ||
       status == WFS_RUN_CANCELED)
@@ -294,6 +314,18 @@ static void print_dry_run(const char *home, const wfw_def *def, const wfi_plan *
   }
 }
 
+/* The definition's "validate" stages, before anything is recorded: a start they refuse
+ * exits 2 with their message; one they could not check goes on, saying so. */
+static int check_first(wfi_plan *plan, const char *run_id, int restart) {
+  wfw_err err = {{0}}, note = {{0}};
+  int rc = wfw_validate(plan, run_id, restart, &err, &note);
+  if (note.msg[0]) fprintf(stderr, "wf: note: %s\n", note.msg);
+  if (rc == WF_EINVAL)
+    return wf_fail(EXIT_USAGE, "%s; nothing was recorded", err.msg);
+  if (rc) return wf_fail(EXIT_FAILED, "cannot make the checks before the run: %s", wf_strerror(rc));
+  return 0;
+}
+
 int cmd_start(wf_cli *cli, int argc, char **argv) {
   wf_args a;
   int code = wf_parse(cli, "start", argc, argv, wf_start_opts, &a);
@@ -348,6 +380,13 @@ int cmd_start(wf_cli *cli, int argc, char **argv) {
     wfs_close(env);
     env = NULL;
   }
+  if (!exists && a.val[O_START_FROM]) {
+    code = wf_fail(EXIT_NOTFOUND,
+                   "no run %s in %s: --start-from executes stages of a run that exists again "
+                   "(see 'wf list-runs'); to start a new run, leave out --start-from",
+                   run_id, cli->home);
+    goto out;
+  }
   if (exists) {
     if (strcmp(existing.workflow, wfw_def_name(def)) != 0) {
       code = wf_fail(EXIT_USAGE, "run %s is a run of workflow \"%s\", not \"%s\"", run_id,
@@ -388,6 +427,7 @@ int cmd_start(wf_cli *cli, int argc, char **argv) {
     code = EXIT_OK;
     goto out;
   }
+  if ((code = check_first(plan, run_id, exists)) != 0) goto out;
   if (a.val[O_DETACH]) {
     code = detach(&report_fd);
     if (code >= 0) goto out;

@@ -33,24 +33,44 @@ static int stage_cb(void *ud, const wfs_step *s) {
   return 0;
 }
 
-/* The fields of the "metadata" object in the output of the definition's metadata_stage (a
- * stage of one step), once that step has succeeded; a field the file already has keeps
- * its value. */
-static void add_stage_fields(wfs_txn *t, const wfs_run *r, const cJSON *stage, cJSON *o) {
+/* The "metadata" object of the output of the definition's metadata_stage (a stage of one
+ * step) once that step has succeeded, else NULL; *out holds the decoded output (the
+ * caller deletes it). */
+static cJSON *stage_metadata(wfs_txn *t, const wfs_run *r, const cJSON *def, cJSON **out) {
+  const cJSON *stage = cJSON_GetObjectItemCaseSensitive(def, "metadata_stage");
   wfs_step s = {0};
-  cJSON *out = NULL, *m, *f;
-  if (!cJSON_IsString(stage) || wfs_step_get(t, r->id, stage->valuestring, &s) != 0) return;
+  cJSON *m = NULL;
+
+  *out = NULL;
+  if (!cJSON_IsString(stage) || wfs_step_get(t, r->id, stage->valuestring, &s) != 0) return NULL;
   if (s.status == WFS_STEP_SUCCEEDED && s.output &&
-      wfa_mp_to_json(s.output, s.output_len, &out) == 0 &&
-      cJSON_IsObject(m = cJSON_GetObjectItemCaseSensitive(out, "metadata"))) {
-    while ((f = m->child)) {
-      cJSON_DetachItemViaPointer(m, f);
-      if (cJSON_HasObjectItem(o, f->string)) cJSON_Delete(f);
-      else cJSON_AddItemToObject(o, f->string, f);
-    }
+      wfa_mp_to_json(s.output, s.output_len, out) == 0)
+    m = cJSON_GetObjectItemCaseSensitive(*out, "metadata");
+  wfs_step_clear(&s);
+  return cJSON_IsObject(m) ? m : NULL;
+}
+
+/* The fields of the metadata_stage's "metadata"; a field the file already has keeps its
+ * value. */
+static void add_stage_fields(wfs_txn *t, const wfs_run *r, const cJSON *def, cJSON *o) {
+  cJSON *out, *m = stage_metadata(t, r, def, &out), *f;
+  while (m && (f = m->child)) {
+    cJSON_DetachItemViaPointer(m, f);
+    if (cJSON_HasObjectItem(o, f->string)) cJSON_Delete(f);
+    else cJSON_AddItemToObject(o, f->string, f);
   }
   cJSON_Delete(out);
-  wfs_step_clear(&s);
+}
+
+cJSON *wf_run_warnings(wfs_txn *t, const wfs_run *r) {
+  cJSON *def = r->def_text ? cJSON_Parse(r->def_text) : NULL, *out;
+  cJSON *m = stage_metadata(t, r, def, &out);
+  cJSON *w = cJSON_DetachItemFromObjectCaseSensitive(m, "warnings");
+  cJSON_Delete(out);
+  cJSON_Delete(def);
+  if (cJSON_IsArray(w)) return w;
+  cJSON_Delete(w);
+  return NULL;
 }
 
 static cJSON *build(wfs_txn *t, const wfs_run *r) {
@@ -93,7 +113,7 @@ static cJSON *build(wfs_txn *t, const wfs_run *r) {
   cJSON *counts = cJSON_AddObjectToObject(o, "step_counts");
   for (int i = 0; i < WFS_STEP_NSTATUS; i++)
     cJSON_AddNumberToObject(counts, wfs_step_status_name(i), (double)r->counts[i]);
-  add_stage_fields(t, r, cJSON_GetObjectItemCaseSensitive(def, "metadata_stage"), o);
+  add_stage_fields(t, r, def, o);
   cJSON_Delete(def);
   return o;
 }

@@ -82,10 +82,24 @@ static int walk(wfw_lctx *c, uint8_t *color, uint32_t *path, uint32_t *pos) {
   return 0;
 }
 
+/* A stage that validates a start runs before the run exists: it can use only what exists
+ * then, the outputs of other such stages. */
+static int check_validate_needs(wfw_lctx *c) {
+  const wfw_def *d = c->d;
+  for (uint32_t i = 0; i < d->nstages; i++)
+    for (uint32_t k = 0; d->stages[i].validate && k < d->stages[i].nneeds; k++)
+      if (!d->stages[d->stages[i].needs[k]].validate)
+        return wfw_lfail(c, (int)i, "\"validate\": it runs before the run exists, so it can "
+                         "need only stages that validate too, not \"%s\"",
+                         d->stages[i].need_ids[k]);
+  return 0;
+}
+
 int wfw_graph_check(wfw_lctx *c) {
   wfw_def *d = c->d;
   uint32_t n = d->nstages;
   int rc = resolve_needs(c);
+  if (rc == 0) rc = check_validate_needs(c);
   if (rc) return rc;
   uint8_t *color = calloc(n, 1);
   uint32_t *path = calloc(n, sizeof *path), *pos = calloc(n, sizeof *pos);
@@ -131,6 +145,9 @@ static int check_expr(wfw_lctx *c, int i, const char *field, wfw_expr *e, int it
       return wfw_lfail(c, i, "field \"%s\": %s: stage \"%s\" is not in \"needs\" (directly or "
                        "through another stage); add it to \"needs\"", field, e->text, e->name);
     e->stage = j;
+  } else if ((e->root == WFW_R_RUN_DIR || e->root == WFW_R_RUN_ID) && d->stages[i].validate) {
+    return wfw_lfail(c, i, "field \"%s\": %s: a \"validate\" stage runs before the run "
+                     "exists; it has no run id or folder yet", field, e->text);
   } else if (e->root == WFW_R_ITEM && !item_ok) {
     return wfw_lfail(c, i, "field \"%s\": %s: ${item} is only defined in stages with \"foreach\"%s",
                      field, e->text, d->stages[i].fanout ? " (and not in \"foreach\" itself)" : "");

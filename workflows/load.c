@@ -100,7 +100,8 @@ static int valid_name(const char *s) {
 }
 
 static int load_param(wfw_lctx *c, const cJSON *spec, wfw_param *p) {
-  static const char *const fields[] = {"type", "required", "default", "description", NULL};
+  static const char *const fields[] = {"type", "required", "default", "description", "min",
+                                       "max", "not_before", "max_days_from", NULL};
   char what[128];
   p->name = spec->string;
   if (!valid_name(p->name) || strlen(p->name) > WFW_MAX_ID)
@@ -116,7 +117,7 @@ static int load_param(wfw_lctx *c, const cJSON *spec, wfw_param *p) {
   const cJSON *desc = cJSON_GetObjectItemCaseSensitive(spec, "description");
   p->type = WFW_P_STRING;
   if (t && (!cJSON_IsString(t) || !(p->type = wfw_param_type(t->valuestring))))
-    return wfw_lfail(c, -1, "%s\"type\" must be one of: string, int, date, bool", what);
+    return wfw_lfail(c, -1, "%s\"type\" must be one of: string, int, number, date, bool", what);
   if (req && !cJSON_IsBool(req)) return wfw_lfail(c, -1, "%s\"required\" must be true or false", what);
   p->required = cJSON_IsTrue(req);
   if (desc && !cJSON_IsString(desc)) return wfw_lfail(c, -1, "%s\"description\" must be a string", what);
@@ -163,6 +164,10 @@ static int load_top(wfw_lctx *c) {
     uint32_t i = 0;
     for (const cJSON *p = params->child; p; p = p->next, i++)
       if ((rc = load_param(c, p, &d->params[i])) != 0) return rc;
+    /* constraints may name params declared after theirs */
+    i = 0;
+    for (const cJSON *p = params->child; p; p = p->next, i++)
+      if ((rc = wfw_param_constraints(c, p, &d->params[i])) != 0) return rc;
   }
   if (defaults && !cJSON_IsObject(defaults))
     return wfw_lfail(c, -1, "\"defaults\" must be an object with \"retry\" and \"timeout_s\"");
@@ -378,6 +383,7 @@ void wfw_def_stage(const wfw_def *d, uint32_t i, wfw_stage_info *out) {
   out->foreach = s->foreach_src;
   out->needs = s->need_ids;
   out->nneeds = s->nneeds;
+  out->validate = s->validate;
 }
 
 int wfw_def_stage_index(const wfw_def *d, const char *id) {

@@ -166,6 +166,7 @@ void wfw_plan_free(wfi_plan *plan) {
   if (!plan) return;
   wfw_plan *p = (wfw_plan *)plan;
   if (p->outs) wfw_plan_clear_cache(p);
+  wfw_plan_free_pins(p);
   free(p->outs);
   free(p->stages);
   free(p->params);

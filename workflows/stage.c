@@ -10,7 +10,7 @@
 
 static const char *const stage_fields[] = {
     "id", "needs", "description", "run", "shell", "uses", "foreach", "key", "class", "retry",
-    "timeout_s", "concurrency", "by_class", "rate", "cwd", "with", NULL};
+    "timeout_s", "concurrency", "by_class", "rate", "cwd", "with", "validate", NULL};
 
 static const wfi_retry default_retry = {.max_attempts = 1, .initial_interval_s = 1.0,
                                         .backoff = 2.0, .max_interval_s = 60.0};
@@ -273,6 +273,13 @@ static int load_stage(wfw_lctx *c, int i, const cJSON *o, const wfi_retry *dretr
     if (!wfw_json_int(v, 1, 1e6))
       return wfw_lfail(c, i, "\"concurrency\" must be an integer >= 1 (steps in flight)");
     s->concurrency = (uint32_t)v->valuedouble;
+  }
+  if ((v = cJSON_GetObjectItemCaseSensitive(o, "validate"))) {
+    if (!cJSON_IsBool(v)) return wfw_lfail(c, i, "\"validate\" must be true or false");
+    s->validate = cJSON_IsTrue(v);
+    if (s->validate && s->fanout)
+      return wfw_lfail(c, i, "\"validate\": a stage that checks a start before the run exists "
+                       "is one step; it cannot have \"foreach\"");
   }
   return 0;
 }

@@ -70,6 +70,7 @@ typedef struct wfw_stage_info {
   const char *foreach;         /* NULL when not a fan-out */
   const char *const *needs;
   uint32_t nneeds;
+  int validate;                /* checked before the run exists (wfw_validate) */
 } wfw_stage_info;
 void wfw_def_stage(const wfw_def *d, uint32_t i, wfw_stage_info *out);
 int wfw_def_stage_index(const wfw_def *d, const char *id);   /* -1 when unknown */
@@ -94,6 +95,17 @@ int wfw_plan_new(const wfw_def *d, const uint8_t *params, size_t params_len,
                  const char *only, const char *skip, const char *start_from, const char *to,
                  wfi_plan **out, wfw_err *err);
 void wfw_plan_free(wfi_plan *p);
+/* Run the checks of a start before the run exists: every selected stage marked
+ * "validate" (on a restart, `restart` = 1: those that run again, or whose every
+ * selected dependent does), each as one attempt on a loop of its own, in a scratch
+ * folder, its input built from the params and the checks before it. A check that passes
+ * is pinned: the run records its output as the stage's without running it again. One
+ * that could not tell (a retryable failure) leaves the stage to the run and says why in
+ * note. Any other failure refuses the start: WF_EINVAL with the stage's message in err,
+ * nothing recorded. run_id may be NULL. WF_ENOMEM. */
+int wfw_validate(wfi_plan *plan, const char *run_id, int restart, wfw_err *err,
+                 wfw_err *note);
+
 /* The store home the run lives under, for ${run.dir} ($home/runs/<run id>); copied.
  * Without it, $WF_HOME or else ./.wf is assumed, as wf_store_open does. */
 int wfw_plan_set_home(wfi_plan *p, const char *home);

@@ -93,7 +93,7 @@ const char *wfw_json_type(const cJSON *v);
 
 /* ---- definitions ------------------------------------------------------------------- */
 
-enum wfw_ptype { WFW_P_STRING = 1, WFW_P_INT, WFW_P_DATE, WFW_P_BOOL };
+enum wfw_ptype { WFW_P_STRING = 1, WFW_P_INT, WFW_P_DATE, WFW_P_BOOL, WFW_P_NUMBER };
 enum wfw_mode { WFW_RUN = 1, WFW_SHELL, WFW_USES };
 
 typedef struct wfw_param {
@@ -102,6 +102,12 @@ typedef struct wfw_param {
   int required;
   const cJSON *def;                /* default, or NULL */
   char *default_json;
+  /* constraints checked once every value is bound (params.c) */
+  const cJSON *min, *max;          /* int, number: bounds, inclusive; NULL when none */
+  int not_before;                  /* date: index of a date param this one may not
+                                      precede, or -1 */
+  int days_from;                   /* date: index of the date param it is counted from */
+  int max_days;                    /* ... at most this many days, both counted (0: none) */
 } wfw_param;
 
 typedef struct wfw_stage {
@@ -128,6 +134,7 @@ typedef struct wfw_stage {
   wfi_class_limit *classes;
   uint32_t nclasses;
   double rate;                     /* starts per second of the whole stage; 0 = none */
+  int validate;                    /* run before the run exists (validate.c) */
 } wfw_stage;
 
 struct wfw_def {
@@ -168,6 +175,10 @@ const char *wfw_param_type_name(int type);
 int wfw_date_valid(const char *s);
 /* Check a declared default against its type; 0 or WF_EINVAL with a reason in why. */
 int wfw_param_default_ok(int type, const cJSON *v, char *why, size_t cap);
+/* Load the constraints of param `p` (its spec object `spec`) once every param of the
+ * definition is loaded: "min"/"max" for int and number, "not_before" and
+ * "max_days_from": {"param", "days"} for dates. WF_EINVAL with the place in c->err. */
+int wfw_param_constraints(wfw_lctx *c, const cJSON *spec, wfw_param *p);
 
 /* ---- plans ------------------------------------------------------------------------- */
 
@@ -201,7 +212,11 @@ typedef struct wfw_plan {
   wfi_exec *x;                     /* the execution the cache below belongs to */
   char *run_dir;
   wfw_out *outs;
+  struct wfw_pin *pins;            /* per stage: outputs of checks made before the run */
 } wfw_plan;
+
+/* Free the outputs of the checks pinned by wfw_validate. */
+void wfw_plan_free_pins(wfw_plan *p);
 
 /* Drop the cached outputs. */
 void wfw_plan_clear_cache(wfw_plan *p);

@@ -159,7 +159,7 @@ static void test_top_level(void **state) {
 static void test_params_decl(void **state) {
   (void)state;
   expect_invalid("{'name':'t','params':{'d':{'type':'float'}}," ONE_STAGE "}", "param \"d\"",
-                 "\"type\" must be one of: string, int, date, bool", NULL);
+                 "\"type\" must be one of: string, int, number, date, bool", NULL);
   expect_invalid("{'name':'t','params':{'d':{'type':'int','default':'x'}}," ONE_STAGE "}",
                  "param \"d\"", "\"default\" must be an integer", NULL);
   expect_invalid("{'name':'t','params':{'d':{'type':'int','default':1.5}}," ONE_STAGE "}",
@@ -391,6 +391,86 @@ static void test_bind_params(void **state) {
   free(none);
 }
 
+#define PERIOD "'start':{'type':'date','required':true},"
+
+/* Declared constraints: refused at load when they cannot apply, checked at bind. */
+static void test_param_constraints(void **state) {
+  (void)state;
+  expect_invalid("{'name':'t','params':{" PERIOD "'end':{'type':'date','not_before':'nope'}}," ONE_STAGE "}",
+                 "param \"end\": \"not_before\" must name another date param", NULL, NULL);
+  expect_invalid("{'name':'t','params':{" PERIOD "'end':{'type':'date','not_before':'end'}}," ONE_STAGE "}",
+                 "must name another date param", NULL, NULL);
+  expect_invalid("{'name':'t','params':{" PERIOD "'end':{'type':'string','not_before':'start'}}," ONE_STAGE "}",
+                 "apply to date params", NULL, NULL);
+  expect_invalid("{'name':'t','params':{" PERIOD "'end':{'type':'date','max_days_from':{'param':'start'}}}," ONE_STAGE "}",
+                 "\"max_days_from\" must be {\"param\"", NULL, NULL);
+  expect_invalid("{'name':'t','params':{" PERIOD "'end':{'type':'date','max_days_from':{'param':'start','days':3,'x':1}}}," ONE_STAGE "}",
+                 "unknown field \"x\"", NULL, NULL);
+  expect_invalid("{'name':'t','params':{'n':{'type':'string','min':1}}," ONE_STAGE "}",
+                 "apply to int and number params", NULL, NULL);
+  expect_invalid("{'name':'t','params':{'n':{'type':'number','min':2,'max':1}}," ONE_STAGE "}",
+                 "min <= max", NULL, NULL);
+  expect_invalid("{'name':'t','params':{'n':{'type':'number','default':0,'min':0.5}}," ONE_STAGE "}",
+                 "\"default\" is outside", NULL, NULL);
+  expect_invalid("{'name':'t','params':{'n':{'type':'number','default':'1'}}," ONE_STAGE "}",
+                 "\"default\" must be a number", NULL, NULL);
+
+  /* the end may be declared before the param it is checked against */
+  char *text = q("{'name':'t','params':{'end':{'type':'date','required':true,'not_before':'start',"
+                 "'max_days_from':{'param':'start','days':366}}," PERIOD
+                 "'rps':{'type':'number','default':1,'min':0.001,'max':100}}," ONE_STAGE "}");
+  wfw_def *d;
+  wfw_err err;
+  if (wfw_parse(text, strlen(text), "t.json", &d, &err)) fail_msg("%s", err.msg);
+  free(text);
+  const char *ok1[] = {"start=2025-01-01", "end=2026-01-01", "rps=0.5"};
+  expect_bind(d, ok1, 3, "{\"end\":\"2026-01-01\",\"start\":\"2025-01-01\",\"rps\":0.5}");
+  const char *ok2[] = {"start=2025-03-04", "end=2025-03-04"};
+  expect_bind(d, ok2, 2, "{\"end\":\"2025-03-04\",\"start\":\"2025-03-04\",\"rps\":1}");
+  const char *e1[] = {"start=2025-03-04", "end=2025-03-03"};
+  expect_bind_error(d, e1, 2, "param \"end\" is 2025-03-03, before param \"start\" (2025-03-04); "
+                              "it must be the same day or later");
+  const char *e2[] = {"start=2025-01-01", "end=2026-01-02"};
+  expect_bind_error(d, e2, 2, "param \"end\" is 2026-01-02, 367 days from param \"start\" "
+                              "(2025-01-01) counting both; at most 366 are allowed");
+  const char *e3[] = {"start=2024-01-01", "end=2024-12-31", "rps=0"};
+  expect_bind_error(d, e3, 3, "param \"rps\" is 0, below its minimum 0.001");
+  const char *e4[] = {"start=2024-01-01", "end=2024-12-31", "rps=fast"};
+  expect_bind_error(d, e4, 3, "param \"rps\": expected a number, got \"fast\"");
+  const char *e5[] = {"start=2024-01-01", "end=2024-12-31", "rps=nan"};
+  expect_bind_error(d, e5, 3, "expected a number");
+  wfw_def_free(d);
+}
+
+/* A stage that checks a start runs before the run exists: one step, needing only other
+ * such stages, with no run id or folder to use. */
+static void test_validate_stages(void **state) {
+  (void)state;
+  expect_invalid("{'name':'t','stages':[{'id':'a','run':['x'],'validate':1}]}",
+                 "\"validate\" must be true or false", NULL, NULL);
+  expect_invalid("{'name':'t','stages':[{'id':'a','run':['x']},"
+                 "{'id':'b','needs':['a'],'run':['x'],'validate':true}]}",
+                 "stage \"b\": \"validate\": it runs before the run exists", "not \"a\"", NULL);
+  expect_invalid("{'name':'t','stages':[{'id':'a','run':['x','${run.dir}'],'validate':true}]}",
+                 "stage \"a\": field \"run[1]\": ${run.dir}", "no run id or folder", NULL);
+  expect_invalid("{'name':'t','stages':[{'id':'a','uses':'core.echo','with':{'l':[1]}},"
+                 "{'id':'b','needs':['a'],'foreach':'${stages.a.output.l}','key':'${item}',"
+                 "'run':['x'],'validate':true}]}",
+                 "cannot have \"foreach\"", NULL, NULL);
+  char *text = q("{'name':'t','stages':[{'id':'a','run':['x'],'validate':true},"
+                 "{'id':'b','needs':['a'],'run':['x'],'validate':true},{'id':'c','needs':['b'],'run':['x']}]}");
+  wfw_def *d;
+  wfw_err err;
+  if (wfw_parse(text, strlen(text), "t.json", &d, &err)) fail_msg("%s", err.msg);
+  wfw_stage_info si;
+  wfw_def_stage(d, 1, &si);
+  assert_true(si.validate);
+  wfw_def_stage(d, 2, &si);
+  assert_false(si.validate);
+  wfw_def_free(d);
+  free(text);
+}
+
 static void test_dates(void **state) {
   (void)state;
   assert_true(wfw_date_valid("2026-01-31"));
@@ -498,6 +578,7 @@ int main(void) {
       cmocka_unit_test(test_stage_fields),   cmocka_unit_test(test_limits_and_retry),
       cmocka_unit_test(test_graph),          cmocka_unit_test(test_interpolations),
       cmocka_unit_test(test_fanout_fields),  cmocka_unit_test(test_bind_params),
+      cmocka_unit_test(test_param_constraints), cmocka_unit_test(test_validate_stages),
       cmocka_unit_test(test_dates),          cmocka_unit_test(test_select),
       cmocka_unit_test(test_resolve),        cmocka_unit_test(test_list),
   };
