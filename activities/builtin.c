@@ -173,7 +173,8 @@ static const wfi_activity core_dates = {"core.dates", dates_start, kill_nothing}
 
 static const wfi_activity *const builtins[] = {
     &core_echo,          &core_fail,        &core_dates,          &wfa_toggl_users,
-    &wfa_toggl_fetch_day, &wfa_fibery_enrich, &wfa_tf_aggregate,   &wfa_tf_extract,
+    &wfa_toggl_fetch_day, &wfa_fibery_schema, &wfa_fibery_enrich, &wfa_tf_aggregate,
+    &wfa_tf_extract,
     &wfa_tf_report_toggl, &wfa_tf_report_people, &wfa_tf_report_team};
 
 const wfi_activity *wfa_builtin(const char *uses) {

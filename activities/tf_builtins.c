@@ -141,27 +141,39 @@ static int put(tfb *t, const char *rel, const cJSON *j, const char *md) {
 
 /* ---- tf.aggregate ------------------------------------------------------------------- */
 
-/* The parser's alias table from the enrichment config: with.config (object), or
- * with.enrichment (object, or the path of the config file, with enrichment_override
- * merged over it as fibery.enrich does), else the default table. Fails the step. */
-static int aliases(tfb *t, tf_aliases **al) {
-  const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(t->with, "config");
+/* The enrichment config: with.config (object), or with.enrichment (object, or the path
+ * of the config file, with enrichment_override merged over it as fibery.enrich does),
+ * else NULL (the defaults). *owned gets what was loaded (the caller deletes it). Fails
+ * the step when the file does not load. */
+static int config_of(tfb *t, cJSON **owned, const cJSON **cfg) {
   const cJSON *path = cJSON_GetObjectItemCaseSensitive(t->with, "enrichment");
-  cJSON *loaded = NULL;
   char err[512];
   int rc;
 
-  if (!cJSON_IsObject(cfg))
-    cfg = cJSON_IsObject(path) ? path : NULL;
-  if (!cfg && cJSON_IsString(path) && *path->valuestring) {
-    if ((rc = tf_fibery_config_load(path->valuestring,
-                                    opt_str(t, "enrichment_override", NULL), &loaded, err,
-                                    sizeof err))) {
-      fail(t, rc == WF_ENOMEM || rc == WF_EIO, "enrichment config: %s", err);
-      return rc;
-    }
-    cfg = loaded;
+  *owned = NULL;
+  *cfg = cJSON_GetObjectItemCaseSensitive(t->with, "config");
+  if (!cJSON_IsObject(*cfg))
+    *cfg = cJSON_IsObject(path) ? path : NULL;
+  if (*cfg || !cJSON_IsString(path) || !*path->valuestring)
+    return 0;
+  if ((rc = tf_fibery_config_load(path->valuestring, opt_str(t, "enrichment_override", NULL),
+                                  owned, err, sizeof err))) {
+    fail(t, rc == WF_ENOMEM || rc == WF_EIO, "enrichment config: %s", err);
+    return rc;
   }
+  *cfg = *owned;
+  return 0;
+}
+
+/* The parser's alias table from the enrichment config (config_of), else the default
+ * table. Fails the step. */
+static int aliases(tfb *t, tf_aliases **al) {
+  const cJSON *cfg;
+  cJSON *loaded;
+  int rc;
+
+  if ((rc = config_of(t, &loaded, &cfg)))
+    return rc;
   rc = tf_aliases_from_config(cfg, al);
   cJSON_Delete(loaded);
   if (rc)
@@ -253,6 +265,23 @@ static void aggregate_start(void *ctx, wfi_job *job) {
 /* ---- tf.extract -----------------------------------------------------------------------
  */
 
+/* Ids per enrichment query: with.batch_size when it is given and > 0, else the enrichment
+ * config's batch_size (config_of), else 50. Fails the step (and returns 0) when the
+ * config does not load. */
+static int batch_size(tfb *t) {
+  const cJSON *bs = opt(t, "batch_size"), *cfg;
+  cJSON *loaded;
+  int size;
+
+  if (cJSON_IsNumber(bs) && bs->valuedouble >= 1)
+    return bs->valuedouble < TF_FIBERY_MAX_BATCH ? (int)bs->valuedouble : TF_FIBERY_MAX_BATCH;
+  if (config_of(t, &loaded, &cfg))
+    return 0;
+  size = tf_fibery_batch_size(cfg);
+  cJSON_Delete(loaded);
+  return size;
+}
+
 static void extract_start(void *ctx, wfi_job *job) {
   cJSON *agg, *ex, *out;
   const cJSON *ty;
@@ -285,11 +314,15 @@ static void extract_start(void *ctx, wfi_job *job) {
   cJSON_AddNumberToObject(
       out, "type_missing",
       cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(ex, "type_missing")));
-  /* The enrichment fan-out's items: each type's ids in chunks of with.batch_size, keyed
-   * by type and first id, so a resume re-queries only the chunks not recorded. */
-  const cJSON *bs = opt(&t, "batch_size");
-  int size = cJSON_IsNumber(bs) && bs->valuedouble >= 1 ? (int)bs->valuedouble : 25;
-  cJSON *batches = cJSON_AddArrayToObject(out, "batches");
+  /* The enrichment fan-out's items: each type's ids in chunks of batch_size, keyed by
+   * type and first id, so a resume re-queries only the chunks not recorded. */
+  int size = batch_size(&t);
+  cJSON *batches = size > 0 ? cJSON_AddArrayToObject(out, "batches") : NULL;
+  if (size <= 0) {
+    cJSON_Delete(out);
+    cJSON_Delete(ex);
+    return;
+  }
   cJSON_ArrayForEach(ty, cJSON_GetObjectItemCaseSensitive(ex, "by_type")) {
     int n = cJSON_GetArraySize(ty);
     for (int i = 0; i < n && batches; i += size) {
@@ -361,7 +394,8 @@ static int enriched(tfb *t, int write, cJSON **enr) {
   }
   tf_read_json(t->job->run_dir, TF_EXTRACT_FILE, &ex); /* optional */
   tf_utc_now(now);
-  rc = tf_enriched_assemble(batches, ex, t->job->run_id, now, enr);
+  rc = tf_enriched_assemble(batches, ex, stage_output(t, "schema_stage", "schema"),
+                            t->job->run_id, now, enr);
   cJSON_Delete(ex);
   if (rc)
     fail(t, 1, "cannot assemble %s: %s", TF_ENRICHED_FILE, wf_strerror(rc));
@@ -562,10 +596,22 @@ static void report_people_start(void *ctx, wfi_job *job) {
   finish_docs(d);
 }
 
+/* Every string of the "warnings" arrays of a and b, in that order. */
+static cJSON *all_warnings(const cJSON *a, const cJSON *b) {
+  cJSON *arr = cJSON_CreateArray();
+  const cJSON *srcs[] = {a, b}, *w;
+
+  for (size_t i = 0; arr && i < 2; i++)
+    cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(srcs[i], "warnings"))
+        if (cJSON_IsString(w)) cJSON_AddItemToArray(arr, cJSON_CreateString(w->valuestring));
+  return arr;
+}
+
 /* out.metadata, the run's figures for run_metadata.json (DOMAIN §7; the workflow names
  * this stage as its metadata_stage): from the aggregation the counts of entries and
- * persons, references (distinct entities plus unresolved references) and time-entry
- * requests, and the number of its warnings; the enrichment's outcomes and Fibery requests. */
+ * persons, references (distinct entity keys, typed or not: unique_entities already holds
+ * the unresolved ones) and time-entry requests (needed, and sent again); the
+ * enrichment's outcomes and Fibery requests; and every warning of both. */
 static void add_run_counts(cJSON *out, const cJSON *agg, const cJSON *enr) {
   const cJSON *ast = cJSON_GetObjectItemCaseSensitive(agg, "statistics");
   const cJSON *est = cJSON_GetObjectItemCaseSensitive(enr, "statistics");
@@ -576,14 +622,14 @@ static void add_run_counts(cJSON *out, const cJSON *agg, const cJSON *enr) {
 
   cJSON_AddNumberToObject(c, "entries", (double)tf_jint(ast, "total_entries"));
   cJSON_AddNumberToObject(c, "persons", (double)tf_jint(ast, "total_users"));
-  cJSON_AddNumberToObject(c, "references", (double)(tf_jint(ast, "unique_entities") +
-                                                     tf_jint(ast, "unresolved_references")));
+  cJSON_AddNumberToObject(c, "references", (double)tf_jint(ast, "unique_entities"));
   for (size_t i = 0; i < sizeof outcomes / sizeof outcomes[0]; i++)
     cJSON_AddNumberToObject(c, outcomes[i], (double)tf_jint(est, outcomes[i]));
   cJSON_AddNumberToObject(c, "toggl_requests", (double)tf_jint(ast, "toggl_requests"));
+  cJSON_AddNumberToObject(c, "toggl_retried", (double)tf_jint(ast, "toggl_retried"));
   cJSON_AddNumberToObject(c, "fibery_requests", (double)tf_jint(est, "fibery_requests"));
-  cJSON_AddNumberToObject(m, "warnings",
-                          cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(agg, "warnings")));
+  cJSON_AddNumberToObject(c, "fibery_retried", (double)tf_jint(est, "fibery_retried"));
+  cJSON_AddItemToObject(m, "warnings", all_warnings(agg, enr));
 }
 
 static void report_team_start(void *ctx, wfi_job *job) {

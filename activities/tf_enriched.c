@@ -93,15 +93,29 @@ static int cmp_rec(const void *a, const void *b) {
                 tf_jstr(*(const cJSON *const *)b, "entity_key"));
 }
 
-int tf_enriched_assemble(const cJSON *batches, const cJSON *extract, const char *run_id,
-                         const char *enriched_at, cJSON **out) {
+/* Append the strings of `from` to `to` that it does not hold yet. */
+static void add_warnings(cJSON *to, const cJSON *from) {
+  const cJSON *w, *x;
+
+  cJSON_ArrayForEach(w, from) {
+    int seen = 0;
+    if (!cJSON_IsString(w))
+      continue;
+    cJSON_ArrayForEach(x, to) seen |= !strcmp(x->valuestring, w->valuestring);
+    if (!seen)
+      cJSON_AddItemToArray(to, cJSON_CreateString(w->valuestring));
+  }
+}
+
+int tf_enriched_assemble(const cJSON *batches, const cJSON *extract, const cJSON *schema,
+                         const char *run_id, const char *enriched_at, cJSON **out) {
   static const char *const names[] = {"requested",      "ok",           "not_found",
                                       "unknown_type",   "type_missing", "error",
-                                      "fibery_requests"};
+                                      "fibery_requests", "fibery_retried"};
   const cJSON *b, *r;
-  cJSON *o, *arr, *st, **v = NULL;
+  cJSON *o, *arr, *st, *warnings, **v = NULL;
   size_t n = 0, cap = 0, i;
-  int64_t requests = 0;
+  int64_t requests = tf_jint(schema, "requests"), retried = tf_jint(schema, "retried");
 
   *out = NULL;
   if (!(o = cJSON_CreateObject()))
@@ -109,17 +123,21 @@ int tf_enriched_assemble(const cJSON *batches, const cJSON *extract, const char 
   cJSON_AddItemToObject(o, "run_id", tf_jnull_str(run_id));
   cJSON_AddItemToObject(o, "enriched_at", tf_jnull_str(enriched_at));
   arr = cJSON_AddArrayToObject(o, "enriched_entities");
+  warnings = cJSON_CreateArray();
   st = cJSON_CreateObject();
   for (i = 0; st && i < sizeof names / sizeof names[0]; i++)
     cJSON_AddNumberToObject(st, names[i], 0);
   cJSON_ArrayForEach(b, batches) {
     requests += tf_jint(b, "requests");
+    retried += tf_jint(b, "retried");
+    add_warnings(warnings, cJSON_GetObjectItemCaseSensitive(b, "warnings"));
     cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(b, "entities")) {
       if (!r->string)
         continue;
       if (tf_grow((void **)&v, &cap, n, sizeof *v)) {
         free(v);
         cJSON_Delete(st);
+        cJSON_Delete(warnings);
         cJSON_Delete(o);
         return WF_ENOMEM;
       }
@@ -143,7 +161,9 @@ int tf_enriched_assemble(const cJSON *batches, const cJSON *extract, const char 
   }
   cJSON_SetNumberValue(cJSON_GetObjectItemCaseSensitive(st, "fibery_requests"),
                        (double)requests);
+  cJSON_SetNumberValue(cJSON_GetObjectItemCaseSensitive(st, "fibery_retried"), (double)retried);
   cJSON_AddItemToObject(o, "statistics", st);
+  cJSON_AddItemToObject(o, "warnings", warnings);
   *out = o;
   return 0;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "tf_fibery.h"
+#include "tf_schema.h"
 #include "wf/wf.h"
 
 #define DOC_SECRET "Collaboration~Documents/secret"
@@ -309,7 +310,7 @@ static const cJSON *type_cfg(const cJSON *cfg, const char *type) {
   return t ? t : cJSON_GetObjectItemCaseSensitive(cfg, "default");
 }
 
-static cJSON *build_select(const cJSON *cfg, const char *type) {
+cJSON *tf_fibery_select(const cJSON *cfg, const char *type) {
   const cJSON *tc = type_cfg(cfg, type), *it;
   const char *title = str_ok(tc, "title") ? cJSON_GetObjectItem(tc, "title")->valuestring : NULL;
   const char *desc = str_ok(tc, "description") ? cJSON_GetObjectItem(tc, "description")->valuestring : NULL;
@@ -339,8 +340,38 @@ static cJSON *build_select(const cJSON *cfg, const char *type) {
   return sel;
 }
 
+/* Append `w` to `warnings` unless it is there already. */
+static void warn_once(cJSON *warnings, const char *w) {
+  const cJSON *x;
+
+  cJSON_ArrayForEach(x, warnings) if (cJSON_IsString(x) && !strcmp(x->valuestring, w)) return;
+  cJSON_AddItemToArray(warnings, cJSON_CreateString(w));
+}
+
+/* The select of `type`, less what the checked schema says the workspace lacks (each
+ * left out with a warning naming the type and the field). */
+static cJSON *build_select(const cJSON *cfg, const char *type, const cJSON *schema,
+                          cJSON *warnings) {
+  cJSON *sel = tf_fibery_select(cfg, type), *it, *next;
+  const char *missing, *in;
+  char w[600];
+
+  for (it = sel ? sel->child : NULL; it; it = next) {
+    next = it->next;
+    if (tf_schema_has(schema, type, it, &missing, &in))
+      continue;
+    snprintf(w, sizeof w, "Fibery workspace: type \"%.150s\" has no field \"%.150s\"; the "
+             "queries of %.150s leave it out (check the enrichment config)", in, missing, type);
+    if (warnings)
+      warn_once(warnings, w);
+    cJSON_Delete(cJSON_DetachItemViaPointer(sel, it));
+  }
+  return sel;
+}
+
 int tf_fibery_query_body(const cJSON *cfg, const char *type, const char *const *ids,
-                         size_t n, char **body, size_t *len) {
+                         size_t n, const cJSON *schema, cJSON *warnings, char **body,
+                         size_t *len) {
   cJSON *cmds, *cmd, *args, *q, *where, *params, *sel;
   int rc = WF_ENOMEM;
 
@@ -349,7 +380,7 @@ int tf_fibery_query_body(const cJSON *cfg, const char *type, const char *const *
   if (!n || n > TF_FIBERY_MAX_BATCH || !type)
     return WF_EINVAL;
   cmds = cJSON_CreateArray();
-  if (cmds && (cmd = cJSON_CreateObject()) && (sel = build_select(cfg, type))) {
+  if (cmds && (cmd = cJSON_CreateObject()) && (sel = build_select(cfg, type, schema, warnings))) {
     cJSON_AddItemToArray(cmds, cmd);
     cJSON_AddStringToObject(cmd, "command", "fibery.entity/query");
     args = cJSON_AddObjectToObject(cmd, "args");

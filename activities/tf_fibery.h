@@ -1,18 +1,32 @@
-/* tf_fibery.h — Fibery client: the built-in fibery.enrich and the pure pieces it uses
- * (enrichment config loading, batched query bodies, result and document readers).
+/* tf_fibery.h — Fibery client: the built-ins fibery.schema and fibery.enrich and the pure
+ * pieces they use (enrichment config loading, batched query bodies, result and document
+ * readers; the schema check is tf_schema.h).
  *
+ * Both take with: enrichment (path of the config JSON) and enrichment_override
+ * (optional path, merged over it per key), or config (the merged config object itself);
+ * rps (requests per second for the token; 0 or absent: the config's rate_limit_per_s,
+ * 3) or min_interval_s (seconds between requests); timeout_s (30). Every request goes
+ * through the process's Fibery limiter for the token (tf_limit.h): a 429 holds them all.
+ *
+ * fibery.schema  one fibery.schema/query command; output: the checked schema of
+ *               tf_schema.h with "requests" and "retried". 401/403 and any other
+ *               answer than a schema fail it non-retryably (a wrong token or workspace
+ *               is found before anything else is asked).
  * fibery.enrich  item: one batch {"type": "Scrum/Task", "ids": ["7658", ...]} (ids as
- *               strings; more ids than batch_size are sent as several queries). Make
- *               the step's class the type so by_class/rate apply per type.
- *               with: enrichment (path of the config JSON) and enrichment_override
- *               (optional path, merged over it per key), or config (the merged config
- *               object itself); documents (true: fetch descriptions as Markdown);
- *               min_interval_s (1 / rate_limit_per_s); timeout_s (30).
- *               output: {"type", "requests", "entities": {"<Space>/<Type>#<id>": record}}
- *               in id order; record is {"status": "not_found"}, {"status":
- *               "unknown_type" | "error", "error": msg} or {"status": "ok", "entity_key",
- *               "entity_type", "database", "public_id", "fibery_id", "name", "state",
- *               "url", "fields": {alias: value as Fibery returned it}, "description_md"}.
+ *               strings; more ids than batch_size (with.batch_size when > 0, else the
+ *               config's) are sent as several queries). Make the step's class the type
+ *               so by_class applies per type.
+ *               with also: documents (true: fetch descriptions as Markdown); schema
+ *               (the checked schema), else the output of stage schema_stage ("schema")
+ *               among the inputs: fields the workspace lacks are left out of the query
+ *               with a warning, and a type it lacks is not queried (its ids are
+ *               unknown_type, saying so).
+ *               output: {"type", "requests", "retried", "entities": {"<Space>/<Type>#<id>":
+ *               record}, "warnings": [...] (when any)} in id order; record is {"status":
+ *               "not_found"}, {"status": "unknown_type" | "error", "error": msg} or
+ *               {"status": "ok", "entity_key", "entity_type", "database", "public_id",
+ *               "fibery_id", "name", "state", "url", "fields": {alias: value as Fibery
+ *               returned it}, "description_md"}.
  *               A missing entity never fails the step; 401/403 fail it non-retryably.
  */
 /* Either activity reads recorded API answers from files instead when with.sample_dir is
@@ -25,7 +39,7 @@
 
 #include "wfengine.h"
 
-extern const wfi_activity wfa_fibery_enrich;
+extern const wfi_activity wfa_fibery_schema, wfa_fibery_enrich;
 
 #define TF_FIBERY_MAX_BATCH 1000
 
@@ -46,9 +60,16 @@ double tf_fibery_rate(const cJSON *cfg);
  * array of strings or numbers. Numbers are rewritten in place as strings. */
 int tf_fibery_ids(cJSON *ids, const char ***out, size_t *n);
 
-/* The commands body querying `type` for ids[0..n) (one command in an array). */
+/* What a query of `type` selects, as the config says (a new array): the key fields,
+ * the title, the state, the description and the type's (else default's) select. */
+cJSON *tf_fibery_select(const cJSON *cfg, const char *type);
+
+/* The commands body querying `type` for ids[0..n) (one command in an array). With the
+ * checked schema (tf_schema.h; NULL: none), what the workspace lacks is left out and a
+ * warning naming the type and field added to `warnings` (may be NULL) once. */
 int tf_fibery_query_body(const cJSON *cfg, const char *type, const char *const *ids,
-                         size_t n, char **body, size_t *len);
+                         size_t n, const cJSON *schema, cJSON *warnings, char **body,
+                         size_t *len);
 
 /* Read a commands response for that query and add one record per id to `entities`
  * (keys "<type>#<id>"). Rows' document secrets go to `secrets` (secret -> key) when it

@@ -1,6 +1,8 @@
-/* tf_fibery_run.c — the built-in fibery.enrich: one attempt queries one type's public ids
- * in batches through POST /api/commands, then fetches the batch's descriptions in one
- * document call, with the Fibery contract's waits for 429 and 5xx done inside the step.
+/* tf_fibery_run.c — the built-ins fibery.schema and fibery.enrich. fibery.schema reads the
+ * workspace schema once (one command) and checks the enrichment config against it;
+ * fibery.enrich queries one type's public ids in batches through POST /api/commands,
+ * leaving out what the schema lacks, then fetches the batch's descriptions in one
+ * document call. The Fibery contract's waits for 429 and 5xx are done inside the step.
  */
 #include <math.h>
 #include <stdio.h>
@@ -10,6 +12,7 @@
 #include "tf_api.h"
 #include "tf_fibery.h"
 #include "tf_sample.h"
+#include "tf_schema.h"
 #include "wf/wf.h"
 
 #define FB_429_ATTEMPTS 5
@@ -19,6 +22,8 @@ typedef struct fb_op {
   tf_op op;
   tf_creds creds;
   cJSON *input, *cfg, *entities, *secrets, *warnings;
+  const cJSON *with;
+  const cJSON *schema;     /* the checked schema (tf_schema.h), or NULL */
   const char *type;
   const char *sample_dir;  /* with.sample_dir: answers read from files, no HTTP */
   const char **ids;
@@ -80,7 +85,9 @@ static void fb_send(fb_op *f, const char *url, const char *label) {
 
 /* Start the next batch of ids, or finish. */
 static void fb_next_batch(fb_op *f) {
-  size_t bs = (size_t)tf_fibery_batch_size(f->cfg);
+  double wbs = tf_num(f->with, "batch_size", 0);
+  size_t bs = wbs >= 1 && wbs <= TF_FIBERY_MAX_BATCH ? (size_t)wbs
+                                                     : (size_t)tf_fibery_batch_size(f->cfg);
   int rc;
 
   if (f->next >= f->nids) {
@@ -92,8 +99,8 @@ static void fb_next_batch(fb_op *f) {
   f->body = NULL;
   cJSON_Delete(f->secrets);
   if (!(f->secrets = cJSON_CreateObject()) ||
-      (rc = tf_fibery_query_body(f->cfg, f->type, f->ids + f->next, f->cur_n, &f->body,
-                                 &f->body_len))) {
+      (rc = tf_fibery_query_body(f->cfg, f->type, f->ids + f->next, f->cur_n, f->schema,
+                                 f->warnings, &f->body, &f->body_len))) {
     tf_op_fail(&f->op, 1, "out of memory");
     return;
   }
@@ -133,45 +140,58 @@ static void fb_batch_error(fb_op *f, long status, const char *msg) {
   }
 }
 
-static void fb_resp(tf_op *op, wfa_http_resp *r) {
-  fb_op *f = (fb_op *)op;
-  const char *what = f->docs_phase ? "POST /api/documents/commands" : "POST /api/commands";
-  char msg[512], err[300];
+/* What every Fibery answer gets first: 401/403 fail the attempt for good; 429 holds
+ * every request of the token (Retry-After, else 1 s doubling) and sends this one again;
+ * 5xx and lost connections back off for this request alone. 1 when the answer is left
+ * to the caller (msg then holds its message when it is not a 200). */
+static int fb_status(fb_op *f, wfa_http_resp *r, const char *what, char *msg, size_t cap) {
   double d;
-  int rc;
 
   if (r->status != 200)
-    tf_api_message(r->body, r->body_len, msg, sizeof msg);
+    tf_api_message(r->body, r->body_len, msg, cap);
   if (r->status == 401 || r->status == 403) {
-    tf_op_fail(op, 0, "Fibery rejected the token (HTTP %ld): %s (%s)", r->status, msg, what);
-    return;
+    tf_op_fail(&f->op, 0, "Fibery rejected the token (HTTP %ld): %s (%s)", r->status, msg,
+               what);
+    return 0;
   }
   if (r->status == 429) {
     char why[600];
 
     d = r->retry_after_s >= 0 ? r->retry_after_s : fmin(30.0, pow(2, f->n429));
     if (++f->n429 >= FB_429_ATTEMPTS) {
-      tf_op_fail(op, 1, "%s: HTTP 429 (throttled) after %d attempts: %s", what, f->n429, msg);
-      return;
+      tf_op_fail(&f->op, 1, "%s: HTTP 429 (throttled) after %d attempts: %s", what, f->n429,
+                 msg);
+      return 0;
     }
-    /* the token's budget is shared: every request of it waits, not only this one */
     snprintf(why, sizeof why, "HTTP 429 from Fibery: %s", msg);
-    tf_op_pause(op, d, why);
-    tf_op_resend(op, 0);
-    return;
+    tf_op_pause(&f->op, d, why);
+    tf_op_resend(&f->op, 0);
+    return 0;
   }
   if (r->status == 0 || r->status >= 500) {
-    d = pow(2, f->n5xx) * (0.75 + 0.5 * tf_op_rand(op));
+    d = pow(2, f->n5xx) * (0.75 + 0.5 * tf_op_rand(&f->op));
     if (++f->n5xx >= FB_5XX_ATTEMPTS) {
       if (r->status)
-        tf_op_fail(op, 1, "%s: HTTP %ld after %d attempts: %s", what, r->status, f->n5xx, msg);
+        tf_op_fail(&f->op, 1, "%s: HTTP %ld after %d attempts: %s", what, r->status, f->n5xx,
+                   msg);
       else
-        tf_op_fail(op, 1, "%s: %s (after %d attempts)", what, r->error, f->n5xx);
-      return;
+        tf_op_fail(&f->op, 1, "%s: %s (after %d attempts)", what, r->error, f->n5xx);
+      return 0;
     }
-    tf_op_resend(op, d);
-    return;
+    tf_op_resend(&f->op, d);
+    return 0;
   }
+  return 1;
+}
+
+static void fb_resp(tf_op *op, wfa_http_resp *r) {
+  fb_op *f = (fb_op *)op;
+  const char *what = f->docs_phase ? "POST /api/documents/commands" : "POST /api/commands";
+  char msg[512] = "", err[300];
+  int rc;
+
+  if (!fb_status(f, r, what, msg, sizeof msg))
+    return;
   if (f->docs_phase) {
     if (r->status != 200)
       fb_warn(f, "%s: HTTP %ld: %s; descriptions left empty", what, r->status, msg);
@@ -239,43 +259,27 @@ static int fb_limit(fb_op *f, const cJSON *with) {
   return tf_op_limit(&f->op, "fibery", f->creds.fibery_base, f->creds.fibery_token, rps);
 }
 
+/* What both built-ins need to talk to Fibery: the config, the limiter, the URLs and the
+ * Authorization header (none of it in sample mode). */
 static int fb_setup(fb_op *f, char *err, size_t cap) {
-  const cJSON *with = cJSON_GetObjectItemCaseSensitive(f->input, "with");
-  cJSON *item = cJSON_GetObjectItemCaseSensitive(f->input, "item"), *ids;
-  const cJSON *docs = cJSON_GetObjectItemCaseSensitive(with, "documents");
   const char *ws = f->creds.fibery_workspace;
   size_t n;
   int rc;
 
-  if ((rc = fb_config(f, with, err, cap)))
+  if ((rc = fb_config(f, f->with, err, cap)))
     return rc;
-  if (!(f->type = tf_str(item, "type")))
-    f->type = tf_str(with, "type");
-  if (!(ids = cJSON_GetObjectItemCaseSensitive(item, "ids")))
-    ids = cJSON_GetObjectItemCaseSensitive((cJSON *)with, "ids");
-  if (!f->type || !strchr(f->type, '/') || strlen(f->type) > 160) {
-    snprintf(err, cap, "the item must be {\"type\": \"<Space>/<Type>\", \"ids\": [...]}");
-    return WF_EINVAL;
-  }
-  if ((rc = tf_fibery_ids(ids, &f->ids, &f->nids))) {
-    snprintf(err, cap, "the item's ids must be a list of public ids (strings)");
-    return rc;
-  }
-  f->want_docs = !cJSON_IsFalse(docs) && !f->sample_dir;
+  if (!(f->entities = cJSON_CreateObject()) || !(f->warnings = cJSON_CreateArray()))
+    return WF_ENOMEM;
   if (f->sample_dir) {
-    const char *lb = tf_str(with, "link_base");
-    if (!(f->link_base = strdup(lb && *lb ? lb : "https://demo.fibery.io")) ||
-        !(f->entities = cJSON_CreateObject()) || !(f->warnings = cJSON_CreateArray()))
-      return WF_ENOMEM;
-    return 0;
+    const char *lb = tf_str(f->with, "link_base");
+    return (f->link_base = strdup(lb && *lb ? lb : "https://demo.fibery.io")) ? 0 : WF_ENOMEM;
   }
-  if ((rc = fb_limit(f, with)))
+  if ((rc = fb_limit(f, f->with)))
     return rc;
-  f->op.req.timeout_s = tf_num(with, "timeout_s", 30);
+  f->op.req.timeout_s = tf_num(f->with, "timeout_s", 30);
   n = strlen(f->creds.fibery_base) + strlen(f->creds.fibery_token) + 64;
   if (!(f->url = malloc(n)) || !(f->docs_url = malloc(n)) || !(f->auth = malloc(n)) ||
-      !(f->link_base = malloc(n + (ws ? strlen(ws) : 0))) ||
-      !(f->entities = cJSON_CreateObject()) || !(f->warnings = cJSON_CreateArray()))
+      !(f->link_base = malloc(n + (ws ? strlen(ws) : 0))))
     return WF_ENOMEM;
   snprintf(f->url, n, "%s/api/commands", f->creds.fibery_base);
   snprintf(f->docs_url, n, "%s/api/documents/commands?format=md", f->creds.fibery_base);
@@ -284,12 +288,70 @@ static int fb_setup(fb_op *f, char *err, size_t cap) {
     snprintf(f->link_base, n + strlen(ws), "https://%s.fibery.io", ws);
   else
     snprintf(f->link_base, n, "%s", f->creds.fibery_base);
+  f->hdrs[0] = "Content-Type: application/json";
+  f->hdrs[1] = "Accept: application/json";
+  f->hdrs[2] = f->auth;
+  f->op.req.method = "POST";
+  f->op.req.headers = f->hdrs;
+  f->op.req.nheaders = 3;
   return 0;
+}
+
+/* ---- fibery.enrich --------------------------------------------------------------------- */
+
+/* The item's type and ids; the checked schema from with.schema, else the output of the
+ * schema stage among the inputs (with.schema_stage, default "schema"), if any. */
+static int enrich_item(fb_op *f, char *err, size_t cap) {
+  cJSON *item = cJSON_GetObjectItemCaseSensitive(f->input, "item"), *ids;
+  const cJSON *sc = cJSON_GetObjectItemCaseSensitive(f->with, "schema");
+  const char *stage = tf_str(f->with, "schema_stage");
+  int rc;
+
+  if (!cJSON_IsObject(sc))
+    sc = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(f->input, "inputs"),
+                                          stage ? stage : "schema");
+  f->schema = cJSON_IsObject(sc) ? sc : NULL;
+  if (!(f->type = tf_str(item, "type")))
+    f->type = tf_str(f->with, "type");
+  if (!(ids = cJSON_GetObjectItemCaseSensitive(item, "ids")))
+    ids = cJSON_GetObjectItemCaseSensitive((cJSON *)f->with, "ids");
+  if (!f->type || !strchr(f->type, '/') || strlen(f->type) > 160) {
+    snprintf(err, cap, "the item must be {\"type\": \"<Space>/<Type>\", \"ids\": [...]}");
+    return WF_EINVAL;
+  }
+  if ((rc = tf_fibery_ids(ids, &f->ids, &f->nids))) {
+    snprintf(err, cap, "the item's ids must be a list of public ids (strings)");
+    return rc;
+  }
+  f->want_docs = !cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(f->with, "documents")) &&
+                 !f->sample_dir;
+  return 0;
+}
+
+/* A type the workspace does not have: no query can succeed, so none is sent; its
+ * entities are unknown_type, saying so, and the step warns once. */
+static void enrich_type_missing(fb_op *f) {
+  char e[400], key[256];
+  size_t i;
+
+  snprintf(e, sizeof e, "the Fibery workspace has no type \"%.160s\" (its schema was read at "
+           "the start of the run)", f->type);
+  for (i = 0; i < f->nids; i++) {
+    cJSON *rec = cJSON_CreateObject();
+    snprintf(key, sizeof key, "%s#%s", f->type, f->ids[i]);
+    cJSON_AddStringToObject(rec, "status", "unknown_type");
+    cJSON_AddStringToObject(rec, "error", e);
+    cJSON_AddItemToObject(f->entities, key, rec);
+  }
+  snprintf(e, sizeof e, "Fibery workspace: no type \"%.160s\", which the enrichment config "
+           "names; its references are reported as unknown type", f->type);
+  cJSON_AddItemToArray(f->warnings, cJSON_CreateString(e));
+  fb_done(f);
 }
 
 /* Sample-data mode: the type's answer file through the same reader as the HTTP answer;
  * no file means no rows, so every id is not_found. Descriptions are not fetched. */
-static void fb_sample(fb_op *f) {
+static void enrich_sample(fb_op *f) {
   char rel[400], err[300];
   char *buf = NULL;
   size_t len = 0;
@@ -323,12 +385,99 @@ static void fb_sample(fb_op *f) {
   fb_done(f);
 }
 
-static void fb_start(void *ctx, wfi_job *job) {
+static void enrich_begin(fb_op *f) {
+  char err[1024];
+  int rc = enrich_item(f, err, sizeof err);
+
+  if (rc) {
+    tf_op_fail(&f->op, rc == WF_ENOMEM, "fibery.enrich: %s",
+               rc == WF_ENOMEM ? "out of memory" : err);
+    return;
+  }
+  if (tf_schema_type_missing(f->schema, f->type))
+    enrich_type_missing(f);
+  else if (f->sample_dir)
+    enrich_sample(f);
+  else
+    fb_next_batch(f);
+}
+
+/* ---- fibery.schema -------------------------------------------------------------------- */
+
+static void schema_answer(fb_op *f, const char *buf, size_t len, const char *what) {
+  char err[300];
+  cJSON *out;
+  int rc = tf_schema_read(buf, len, f->cfg, &out, err, sizeof err);
+
+  if (rc) {
+    tf_op_fail(&f->op, rc == WF_ENOMEM, "%s: %s", what, err);
+    return;
+  }
+  cJSON_AddNumberToObject(out, "requests", f->op.requests);
+  cJSON_AddNumberToObject(out, "retried", f->op.retried);
+  tf_op_ok(&f->op, out);
+}
+
+static void schema_resp(tf_op *op, wfa_http_resp *r) {
+  fb_op *f = (fb_op *)op;
+  static const char what[] = "POST /api/commands (fibery.schema/query)";
+  char msg[512] = "";
+
+  if (!fb_status(f, r, what, msg, sizeof msg))
+    return;
+  if (r->status != 200) {
+    tf_op_fail(op, 0, "%s: HTTP %ld: %s (check FIBERY_WORKSPACE / FIBERY_API_BASE)", what,
+               r->status, msg);
+    return;
+  }
+  schema_answer(f, r->body, r->body_len, what);
+}
+
+/* Sample mode: <dir>/fibery/schema.json, else nothing is checked. */
+static void schema_sample(fb_op *f) {
+  char *buf = NULL;
+  size_t len = 0;
+  int rc = tf_sample_read(f->sample_dir, "fibery/schema.json", &buf, &len);
+  cJSON *out;
+
+  if (rc == WF_ENOTFOUND) {
+    if (!(out = cJSON_Parse("{\"types\": {}, \"missing_types\": [], \"requests\": 0, "
+                            "\"retried\": 0}")))
+      tf_op_fail(&f->op, 1, "out of memory");
+    else
+      tf_op_ok(&f->op, out);
+    return;
+  }
+  if (rc) {
+    tf_op_fail(&f->op, rc == WF_ENOMEM, "fibery.schema: cannot read %s/fibery/schema.json (%s)",
+               f->sample_dir, wf_strerror(rc));
+    return;
+  }
+  schema_answer(f, buf, len, "sample fibery/schema.json");
+  free(buf);
+}
+
+static void schema_begin(fb_op *f) {
+  if (f->sample_dir) {
+    schema_sample(f);
+    return;
+  }
+  f->op.on_resp = schema_resp;
+  if (!(f->body = strdup(TF_SCHEMA_BODY))) {
+    tf_op_fail(&f->op, 1, "out of memory");
+    return;
+  }
+  f->body_len = strlen(f->body);
+  fb_send(f, f->url, "POST /api/commands (fibery.schema/query)");
+}
+
+/* ---- both ------------------------------------------------------------------------------ */
+
+static void fb_start_as(wfi_job *job, const char *name, void (*begin)(fb_op *f)) {
   fb_op *f = calloc(1, sizeof *f);
   char err[1024];
   int rc;
 
-  (void)ctx;
   if (!f) {
     tf_job_fail_now(job, 1, "out of memory");
     return;
@@ -341,37 +490,32 @@ static void fb_start(void *ctx, wfi_job *job) {
   f->op.release = fb_release;
   f->op.on_resp = fb_resp;
   if (tf_input_json(job, &f->input)) {
-    tf_op_fail(&f->op, 0, "fibery.enrich: the step input is not a map");
+    tf_op_fail(&f->op, 0, "%s: the step input is not a map", name);
     return;
   }
-  f->sample_dir = tf_sample_dir(cJSON_GetObjectItemCaseSensitive(f->input, "with"));
-  if (f->sample_dir) {
-    if ((rc = fb_setup(f, err, sizeof err))) {
-      tf_op_fail(&f->op, rc == WF_ENOMEM, "fibery.enrich: %s",
-                 rc == WF_ENOMEM ? "out of memory" : err);
-      return;
-    }
-    fb_sample(f);
-    return;
-  }
-  if ((rc = tf_creds_load(&f->creds, err, sizeof err)) ||
-      (rc = tf_creds_need_fibery(&f->creds, err, sizeof err))) {
-    tf_op_fail(&f->op, 0, "fibery.enrich: %s", err);
+  f->with = cJSON_GetObjectItemCaseSensitive(f->input, "with");
+  f->sample_dir = tf_sample_dir(f->with);
+  if (!f->sample_dir && ((rc = tf_creds_load(&f->creds, err, sizeof err)) ||
+                         (rc = tf_creds_need_fibery(&f->creds, err, sizeof err)))) {
+    tf_op_fail(&f->op, 0, "%s: %s", name, err);
     return;
   }
   f->op.secret = f->creds.fibery_token;
   if ((rc = fb_setup(f, err, sizeof err))) {
-    tf_op_fail(&f->op, rc == WF_ENOMEM, "fibery.enrich: %s",
-               rc == WF_ENOMEM ? "out of memory" : err);
+    tf_op_fail(&f->op, rc == WF_ENOMEM, "%s: %s", name, rc == WF_ENOMEM ? "out of memory" : err);
     return;
   }
-  f->hdrs[0] = "Content-Type: application/json";
-  f->hdrs[1] = "Accept: application/json";
-  f->hdrs[2] = f->auth;
-  f->op.req.method = "POST";
-  f->op.req.headers = f->hdrs;
-  f->op.req.nheaders = 3;
-  fb_next_batch(f);
+  begin(f);
+}
+
+static void enrich_start(void *ctx, wfi_job *job) {
+  (void)ctx;
+  fb_start_as(job, "fibery.enrich", enrich_begin);
+}
+
+static void schema_start(void *ctx, wfi_job *job) {
+  (void)ctx;
+  fb_start_as(job, "fibery.schema", schema_begin);
 }
 
 static void fb_kill(void *ctx, wfi_job *job, int reason) {
@@ -379,4 +523,5 @@ static void fb_kill(void *ctx, wfi_job *job, int reason) {
   tf_op_kill(job->act_state, reason);
 }
 
-const wfi_activity wfa_fibery_enrich = {"fibery.enrich", fb_start, fb_kill};
+const wfi_activity wfa_fibery_enrich = {"fibery.enrich", enrich_start, fb_kill};
+const wfi_activity wfa_fibery_schema = {"fibery.schema", schema_start, fb_kill};

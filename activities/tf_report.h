@@ -15,7 +15,8 @@
  *         "enriched_at" } ],
  *     "unknown_type": [{"key", "seconds", "people"}], "type_missing": [...],
  *     "statistics": {"requested", "ok", "not_found", "unknown_type", "type_missing",
- *                    "error", "fibery_requests"} }
+ *                    "error", "fibery_requests", "fibery_retried"},
+ *     "warnings": [str] }   -- the enrichment's: fields and types the workspace lacks
  * Entities are joined on entity_key only (never the public id alone). A reference whose
  * key is absent from enriched_entities is reported as not enriched, never an error.
  *
@@ -30,13 +31,15 @@
 #include <cjson/cJSON.h>
 
 /* enriched_data.json (the shape above) from the fibery.enrich outputs (tf_fibery.h):
- * `batches` is the fan-out stage output, item key -> {"type", "requests", "entities":
- * {entity key -> record}}; a record's "fields" become "enriched_data" (plus
- * "description_md", and "parent" derived from a "parent" or "feature" relation).
- * `extract` (entities_to_enrich.json, may be NULL) supplies unknown_type/type_missing.
- * Records are sorted by entity key. WF_ENOMEM. */
-int tf_enriched_assemble(const cJSON *batches, const cJSON *extract, const char *run_id,
-                         const char *enriched_at, cJSON **out);
+ * `batches` is the fan-out stage output, item key -> {"type", "requests", "retried",
+ * "entities": {entity key -> record}, "warnings"}; a record's "fields" become
+ * "enriched_data" (plus "description_md", and "parent" derived from a "parent" or
+ * "feature" relation). `extract` (entities_to_enrich.json, may be NULL) supplies
+ * unknown_type/type_missing; `schema` (the fibery.schema output, may be NULL) its
+ * requests. The batches' warnings are kept once each. Records are sorted by entity
+ * key. WF_ENOMEM. */
+int tf_enriched_assemble(const cJSON *batches, const cJSON *extract, const cJSON *schema,
+                         const char *run_id, const char *enriched_at, cJSON **out);
 
 /* reports/toggl_summary.md: needs nothing from Fibery. */
 int tf_report_toggl(const cJSON *agg, const char *generated_at, char **md);

@@ -490,6 +490,8 @@ int tf_report_team(const cJSON *agg, const cJSON *enriched, const char *generate
   coverage(&b, &rs);
   if (!enriched)
     tf_sb_puts(&warn, missing_note(enriched));
+  cJSON_ArrayForEach(u, cJSON_GetObjectItemCaseSensitive(enriched, "warnings"))
+      if (cJSON_IsString(u)) tf_sb_printf(&warn, "- %s\n", u->valuestring);
   for (i = 0, nerr = 0; i < rs.n; i++)
     nerr += rs.v[i].status == TF_ST_ERROR;
   if (nerr)

@@ -6,6 +6,8 @@
  *   toggl.fetch_day  <dir>/toggl/time_entries/<date>.json (page 1), then
  *                    <date>.page2.json, <date>.page3.json, ... while they exist;
  *                    no <date>.json: no entries that day
+ *   fibery.schema    <dir>/fibery/schema.json, the fibery.schema/query answer; no file:
+ *                    nothing is checked
  *   fibery.enrich    <dir>/fibery/<type with '/' as "__">.json, one commands answer
  *                    [{"success": true, "result": [rows...]}] holding every sample
  *                    entity of the type; requested ids without a row are not_found

@@ -210,7 +210,7 @@ static void fibery_result(char **p, size_t *lens, size_t n) {
   const char *type = types && types->child ? types->child->string : "Scrum/Task";
   char *body;
   size_t blen;
-  if (nids <= TF_FIBERY_MAX_BATCH && tf_fibery_query_body(cfg, type, ids, nids, &body, &blen) == 0) {
+  if (nids <= TF_FIBERY_MAX_BATCH && tf_fibery_query_body(cfg, type, ids, nids, NULL, NULL, &body, &blen) == 0) {
     check_json_text(body, blen);
     free(body);
   }

@@ -18,7 +18,7 @@ STUB_PID=
 # start_stub DAY2_DELAY_MS FIBERY_DELAY_MS: a fresh stub with its own request log.
 start_stub() {
   [[ -n $STUB_PID ]] && { kill "$STUB_PID" 2>/dev/null || true; wait "$STUB_PID" 2>/dev/null || true; }
-  cp "$DATA"/users.json "$DATA"/day1.json "$DATA"/day2.json "$SCRATCH"/
+  cp "$DATA"/users.json "$DATA"/day1.json "$DATA"/day2.json "$DATA"/schema.json "$SCRATCH"/
   sed -e "s/@DAY2_DELAY@/$1/" -e "s/@FIB_DELAY@/$2/" "$DATA/routes.json.in" >"$SCRATCH/routes.json"
   rm -f "$SCRATCH/port" "$SCRATCH/requests.jsonl"
   "$STUB" --script "$SCRATCH/routes.json" --port-file "$SCRATCH/port" \
@@ -107,22 +107,25 @@ assert_json "$R/enriched_data.json" '[.enriched_entities[] | select(.status == "
 grep -q "999" "$R/reports/individual/bo@example.com.md" || fail "the missing entity #999 is not reported"
 jq -e '[.. | objects | select(.status? == "not_found")] | length >= 1' "$R/enriched_data.json" >/dev/null ||
   fail "enriched_data.json does not record #999 as not found"
-# Requests: one users call, day 1 twice (429 then 200), day 2 once, one query per batch
-# (batch_size 1: one per entity), each naming its entity's type.
+# Requests: one users call, day 1 twice (429 then 200), day 2 once, the schema once, one
+# query per batch (batch_size 1: one per entity), each naming its entity's type.
 assert_eq "$(requests /users)" 1 "requests /users"
 assert_eq "$(requests $ENTRIES 2025-03-03)" 2 "requests $ENTRIES 2025-03-03"
 assert_eq "$(requests $ENTRIES 2025-03-04)" 1 "requests $ENTRIES 2025-03-04"
-assert_eq "$(requests /api/commands)" 6 "requests /api/commands"
+assert_eq "$(requests /api/commands fibery.schema/query)" 1 "schema reads"
+assert_eq "$(requests /api/commands q/from)" 6 "queries"
 for te in Scrum/Task:101 Scrum/Task:102 Scrum/Task:103 Scrum/Bug:101 Scrum/Bug:201 Scrum/Bug:999; do
   assert_eq "$(fibery_queries "${te%%:*}" "${te#*:}")" 1 "queries for ${te%%:*}#${te#*:}"
 done
 # run_metadata.json carries the run's figures (from the team stage's output): 9 entries of
-# 2 persons (the zero-second one included), the time-entry requests and Fibery queries the
-# stub answered, 6 references (Task#101 and Bug#101 apart), #999 not found.
-assert_json "$R/run_metadata.json" '.counts.entries == 9 and .counts.persons == 2 and .warnings == 0'
+# 2 persons (the zero-second one included), the time-entry requests (the 429 sent again
+# apart) and Fibery requests the stub answered, 6 references (Task#101 and Bug#101 apart),
+# #999 not found.
+assert_json "$R/run_metadata.json" '.counts.entries == 9 and .counts.persons == 2 and .warnings == []'
 assert_json "$R/run_metadata.json" '.counts.references == 6 and .counts.ok == 5 and .counts.not_found == 1'
-assert_json "$R/run_metadata.json" ".counts.toggl_requests == $(requests $ENTRIES) and
-  .counts.fibery_requests == $(requests /api/commands)"
+assert_json "$R/run_metadata.json" ".counts.toggl_requests == 2 and .counts.toggl_retried == 1 and
+  .counts.toggl_requests + .counts.toggl_retried == $(requests $ENTRIES) and
+  .counts.fibery_requests == $(requests /api/commands) and .counts.fibery_retried == 0"
 assert_json "$R/run_metadata.json" '.counts.not_found >= 1 and .counts.ok >= 1 and
   .counts.references == (.counts | .ok + .not_found + .unknown_type + .type_missing + .error)'
 assert_json "$R/run_metadata.json" '.step_counts.succeeded >= 1 and .step_counts.failed == 0'
@@ -134,12 +137,13 @@ if grep -rlaF -e tok-e2e-111 -e fib-e2e-222 "$WF_HOME" >/dev/null; then
   fail "a token was written under WF_HOME: $(grep -rlaF -e tok-e2e-111 -e fib-e2e-222 "$WF_HOME")"
 fi
 
-note "--start-from fibery redoes enrichment and reports only"
+note "--start-from fibery redoes the schema read, enrichment and reports only"
 start_stub 0 0
 CMD_TIMEOUT=120 ok wf start toggl-fibery --run-id r1 --start-from fibery
 assert_eq "$(requests /users)" 0 "requests /users"
 assert_eq "$(requests $ENTRIES)" 0 "requests $ENTRIES"
-assert_eq "$(requests /api/commands)" 6 "requests /api/commands"
+assert_eq "$(requests /api/commands fibery.schema/query)" 1 "schema reads"
+assert_eq "$(requests /api/commands q/from)" 6 "queries"
 assert_contains "$A" "| Total hours | 2.00 |"
 assert_contains "$B" "| [#101](https://acme.fibery.io/Scrum/Bug/101) | Login fails on Safari | In review | 0.33 | 1 | 1 |"
 
@@ -147,6 +151,9 @@ note "kill -9 during fetch, resume: day 1 is not fetched again"
 start_stub 3000 0
 start_bg "$SCRATCH/k1.out" start toggl-fibery "${P[@]}" --run-id k1
 wait_for 30 has_step k1 'any(.steps[]; .key == "fetch/2025-03-03" and .status == "succeeded")'
+# day 2 is paced after day 1's 429: kill once its (slow) answer is in flight
+day2_asked() { (($(requests $ENTRIES 2025-03-04) >= 1)); }
+wait_for 30 day2_asked
 crash "$BG"
 assert_eq "$(requests $ENTRIES 2025-03-03)" 2 "requests $ENTRIES 2025-03-03"
 CMD_TIMEOUT=120 ok wf resume k1
@@ -169,9 +176,11 @@ done
 assert_eq "$(requests $ENTRIES 2025-03-03)" 2 "requests $ENTRIES 2025-03-03"
 assert_contains "$WF_HOME/runs/k2/reports/individual/ana@example.com.md" "| Total hours | 2.00 |"
 
-note "a bad token fails fast with a clear message and no token in it"
+note "a bad token fails fast, before the run exists, with a clear message and no token in it"
 start_stub 0 0
-TOGGL_API_TOKEN=wrong-token expect_exit 1 wf start toggl-fibery "${P[@]}" --run-id bad
-assert_contains "$ERR" "users"
+TOGGL_API_TOKEN=wrong-token expect_exit 2 wf start toggl-fibery "${P[@]}" --run-id bad
+assert_contains "$ERR" 'stage "users" (checked before the run is created): Toggl rejected the token (HTTP 403)'
 if grep -qF wrong-token "$ERR" "$OUT"; then fail "the token appears in the output"; fi
+assert_eq "$(requests $ENTRIES)" 0 "time-entry requests with a bad Toggl token"
+[[ ! -e $WF_HOME/runs/bad ]] || fail "a start refused for its token left a run folder"
 echo "t_toggl_fibery: ok"

@@ -112,7 +112,7 @@ static void test_query_body(void **state) {
   size_t len;
 
   (void)state;
-  assert_int_equal(tf_fibery_query_body(cfg, "Scrum/Task", ids, 2, &body, &len), 0);
+  assert_int_equal(tf_fibery_query_body(cfg, "Scrum/Task", ids, 2, NULL, NULL, &body, &len), 0);
   assert_string_equal(body,
       "[{\"command\":\"fibery.entity/query\",\"args\":{\"query\":{\"q/from\":\"Scrum/Task\","
       "\"q/select\":[\"fibery/id\",\"fibery/public-id\",\"Scrum/Name\",{\"workflow/state\":[\"enum/name\"]},"
@@ -123,11 +123,11 @@ static void test_query_body(void **state) {
   assert_int_equal(len, strlen(body));
   free(body);
   /* an unconfigured type gets the default's common fields only */
-  assert_int_equal(tf_fibery_query_body(cfg, "Kanban/Story", ids, 1, &body, &len), 0);
+  assert_int_equal(tf_fibery_query_body(cfg, "Kanban/Story", ids, 1, NULL, NULL, &body, &len), 0);
   assert_non_null(strstr(body, "\"q/select\":[\"fibery/id\",\"fibery/public-id\","
                                "{\"workflow/state\":[\"enum/name\"]},\"fibery/creation-date\"]"));
   free(body);
-  assert_int_equal(tf_fibery_query_body(cfg, "Scrum/Task", ids, 0, &body, &len), WF_EINVAL);
+  assert_int_equal(tf_fibery_query_body(cfg, "Scrum/Task", ids, 0, NULL, NULL, &body, &len), WF_EINVAL);
   cJSON_Delete(cfg);
 }
 
