@@ -1,4 +1,5 @@
 /* tf_report.c — toggl-fibery report building blocks and the Toggl-only summary. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,9 +16,14 @@ void tf_rep_header(tf_sb *b, const char *title, const cJSON *agg,
   const char *tz = tf_jstr(agg, "report_timezone");
 
   tf_sb_printf(b, "# %s\n\n", title);
-  tf_sb_printf(b, "- Period: %s to %s (timezone: %s)\n",
-               or_dash(tf_jstr(agg, "start_date")), or_dash(tf_jstr(agg, "end_date")),
-               tz && *tz ? tz : "unknown");
+  /* the offset is read from the entries' timestamps: without one, say what is known */
+  if (tz && *tz)
+    tf_sb_printf(b, "- Period: %s to %s (timezone: %s)\n", or_dash(tf_jstr(agg, "start_date")),
+                 or_dash(tf_jstr(agg, "end_date")), tz);
+  else
+    tf_sb_printf(b, "- Period: %s to %s (in the timezone of the Toggl profile; no entry in the "
+                 "period showed its offset)\n", or_dash(tf_jstr(agg, "start_date")),
+                 or_dash(tf_jstr(agg, "end_date")));
   tf_sb_printf(b, "- Run: %s\n", or_dash(tf_jstr(agg, "run_id")));
   tf_sb_printf(b, "- Generated: %s\n\n",
                or_dash(generated_at ? generated_at : tf_jstr(agg, "aggregated_at")));
@@ -56,20 +62,46 @@ const char *tf_rep_name(const cJSON *user) {
   return n && *n ? n : user->string ? user->string : "?";
 }
 
-void tf_rep_days_table(tf_sb *b, const cJSON *by_day) {
-  const cJSON *d;
+void tf_rep_person_title(tf_sb *b, const cJSON *user) {
+  const char *name = tf_rep_name(user), *email = tf_jstr(user, "user_email");
+
+  tf_sb_puts(b, name);
+  if (email && strcmp(email, name))
+    tf_sb_printf(b, " <%s>", email);
+}
+
+static void day_row(tf_sb *b, const char *date, const cJSON *d) {
   char t[32], m[32], o[32];
+
+  tf_hours(t, tf_jint(d, "total_duration_seconds"));
+  tf_hours(m, tf_jint(d, "matched_duration_seconds"));
+  tf_hours(o, tf_jint(d, "unmatched_duration_seconds"));
+  tf_sb_printf(b, "| %s | %s | %s | %s |\n", date, t, m, o);
+}
+
+void tf_rep_days_table(tf_sb *b, const cJSON *by_day, const cJSON *agg) {
+  const char *start = tf_jstr(agg, "start_date"), *end = tf_jstr(agg, "end_date");
+  const cJSON *d;
+  char day[11];
+  int n = 0;
 
   if (!cJSON_GetArraySize(by_day)) {
     tf_sb_puts(b, "No time tracked in the period.\n\n");
     return;
   }
   tf_sb_puts(b, "| Date | Total h | Entities h | Other h |\n|---|---:|---:|---:|\n");
-  cJSON_ArrayForEach(d, by_day) {
-    tf_hours(t, tf_jint(d, "total_duration_seconds"));
-    tf_hours(m, tf_jint(d, "matched_duration_seconds"));
-    tf_hours(o, tf_jint(d, "unmatched_duration_seconds"));
-    tf_sb_printf(b, "| %s | %s | %s | %s |\n", d->string, t, m, o);
+  /* every day of the period, a day without time as 0.00; days outside it (entries
+   * crossing an edge) keep their own rows */
+  if (start && end && tf_valid_day(start) && tf_valid_day(end)) {
+    snprintf(day, sizeof day, "%s", start);
+    cJSON_ArrayForEach(d, by_day) if (d->string && strcmp(d->string, start) < 0)
+        day_row(b, d->string, d);
+    for (; strcmp(day, end) <= 0 && n++ <= 366; tf_next_day(day))
+      day_row(b, day, cJSON_GetObjectItemCaseSensitive(by_day, day));
+    cJSON_ArrayForEach(d, by_day) if (d->string && strcmp(d->string, end) > 0)
+        day_row(b, d->string, d);
+  } else {
+    cJSON_ArrayForEach(d, by_day) day_row(b, d->string ? d->string : "?", d);
   }
   tf_sb_puts(b, "\n");
 }
@@ -314,12 +346,10 @@ int tf_report_toggl(const cJSON *agg, const char *generated_at, char **md) {
   tf_sb_puts(&b, "## People\n\n");
   tf_rep_people_table(&b, people, n, NULL);
   tf_sb_puts(&b, "## Per day\n\n");
-  tf_rep_days_table(&b, cJSON_GetObjectItemCaseSensitive(agg, "by_day"));
+  tf_rep_days_table(&b, cJSON_GetObjectItemCaseSensitive(agg, "by_day"), agg);
   for (i = 0; i < n; i++) {
     tf_sb_puts(&b, "## ");
-    tf_sb_cell(&b, tf_rep_name(people[i]));
-    if (tf_jstr(people[i], "user_email"))
-      tf_sb_printf(&b, " <%s>", tf_jstr(people[i], "user_email"));
+    tf_rep_person_title(&b, people[i]);
     tf_sb_puts(&b, "\n\n### Top references\n\n");
     top_refs(&b, people[i]);
     tf_sb_puts(&b, "### Top activities\n\n");

@@ -9,7 +9,14 @@
 #include "wf/wf.h"
 
 #define TOP_ACTIVITIES 20
+#define TOP_PEOPLE 3
 #define DESC_MAX 300
+
+/* A person's share of a team-wide row. */
+typedef struct who {
+  const char *name;
+  int64_t sec;
+} who;
 
 /* One reference as reported: team-wide rows merge the people's references by key. */
 typedef struct row {
@@ -17,13 +24,20 @@ typedef struct row {
   const char *key, *type;
   int status;
   int64_t sec, entries;
-  char people[512];
+  who *people;
+  size_t npeople, cap_people;
 } row;
 
 typedef struct rows {
   row *v;
   size_t n, cap;
 } rows;
+
+static void rows_free(rows *rs) {
+  for (size_t i = 0; i < rs->n; i++)
+    free(rs->v[i].people);
+  free(rs->v);
+}
 
 static int cmp_row(const void *a, const void *b) {
   const row *x = a, *y = b;
@@ -33,11 +47,45 @@ static int cmp_row(const void *a, const void *b) {
   return strcmp(x->key, y->key);
 }
 
-static void add_person(row *r, const char *person) {
-  size_t l = strlen(r->people);
+/* Credit `sec` of row r to the person named `name` (borrowed). WF_ENOMEM. */
+static int add_person(row *r, const char *name, int64_t sec) {
+  size_t i;
 
-  if (l + strlen(person) + 3 < sizeof r->people)
-    snprintf(r->people + l, sizeof r->people - l, "%s%s", l ? ", " : "", person);
+  for (i = 0; i < r->npeople; i++)
+    if (!strcmp(r->people[i].name, name)) {
+      r->people[i].sec += sec;
+      return 0;
+    }
+  if (tf_grow((void **)&r->people, &r->cap_people, r->npeople, sizeof *r->people))
+    return WF_ENOMEM;
+  r->people[r->npeople].name = name;
+  r->people[r->npeople++].sec = sec;
+  return 0;
+}
+
+static int cmp_who(const void *a, const void *b) {
+  const who *x = a, *y = b;
+
+  if (x->sec != y->sec)
+    return x->sec > y->sec ? -1 : 1;
+  return strcmp(x->name, y->name);
+}
+
+/* The people of a row as a manager reads them: the few with most time, then "+N". */
+static void people_cell(tf_sb *b, row *r) {
+  size_t i;
+
+  if (r->npeople > 1)
+    qsort(r->people, r->npeople, sizeof *r->people, cmp_who);
+  for (i = 0; i < r->npeople && i < TOP_PEOPLE; i++) {
+    if (i)
+      tf_sb_puts(b, ", ");
+    tf_sb_cell(b, r->people[i].name);
+  }
+  if (r->npeople > TOP_PEOPLE)
+    tf_sb_printf(b, " +%zu", r->npeople - TOP_PEOPLE);
+  if (!r->npeople)
+    tf_sb_puts(b, "—");
 }
 
 /* A new zeroed row for `key` (first seen in `ref`) at the end of rs; NULL without memory. */
@@ -52,7 +100,7 @@ static row *row_add(rows *rs, const cJSON *ref, const char *key) {
 }
 
 /* Add the references of user u (person label `who`, or NULL for one person). */
-static int collect(rows *rs, const cJSON *u, const cJSON *enriched, const char *who) {
+static int collect(rows *rs, const cJSON *u, const cJSON *enriched, const char *person) {
   const cJSON *ref;
 
   cJSON_ArrayForEach(ref, cJSON_GetObjectItemCaseSensitive(u, "matched_entities")) {
@@ -62,7 +110,7 @@ static int collect(rows *rs, const cJSON *u, const cJSON *enriched, const char *
 
     if (!key)
       continue;
-    for (i = 0; who && i < rs->n && !r; i++)
+    for (i = 0; person && i < rs->n && !r; i++)
       if (!strcmp(rs->v[i].key, key))
         r = &rs->v[i];
     if (!r) {
@@ -73,8 +121,8 @@ static int collect(rows *rs, const cJSON *u, const cJSON *enriched, const char *
     }
     r->sec += tf_jint(ref, "duration_seconds");
     r->entries += tf_jint(ref, "entries_count");
-    if (who)
-      add_person(r, who);
+    if (person && add_person(r, person, tf_jint(ref, "duration_seconds")))
+      return WF_ENOMEM;
   }
   if (rs->n > 1)
     qsort(rs->v, rs->n, sizeof *rs->v, cmp_row);
@@ -133,51 +181,72 @@ static void entity_cell(tf_sb *b, const row *r) {
     tf_sb_printf(b, "#%s", id ? id : "?");
 }
 
-/* Types of ok rows by hours descending, then name; one table per type. */
-static void entities_by_type(tf_sb *b, const rows *rs, int team) {
-  char done[64][128];
-  size_t ndone = 0, i, j;
+/* The types of the rows passing `pick`, with their count and hours, by hours descending,
+ * then name; `first` is the type's largest row (rows are sorted by hours). */
+typedef struct type_hours {
+  const char *type;
+  const row *first;
+  size_t n;
+  int64_t sec;
+} type_hours;
+
+static int cmp_type_hours(const void *a, const void *b) {
+  const type_hours *x = a, *y = b;
+
+  if (x->sec != y->sec)
+    return x->sec > y->sec ? -1 : 1;
+  return strcmp(x->type, y->type);
+}
+
+static int types_by_hours(const rows *rs, int (*pick)(int), type_hours **out, size_t *n) {
+  size_t cap = 0, i, k;
+
+  *out = NULL;
+  *n = 0;
+  for (i = 0; i < rs->n; i++) {
+    if (!pick(rs->v[i].status))
+      continue;
+    for (k = 0; k < *n && strcmp((*out)[k].type, rs->v[i].type); k++)
+      ;
+    if (k == *n) {
+      if (tf_grow((void **)out, &cap, *n, sizeof **out))
+        return WF_ENOMEM;
+      (*out)[k].type = rs->v[i].type;
+      (*out)[k].first = &rs->v[i];
+      (*n)++;
+    }
+    (*out)[k].n++;
+    (*out)[k].sec += rs->v[i].sec;
+  }
+  if (*n > 1)
+    qsort(*out, *n, sizeof **out, cmp_type_hours);
+  return 0;
+}
+
+static int any_status(int st) {
+  (void)st;
+  return 1;
+}
+
+/* One table per type of the ok rows, types by hours descending, then name. */
+static int entities_by_type(tf_sb *b, rows *rs, int team) {
+  type_hours *th;
+  size_t nt, t, i;
   char h[32];
 
-  for (;;) {
-    const char *best = NULL;
-    int64_t best_s = -1;
-
-    for (i = 0; i < rs->n; i++) {
-      int64_t s = 0;
-      int seen = 0;
-
-      if (!is_ok(rs->v[i].status))
-        continue;
-      for (j = 0; j < ndone && !seen; j++)
-        seen = !strcmp(done[j], rs->v[i].type);
-      if (seen || (best && !strcmp(best, rs->v[i].type)))
-        continue;
-      for (j = 0; j < rs->n; j++)
-        if (is_ok(rs->v[j].status) && !strcmp(rs->v[j].type, rs->v[i].type))
-          s += rs->v[j].sec;
-      if (s > best_s || (s == best_s && strcmp(rs->v[i].type, best) < 0)) {
-        best = rs->v[i].type;
-        best_s = s;
-      }
-    }
-    if (!best)
-      break;
-    if (ndone == sizeof done / sizeof done[0]) {
-      tf_sb_puts(b, "More types not shown.\n\n");
-      break;
-    }
-    snprintf(done[ndone++], sizeof done[0], "%s", best);
-    tf_hours(h, best_s);
-    tf_sb_printf(b, "### %s (%s h)\n\n", best, h);
+  if (types_by_hours(rs, is_ok, &th, &nt))
+    return WF_ENOMEM;
+  for (t = 0; t < nt; t++) {
+    tf_hours(h, th[t].sec);
+    tf_sb_printf(b, "### %s (%s h)\n\n", th[t].type, h);
     tf_sb_puts(b,
                team ? "| Entity | Name | State | Hours | People |\n|---|---|---|---:|---|\n"
                     : "| Entity | Name | State | Hours | Entries | Days |\n"
                       "|---|---|---|---:|---:|---:|\n");
     for (i = 0; i < rs->n; i++) {
-      const row *r = &rs->v[i];
+      row *r = &rs->v[i];
 
-      if (!is_ok(r->status) || strcmp(r->type, best))
+      if (!is_ok(r->status) || strcmp(r->type, th[t].type))
         continue;
       tf_hours(h, r->sec);
       tf_sb_puts(b, "| ");
@@ -188,7 +257,7 @@ static void entities_by_type(tf_sb *b, const rows *rs, int team) {
       tf_sb_cell(b, tf_jstr(r->rec, "state"));
       if (team) {
         tf_sb_printf(b, " | %s | ", h);
-        tf_sb_cell(b, r->people);
+        people_cell(b, r);
         tf_sb_puts(b, " |\n");
       } else {
         tf_sb_printf(
@@ -198,6 +267,8 @@ static void entities_by_type(tf_sb *b, const rows *rs, int team) {
     }
     tf_sb_puts(b, "\n");
   }
+  free(th);
+  return 0;
 }
 
 static int is_done_state(const char *s) {
@@ -205,7 +276,69 @@ static int is_done_state(const char *s) {
                !strcasecmp(s, "closed"));
 }
 
-/* Dates, overdue flag (planned end before the period end), parent, description line. */
+/* Skip the markers a Markdown line opens with (quotes, list bullets, "1."). */
+static const char *prose_start(const char *p, const char *end) {
+  for (;;) {
+    while (p < end && (*p == ' ' || *p == '\t'))
+      p++;
+    if (p < end && *p == '>') {
+      p++;
+      continue;
+    }
+    if (p + 1 < end && (*p == '-' || *p == '*' || *p == '+') && p[1] == ' ') {
+      p += 2;
+      continue;
+    }
+    const char *d = p;
+    while (d < end && *d >= '0' && *d <= '9')
+      d++;
+    if (d > p && d + 1 < end && (*d == '.' || *d == ')') && d[1] == ' ') {
+      p = d + 2;
+      continue;
+    }
+    return p;
+  }
+}
+
+/* The first line of prose of a Markdown text into out (at most DESC_MAX bytes, cut on a
+ * character boundary, "…" when cut): headings, rules, tables, images, HTML and fenced
+ * code are not prose. "" when there is none. */
+static void first_prose(const char *md, char *out, size_t cap) {
+  int fenced = 0;
+
+  out[0] = 0;
+  for (const char *line = md; line && *line;) {
+    const char *eol = line + strcspn(line, "\r\n"), *p = prose_start(line, eol), *q;
+    const char *next = *eol ? eol + 1 : NULL;
+    size_t n;
+
+    if (p + 3 <= eol && (!strncmp(p, "```", 3) || !strncmp(p, "~~~", 3))) {
+      fenced = !fenced;
+      line = next;
+      continue;
+    }
+    for (q = p; q < eol && (*q == '-' || *q == '*' || *q == '_' || *q == ' ' || *q == '='); q++)
+      ;
+    if (fenced || p == eol || q == eol || *p == '#' || *p == '|' || *p == '<' ||
+        !strncmp(p, "![", 2)) {
+      line = next;
+      continue;
+    }
+    while (eol > p && (eol[-1] == ' ' || eol[-1] == '\t'))
+      eol--;
+    n = (size_t)(eol - p);
+    if (n > DESC_MAX) {
+      n = DESC_MAX;
+      while (n && ((unsigned char)p[n] & 0xc0) == 0x80)
+        n--;
+    }
+    snprintf(out, cap, "%.*s%s", (int)n, p, n < (size_t)(eol - p) ? "…" : "");
+    return;
+  }
+}
+
+/* Per ok entity: its name, dates, overdue flag (planned end before the period end),
+ * parent, and the first line of prose of its description. */
 static void entity_details(tf_sb *b, const rows *rs, const char *period_end) {
   size_t i;
   int any = 0;
@@ -214,36 +347,44 @@ static void entity_details(tf_sb *b, const rows *rs, const char *period_end) {
     const row *r = &rs->v[i];
     const char *started = edata(r, "started"), *completed = edata(r, "completed");
     const char *planned = edata(r, "planned_end"), *desc = edata(r, "description_md");
+    const char *name = tf_jstr(r->rec, "name"), *sep = " — ";
     const cJSON *parent = cJSON_GetObjectItemCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(r->rec, "enriched_data"), "parent");
     int done = (completed && *completed) || is_done_state(tf_jstr(r->rec, "state"));
+    char line[DESC_MAX + 8];
 
+    first_prose(desc ? desc : "", line, sizeof line);
     if (!is_ok(r->status) ||
-        !(started || completed || planned || desc || tf_jstr(parent, "name")))
+        !(started || completed || planned || line[0] || tf_jstr(parent, "name")))
       continue;
     if (!any++)
       tf_sb_puts(b, "#### Details\n\n");
     tf_sb_puts(b, "- ");
     entity_cell(b, r);
-    if (started)
-      tf_sb_printf(b, "; started %.10s", started);
-    if (completed && *completed)
-      tf_sb_printf(b, "; completed %.10s", completed);
-    else if (planned) {
-      tf_sb_printf(b, "; ETA %.10s", planned);
+    if (name && *name) {
+      tf_sb_puts(b, " ");
+      tf_sb_cell(b, name);
+    }
+    if (started) {
+      tf_sb_printf(b, "%sstarted %.10s", sep, started);
+      sep = "; ";
+    }
+    if (completed && *completed) {
+      tf_sb_printf(b, "%scompleted %.10s", sep, completed);
+      sep = "; ";
+    } else if (planned) {
+      tf_sb_printf(b, "%sETA %.10s", sep, planned);
       if (!done && period_end && strncmp(planned, period_end, 10) < 0)
         tf_sb_puts(b, " (overdue)");
+      sep = "; ";
     }
     if (tf_jstr(parent, "name")) {
-      tf_sb_puts(b, "; parent: ");
+      tf_sb_printf(b, "%sparent: ", sep);
       tf_sb_cell(b, tf_jstr(parent, "name"));
+      sep = "; ";
     }
-    if (desc && *desc) {
-      size_t n = strcspn(desc, "\r\n");
-      char line[DESC_MAX + 1];
-
-      snprintf(line, sizeof line, "%.*s", (int)(n < DESC_MAX ? n : DESC_MAX), desc);
-      tf_sb_puts(b, "; ");
+    if (line[0]) {
+      tf_sb_puts(b, sep);
       tf_sb_cell(b, line);
     }
     tf_sb_puts(b, "\n");
@@ -252,14 +393,42 @@ static void entity_details(tf_sb *b, const rows *rs, const char *period_end) {
     tf_sb_puts(b, "\n");
 }
 
+/* For an untyped reference (#7741): the typed ones with the same public id in the
+ * aggregation (Scrum/Task#7741), which it may well be. */
+static void same_id_hint(tf_sb *b, const cJSON *agg, const row *r) {
+  const char *id = tf_jstr(r->ref, "entity_id"), *seen[3];
+  const cJSON *u, *ref;
+  size_t n = 0, i;
+
+  if (!id || r->status != TF_ST_TYPE_MISSING)
+    return;
+  cJSON_ArrayForEach(u, cJSON_GetObjectItemCaseSensitive(agg, "users"))
+      cJSON_ArrayForEach(ref, cJSON_GetObjectItemCaseSensitive(u, "matched_entities")) {
+    const char *k = tf_jstr(ref, "entity_key"), *rid = tf_jstr(ref, "entity_id");
+    int dup = 0;
+
+    if (!k || !rid || strcmp(rid, id) || !strcmp(tf_jstr(ref, "reason") ? tf_jstr(ref, "reason") : "",
+                                                  "type_missing"))
+      continue;
+    for (i = 0; i < n; i++)
+      dup |= !strcmp(seen[i], k);
+    if (!dup && n < sizeof seen / sizeof seen[0])
+      seen[n++] = k;
+  }
+  for (i = 0; i < n; i++) {
+    tf_sb_puts(b, i ? " or " : "; may be the same as ");
+    tf_sb_cell(b, seen[i]);
+  }
+}
+
 /* Reference | Description text | Hours | Reason (| People) for rows passing pick. */
-static void problem_table(tf_sb *b, const rows *rs, int (*pick)(int), int team,
+static void problem_table(tf_sb *b, rows *rs, int (*pick)(int), const cJSON *agg, int team,
                           const char *none) {
   size_t i, n = 0;
   char h[32];
 
   for (i = 0; i < rs->n; i++) {
-    const row *r = &rs->v[i];
+    row *r = &rs->v[i];
 
     if (!pick(r->status))
       continue;
@@ -276,9 +445,10 @@ static void problem_table(tf_sb *b, const rows *rs, int (*pick)(int), int team,
     tf_rep_names_cell(b, r->ref);
     tf_sb_printf(b, " | %s | ", h);
     tf_rep_reason_cell(b, r->status, r->rec);
+    same_id_hint(b, agg, r);
     if (team) {
       tf_sb_puts(b, " | ");
-      tf_sb_cell(b, r->people);
+      people_cell(b, r);
     }
     tf_sb_puts(b, " |\n");
   }
@@ -295,23 +465,23 @@ int tf_report_person(const cJSON *agg, const cJSON *enriched, const char *person
       cJSON_GetObjectItemCaseSensitive(agg, "users"), person ? person : "");
   const cJSON *a;
   rows rs = {0};
-  tf_sb b = {0};
+  tf_sb b = {0}, title = {0};
   figures f;
-  char h[32], title[512];
+  char h[32];
+  int rc;
 
   *md = NULL;
   if (!cJSON_IsObject(u))
     return WF_EINVAL;
   if (collect(&rs, u, enriched, NULL)) {
-    free(rs.v);
+    rows_free(&rs);
     return WF_ENOMEM;
   }
-  snprintf(title, sizeof title, "Individual Activity Report: %s%s%s%s", tf_rep_name(u),
-           tf_jstr(u, "user_email") ? " <" : "",
-           tf_jstr(u, "user_email") ? tf_jstr(u, "user_email") : "",
-           tf_jstr(u, "user_email") ? ">" : "");
-  tf_rep_header(&b, title, agg,
+  tf_sb_puts(&title, "Individual Activity Report: ");
+  tf_rep_person_title(&title, u);
+  tf_rep_header(&b, title.p ? title.p : "Individual Activity Report", agg,
                 generated_at ? generated_at : tf_jstr(enriched, "enriched_at"));
+  tf_sb_free(&title);
   figures_of(&f, cJSON_GetObjectItemCaseSensitive(u, "statistics"), &rs);
   tf_sb_printf(&b,
                "## Summary\n\n| Metric | Value |\n|---|---:|\n| Total hours | %s |\n"
@@ -321,15 +491,19 @@ int tf_report_person(const cJSON *agg, const cJSON *enriched, const char *person
                f.not_found, f.missing);
   tf_sb_puts(&b, "## Work on Fibery entities\n\n");
   if (f.ok) {
-    entities_by_type(&b, &rs, 0);
+    if ((rc = entities_by_type(&b, &rs, 0))) {
+      rows_free(&rs);
+      tf_sb_free(&b);
+      return rc;
+    }
     entity_details(&b, &rs, tf_jstr(agg, "end_date"));
   } else {
     tf_sb_puts(&b, "No time on Fibery entities found in Fibery.\n\n");
   }
   tf_sb_puts(&b, "## Not found in Fibery\n\n");
-  problem_table(&b, &rs, is_not_found, 0, "None.\n\n");
+  problem_table(&b, &rs, is_not_found, agg, 0, "None.\n\n");
   tf_sb_puts(&b, "## Unresolved references\n\n");
-  problem_table(&b, &rs, is_missing, 0, "None.\n\n");
+  problem_table(&b, &rs, is_missing, agg, 0, "None.\n\n");
   tf_sb_puts(&b, "## Other activities\n\n");
   if (!cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(u, "unmatched_activities")))
     tf_sb_puts(&b, "None.\n\n");
@@ -344,7 +518,7 @@ int tf_report_person(const cJSON *agg, const cJSON *enriched, const char *person
   if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(u, "unmatched_activities")))
     tf_sb_puts(&b, "\n");
   tf_sb_puts(&b, "## Daily\n\n");
-  tf_rep_days_table(&b, cJSON_GetObjectItemCaseSensitive(u, "by_day"));
+  tf_rep_days_table(&b, cJSON_GetObjectItemCaseSensitive(u, "by_day"), agg);
   if (!tf_jbool(u, "known_user") || !enriched) {
     tf_sb_puts(&b, "## Warnings\n\n");
     if (!tf_jbool(u, "known_user"))
@@ -353,7 +527,7 @@ int tf_report_person(const cJSON *agg, const cJSON *enriched, const char *person
       tf_sb_puts(&b, missing_note(enriched));
     tf_sb_puts(&b, "\n");
   }
-  free(rs.v);
+  rows_free(&rs);
   return tf_rep_finish(&b, md);
 }
 
@@ -376,7 +550,8 @@ static int collect_acts(rows *rs, const cJSON *users) {
         return WF_ENOMEM;
       r->sec += tf_jint(a, "duration_seconds");
       r->entries += tf_jint(a, "entries_count");
-      add_person(r, u->string ? u->string : "?");
+      if (add_person(r, tf_rep_name(u), tf_jint(a, "duration_seconds")))
+        return WF_ENOMEM;
     }
   }
   if (rs->n > 1)
@@ -384,7 +559,7 @@ static int collect_acts(rows *rs, const cJSON *users) {
   return 0;
 }
 
-static void top_activities(tf_sb *b, const rows *acts) {
+static void top_activities(tf_sb *b, rows *acts) {
   size_t i;
   char h[32];
 
@@ -398,7 +573,7 @@ static void top_activities(tf_sb *b, const rows *acts) {
     tf_sb_puts(b, "| ");
     tf_sb_cell(b, acts->v[i].key);
     tf_sb_printf(b, " | %s | %lld | ", h, (long long)acts->v[i].entries);
-    tf_sb_cell(b, acts->v[i].people);
+    people_cell(b, &acts->v[i]);
     tf_sb_puts(b, " |\n");
   }
   if (acts->n > TOP_ACTIVITIES)
@@ -406,41 +581,33 @@ static void top_activities(tf_sb *b, const rows *acts) {
   tf_sb_puts(b, "\n");
 }
 
-/* Types seen, in the order of their largest reference; configured = resolved. */
-static void coverage(tf_sb *b, const rows *rs) {
-  size_t i, j;
+/* Types seen, by hours descending; configured = resolved (as its largest reference). */
+static int coverage(tf_sb *b, const rows *rs) {
+  type_hours *th;
+  size_t nt, t;
   char h[32];
 
   if (!rs->n) {
     tf_sb_puts(b, "No references.\n\n");
-    return;
+    return 0;
   }
+  if (types_by_hours(rs, any_status, &th, &nt))
+    return WF_ENOMEM;
   tf_sb_puts(b, "| Type | References | Hours | Configured |\n|---|---:|---:|---|\n");
-  for (i = 0; i < rs->n; i++) {
-    int64_t s = 0;
-    size_t n = 0;
-    int seen = 0;
+  for (t = 0; t < nt; t++) {
+    const row *r = th[t].first;
 
-    for (j = 0; j < i && !seen; j++)
-      seen = !strcmp(rs->v[j].type, rs->v[i].type);
-    if (seen)
-      continue;
-    for (j = i; j < rs->n; j++)
-      if (!strcmp(rs->v[j].type, rs->v[i].type)) {
-        s += rs->v[j].sec;
-        n++;
-      }
-    tf_hours(h, s);
+    tf_hours(h, th[t].sec);
     tf_sb_puts(b, "| ");
-    tf_sb_cell(b, rs->v[i].type);
-    tf_sb_printf(b, " | %zu | %s | %s |\n", n, h,
-                 rs->v[i].status == TF_ST_TYPE_MISSING ? "—"
-                 : tf_jbool(rs->v[i].ref, "resolved") &&
-                         rs->v[i].status != TF_ST_UNKNOWN_TYPE
-                     ? "yes"
-                     : "no");
+    tf_sb_cell(b, th[t].type);
+    tf_sb_printf(b, " | %zu | %s | %s |\n", th[t].n, h,
+                 r->status == TF_ST_TYPE_MISSING ? "—"
+                 : tf_jbool(r->ref, "resolved") && r->status != TF_ST_UNKNOWN_TYPE ? "yes"
+                                                                                  : "no");
   }
   tf_sb_puts(b, "\n");
+  free(th);
+  return 0;
 }
 
 int tf_report_team(const cJSON *agg, const cJSON *enriched, const char *generated_at,
@@ -457,8 +624,7 @@ int tf_report_team(const cJSON *agg, const cJSON *enriched, const char *generate
   *md = NULL;
   if (!cJSON_IsObject(agg) || !cJSON_IsObject(users))
     return WF_EINVAL;
-  cJSON_ArrayForEach(u, users) if (!rc) rc =
-      collect(&rs, u, enriched, u->string ? u->string : "?");
+  cJSON_ArrayForEach(u, users) if (!rc) rc = collect(&rs, u, enriched, tf_rep_name(u));
   if (rc || (rc = collect_acts(&acts, users)) || (rc = tf_rep_people(agg, &people, &n)))
     goto done;
   tf_rep_header(&b, "Team Activity Report", agg,
@@ -476,18 +642,19 @@ int tf_report_team(const cJSON *agg, const cJSON *enriched, const char *generate
   tf_rep_people_table(&b, people, n, "individual");
   tf_sb_puts(&b, "## Fibery entities by type\n\n");
   if (f.ok)
-    entities_by_type(&b, &rs, 1);
+    rc = entities_by_type(&b, &rs, 1);
   else
     tf_sb_puts(&b, rs.n ? "No referenced entity was found in Fibery.\n\n"
                         : "No time entry referenced a Fibery entity.\n\n");
   tf_sb_puts(&b, "## Top activities\n\n");
   top_activities(&b, &acts);
   tf_sb_puts(&b, "## Not found in Fibery\n\n");
-  problem_table(&b, &rs, is_not_found, 1, "None.\n\n");
+  problem_table(&b, &rs, is_not_found, agg, 1, "None.\n\n");
   tf_sb_puts(&b, "## Unresolved references\n\n");
-  problem_table(&b, &rs, is_missing, 1, "None.\n\n");
+  problem_table(&b, &rs, is_missing, agg, 1, "None.\n\n");
   tf_sb_puts(&b, "## Coverage\n\n");
-  coverage(&b, &rs);
+  if (!rc)
+    rc = coverage(&b, &rs);
   if (!enriched)
     tf_sb_puts(&warn, missing_note(enriched));
   cJSON_ArrayForEach(u, cJSON_GetObjectItemCaseSensitive(enriched, "warnings"))
@@ -501,8 +668,8 @@ int tf_report_team(const cJSON *agg, const cJSON *enriched, const char *generate
 done:
   tf_sb_free(&warn);
   free(people);
-  free(rs.v);
-  free(acts.v);
+  rows_free(&rs);
+  rows_free(&acts);
   if (rc) {
     tf_sb_free(&b);
     return rc;

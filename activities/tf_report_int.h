@@ -24,10 +24,13 @@ enum tf_rep_status {
 void tf_rep_header(tf_sb *b, const char *title, const cJSON *agg, const char *generated_at);
 /* The people of agg sorted by total seconds descending, then key (malloc'd array). */
 int tf_rep_people(const cJSON *agg, const cJSON ***out, size_t *n);
-/* Display name of a person object, and its e-mail or NULL. */
+/* Display name of a person object (its name, else its key). */
 const char *tf_rep_name(const cJSON *user);
-/* "Date | Total h | Entities h | Other h" from a by_day object. */
-void tf_rep_days_table(tf_sb *b, const cJSON *by_day);
+/* "Name <e-mail>", or the one of them there is when they are the same. */
+void tf_rep_person_title(tf_sb *b, const cJSON *user);
+/* "Date | Total h | Entities h | Other h" from a by_day object, a row for every day of
+ * agg's period (0.00 when there was no time); "No time tracked" when by_day is empty. */
+void tf_rep_days_table(tf_sb *b, const cJSON *by_day, const cJSON *agg);
 /* The per-person table (Person | Email | Total h | ...); link_dir non-NULL links names
  * to <link_dir>/<stem>.md. */
 void tf_rep_people_table(tf_sb *b, const cJSON *const *people, size_t n,

@@ -252,6 +252,39 @@ void tf_person_stem(const char *key, char *buf, size_t cap) {
   buf[i] = 0;
 }
 
+static int month_days(int y, int m) {
+  static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+
+  return days[m - 1] + (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0));
+}
+
+int tf_valid_day(const char *s) {
+  int y, m, d;
+
+  if (strlen(s) != 10 || s[4] != '-' || s[7] != '-' || strspn(s, "0123456789-") != 10)
+    return 0;
+  y = atoi(s);
+  m = atoi(s + 5);
+  d = atoi(s + 8);
+  return y >= 1 && y <= 9999 && m >= 1 && m <= 12 && d >= 1 && d <= month_days(y, m);
+}
+
+void tf_next_day(char day[11]) {
+  int y = atoi(day), m = atoi(day + 5), d = atoi(day + 8) + 1;
+  char buf[40];
+
+  if (d > month_days(y, m)) {
+    d = 1;
+    if (++m > 12) {
+      m = 1;
+      y++;
+    }
+  }
+  snprintf(buf, sizeof buf, "%04d-%02d-%02d", y % 10000, m, d);
+  memcpy(day, buf, 10);
+  day[10] = 0;
+}
+
 void tf_utc_now(char buf[32]) {
   time_t t = time(NULL);
   struct tm tm;

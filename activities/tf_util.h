@@ -57,6 +57,10 @@ void tf_share(char buf[32], int64_t part, int64_t total);
 /* Individual report file stem: person key with bytes outside [a-z0-9._+@-] as "_". */
 void tf_person_stem(const char *key, char *buf, size_t cap);
 
+/* 1 when s is a date YYYY-MM-DD that exists; the day after it, written over it. */
+int tf_valid_day(const char *s);
+void tf_next_day(char day[11]);
+
 /* Current UTC time as "YYYY-MM-DDTHH:MM:SSZ". */
 void tf_utc_now(char buf[32]);
 

@@ -91,7 +91,7 @@ assert_json "$AGG" '.skipped.running == 0 and .statistics.total_entries == 9 and
   .statistics.total_duration_seconds == 13500 and .statistics.unique_entities == 6'
 assert_contains "$B" "| [#101](https://acme.fibery.io/Scrum/Task/101) | Build login page | In progress | 0.00 | 1 | 1 |"
 assert_contains "$R/reports/team_summary.md" \
-  "| [#101](https://acme.fibery.io/Scrum/Task/101) | Build login page | In progress | 1.50 | ana@example.com, bo@example.com |"
+  "| [#101](https://acme.fibery.io/Scrum/Task/101) | Build login page | In progress | 1.50 | Ana Lima, Bo Berg |"
 # Scrum/Bug#101 is another entity than Scrum/Task#101: its own name and state.
 assert_contains "$B" "| [#101](https://acme.fibery.io/Scrum/Bug/101) | Login fails on Safari | In review | 0.33 | 1 | 1 |"
 assert_contains "$B" "| Entities worked on | 5 (ok 4, not found 1, unresolved 0) |"

@@ -297,6 +297,23 @@ static void test_raw_assemble(void **state) {
                    5400);
   cJSON_Delete(agg);
   cJSON_Delete(raw);
+  /* the users map as toggl.users writes it now: names from the workspace list, also for a
+   * requested person without time (the report's title is not the e-mail twice) */
+  cJSON_Delete(map);
+  map = cJSON_Parse("{\"1\": {\"email\": \"ana@example.com\", \"name\": \"Ana Lima\"},"
+                    " \"2\": {\"email\": \"bo@example.com\", \"name\": \"Bo Berg\"}}");
+  cJSON *filter = cJSON_Parse("[\"bo@example.com\"]");
+  assert_int_equal(tf_raw_assemble(days, map, "r1", "2025-03-03", "2025-03-04", filter,
+                                   "2025-03-05T00:00:00Z", &raw),
+                   0);
+  cJSON_Delete(filter);
+  assert_string_equal(tf_jstr(cJSON_GetArrayItem(at(raw, "users"), 0), "name"), "Ana Lima");
+  assert_string_equal(tf_jstr(cJSON_GetArrayItem(at(raw, "users"), 1), "name"), "Bo Berg");
+  assert_int_equal(tf_aggregate(raw, NULL, NULL, &agg), 0);
+  assert_string_equal(tf_jstr(at(agg, "users>bo@example.com"), "name"), "Bo Berg");
+  assert_int_equal(num(agg, "users>bo@example.com>statistics>total_duration_seconds"), 0);
+  cJSON_Delete(agg);
+  cJSON_Delete(raw);
   assert_int_equal(tf_raw_assemble(map, NULL, NULL, NULL, NULL, NULL, NULL, &raw), 0);
   cJSON_Delete(raw);
   assert_int_equal(tf_raw_assemble(NULL, NULL, NULL, NULL, NULL, NULL, NULL, &raw),

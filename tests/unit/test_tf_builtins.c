@@ -98,7 +98,7 @@ static void test_pipeline(void **state) {
   cJSON_Delete(out);
   md = slurp(TEAM_MD);
   assert_non_null(strstr(md, "[Ana](individual/ana@example.com.md)"));
-  assert_non_null(strstr(md, "| Sync | 0.50 | 1 | ana@example.com |"));
+  assert_non_null(strstr(md, "| Sync | 0.50 | 1 | Ana |"));
   free(md);
 }
 
@@ -126,6 +126,14 @@ static void test_aliases_from_config(void **state) {
     assert_true(defect);
   }
   cJSON_Delete(agg);
+  /* run_metadata.json's references: the distinct keys, an unresolved one counted once */
+  out = run(&wfa_tf_report_team, "{}");
+  assert_non_null(out);
+  assert_int_equal(tf_jint(cJSON_GetObjectItem(cJSON_GetObjectItem(out, "metadata"), "counts"),
+                           "references"),
+                   2);
+  assert_true(cJSON_IsArray(cJSON_GetObjectItem(cJSON_GetObjectItem(out, "metadata"), "warnings")));
+  cJSON_Delete(out);
   out = run(&wfa_tf_aggregate, "{\"with\": {\"config\": {\"aliases\": [{\"tags\": []}]}}}");
   assert_null(out);
   assert_false(last.retryable);

@@ -139,7 +139,7 @@ static void test_summary(void **state) {
       strstr(sec, "\n\nAna spent most of the day fixing the checkout task.\n\n"));
   /* every computed line is still there */
   assert_non_null(strstr(md, "[Ana](individual/ana@example.com.md)"));
-  assert_non_null(strstr(md, "| Sync | 0.50 | 1 | ana@example.com |"));
+  assert_non_null(strstr(md, "| Sync | 0.50 | 1 | Ana |"));
   free(md);
   assert_no_secret(TEAM_MD);
 
@@ -198,7 +198,7 @@ static void test_endpoint_fails(void **state) {
   assert_null(strstr(md, "## Summary (generated)"));
   assert_non_null(strstr(md, "_Summary unavailable: HTTP 500._"));
   assert_null(strstr(md, "overloaded"));
-  assert_non_null(strstr(md, "| Sync | 0.50 | 1 | ana@example.com |"));
+  assert_non_null(strstr(md, "| Sync | 0.50 | 1 | Ana |"));
   free(md);
   assert_no_secret(TEAM_MD);
 

@@ -156,10 +156,10 @@ static void test_team_report(void **state) {
   assert_has(md, "| Not found in Fibery | 2 |");
   assert_has(md, "[Ana Silva](individual/ana@example.com.md)");
   assert_has(md, "[Ghost](individual/toggl-user-3.md)");
-  /* the entity both people worked on: hours summed, both named */
-  assert_has(md, "| 2.17 | ana@example.com, bo@example.com |");
-  assert_has(md, "| Backend/Bug#1234 | Fix login | 2.00 | unknown type | bo@example.com |");
-  assert_has(md, "| Team meeting | 0.42 | 2 | ana@example.com |");
+  /* the entity both people worked on: hours summed, both named, most hours first */
+  assert_has(md, "| 2.17 | Ana Silva, Bo Chen |");
+  assert_has(md, "| Backend/Bug#1234 | Fix login | 2.00 | unknown type | Bo Chen |");
+  assert_has(md, "| Team meeting | 0.42 | 2 | Ana Silva |");
   assert_has(md, "## Coverage");
   assert_has(md, "| Backend/Bug | 1 | 2.00 | no |");
   assert_has(md, "not in the workspace user list");
@@ -182,7 +182,10 @@ static void test_zero_matched(void **state) {
   (void)state;
   assert_int_equal(tf_report_team(agg, enr, NULL, &md), 0);
   assert_has(md, "No time entry referenced a Fibery entity.");
-  assert_has(md, "(timezone: unknown)");
+  /* no entry showed an offset: say what is known, not "unknown" */
+  assert_has(md, "- Period: 2025-03-03 to 2025-03-03 (in the timezone of the Toggl profile; no "
+                 "entry in the period showed its offset)");
+  assert_null(strstr(md, "unknown"));
   assert_has(md, "| 1.00 | 0.00 | 1.00 | 0.0% |");
   free(md);
   assert_int_equal(tf_report_person(agg, enr, "a@x.io", NULL, &md), 0);
@@ -236,6 +239,87 @@ static void test_all_not_found_or_missing(void **state) {
   cJSON_Delete(raw);
 }
 
+/* The reports as a team lead reads them (issue: names in the details, prose rather
+ * than a heading, coverage by hours, a few people and "+N", untyped ids that may be typed
+ * ones, every day of the period, a requested person with no time titled by name). */
+static void test_manager_reading(void **state) {
+  static const char *const names[] = {"Ana", "Bo", "Cy", "Di", "Ed"};
+  cJSON *raw = cJSON_Parse(
+      "{\"run_id\": \"r1\", \"start_date\": \"2025-03-03\", \"end_date\": \"2025-03-05\","
+      " \"report_timezone\": \"+01:00\", \"user_emails_filter\": null, \"users\": []}");
+  cJSON *entries = cJSON_AddArrayToObject(raw, "time_entries"), *users = cJSON_GetObjectItem(raw, "users");
+  cJSON *agg, *enr;
+  char *md, buf[400];
+  int id = 1;
+
+  (void)state;
+  for (int u = 0; u < 5; u++) {
+    snprintf(buf, sizeof buf, "{\"user_id\": %d, \"email\": \"%c@x.io\", \"name\": \"%s\"}", u + 1,
+             names[u][0] + 32, names[u]);
+    cJSON_AddItemToArray(users, cJSON_Parse(buf));
+    /* everyone at the standup, for 5, 4, 3, 2, 1 quarters of an hour */
+    snprintf(buf, sizeof buf, "{\"id\": %d, \"user_id\": %d, \"description\": \"Standup\","
+             " \"start\": \"2025-03-03T09:00:00+01:00\", \"stop\": \"x\", \"duration\": %d,"
+             " \"day\": \"2025-03-03\"}", id++, u + 1, (5 - u) * 900);
+    cJSON_AddItemToArray(entries, cJSON_Parse(buf));
+  }
+  /* Scrum/Task: three references of an hour each; Scrum/Bug: one of two hours; an untyped
+   * #7741 beside Scrum/Task#7741; nothing on 2025-03-04 */
+  static const char *const refs[][2] = {
+      {"Login page #7741 [Scrum] [Task]", "3600"}, {"Signup #7742 [Scrum] [Task]", "3600"},
+      {"Logout #7743 [Scrum] [Task]", "3600"},     {"Crash #901 [Scrum] [Bug]", "7200"},
+      {"Login page #7741", "1800"}};
+  for (size_t r = 0; r < sizeof refs / sizeof refs[0]; r++) {
+    snprintf(buf, sizeof buf, "{\"id\": %d, \"user_id\": 1, \"description\": \"%s\","
+             " \"start\": \"2025-03-05T09:00:00+01:00\", \"stop\": \"x\", \"duration\": %s,"
+             " \"day\": \"2025-03-05\"}", id++, refs[r][0], refs[r][1]);
+    cJSON_AddItemToArray(entries, cJSON_Parse(buf));
+  }
+  agg = aggregate(raw);
+  enr = cJSON_Parse(
+      "{\"enriched_at\": \"t\", \"enriched_entities\": ["
+      "{\"entity_key\": \"Scrum/Task#7741\", \"entity_id\": \"7741\", \"status\": \"ok\","
+      " \"name\": \"Redesign the login page\", \"state\": \"Open\", \"url\": \"https://a/7741\","
+      " \"enriched_data\": {\"started\": \"2025-03-01\", \"description_md\":"
+      " \"## Context\\n\\n> The login page | needs a redesign.\\n\\nMore.\"}},"
+      "{\"entity_key\": \"Scrum/Task#7742\", \"status\": \"ok\", \"name\": \"Signup\"},"
+      "{\"entity_key\": \"Scrum/Task#7743\", \"status\": \"ok\", \"name\": \"Logout\"},"
+      "{\"entity_key\": \"Scrum/Bug#901\", \"status\": \"ok\", \"name\": \"Crash\"}]}");
+  assert_int_equal(tf_report_team(agg, enr, NULL, &md), 0);
+  assert_has(md, "| Standup | 3.75 | 5 | Ana, Bo, Cy +2 |");
+  assert_has(md, "| #7741 | Login page | 0.50 | type missing; may be the same as Scrum/Task#7741 | Ana |");
+  /* coverage by hours: Scrum/Task (3 h) before Scrum/Bug (2 h, the largest reference) */
+  assert_has(md, "| Scrum/Task | 3 | 3.00 | yes |\n| Scrum/Bug | 1 | 2.00 | yes |");
+  free(md);
+  assert_int_equal(tf_report_toggl(agg, NULL, &md), 0);
+  assert_has(md, "| 2025-03-03 | 3.75 | 0.00 | 3.75 |\n| 2025-03-04 | 0.00 | 0.00 | 0.00 |\n"
+                 "| 2025-03-05 | 5.50 | 5.50 | 0.00 |\n");
+  free(md);
+  assert_int_equal(tf_report_person(agg, enr, "a@x.io", NULL, &md), 0);
+  assert_has(md, "- [#7741](https://a/7741) Redesign the login page — started 2025-03-01; "
+                 "The login page \\| needs a redesign.\n");
+  assert_null(strstr(md, "## Context"));
+  assert_has(md, "| 2025-03-04 | 0.00 | 0.00 | 0.00 |");
+  assert_has(md, "type missing; may be the same as Scrum/Task#7741");
+  free(md);
+  cJSON_Delete(agg);
+
+  /* a requested person with no time: titled with the name from the users list */
+  cJSON_ReplaceItemInObject(raw, "user_emails_filter", cJSON_Parse("[\"e@x.io\", \"zed@x.io\"]"));
+  cJSON_ReplaceItemInObject(raw, "time_entries", cJSON_CreateArray());
+  agg = aggregate(raw);
+  assert_int_equal(tf_report_person(agg, enr, "e@x.io", NULL, &md), 0);
+  assert_has(md, "# Individual Activity Report: Ed <e@x.io>\n");
+  assert_has(md, "No time tracked in the period.");
+  free(md);
+  assert_int_equal(tf_report_person(agg, enr, "zed@x.io", NULL, &md), 0);
+  assert_has(md, "# Individual Activity Report: zed@x.io\n");
+  free(md);
+  cJSON_Delete(agg);
+  cJSON_Delete(enr);
+  cJSON_Delete(raw);
+}
+
 static void test_person_stem(void **state) {
   char buf[64];
 
@@ -257,6 +341,7 @@ int main(void) {
       cmocka_unit_test(test_team_report),
       cmocka_unit_test(test_zero_matched),
       cmocka_unit_test(test_all_not_found_or_missing),
+      cmocka_unit_test(test_manager_reading),
       cmocka_unit_test(test_person_stem),
   };
 
