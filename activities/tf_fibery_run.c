@@ -334,8 +334,7 @@ static void enrich_type_missing(fb_op *f) {
   char e[400], key[256];
   size_t i;
 
-  snprintf(e, sizeof e, "the Fibery workspace has no type \"%.160s\" (its schema was read at "
-           "the start of the run)", f->type);
+  snprintf(e, sizeof e, "the Fibery workspace has no type \"%.160s\"", f->type);
   for (i = 0; i < f->nids; i++) {
     cJSON *rec = cJSON_CreateObject();
     snprintf(key, sizeof key, "%s#%s", f->type, f->ids[i]);

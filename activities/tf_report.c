@@ -216,6 +216,10 @@ void tf_rep_reason_cell(tf_sb *b, int status, const cJSON *rec) {
     break;
   case TF_ST_UNKNOWN_TYPE:
     tf_sb_puts(b, "unknown type");
+    if (tf_jstr(rec, "error")) {
+      tf_sb_puts(b, ": ");
+      tf_sb_cell(b, tf_jstr(rec, "error"));
+    }
     break;
   case TF_ST_TYPE_MISSING:
     tf_sb_puts(b, "type missing");

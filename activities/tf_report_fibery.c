@@ -581,7 +581,8 @@ static void top_activities(tf_sb *b, rows *acts) {
   tf_sb_puts(b, "\n");
 }
 
-/* Types seen, by hours descending; configured = resolved (as its largest reference). */
+/* Types seen, by hours descending; configured = resolved (as its largest reference), and
+ * whether Fibery knew it. */
 static int coverage(tf_sb *b, const rows *rs) {
   type_hours *th;
   size_t nt, t;
@@ -601,9 +602,10 @@ static int coverage(tf_sb *b, const rows *rs) {
     tf_sb_puts(b, "| ");
     tf_sb_cell(b, th[t].type);
     tf_sb_printf(b, " | %zu | %s | %s |\n", th[t].n, h,
-                 r->status == TF_ST_TYPE_MISSING ? "—"
-                 : tf_jbool(r->ref, "resolved") && r->status != TF_ST_UNKNOWN_TYPE ? "yes"
-                                                                                  : "no");
+                 r->status == TF_ST_TYPE_MISSING       ? "—"
+                 : !tf_jbool(r->ref, "resolved")       ? "no"
+                 : r->status == TF_ST_UNKNOWN_TYPE     ? "yes, unknown to Fibery"
+                                                       : "yes");
   }
   tf_sb_puts(b, "\n");
   free(th);
