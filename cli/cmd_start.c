@@ -16,6 +16,8 @@ static const char start_usage[] =
     "\n"
     "Start a run of <workflow>: a bundled name (see 'wf list'), a name under ./workflows/,\n"
     "or a path to a JSON definition. Prints progress; exits with the run's outcome.\n"
+    "Parameters are checked against their constraints, and the definition's \"validate\"\n"
+    "stages run, before the run is created: a start they refuse exits 2, recording nothing.\n"
     "\n"
     "options:\n"
     "  --run-id ID           id of the run (default run_<date>-<time>); an existing run is\n"
