@@ -309,3 +309,34 @@ crash() {
 
 # has_lines FILE N: FILE has at least N lines.
 has_lines() { (($(lines "$1") >= $2)); }
+
+# ---- a stand-in for remote APIs (tests/stubs/wf-stub-http) ------------------------------
+
+STUB_BIN=$(dirname "$WF")/../tests/stubs/wf-stub-http
+STUB_PID=
+
+# start_api_stub SCRIPT: a fresh wf-stub-http serving SCRIPT (body files beside it), its
+# request log in $SCRATCH/requests.jsonl; TOGGL_API_BASE and FIBERY_API_BASE point at it.
+# One already running is stopped first.
+start_api_stub() {
+  [[ -x $STUB_BIN ]] || fail "no stub server at $STUB_BIN (build the tests)"
+  [[ -n $STUB_PID ]] && { kill "$STUB_PID" 2>/dev/null || true; wait "$STUB_PID" 2>/dev/null || true; }
+  rm -f "$SCRATCH/port" "$SCRATCH/requests.jsonl"
+  "$STUB_BIN" --script "$1" --port-file "$SCRATCH/port" --log "$SCRATCH/requests.jsonl" \
+    --max-seconds 240 &
+  STUB_PID=$!
+  BG_PIDS+=("$STUB_PID")
+  wait_for 10 test -s "$SCRATCH/port"
+  local port
+  port=$(cat "$SCRATCH/port")
+  export TOGGL_API_BASE=http://127.0.0.1:$port FIBERY_API_BASE=http://127.0.0.1:$port
+}
+
+# requests PATH-SUBSTRING [BODY-SUBSTRING [BODY-SUBSTRING]]: how many requests the stub
+# has logged (with bodies containing both substrings).
+requests() {
+  [[ -s $SCRATCH/requests.jsonl ]] || { echo 0; return; }
+  jq -r --arg p "$1" --arg b "${2:-}" --arg c "${3:-}" \
+    'select((.path | contains($p)) and ((.body // "") | contains($b) and contains($c))) | .path' \
+    "$SCRATCH/requests.jsonl" | wc -l
+}

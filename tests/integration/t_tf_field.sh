@@ -8,32 +8,8 @@
 # figures; the reports as a team lead reads them.
 . "$(dirname "$0")/lib.sh"
 
-STUB=$(dirname "$WF")/../tests/stubs/wf-stub-http
-[[ -x $STUB ]] || fail "no stub server at $STUB (build the tests)"
 DATA=$TESTS/data/tf_field
-STUB_PID=
-
-# start_stub: a fresh stub (fresh counters) with its own request log.
-start_stub() {
-  [[ -n $STUB_PID ]] && { kill "$STUB_PID" 2>/dev/null || true; wait "$STUB_PID" 2>/dev/null || true; }
-  rm -f "$SCRATCH/port" "$SCRATCH/requests.jsonl"
-  "$STUB" --script "$DATA/routes.json" --port-file "$SCRATCH/port" \
-    --log "$SCRATCH/requests.jsonl" --max-seconds 240 &
-  STUB_PID=$!
-  BG_PIDS+=("$STUB_PID")
-  wait_for 10 test -s "$SCRATCH/port"
-  local port
-  port=$(cat "$SCRATCH/port")
-  export TOGGL_API_BASE=http://127.0.0.1:$port FIBERY_API_BASE=http://127.0.0.1:$port
-}
-
-# requests PATH-SUBSTRING [BODY-SUBSTRING]: how many requests the stub logged.
-requests() {
-  [[ -s $SCRATCH/requests.jsonl ]] || { echo 0; return; }
-  jq -r --arg p "$1" --arg b "${2:-}" \
-    'select((.path | contains($p)) and ((.body // "") | contains($b))) | .path' \
-    "$SCRATCH/requests.jsonl" | wc -l
-}
+start_stub() { start_api_stub "$DATA/routes.json"; }
 
 # min_gap PATH-PREFIXES...: the smallest time between two requests to those paths, in ms.
 min_gap() {

@@ -17,18 +17,9 @@ STUB_PID=
 
 # start_stub DAY2_DELAY_MS FIBERY_DELAY_MS: a fresh stub with its own request log.
 start_stub() {
-  [[ -n $STUB_PID ]] && { kill "$STUB_PID" 2>/dev/null || true; wait "$STUB_PID" 2>/dev/null || true; }
   cp "$DATA"/users.json "$DATA"/day1.json "$DATA"/day2.json "$DATA"/schema.json "$SCRATCH"/
   sed -e "s/@DAY2_DELAY@/$1/" -e "s/@FIB_DELAY@/$2/" "$DATA/routes.json.in" >"$SCRATCH/routes.json"
-  rm -f "$SCRATCH/port" "$SCRATCH/requests.jsonl"
-  "$STUB" --script "$SCRATCH/routes.json" --port-file "$SCRATCH/port" \
-    --log "$SCRATCH/requests.jsonl" --max-seconds 240 &
-  STUB_PID=$!
-  BG_PIDS+=("$STUB_PID")
-  wait_for 10 test -s "$SCRATCH/port"
-  local port
-  port=$(cat "$SCRATCH/port")
-  export TOGGL_API_BASE=http://127.0.0.1:$port FIBERY_API_BASE=http://127.0.0.1:$port
+  start_api_stub "$SCRATCH/routes.json"
 }
 
 # has_step RUN JQ-FILTER: the run exists and the filter holds on its show-run JSON. (jq -e
@@ -37,14 +28,6 @@ has_step() {
   local json
   json=$("$WF" show-run "$1" -o json 2>/dev/null) || return 1
   jq -e "$2" <<<"$json" >/dev/null
-}
-
-# requests PATH-SUBSTRING [BODY-SUBSTRING [BODY-SUBSTRING]]: how many requests the stub
-# logged (with bodies containing both substrings).
-requests() {
-  jq -r --arg p "$1" --arg b "${2:-}" --arg c "${3:-}" \
-    'select((.path | contains($p)) and ((.body // "") | contains($b) and contains($c))) | .path' \
-    "$SCRATCH/requests.jsonl" | wc -l
 }
 
 # fibery_queries TYPE ID: how many Fibery queries asked for entity ID of type TYPE.

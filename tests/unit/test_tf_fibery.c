@@ -344,14 +344,10 @@ static void test_enrich_failures(void **state) {
 
   (void)state;
   stub_start("fibery.routes.json");
-  setenv("FIBERY_API_TOKEN", "wrong-fibery-token", 1);
-  run_act(&t, &wfa_fibery_enrich,
-          "{\"with\":{" WITH_FILES "},\"inputs\":{},\"item\":{\"type\":\"Scrum/Task\",\"ids\":[\"7658\"]}}");
-  setenv("FIBERY_API_TOKEN", TOKEN, 1);
-  assert_false(t.res.ok);
-  assert_false(t.res.retryable);
-  assert_non_null(strstr(t.res.error, "Fibery rejected the token (HTTP 403)"));
-  assert_null(strstr(t.res.error, "wrong-fibery-token"));
+  run_with_bad_token(&t, &wfa_fibery_enrich,
+                     "{\"with\":{" WITH_FILES "},\"inputs\":{},"
+                     "\"item\":{\"type\":\"Scrum/Task\",\"ids\":[\"7658\"]}}",
+                     "wrong-fibery-token", "Fibery rejected the token (HTTP 403)");
   tjob_free(&t);
   /* no config: refused before any request */
   run_act(&t, &wfa_fibery_enrich,

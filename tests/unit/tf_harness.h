@@ -167,6 +167,20 @@ static void run_act(tjob *t, const wfi_activity *act, const char *input_json) {
   assert_int_equal(t->ndone, 1);
 }
 
+/* Run one attempt of `act` with the token TFH_TOKEN_ENV set to `bad`: it must fail for
+ * good with `msg` in its error, and the bad token nowhere in it. */
+static inline void run_with_bad_token(tjob *t, const wfi_activity *act, const char *input_json,
+                                      const char *bad, const char *msg) {
+  setenv(TFH_TOKEN_ENV, bad, 1);
+  run_act(t, act, input_json);
+  setenv(TFH_TOKEN_ENV, TOKEN, 1);
+  assert_false(t->res.ok);
+  assert_false(t->res.retryable);
+  assert_non_null(t->res.error);
+  assert_non_null(strstr(t->res.error, msg));
+  assert_null(strstr(t->res.error, bad));
+}
+
 static void tjob_free(tjob *t) {
   free(t->res.output);
   free(t->res.error);
