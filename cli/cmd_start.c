@@ -312,7 +312,10 @@ static void print_dry_run(const char *home, const wfw_def *def, const wfi_plan *
                n == 1 ? "" : "s");
     else
       snprintf(what, sizeof what, "%s", n ? "recorded, reused" : "runs");
-    printf("  %-24s %s%s\n", s->id, what, s->fanout ? " (fan-out)" : "");
+    wfw_stage_info si;
+    wfw_def_stage(def, i, &si);
+    printf("  %-24s %s%s%s\n", s->id, what, s->fanout ? " (fan-out)" : "",
+           si.validate && s->selected ? " (a check made before the run; not in a dry run)" : "");
   }
 }
 

@@ -89,6 +89,7 @@ int cmd_describe(wf_cli *cli, int argc, char **argv) {
       cJSON_AddStringToObject(so, "id", s.id);
       cJSON_AddStringToObject(so, "kind", s.kind);
       if (s.foreach) cJSON_AddStringToObject(so, "foreach", s.foreach);
+      if (s.validate) cJSON_AddBoolToObject(so, "validate", 1);
       cJSON *nd = cJSON_AddArrayToObject(so, "needs");
       for (uint32_t k = 0; k < s.nneeds; k++) cJSON_AddItemToArray(nd, cJSON_CreateString(s.needs[k]));
       cJSON_AddStringToObject(so, "description", s.description ? s.description : "");
@@ -112,6 +113,7 @@ int cmd_describe(wf_cli *cli, int argc, char **argv) {
       wfw_def_stage(d, i, &s);
       printf("  %-20s %s", s.id, s.kind);
       if (s.foreach) printf(", for each of %s", s.foreach);
+      if (s.validate) printf(", checked before the run exists");
       if (s.nneeds) {
         printf(", needs ");
         for (uint32_t k = 0; k < s.nneeds; k++) printf("%s%s", k ? "," : "", s.needs[k]);
