@@ -611,7 +611,8 @@ static cJSON *all_warnings(const cJSON *a, const cJSON *b) {
  * this stage as its metadata_stage): from the aggregation the counts of entries and
  * persons, references (distinct entity keys, typed or not: unique_entities already holds
  * the unresolved ones) and time-entry requests (needed, and sent again); the
- * enrichment's outcomes and Fibery requests; and every warning of both. */
+ * enrichment's outcomes and Fibery requests; and every warning of both (their number as
+ * `warnings`, the messages as `warning_messages`). */
 static void add_run_counts(cJSON *out, const cJSON *agg, const cJSON *enr) {
   const cJSON *ast = cJSON_GetObjectItemCaseSensitive(agg, "statistics");
   const cJSON *est = cJSON_GetObjectItemCaseSensitive(enr, "statistics");
@@ -629,7 +630,10 @@ static void add_run_counts(cJSON *out, const cJSON *agg, const cJSON *enr) {
   cJSON_AddNumberToObject(c, "toggl_retried", (double)tf_jint(ast, "toggl_retried"));
   cJSON_AddNumberToObject(c, "fibery_requests", (double)tf_jint(est, "fibery_requests"));
   cJSON_AddNumberToObject(c, "fibery_retried", (double)tf_jint(est, "fibery_retried"));
-  cJSON_AddItemToObject(m, "warnings", all_warnings(agg, enr));
+  /* DOMAIN §7 makes `warnings` a count; the messages themselves go beside it. */
+  cJSON *all = all_warnings(agg, enr);
+  cJSON_AddNumberToObject(m, "warnings", all ? cJSON_GetArraySize(all) : 0);
+  cJSON_AddItemToObject(m, "warning_messages", all);
 }
 
 static void report_team_start(void *ctx, wfi_job *job) {

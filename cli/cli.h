@@ -112,7 +112,7 @@ void wf_progress(void *ud, const wfi_progress *p);
 
 /* Write $home/runs/<id>/run_metadata.json from the run's record (best effort). */
 void wf_write_run_metadata(wfs_env *env, const char *run_id);
-/* The "warnings" array of the metadata the definition's metadata_stage gave the run
+/* The "warning_messages" array of the metadata the definition's metadata_stage gave the run
  * (the caller deletes it), or NULL when there is none. */
 cJSON *wf_run_warnings(wfs_txn *t, const wfs_run *r);
 

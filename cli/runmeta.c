@@ -65,7 +65,7 @@ static void add_stage_fields(wfs_txn *t, const wfs_run *r, const cJSON *def, cJS
 cJSON *wf_run_warnings(wfs_txn *t, const wfs_run *r) {
   cJSON *def = r->def_text ? cJSON_Parse(r->def_text) : NULL, *out;
   cJSON *m = stage_metadata(t, r, def, &out);
-  cJSON *w = cJSON_DetachItemFromObjectCaseSensitive(m, "warnings");
+  cJSON *w = cJSON_DetachItemFromObjectCaseSensitive(m, "warning_messages");
   cJSON_Delete(out);
   cJSON_Delete(def);
   if (cJSON_IsArray(w)) return w;

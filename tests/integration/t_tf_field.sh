@@ -50,8 +50,8 @@ assert_json "$R/enriched_data.json" '.enriched_entities[] | select(.entity_key =
 assert_eq "$(requests /api/commands Scrum/Chore)" 0 "queries of the missing type"
 FIELD='Fibery workspace: type "Scrum/Task" has no field "Scrum/Estimate (D)"'
 TYPE='Fibery workspace: no type "Scrum/Chore"'
-assert_json "$M" "(.warnings | any(startswith(\"$(sed 's/"/\\"/g' <<<"$FIELD")\"))) and
-  (.warnings | any(startswith(\"$(sed 's/"/\\"/g' <<<"$TYPE")\")))"
+assert_json "$M" "(.warning_messages | any(startswith(\"$(sed 's/"/\\"/g' <<<"$FIELD")\"))) and
+  (.warning_messages | any(startswith(\"$(sed 's/"/\\"/g' <<<"$TYPE")\")))"
 assert_contains "$R/reports/team_summary.md" "$FIELD"
 assert_contains "$R/reports/team_summary.md" "$TYPE"
 assert_contains "$R/reports/team_summary.md" \

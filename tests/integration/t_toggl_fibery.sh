@@ -104,7 +104,7 @@ done
 # 2 persons (the zero-second one included), the time-entry requests (the 429 sent again
 # apart) and Fibery requests the stub answered, 6 references (Task#101 and Bug#101 apart),
 # #999 not found.
-assert_json "$R/run_metadata.json" '.counts.entries == 9 and .counts.persons == 2 and .warnings == []'
+assert_json "$R/run_metadata.json" '.counts.entries == 9 and .counts.persons == 2 and .warnings == 0 and .warning_messages == []'
 assert_json "$R/run_metadata.json" '.counts.references == 6 and .counts.ok == 5 and .counts.not_found == 1'
 assert_json "$R/run_metadata.json" ".counts.toggl_requests == 2 and .counts.toggl_retried == 1 and
   .counts.toggl_requests + .counts.toggl_retried == $(requests $ENTRIES) and

@@ -132,7 +132,10 @@ static void test_aliases_from_config(void **state) {
   assert_int_equal(tf_jint(cJSON_GetObjectItem(cJSON_GetObjectItem(out, "metadata"), "counts"),
                            "references"),
                    2);
-  assert_true(cJSON_IsArray(cJSON_GetObjectItem(cJSON_GetObjectItem(out, "metadata"), "warnings")));
+  const cJSON *meta = cJSON_GetObjectItem(out, "metadata");
+  const cJSON *msgs = cJSON_GetObjectItem(meta, "warning_messages");
+  assert_true(cJSON_IsArray(msgs));
+  assert_int_equal(tf_jint(meta, "warnings"), cJSON_GetArraySize(msgs));
   cJSON_Delete(out);
   out = run(&wfa_tf_aggregate, "{\"with\": {\"config\": {\"aliases\": [{\"tags\": []}]}}}");
   assert_null(out);
