@@ -180,6 +180,7 @@ static int execute(wf_cli *cli, wfs_env *env, const char *run_id, const wfi_plan
   /* What went wrong, what to look at and what to do go to stderr; the outcome stays the
    * last line. */
   print_warnings(warnings, run_id);
+  int nwarn = cJSON_GetArraySize(warnings);
   cJSON_Delete(warnings);
   if (r.error && status != WFS_RUN_SUCCEEDED) fprintf(stderr, "wf: %s\n", r.error);
   if (status == WFS_RUN_FAILED || status == WFS_RUN_INTERRUPTED || status == WFS_RUN_DEGRADED ||
@@ -187,7 +188,11 @@ static int execute(wf_cli *cli, wfs_env *env, const char *run_id, const wfi_plan
     fprintf(stderr, "wf: resume it with: wf resume %s  (details: wf show-run %s)\n", run_id,
             run_id);
   fflush(stderr);
-  fprintf(out, "run %s %s in %s\n", run_id, wfs_run_status_name(status), dur);
+  if (nwarn)
+    fprintf(out, "run %s %s in %s, with %d warning%s (above)\n", run_id,
+            wfs_run_status_name(status), dur, nwarn, nwarn == 1 ? "" : "s");
+  else
+    fprintf(out, "run %s %s in %s\n", run_id, wfs_run_status_name(status), dur);
   wfs_run_clear(&r);
   return exit_for_status(status);
 }

@@ -58,7 +58,8 @@ assert_contains "$R/reports/team_summary.md" \
   '| Scrum/Chore#55 | Cleanup | 0.33 | unknown type: the Fibery workspace has no type "Scrum/Chore" | Ana Lima |'
 assert_contains "$R/reports/team_summary.md" "| Scrum/Chore | 1 | 0.33 | yes, unknown to Fibery |"
 assert_contains "$ERR" "wf: warning: $FIELD"
-assert_eq "$(tail -n 1 "$OUT" | grep -c '^run f1 succeeded')" 1 "the outcome as the last line"
+assert_eq "$(tail -n 1 "$OUT" | grep -c '^run f1 succeeded in .*, with 2 warnings (above)$')" 1 \
+  "the outcome, with the number of warnings, as the last line"
 
 note "the run's figures"
 REFS=$(jq '[.users[].matched_entities[].entity_key] | unique | length' "$R/toggl_aggregated.json")
