@@ -425,13 +425,32 @@ static void fail_killed(tf_op *op) {
              op->retried);
 }
 
+/* A body cJSON would take other than it was sent: a NUL (cJSON ends the string there) or
+ * bytes that are not UTF-8. Such text is refused, never recorded cut short. 1 if so. */
+static int body_unfit(tf_op *op, const wfa_http_resp *resp) {
+  wfa_text_fault f;
+  char where[200];
+
+  if (resp->status < 200 || resp->status > 299 || !resp->body_len ||
+      wfa_json_text_check(resp->body, resp->body_len, 0, &f) == 0)
+    return 0;
+  wfa_text_fault_where(&f, where, sizeof where);
+  tf_op_fail(op, 0,
+             "the response of %s has %s at %s: wf records text whole or not at all; correct "
+             "that text at its source (e.g. the time entry's description), then resume",
+             op->req.url,
+             f.kind == WFM_FAULT_NUL ? "a NUL character (\\u0000)" : "bytes that are not UTF-8",
+             where);
+  return 1;
+}
+
 static void http_cb(void *ud, wfa_http_resp *resp) {
   tf_op *op = ud;
 
   op->call = NULL;
   if (op->killed || op->finishing)
     fail_killed(op);
-  else
+  else if (!body_unfit(op, resp))
     op->on_resp(op, resp);
   wfa_http_resp_clear(resp);
 }

@@ -298,6 +298,23 @@ static void test_throttle_retry_after(void **state) {
   tjob_free(&t);
 }
 
+/* A description holding \u0000 would be cut short by the JSON parser: the day is refused,
+ * naming where, not recorded as "ab". */
+static void test_nul_in_response_refused(void **state) {
+  tjob t;
+
+  (void)state;
+  stub_start("toggl_nul.routes.json");
+  run_act(&t, &wfa_toggl_fetch_day,
+          "{\"with\":{\"min_interval_s\":0},\"inputs\":{},\"item\":\"2025-03-03\"}");
+  stub_stop();
+  assert_false(t.res.ok);
+  assert_false(t.res.retryable);
+  assert_non_null(strstr(t.res.error, "a NUL character (\\u0000) at byte"));
+  assert_non_null(strstr(t.res.error, "$[0].description"));
+  tjob_free(&t);
+}
+
 static void test_bad_token(void **state) {
   tjob t;
   cJSON *reqs;
@@ -433,7 +450,7 @@ int main(void) {
       cmocka_unit_test(test_users_and_matching), cmocka_unit_test(test_day_rows),
       cmocka_unit_test(test_messages),
       cmocka_unit_test(test_paging_three_pages), cmocka_unit_test(test_suspicious_empty_page),
-      cmocka_unit_test(test_throttle_retry_after),
+      cmocka_unit_test(test_throttle_retry_after), cmocka_unit_test(test_nul_in_response_refused),
       cmocka_unit_test(test_bad_token),         cmocka_unit_test(test_users_map),
       cmocka_unit_test(test_user_ids_sent),     cmocka_unit_test(test_limits_and_errors),
   };
