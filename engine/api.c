@@ -125,13 +125,12 @@ static int step_txn(wfs_txn *t, void *ud) {
   rec.started_at = c->started;
   rec.finished_at = now;
   rec.generation = c->r->rec.generation;
-  wfs_run disk = {0};
-  int rc = wfs_run_get(t, c->r->rec.id, &disk);
+  wfs_run_head disk;
+  int rc = wfs_run_peek(t, c->r->rec.id, &disk);
   if (rc == 0 && disk.epoch != c->r->lease.epoch) rc = WF_EFENCED;
   c->upd = c->r->rec;
   c->upd.event_seq = disk.event_seq;
   c->upd.cancel_requested = disk.cancel_requested;
-  wfs_run_clear(&disk);
   if (rc == 0) rc = wfs_step_put(t, c->upd.id, &rec);
   if (rc) return rc;
   if (c->prev >= 0 && c->upd.counts[c->prev] > 0) c->upd.counts[c->prev]--;

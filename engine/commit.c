@@ -35,10 +35,22 @@ static void count_move(wfs_run *r, int from, int to) {
   if (to >= 0 && to < WFS_STEP_NSTATUS) r->counts[to]++;
 }
 
-int wfi_exec_check_owner(wfi_exec *x, const wfs_run *disk) {
-  if (disk->epoch == x->epoch) return 0;
-  x->fenced_by = disk->owner;
+int wfi_exec_check_owner(wfi_exec *x, wfs_txn *t, wfs_run_head *h) {
+  int rc = wfs_run_peek(t, x->run.id, h);
+  if (rc || h->epoch == x->epoch) return rc;
+  wfs_run disk = {0};
+  if (wfs_run_get(t, x->run.id, &disk) == 0) x->fenced_by = disk.owner;
+  wfs_run_clear(&disk);
   return WF_EFENCED;
+}
+
+/* What wfs_run_put needs of the stored record to keep the indexes in step. */
+static wfs_run stored(const wfi_exec *x, const wfs_run_head *h) {
+  wfs_run old = {0};
+  old.id = x->run.id;
+  old.status = h->status;
+  old.created_at = h->created_at;
+  return old;
 }
 
 int wfi_event_put(wfs_txn *t, wfs_run *r, const char *key, int type, uint32_t attempt,
@@ -124,13 +136,9 @@ static int commit_txn(wfs_txn *t, void *ud) {
   wfi_exec *x = c->x;
   int64_t now = wfs_now_ms();
   c->run = x->run;
-  wfs_run disk = {0};
-  int rc = wfs_run_get(t, x->run.id, &disk);
-  if (rc == 0) rc = wfi_exec_check_owner(x, &disk);
-  if (rc) {
-    wfs_run_clear(&disk);
-    return rc;
-  }
+  wfs_run_head disk;
+  int rc = wfi_exec_check_owner(x, t, &disk);
+  if (rc) return rc;
   /* Another process may only have asked us to stop: keep its flag and its event. */
   c->run.cancel_requested = disk.cancel_requested;
   c->run.event_seq = disk.event_seq;
@@ -140,9 +148,9 @@ static int commit_txn(wfs_txn *t, void *ud) {
     rc = wfi_event_put(t, &c->run, x->pev[i].key, x->pev[i].type, 0, now, x->pev[i].detail);
   if (rc == 0) {
     c->run.updated_at = c->run.heartbeat = now;
-    rc = wfs_run_put(t, &c->run, &disk);
+    wfs_run old = stored(x, &disk);
+    rc = wfs_run_put(t, &c->run, &old);
   }
-  wfs_run_clear(&disk);
   return rc;
 }
 
@@ -193,13 +201,9 @@ static int finish_txn(wfs_txn *t, void *ud) {
   struct finish_ctx *f = ud;
   wfi_exec *x = f->x;
   int64_t now = wfs_now_ms();
-  wfs_run disk = {0};
-  int rc = wfs_run_get(t, x->run.id, &disk);
-  if (rc == 0) rc = wfi_exec_check_owner(x, &disk);
-  if (rc) {
-    wfs_run_clear(&disk);
-    return rc;
-  }
+  wfs_run_head disk;
+  int rc = wfi_exec_check_owner(x, t, &disk);
+  if (rc) return rc;
   f->run = x->run;
   f->run.event_seq = disk.event_seq;
   f->run.updated_at = now;
@@ -218,9 +222,8 @@ static int finish_txn(wfs_txn *t, void *ud) {
   }
   f->run.error = x->err[0] ? x->err : NULL;
   rc = wfi_event_put(t, &f->run, NULL, type, 0, now, x->err[0] ? x->err : what);
-  if (rc == 0) rc = wfs_run_put(t, &f->run, &disk);
-  wfs_run_clear(&disk);
-  return rc;
+  wfs_run old = stored(x, &disk);
+  return rc ? rc : wfs_run_put(t, &f->run, &old);
 }
 
 int wfi_exec_finish_run(wfi_exec *x, int status) {
@@ -244,13 +247,11 @@ struct hb_ctx {
 
 static int heartbeat_txn(wfs_txn *t, void *ud) {
   struct hb_ctx *h = ud;
+  wfs_run_head head;
   wfs_run disk = {0};
-  int rc = wfs_run_get(t, h->x->run.id, &disk);
-  if (rc == 0) rc = wfi_exec_check_owner(h->x, &disk);
-  if (rc) {
-    wfs_run_clear(&disk);
-    return rc;
-  }
+  int rc = wfi_exec_check_owner(h->x, t, &head);
+  if (rc == 0) rc = wfs_run_get(t, h->x->run.id, &disk);
+  if (rc) return rc;
   h->cancel = disk.cancel_requested;
   wfs_run r = disk;
   r.heartbeat = h->now;
@@ -273,11 +274,9 @@ int wfi_exec_heartbeat(wfi_exec *x, int *cancel_requested) {
   wfs_txn t;
   int rc = wfs_read_begin(x->env, &t);
   if (rc) return rc;
-  wfs_run disk = {0};
-  rc = wfs_run_get(&t, x->run.id, &disk);
+  wfs_run_head head;
+  rc = wfi_exec_check_owner(x, &t, &head);
   wfs_read_end(&t);
-  if (rc == 0) rc = wfi_exec_check_owner(x, &disk);
-  if (rc == 0) *cancel_requested = disk.cancel_requested;
-  wfs_run_clear(&disk);
+  if (rc == 0) *cancel_requested = head.cancel_requested;
   return rc;
 }

@@ -122,8 +122,9 @@ struct wfi_exec {
  * sequence number, which it advances. */
 int wfi_event_put(wfs_txn *t, wfs_run *r, const char *key, int type, uint32_t attempt,
                   int64_t time, const char *detail);
-/* WF_EFENCED (remembering who) unless the stored record disk still has x's epoch. */
-int wfi_exec_check_owner(wfi_exec *x, const wfs_run *disk);
+/* Read the head of x's stored run record into *h: WF_EFENCED (remembering who owns it
+ * now) unless it still has x's epoch. */
+int wfi_exec_check_owner(wfi_exec *x, wfs_txn *t, wfs_run_head *h);
 int wfi_commit(wfi_exec *x);                 /* commit.c: group commit of finished work */
 int wfi_exec_finish_run(wfi_exec *x, int status); /* commit.c: final run record */
 int wfi_exec_heartbeat(wfi_exec *x, int *cancel_requested);

@@ -134,6 +134,18 @@ int wfs_run_get(wfs_txn *t, const char *id, wfs_run *out) {
   return wfs_run_decode(d.mv_data, d.mv_size, out);
 }
 
+int wfs_run_peek(wfs_txn *t, const char *id, wfs_run_head *out) {
+  key k;
+  MDB_val d;
+  memset(out, 0, sizeof *out);
+  int rc = wfs_check_run_id(id);
+  if (rc) return rc;
+  k.n = 0;
+  key_add(&k, id, strlen(id));
+  if ((rc = get(t, t->env->runs, &k, &d))) return rc;
+  return wfs_run_head_decode(d.mv_data, d.mv_size, out);
+}
+
 static int index_del(wfs_txn *t, const char *id, uint8_t status, int64_t created_at) {
   key k;
   key_by_status(&k, id, status, created_at);

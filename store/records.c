@@ -242,6 +242,37 @@ fail:
   return rc;
 }
 
+static int skip_n(wfm_reader *r, int n) {
+  int rc = 0;
+  while (n-- > 0 && !(rc = wfm_skip(r))) {}
+  return rc;
+}
+
+/* The layout of wfs_run_encode, skipping what the head does not hold. */
+int wfs_run_head_decode(const uint8_t *buf, size_t len, wfs_run_head *h) {
+  wfm_reader r;
+  uint8_t *owned = NULL;
+  uint64_t version;
+  int rc;
+  memset(h, 0, sizeof *h);
+  TRY(open_record(buf, len, run_fields, &r, &owned, &version));
+  TRY(skip_n(&r, 6));                       /* id .. params */
+  TRY(rd_u8_below(&r, WFS_RUN_NSTATUS, &h->status));
+  TRY(wfm_read_int(&r, &h->created_at));
+  TRY(skip_n(&r, 4 + 4 + 1 + 1));           /* times, owner, generation, counts */
+  TRY(wfm_read_uint(&r, &h->event_seq));
+  TRY(skip_n(&r, 4));                       /* error, forked_from, window, continue */
+  TRY(rd_flag(&r, &h->cancel_requested));
+  TRY(skip_n(&r, 4));                       /* selection */
+  if (version > 1) TRY(wfm_read_uint(&r, &h->epoch));
+  if (r.p != r.end) TRY(WF_ECORRUPT);
+  free(owned);
+  return 0;
+fail:
+  free(owned);
+  return rc;
+}
+
 int wfs_step_decode(const uint8_t *buf, size_t len, wfs_step *out) {
   wfm_reader r;
   uint8_t *owned = NULL;

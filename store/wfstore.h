@@ -185,6 +185,17 @@ typedef struct wfs_event {
   char *detail;            /* or NULL */
 } wfs_event;
 
+/* What an owner's write transaction needs of the stored run record, read without copying
+ * its strings and params (wfs_run_peek): a few hundred instructions where a whole decode
+ * costs thousands, on every commit. */
+typedef struct wfs_run_head {
+  uint8_t status;
+  uint8_t cancel_requested;
+  int64_t created_at;
+  uint64_t event_seq;
+  uint64_t epoch;
+} wfs_run_head;
+
 /* Free what a record owns and zero it; NULL-safe. */
 void wfs_run_clear(wfs_run *r);
 void wfs_step_clear(wfs_step *s);
@@ -194,6 +205,8 @@ void wfs_event_clear(wfs_event *e);
  * Decode errors: WF_ECORRUPT (truncated, oversized, trailing bytes, bad types). */
 int wfs_run_encode(const wfs_run *r, uint8_t **buf, size_t *len);
 int wfs_run_decode(const uint8_t *buf, size_t len, wfs_run *r);
+/* The head fields of an encoded run record, validating what it reads (WF_ECORRUPT). */
+int wfs_run_head_decode(const uint8_t *buf, size_t len, wfs_run_head *h);
 int wfs_step_encode(const wfs_step *s, uint8_t **buf, size_t *len);
 int wfs_step_decode(const uint8_t *buf, size_t len, wfs_step *s);
 int wfs_event_encode(const wfs_event *e, uint8_t **buf, size_t *len);
@@ -217,6 +230,7 @@ int wfs_check_step_key(const char *key);
  * INTERRUPTED or out of range, old of another id). del takes the index keys from the
  * stored record, so a stale r is fine. */
 int wfs_run_get(wfs_txn *t, const char *id, wfs_run *out);           /* WF_ENOTFOUND */
+int wfs_run_peek(wfs_txn *t, const char *id, wfs_run_head *out);     /* WF_ENOTFOUND */
 int wfs_run_put(wfs_txn *t, const wfs_run *r, const wfs_run *old);
 int wfs_run_del(wfs_txn *t, const wfs_run *r);                       /* with its steps, events */
 

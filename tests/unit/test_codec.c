@@ -80,6 +80,7 @@ static void full_run(wfs_run *r) {
   r->window = 16;
   r->continue_on_error = 1;
   r->cancel_requested = 1;
+  r->epoch = 0x0102030405060708ull;
   r->only = wfs_strdup("a,b");
   r->skip = wfs_strdup("c");
   r->start_from = wfs_strdup("b");
@@ -109,6 +110,7 @@ static void assert_run_eq(const wfs_run *a, const wfs_run *b) {
   assert_int_equal(a->window, b->window);
   assert_int_equal(a->continue_on_error, b->continue_on_error);
   assert_int_equal(a->cancel_requested, b->cancel_requested);
+  assert_true(a->epoch == b->epoch);
   assert_str_eq(a->only, b->only);
   assert_str_eq(a->skip, b->skip);
   assert_str_eq(a->start_from, b->start_from);
@@ -121,6 +123,7 @@ static void full_step(wfs_step *s, size_t outlen) {
   s->key = wfs_strdup("fetch/2024-01-01 ü");
   s->status = WFS_STEP_SUCCEEDED;
   s->attempt = 3;
+  s->tries = 2;
   s->input_hash = 0xfedcba9876543210ull;
   s->input = sample_params(&s->input_len);
   s->output = big_value(outlen, &s->output_len);
@@ -137,6 +140,7 @@ static void assert_step_eq(const wfs_step *a, const wfs_step *b) {
   assert_str_eq(a->key, b->key);
   assert_int_equal(a->status, b->status);
   assert_int_equal(a->attempt, b->attempt);
+  assert_int_equal(a->tries, b->tries);
   assert_true(a->input_hash == b->input_hash);
   assert_raw_eq(a->input, a->input_len, b->input, b->input_len);
   assert_raw_eq(a->output, a->output_len, b->output, b->output_len);
@@ -159,6 +163,7 @@ static void assert_prefixes_refused(const uint8_t *buf, size_t len,
 }
 
 static int run_dec(const uint8_t *b, size_t n, void *o) { return wfs_run_decode(b, n, o); }
+static int head_dec(const uint8_t *b, size_t n, void *o) { return wfs_run_head_decode(b, n, o); }
 static int step_dec(const uint8_t *b, size_t n, void *o) { return wfs_step_decode(b, n, o); }
 static int event_dec(const uint8_t *b, size_t n, void *o) { return wfs_event_decode(b, n, o); }
 
@@ -173,6 +178,28 @@ static void test_run_round_trip(void **state) {
   assert_run_eq(&r, &back);
   wfs_run_clear(&back);
   assert_prefixes_refused(buf, len, run_dec, &back);
+  /* The head an owner's commit reads, without decoding the rest. */
+  wfs_run_head h;
+  assert_int_equal(wfs_run_head_decode(buf, len, &h), 0);
+  assert_int_equal(h.status, r.status);
+  assert_int_equal(h.cancel_requested, r.cancel_requested);
+  assert_true(h.created_at == r.created_at && h.event_seq == r.event_seq && h.epoch == r.epoch);
+  assert_prefixes_refused(buf, len, head_dec, &h);
+  /* A version 1 record (no epoch, 29 elements) is still read, with epoch 0. */
+  uint8_t *mp, *v1;
+  size_t mplen, v1len;
+  assert_int_equal(wfs_envelope_unwrap(buf, len, &mp, &mplen), 0);
+  assert_true(mp[0] == 0xdc && mp[2] == 30 && mp[3] == 2 && mp[mplen - 9] == 0xcf);
+  mp[2] = 29;
+  mp[3] = 1;
+  assert_int_equal(wfs_envelope_wrap(mp, mplen - 9, &v1, &v1len), 0);
+  assert_int_equal(wfs_run_decode(v1, v1len, &back), 0);
+  assert_true(back.epoch == 0 && back.event_seq == r.event_seq);
+  wfs_run_clear(&back);
+  assert_int_equal(wfs_run_head_decode(v1, v1len, &h), 0);
+  assert_true(h.epoch == 0 && h.event_seq == r.event_seq);
+  free(v1);
+  free(mp);
   free(buf);
   wfs_run_clear(&r);
   assert_null(r.id);
