@@ -1,6 +1,6 @@
-/* builtin.c — the table of built-in activities named by a stage's "uses", and the
- * core ones (core.echo, core.fail, core.dates) that need no process and finish inside
- * start.
+/* builtin.c — the table of built-in activities named by a stage's "uses": the core ones
+ * (core.echo, core.fail, core.dates), which need no process and finish inside start, then
+ * each integration's, reached through the one entry of its folder (toggl_fibery/).
  */
 #define _DEFAULT_SOURCE /* timegm */
 #include <stdio.h>
@@ -8,9 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "tf_builtins.h"
-#include "tf_fibery.h"
-#include "tf_toggl.h"
+#include "toggl_fibery/tf_activities.h"
 #include "wf/wf.h"
 #include "wfact.h"
 #include "wfmp.h"
@@ -171,26 +169,33 @@ static const wfi_activity core_echo = {"core.echo", echo_start, kill_nothing};
 static const wfi_activity core_fail = {"core.fail", fail_start, kill_nothing};
 static const wfi_activity core_dates = {"core.dates", dates_start, kill_nothing};
 
-static const wfi_activity *const builtins[] = {
-    &core_echo,          &core_fail,        &core_dates,          &wfa_toggl_users,
-    &wfa_toggl_fetch_day, &wfa_fibery_schema, &wfa_fibery_enrich, &wfa_tf_aggregate,
-    &wfa_tf_extract,
-    &wfa_tf_report_toggl, &wfa_tf_report_people, &wfa_tf_report_team};
+static const wfi_activity *const core[] = {&core_echo, &core_fail, &core_dates, NULL};
+
+static const wfi_activity *const *core_activities(void) { return core; }
+
+/* One NULL-terminated table per entry: the core built-ins first, then each integration. */
+typedef const wfi_activity *const *activity_table(void);
+static activity_table *const tables[] = {core_activities, wfa_tf_activities};
+#define NTABLES (sizeof tables / sizeof tables[0])
 
 const wfi_activity *wfa_builtin(const char *uses) {
+  const wfi_activity *const *a;
   size_t i;
 
   if (!uses)
     return NULL;
-  for (i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
-    if (!strcmp(builtins[i]->name, uses))
-      return builtins[i];
+  for (i = 0; i < NTABLES; i++)
+    for (a = tables[i](); *a; a++)
+      if (!strcmp((*a)->name, uses))
+        return *a;
   return NULL;
 }
 
 void wfa_builtin_names(void (*cb)(void *ud, const char *name), void *ud) {
+  const wfi_activity *const *a;
   size_t i;
 
-  for (i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
-    cb(ud, builtins[i]->name);
+  for (i = 0; i < NTABLES; i++)
+    for (a = tables[i](); *a; a++)
+      cb(ud, (*a)->name);
 }
