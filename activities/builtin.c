@@ -13,20 +13,6 @@
 #include "wfact.h"
 #include "wfmp.h"
 
-static void result_init(wfi_result *res) {
-  memset(res, 0, sizeof *res);
-  res->exit_code = -1;
-}
-
-static void fail_now(wfi_job *job, int retryable, const char *msg) {
-  wfi_result res;
-
-  result_init(&res);
-  res.retryable = retryable;
-  res.error = strdup(msg);
-  wfi_job_done(job, &res);
-}
-
 /* The step input's "with" value (a slice of job->input), or NULL/0 when absent. */
 static int with_value(const wfi_job *job, const uint8_t **p, size_t *n) {
   int rc = wfa_mp_map_get(job->input, job->input_len, "with", p, n);
@@ -48,15 +34,15 @@ static void echo_start(void *ctx, wfi_job *job) {
 
   (void)ctx;
   if (with_value(job, &p, &n)) {
-    fail_now(job, 0, "core.echo: step input is not a msgpack map");
+    wfa_job_fail(job, 0, "core.echo: step input is not a msgpack map");
     return;
   }
-  result_init(&res);
+  wfa_result_init(&res);
   res.ok = 1;
   res.exit_code = 0;
   if (p) {
     if (!(res.output = malloc(n))) {
-      fail_now(job, 1, "core.echo: out of memory");
+      wfa_job_fail(job, 1, "core.echo: out of memory");
       return;
     }
     memcpy(res.output, p, n);
@@ -72,11 +58,10 @@ static void fail_start(void *ctx, wfi_job *job) {
   char *msg = NULL;
   wfm_reader r;
   wfm_obj o;
-  wfi_result res;
 
   (void)ctx;
   if (with_value(job, &with, &wn)) {
-    fail_now(job, 0, "core.fail: step input is not a msgpack map");
+    wfa_job_fail(job, 0, "core.fail: step input is not a msgpack map");
     return;
   }
   if (with && !wfa_mp_map_get(with, wn, "message", &m, &mn)) {
@@ -86,13 +71,8 @@ static void fail_start(void *ctx, wfi_job *job) {
       msg[o.v.s.n] = 0;
     }
   }
-  if (!msg) {
-    fail_now(job, 0, "core.fail: failed as asked (no with.message given)");
-    return;
-  }
-  result_init(&res);
-  res.error = msg;
-  wfi_job_done(job, &res);
+  wfa_job_fail(job, 0, msg ? msg : "core.fail: failed as asked (no with.message given)");
+  free(msg);
 }
 
 /* A YYYY-MM-DD that exists, as seconds at 00:00 UTC; -1 otherwise. */
@@ -121,18 +101,18 @@ static void dates_start(void *ctx, wfi_job *job) {
   cJSON *w = NULL;
   (void)ctx;
   if (with_value(job, &with, &wn) || !with || wfa_mp_to_json(with, wn, &w) != 0) {
-    fail_now(job, 0, "core.dates: needs \"with\": {\"start\": \"YYYY-MM-DD\", \"end\": \"YYYY-MM-DD\"}");
+    wfa_job_fail(job, 0, "core.dates: needs \"with\": {\"start\": \"YYYY-MM-DD\", \"end\": \"YYYY-MM-DD\"}");
     return;
   }
   long long a = day_of(cJSON_GetObjectItemCaseSensitive(w, "start"));
   long long b = day_of(cJSON_GetObjectItemCaseSensitive(w, "end"));
   cJSON_Delete(w);
   if (a < 0 || b < 0) {
-    fail_now(job, 0, "core.dates: with.start and with.end must be dates (YYYY-MM-DD) that exist");
+    wfa_job_fail(job, 0, "core.dates: with.start and with.end must be dates (YYYY-MM-DD) that exist");
     return;
   }
   if (b < a || (b - a) / 86400 >= 366) {
-    fail_now(job, 0, "core.dates: the end must not be before the start, and the range at most "
+    wfa_job_fail(job, 0, "core.dates: the end must not be before the start, and the range at most "
                      "366 days");
     return;
   }
@@ -146,10 +126,10 @@ static void dates_start(void *ctx, wfi_job *job) {
     cJSON_AddItemToArray(days, cJSON_CreateString(buf));
   }
   wfi_result res;
-  result_init(&res);
+  wfa_result_init(&res);
   if (!days || wfa_json_to_mp_buf(days, &res.output, &res.output_len) != 0) {
     cJSON_Delete(days);
-    fail_now(job, 1, "core.dates: out of memory");
+    wfa_job_fail(job, 1, "core.dates: out of memory");
     return;
   }
   cJSON_Delete(days);

@@ -342,8 +342,7 @@ static void build_result(exec_proc *p) {
   wfi_result *res = &p->res;
   int sig = 0;
 
-  memset(res, 0, sizeof *res);
-  res->exit_code = -1;
+  wfa_result_init(res);
   if (p->tail_len && (res->stderr_tail = malloc(p->tail_len + 1))) {
     memcpy(res->stderr_tail, p->tail, p->tail_len);
     res->stderr_tail[p->tail_len] = 0;
@@ -581,15 +580,12 @@ static int spawn(exec_proc *p, const char *cwd, int fds[3], char **env, int *err
   return (*err = e) ? -1 : 0;
 }
 
+/* The attempt ends before its child runs; error (malloc'd, NULL when out of memory)
+ * says why. */
 static void fail_now(wfi_job *job, exec_proc *p, int retryable, char *error) {
-  wfi_result res;
-
-  memset(&res, 0, sizeof res);
-  res.exit_code = -1;
-  res.retryable = retryable;
-  res.error = error ? error : strdup("out of memory starting the step");
   proc_free(p);
-  wfi_job_done(job, &res);
+  wfa_job_fail(job, retryable, error ? error : "out of memory starting the step");
+  free(error);
 }
 
 /* The attempt could not start for lack of descriptors or processes (errno e): the
@@ -597,8 +593,7 @@ static void fail_now(wfi_job *job, exec_proc *p, int retryable, char *error) {
 static void fail_lacking(wfi_job *job, exec_proc *p, int e, char *error) {
   wfi_result res;
 
-  memset(&res, 0, sizeof res);
-  res.exit_code = -1;
+  wfa_result_init(&res);
   res.retryable = 1;
   res.deferred = e == EMFILE || e == ENFILE || e == EAGAIN;
   res.error = error ? error : strdup("out of memory starting the step");

@@ -11,6 +11,7 @@
 #include "tf_sample.h"
 #include "tf_toggl.h"
 #include "wf/wf.h"
+#include "wfact.h"
 
 #define TG_402_ATTEMPTS 5
 #define TG_429_ATTEMPTS 6
@@ -416,12 +417,12 @@ static void tg_start(wfi_job *job, int is_day) {
   int rc;
 
   if (!t) {
-    tf_job_fail_now(job, 1, "out of memory");
+    wfa_job_fail(job, 1, "out of memory");
     return;
   }
   if (tf_op_init(&t->op, job)) {
     free(t);
-    tf_job_fail_now(job, 1, "cannot start a timer on the loop");
+    wfa_job_fail(job, 1, "cannot start a timer on the loop");
     return;
   }
   t->op.release = tg_release;
