@@ -1,6 +1,6 @@
-/* builtin.c — the table of built-in activities named by a stage's "uses", and the
- * core ones (core.echo, core.fail, core.dates) that need no process and finish inside
- * start.
+/* builtin.c — the table of built-in activities named by a stage's "uses": the core ones
+ * (core.echo, core.fail, core.dates), which need no process and finish inside start, then
+ * each integration's, reached through the one entry of its folder (toggl_fibery/).
  */
 #define _DEFAULT_SOURCE /* timegm */
 #include <stdio.h>
@@ -8,26 +8,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "tf_builtins.h"
-#include "tf_fibery.h"
-#include "tf_toggl.h"
+#include "toggl_fibery/tf_activities.h"
 #include "wf/wf.h"
 #include "wfact.h"
 #include "wfmp.h"
-
-static void result_init(wfi_result *res) {
-  memset(res, 0, sizeof *res);
-  res->exit_code = -1;
-}
-
-static void fail_now(wfi_job *job, int retryable, const char *msg) {
-  wfi_result res;
-
-  result_init(&res);
-  res.retryable = retryable;
-  res.error = strdup(msg);
-  wfi_job_done(job, &res);
-}
 
 /* The step input's "with" value (a slice of job->input), or NULL/0 when absent. */
 static int with_value(const wfi_job *job, const uint8_t **p, size_t *n) {
@@ -50,15 +34,15 @@ static void echo_start(void *ctx, wfi_job *job) {
 
   (void)ctx;
   if (with_value(job, &p, &n)) {
-    fail_now(job, 0, "core.echo: step input is not a msgpack map");
+    wfa_job_fail(job, 0, "core.echo: step input is not a msgpack map");
     return;
   }
-  result_init(&res);
+  wfa_result_init(&res);
   res.ok = 1;
   res.exit_code = 0;
   if (p) {
     if (!(res.output = malloc(n))) {
-      fail_now(job, 1, "core.echo: out of memory");
+      wfa_job_fail(job, 1, "core.echo: out of memory");
       return;
     }
     memcpy(res.output, p, n);
@@ -74,11 +58,10 @@ static void fail_start(void *ctx, wfi_job *job) {
   char *msg = NULL;
   wfm_reader r;
   wfm_obj o;
-  wfi_result res;
 
   (void)ctx;
   if (with_value(job, &with, &wn)) {
-    fail_now(job, 0, "core.fail: step input is not a msgpack map");
+    wfa_job_fail(job, 0, "core.fail: step input is not a msgpack map");
     return;
   }
   if (with && !wfa_mp_map_get(with, wn, "message", &m, &mn)) {
@@ -88,13 +71,8 @@ static void fail_start(void *ctx, wfi_job *job) {
       msg[o.v.s.n] = 0;
     }
   }
-  if (!msg) {
-    fail_now(job, 0, "core.fail: failed as asked (no with.message given)");
-    return;
-  }
-  result_init(&res);
-  res.error = msg;
-  wfi_job_done(job, &res);
+  wfa_job_fail(job, 0, msg ? msg : "core.fail: failed as asked (no with.message given)");
+  free(msg);
 }
 
 /* A YYYY-MM-DD that exists, as seconds at 00:00 UTC; -1 otherwise. */
@@ -123,18 +101,18 @@ static void dates_start(void *ctx, wfi_job *job) {
   cJSON *w = NULL;
   (void)ctx;
   if (with_value(job, &with, &wn) || !with || wfa_mp_to_json(with, wn, &w) != 0) {
-    fail_now(job, 0, "core.dates: needs \"with\": {\"start\": \"YYYY-MM-DD\", \"end\": \"YYYY-MM-DD\"}");
+    wfa_job_fail(job, 0, "core.dates: needs \"with\": {\"start\": \"YYYY-MM-DD\", \"end\": \"YYYY-MM-DD\"}");
     return;
   }
   long long a = day_of(cJSON_GetObjectItemCaseSensitive(w, "start"));
   long long b = day_of(cJSON_GetObjectItemCaseSensitive(w, "end"));
   cJSON_Delete(w);
   if (a < 0 || b < 0) {
-    fail_now(job, 0, "core.dates: with.start and with.end must be dates (YYYY-MM-DD) that exist");
+    wfa_job_fail(job, 0, "core.dates: with.start and with.end must be dates (YYYY-MM-DD) that exist");
     return;
   }
   if (b < a || (b - a) / 86400 >= 366) {
-    fail_now(job, 0, "core.dates: the end must not be before the start, and the range at most "
+    wfa_job_fail(job, 0, "core.dates: the end must not be before the start, and the range at most "
                      "366 days");
     return;
   }
@@ -148,10 +126,10 @@ static void dates_start(void *ctx, wfi_job *job) {
     cJSON_AddItemToArray(days, cJSON_CreateString(buf));
   }
   wfi_result res;
-  result_init(&res);
+  wfa_result_init(&res);
   if (!days || wfa_json_to_mp_buf(days, &res.output, &res.output_len) != 0) {
     cJSON_Delete(days);
-    fail_now(job, 1, "core.dates: out of memory");
+    wfa_job_fail(job, 1, "core.dates: out of memory");
     return;
   }
   cJSON_Delete(days);
@@ -171,26 +149,33 @@ static const wfi_activity core_echo = {"core.echo", echo_start, kill_nothing};
 static const wfi_activity core_fail = {"core.fail", fail_start, kill_nothing};
 static const wfi_activity core_dates = {"core.dates", dates_start, kill_nothing};
 
-static const wfi_activity *const builtins[] = {
-    &core_echo,          &core_fail,        &core_dates,          &wfa_toggl_users,
-    &wfa_toggl_fetch_day, &wfa_fibery_schema, &wfa_fibery_enrich, &wfa_tf_aggregate,
-    &wfa_tf_extract,
-    &wfa_tf_report_toggl, &wfa_tf_report_people, &wfa_tf_report_team};
+static const wfi_activity *const core[] = {&core_echo, &core_fail, &core_dates, NULL};
+
+static const wfi_activity *const *core_activities(void) { return core; }
+
+/* One NULL-terminated table per entry: the core built-ins first, then each integration. */
+typedef const wfi_activity *const *activity_table(void);
+static activity_table *const tables[] = {core_activities, wfa_tf_activities};
+#define NTABLES (sizeof tables / sizeof tables[0])
 
 const wfi_activity *wfa_builtin(const char *uses) {
+  const wfi_activity *const *a;
   size_t i;
 
   if (!uses)
     return NULL;
-  for (i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
-    if (!strcmp(builtins[i]->name, uses))
-      return builtins[i];
+  for (i = 0; i < NTABLES; i++)
+    for (a = tables[i](); *a; a++)
+      if (!strcmp((*a)->name, uses))
+        return *a;
   return NULL;
 }
 
 void wfa_builtin_names(void (*cb)(void *ud, const char *name), void *ud) {
+  const wfi_activity *const *a;
   size_t i;
 
-  for (i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
-    cb(ud, builtins[i]->name);
+  for (i = 0; i < NTABLES; i++)
+    for (a = tables[i](); *a; a++)
+      cb(ud, (*a)->name);
 }

@@ -5,7 +5,7 @@
 #define _GNU_SOURCE /* pipe2, posix_spawn_file_actions_addchdir_np */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <spawn.h>
@@ -20,6 +20,7 @@
 #include "wfact.h"
 #include "wfmp.h"
 #include "exec_int.h"
+#include "loopreg.h"
 
 #define EXEC_TAIL 4096
 #define EXEC_LOG_CAP ((size_t)64 << 20)
@@ -35,13 +36,13 @@ typedef struct exec_proc exec_proc;
  * SIGCHLD watcher (plus a slow poll in case a signal is lost) that waits for exactly
  * the pids it started. It lives while any of its children is unreaped. */
 struct exec_loop {
-  uv_loop_t *loop;
+  wfa_loop_entry link; /* first: the registry's entry is the exec_loop */
   uv_signal_t sigchld;
   uv_timer_t poll;
   exec_proc *procs;
-  exec_loop *next;
   int nhandles;
 };
+_Static_assert(offsetof(exec_loop, link) == 0, "an exec_loop is its registry entry");
 
 struct exec_proc {
   wfi_job *job;
@@ -69,8 +70,7 @@ struct exec_proc {
   char scratch[EXEC_CHUNK];
 };
 
-static pthread_mutex_t loops_mu = PTHREAD_MUTEX_INITIALIZER;
-static exec_loop *loops;
+static wfa_loop_registry loops = WFA_LOOP_REGISTRY_INIT;
 
 static void proc_reaped(exec_proc *p, int wstatus, int known);
 
@@ -105,15 +105,7 @@ static void on_sigchld(uv_signal_t *h, int sig) {
 static void on_poll(uv_timer_t *h) { loop_reap(h->data); }
 
 static void loop_close(exec_loop *el) {
-  exec_loop **pp;
-
-  pthread_mutex_lock(&loops_mu);
-  for (pp = &loops; *pp; pp = &(*pp)->next)
-    if (*pp == el) {
-      *pp = el->next;
-      break;
-    }
-  pthread_mutex_unlock(&loops_mu);
+  wfa_loop_remove(&loops, &el->link);
   uv_close((uv_handle_t *)&el->poll, loop_handle_closed);
   if (el->nhandles == 2)
     uv_close((uv_handle_t *)&el->sigchld, loop_handle_closed);
@@ -123,22 +115,14 @@ static int loop_get(uv_loop_t *loop, exec_loop **out) {
   exec_loop *el;
   int rc;
 
-  pthread_mutex_lock(&loops_mu);
-  for (el = loops; el && el->loop != loop; el = el->next)
-    ;
-  pthread_mutex_unlock(&loops_mu);
-  if ((*out = el))
+  if ((*out = (exec_loop *)wfa_loop_find(&loops, loop)))
     return 0;
   if (!(el = calloc(1, sizeof *el)))
     return UV_ENOMEM;
-  el->loop = loop;
   uv_timer_init(loop, &el->poll);
   el->poll.data = el;
   el->nhandles = 1;
-  pthread_mutex_lock(&loops_mu);
-  el->next = loops;
-  loops = el;
-  pthread_mutex_unlock(&loops_mu);
+  wfa_loop_add(&loops, &el->link, loop);
   if ((rc = uv_signal_init(loop, &el->sigchld))) {
     loop_close(el);
     return rc;
@@ -342,8 +326,7 @@ static void build_result(exec_proc *p) {
   wfi_result *res = &p->res;
   int sig = 0;
 
-  memset(res, 0, sizeof *res);
-  res->exit_code = -1;
+  wfa_result_init(res);
   if (p->tail_len && (res->stderr_tail = malloc(p->tail_len + 1))) {
     memcpy(res->stderr_tail, p->tail, p->tail_len);
     res->stderr_tail[p->tail_len] = 0;
@@ -581,15 +564,12 @@ static int spawn(exec_proc *p, const char *cwd, int fds[3], char **env, int *err
   return (*err = e) ? -1 : 0;
 }
 
+/* The attempt ends before its child runs; error (malloc'd, NULL when out of memory)
+ * says why. */
 static void fail_now(wfi_job *job, exec_proc *p, int retryable, char *error) {
-  wfi_result res;
-
-  memset(&res, 0, sizeof res);
-  res.exit_code = -1;
-  res.retryable = retryable;
-  res.error = error ? error : strdup("out of memory starting the step");
   proc_free(p);
-  wfi_job_done(job, &res);
+  wfa_job_fail(job, retryable, error ? error : "out of memory starting the step");
+  free(error);
 }
 
 /* The attempt could not start for lack of descriptors or processes (errno e): the
@@ -597,8 +577,7 @@ static void fail_now(wfi_job *job, exec_proc *p, int retryable, char *error) {
 static void fail_lacking(wfi_job *job, exec_proc *p, int e, char *error) {
   wfi_result res;
 
-  memset(&res, 0, sizeof res);
-  res.exit_code = -1;
+  wfa_result_init(&res);
   res.retryable = 1;
   res.deferred = e == EMFILE || e == ENFILE || e == EAGAIN;
   res.error = error ? error : strdup("out of memory starting the step");

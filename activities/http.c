@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 
 #include <curl/curl.h>
 
+#include "loopreg.h"
 #include "wf/wf.h"
 #include "wfhttp.h"
 
@@ -32,11 +34,10 @@ typedef struct http_sock http_sock;
 /* Everything one loop needs. It lives while a request is in flight or being delivered;
  * the uv handles keep it allocated until their close callbacks have run. */
 struct http_loop {
-  uv_loop_t *loop;
+  wfa_loop_entry link;  /* first: the registry's entry is the http_loop */
   CURLM *multi;
   uv_timer_t timer;     /* curl's timeout */
   uv_timer_t defer;     /* delivers canceled calls outside the caller */
-  http_loop *next;
   http_sock *socks;
   wfa_http_call *deferred;
   int ncalls;           /* in the multi or waiting in deferred */
@@ -68,9 +69,9 @@ struct wfa_http_call {
   char where[HTTP_WHERE];
   char errbuf[CURL_ERROR_SIZE];
 };
+_Static_assert(offsetof(http_loop, link) == 0, "an http_loop is its registry entry");
 
-static pthread_mutex_t loops_mu = PTHREAD_MUTEX_INITIALIZER;
-static http_loop *loops;
+static wfa_loop_registry loops = WFA_LOOP_REGISTRY_INIT;
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static CURLcode global_rc = CURLE_FAILED_INIT;
 
@@ -275,24 +276,12 @@ static void sock_close(http_loop *hl, http_sock *s) {
   uv_close((uv_handle_t *)&s->poll, hl_handle_closed);
 }
 
-static void hl_unlink(http_loop *hl) {
-  http_loop **pp;
-
-  pthread_mutex_lock(&loops_mu);
-  for (pp = &loops; *pp; pp = &(*pp)->next)
-    if (*pp == hl) {
-      *pp = hl->next;
-      break;
-    }
-  pthread_mutex_unlock(&loops_mu);
-}
-
 /* No call left: close every uv handle so the loop can finish, and drop the multi. */
 static void hl_close(http_loop *hl) {
   if (hl->closing)
     return;
   hl->closing = 1;
-  hl_unlink(hl);
+  wfa_loop_remove(&loops, &hl->link);
   /* Polls are stopped before curl closes the sockets they watch. */
   while (hl->socks) {
     if (hl->multi)
@@ -375,7 +364,7 @@ static int on_curl_socket(CURL *e, curl_socket_t fd, int what, void *userp, void
   if (!s) {
     if (!(s = calloc(1, sizeof *s)))
       return -1;
-    if (uv_poll_init_socket(hl->loop, &s->poll, fd)) {
+    if (uv_poll_init_socket(hl->link.loop, &s->poll, fd)) {
       free(s);
       return -1;
     }
@@ -422,11 +411,7 @@ static void on_defer(uv_timer_t *h) {
 static int hl_get(uv_loop_t *loop, http_loop **out) {
   http_loop *hl;
 
-  pthread_mutex_lock(&loops_mu);
-  for (hl = loops; hl && hl->loop != loop; hl = hl->next)
-    ;
-  pthread_mutex_unlock(&loops_mu);
-  if ((*out = hl))
+  if ((*out = (http_loop *)wfa_loop_find(&loops, loop)))
     return 0;
   if (!(hl = calloc(1, sizeof *hl)))
     return WF_ENOMEM;
@@ -434,7 +419,6 @@ static int hl_get(uv_loop_t *loop, http_loop **out) {
     free(hl);
     return WF_ENOMEM;
   }
-  hl->loop = loop;
   uv_timer_init(loop, &hl->timer);
   uv_timer_init(loop, &hl->defer);
   hl->timer.data = hl->defer.data = hl;
@@ -445,10 +429,7 @@ static int hl_get(uv_loop_t *loop, http_loop **out) {
   curl_multi_setopt(hl->multi, CURLMOPT_TIMERDATA, hl);
   curl_multi_setopt(hl->multi, CURLMOPT_MAXCONNECTS, HTTP_MAXCONNECTS);
   curl_multi_setopt(hl->multi, CURLMOPT_MAX_HOST_CONNECTIONS, HTTP_MAX_HOST_CONNS);
-  pthread_mutex_lock(&loops_mu);
-  hl->next = loops;
-  loops = hl;
-  pthread_mutex_unlock(&loops_mu);
+  wfa_loop_add(&loops, &hl->link, loop);
   *out = hl;
   return 0;
 }

@@ -1,5 +1,6 @@
 /* wfact.h — activity kinds: exec (a child process speaking JSON) and the built-ins,
- * plus the JSON <-> msgpack conversion every activity and the CLI use.
+ * the helpers every activity uses to end an attempt, and the JSON <-> msgpack
+ * conversion every activity and the CLI use.
  */
 #ifndef WF_ACT_H
 #define WF_ACT_H
@@ -26,6 +27,15 @@
  * lost digits before wf sees it; children should print such ids as strings (on stdin,
  * wf itself writes integers a double cannot hold as decimal strings). */
 extern const wfi_activity wfa_exec;
+
+/* An empty result: not ok, not retryable, no output, no error, exit code -1 (no process
+ * exit). */
+void wfa_result_init(wfi_result *res);
+/* End the attempt now as failed, with a copy of msg as its error (none when there is no
+ * memory for it: the step then says only that it failed). For an attempt that stops
+ * before anything of it is in flight; free the activity's own state first, the job is
+ * not to be touched after. retryable 0 fails the step whatever its retry policy. */
+void wfa_job_fail(wfi_job *job, int retryable, const char *msg);
 
 /* Built-in activity named by a stage's "uses", or NULL when there is none. */
 const wfi_activity *wfa_builtin(const char *uses);

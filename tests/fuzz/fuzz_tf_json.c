@@ -70,8 +70,11 @@ static void toggl_users(char **p, size_t *lens, size_t n) {
   const cJSON *it;
   cJSON_ArrayForEach(it, map) {
     char *end;
-    FZ_CHECK(cJSON_IsString(it) && it->valuestring[0]);
-    for (const char *c = it->valuestring; *c; c++) FZ_CHECK(!(*c >= 'A' && *c <= 'Z'));
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(it, "name");
+    const char *email = tf_toggl_user_email(it);
+    FZ_CHECK(cJSON_IsObject(it) && email && email[0]);
+    FZ_CHECK(cJSON_IsNull(name) || (cJSON_IsString(name) && name->valuestring[0]));
+    for (const char *c = email; *c; c++) FZ_CHECK(!(*c >= 'A' && *c <= 'Z'));
     (void)strtoll(it->string, &end, 10);
     FZ_CHECK(*end == '\0');
   }
@@ -119,7 +122,7 @@ static void toggl_day(char **p, size_t *lens, size_t n) {
     int rc = tf_toggl_day_add_page(&d, p[i], lens[i], &rows, err, sizeof err);
     if (rc) FZ_CHECK(err[0] && memchr(err, '\0', sizeof err));
   }
-  cJSON *out = tf_toggl_day_output(&d, (uint32_t)n, (uint32_t)n);
+  cJSON *out = tf_toggl_day_output(&d, (uint32_t)n, 0, (uint32_t)n);
   FZ_CHECK(out != NULL);
   /* entries are de-duplicated by id */
   const cJSON *entries = cJSON_GetObjectItemCaseSensitive(out, "entries"), *a, *b;

@@ -11,6 +11,7 @@
 #include "tf_sample.h"
 #include "tf_toggl.h"
 #include "wf/wf.h"
+#include "wfact.h"
 
 #define TG_402_ATTEMPTS 5
 #define TG_429_ATTEMPTS 6
@@ -21,7 +22,6 @@ typedef struct tg_op {
   tf_creds creds;
   cJSON *input;
   const cJSON *with;
-  int is_day;
   char *url, *userpwd, *body;
   size_t body_len;
   const char *hdrs[2];
@@ -329,41 +329,157 @@ static int day_setup(tg_op *t, char *err, size_t cap) {
   return 0;
 }
 
-/* ---- sample-data mode (tf_sample.h) ------------------------------------------------------ */
+/* ---- the shared start ------------------------------------------------------------------ */
 
-/* The users file, or the day's page files, through the same readers as the answers. */
-static void tg_sample(tg_op *t, const char *dir) {
+/* A new attempt with its step input read, or NULL when it has already been failed. */
+static tg_op *tg_new(wfi_job *job, const char *what) {
+  tg_op *t = calloc(1, sizeof *t);
+
+  if (!t) {
+    wfa_job_fail(job, 1, "out of memory");
+    return NULL;
+  }
+  if (tf_op_init(&t->op, job)) {
+    free(t);
+    wfa_job_fail(job, 1, "cannot start a timer on the loop");
+    return NULL;
+  }
+  t->op.release = tg_release;
+  if (tf_input_json(job, &t->input)) {
+    tf_op_fail(&t->op, 0, "%s: the step input is not a map", what);
+    return NULL;
+  }
+  t->with = cJSON_GetObjectItemCaseSensitive(t->input, "with");
+  return t;
+}
+
+/* Every Toggl request of the process with this token goes through one limiter, at
+ * with.rps requests per second (1 unless given; with.min_interval_s, seconds between
+ * requests, is the same setting the other way round). */
+static int tg_limit(tg_op *t) {
+  const cJSON *mi = cJSON_GetObjectItemCaseSensitive(t->with, "min_interval_s");
+  double rps = tf_num(t->with, "rps", 1.0);
+
+  if (cJSON_IsNumber(mi))
+    rps = mi->valuedouble > 0 ? 1.0 / mi->valuedouble : 0;
+  return tf_op_limit(&t->op, "toggl", t->creds.toggl_base, t->creds.toggl_token, rps);
+}
+
+/* The credentials, the token's limiter and the request: `method` on the workspace's
+ * path (path_head, the workspace id, path_tail) of the Toggl base URL. 0, or -1 when
+ * the attempt has been failed. */
+static int tg_connect(tg_op *t, const char *what, const char *method, const char *path_head,
+                      const char *path_tail) {
+  char err[1024];
+  size_t n;
+
+  if (tf_creds_load(&t->creds, err, sizeof err) ||
+      tf_creds_need_toggl(&t->creds, err, sizeof err)) {
+    tf_op_fail(&t->op, 0, "%s: %s", what, err);
+    return -1;
+  }
+  t->op.secret = t->creds.toggl_token;
+  t->op.max_wait_s = tf_num(t->with, "quota_wait_max_s", 3600.0);
+  if (tg_limit(t)) {
+    tf_op_fail(&t->op, 1, "out of memory");
+    return -1;
+  }
+  n = strlen(t->creds.toggl_base) + strlen(t->creds.toggl_workspace) + 80;
+  n += strlen(t->creds.toggl_token);
+  if (!(t->url = malloc(n)) || !(t->userpwd = malloc(n))) {
+    tf_op_fail(&t->op, 1, "out of memory");
+    return -1;
+  }
+  /* Basic auth: the token is the user name, the password the literal "api_token" */
+  snprintf(t->userpwd, n, "%s:api_token", t->creds.toggl_token);
+  snprintf(t->endpoint, sizeof t->endpoint, "%s %s%s%s", method, path_head,
+           t->creds.toggl_workspace, path_tail);
+  snprintf(t->url, n, "%s%s", t->creds.toggl_base, t->endpoint + strlen(method) + 1);
+  t->hdrs[0] = "Content-Type: application/json";
+  t->hdrs[1] = "Accept: application/json";
+  t->op.req.method = method;
+  t->op.req.url = t->url;
+  t->op.req.headers = t->hdrs;
+  t->op.req.nheaders = 2;
+  t->op.req.userpwd = t->userpwd;
+  t->op.req.timeout_s = tf_num(t->with, "timeout_s", 30);
+  t->op.label = t->endpoint;
+  return 0;
+}
+
+/* ---- toggl.users: start ---------------------------------------------------------------- */
+
+/* with.users, or NULL when none is asked for. */
+static const cJSON *users_wanted(const cJSON *with) {
+  const cJSON *u = cJSON_GetObjectItemCaseSensitive(with, "users");
+
+  if (cJSON_IsNull(u) || (cJSON_IsString(u) && !u->valuestring[0]))
+    return NULL;
+  return u;
+}
+
+/* Sample-data mode (tf_sample.h): the users file, as if the API had answered it. */
+static void users_sample(tg_op *t, const char *dir) {
   wfa_http_resp r;
+  char *buf;
+  size_t len;
+  int rc;
+
+  snprintf(t->endpoint, sizeof t->endpoint, "sample toggl/users.json");
+  if ((rc = tf_sample_read(dir, "toggl/users.json", &buf, &len))) {
+    tf_op_fail(&t->op, rc == WF_ENOMEM, "toggl.users: cannot read %s/toggl/users.json (%s)",
+               dir, wf_strerror(rc));
+    return;
+  }
+  memset(&r, 0, sizeof r);
+  r.status = 200;
+  r.body = buf;
+  r.body_len = len;
+  r.retry_after_s = -1;
+  users_resp(&t->op, &r);
+  free(buf);
+}
+
+static void users_start(void *ctx, wfi_job *job) {
+  tg_op *t = tg_new(job, "toggl.users");
+
+  (void)ctx;
+  if (!t)
+    return;
+  t->want_users = users_wanted(t->with);
+  if (tf_sample_dir(t->with)) {
+    users_sample(t, tf_sample_dir(t->with));
+    return;
+  }
+  if (tg_connect(t, "toggl.users", "GET", "/api/v9/workspaces/", "/users"))
+    return;
+  t->op.on_resp = users_resp;
+  tf_op_send(&t->op, 0);
+}
+
+/* ---- toggl.fetch_day: start ------------------------------------------------------------ */
+
+/* day_setup, failing the attempt on an error: 0, or -1 when it has been failed. */
+static int day_begin(tg_op *t) {
+  char err[1024];
+  int rc = day_setup(t, err, sizeof err);
+
+  if (rc)
+    tf_op_fail(&t->op, rc == WF_ENOMEM, "toggl.fetch_day: %s",
+               rc == WF_ENOMEM ? "out of memory" : err);
+  return rc ? -1 : 0;
+}
+
+/* Sample-data mode (tf_sample.h): the day's page files, read as the answers are, up
+ * to the first that does not exist. */
+static void day_sample(tg_op *t, const char *dir) {
   char rel[300], err[256];
   char *buf;
   size_t len, nrows;
   int rc;
 
-  if (!t->is_day) {
-    snprintf(t->endpoint, sizeof t->endpoint, "sample toggl/users.json");
-    t->want_users = cJSON_GetObjectItemCaseSensitive(t->with, "users");
-    if (cJSON_IsNull(t->want_users) ||
-        (cJSON_IsString(t->want_users) && !t->want_users->valuestring[0]))
-      t->want_users = NULL;
-    if ((rc = tf_sample_read(dir, "toggl/users.json", &buf, &len))) {
-      tf_op_fail(&t->op, rc == WF_ENOMEM, "toggl.users: cannot read %s/toggl/users.json (%s)",
-                 dir, wf_strerror(rc));
-      return;
-    }
-    memset(&r, 0, sizeof r);
-    r.status = 200;
-    r.body = buf;
-    r.body_len = len;
-    r.retry_after_s = -1;
-    users_resp(&t->op, &r);
-    free(buf);
+  if (day_begin(t))
     return;
-  }
-  if ((rc = day_setup(t, err, sizeof err))) {
-    tf_op_fail(&t->op, rc == WF_ENOMEM, "toggl.fetch_day: %s",
-               rc == WF_ENOMEM ? "out of memory" : err);
-    return;
-  }
   for (;;) {
     if (tf_sample_toggl_page(t->q.date, t->pages + 1, rel, sizeof rel)) {
       tf_op_fail(&t->op, 0, "toggl.fetch_day: sample path too long");
@@ -394,109 +510,22 @@ static void tg_sample(tg_op *t, const char *dir) {
   day_done(t);
 }
 
-/* ---- common start ----------------------------------------------------------------------- */
-
-/* Every Toggl request of the process with this token goes through one limiter, at
- * with.rps requests per second (1 unless given; with.min_interval_s, seconds between
- * requests, is the same setting the other way round). */
-static int tg_limit(tg_op *t) {
-  const cJSON *mi = cJSON_GetObjectItemCaseSensitive(t->with, "min_interval_s");
-  double rps = tf_num(t->with, "rps", 1.0);
-
-  if (cJSON_IsNumber(mi))
-    rps = mi->valuedouble > 0 ? 1.0 / mi->valuedouble : 0;
-  return tf_op_limit(&t->op, "toggl", t->creds.toggl_base, t->creds.toggl_token, rps);
-}
-
-static void tg_start(wfi_job *job, int is_day) {
-  const char *what = is_day ? "toggl.fetch_day" : "toggl.users";
-  char err[1024];
-  size_t n;
-  tg_op *t = calloc(1, sizeof *t);
-  int rc;
-
-  if (!t) {
-    tf_job_fail_now(job, 1, "out of memory");
-    return;
-  }
-  if (tf_op_init(&t->op, job)) {
-    free(t);
-    tf_job_fail_now(job, 1, "cannot start a timer on the loop");
-    return;
-  }
-  t->op.release = tg_release;
-  t->is_day = is_day;
-  if (tf_input_json(job, &t->input)) {
-    tf_op_fail(&t->op, 0, "%s: the step input is not a map", what);
-    return;
-  }
-  t->with = cJSON_GetObjectItemCaseSensitive(t->input, "with");
-  if (tf_sample_dir(t->with)) {
-    tg_sample(t, tf_sample_dir(t->with));
-    return;
-  }
-  if ((rc = tf_creds_load(&t->creds, err, sizeof err)) ||
-      (rc = tf_creds_need_toggl(&t->creds, err, sizeof err))) {
-    tf_op_fail(&t->op, 0, "%s: %s", what, err);
-    return;
-  }
-  t->op.secret = t->creds.toggl_token;
-  t->op.max_wait_s = tf_num(t->with, "quota_wait_max_s", 3600.0);
-  if (tg_limit(t)) {
-    tf_op_fail(&t->op, 1, "out of memory");
-    return;
-  }
-  n = strlen(t->creds.toggl_base) + strlen(t->creds.toggl_workspace) + 80;
-  n += strlen(t->creds.toggl_token);
-  if (!(t->url = malloc(n)) || !(t->userpwd = malloc(n))) {
-    tf_op_fail(&t->op, 1, "out of memory");
-    return;
-  }
-  /* Basic auth: the token is the user name, the password the literal "api_token" */
-  snprintf(t->userpwd, n, "%s:api_token", t->creds.toggl_token);
-  if (is_day) {
-    snprintf(t->endpoint, sizeof t->endpoint,
-             "POST /reports/api/v3/workspace/%s/search/time_entries", t->creds.toggl_workspace);
-    snprintf(t->url, n, "%s%s", t->creds.toggl_base, t->endpoint + 5);
-    if ((rc = day_setup(t, err, sizeof err))) {
-      tf_op_fail(&t->op, rc == WF_ENOMEM, "%s: %s", what, rc == WF_ENOMEM ? "out of memory" : err);
-      return;
-    }
-    t->op.on_resp = day_resp;
-    t->op.req.method = "POST";
-  } else {
-    snprintf(t->endpoint, sizeof t->endpoint, "GET /api/v9/workspaces/%s/users",
-             t->creds.toggl_workspace);
-    snprintf(t->url, n, "%s%s", t->creds.toggl_base, t->endpoint + 4);
-    t->want_users = cJSON_GetObjectItemCaseSensitive(t->with, "users");
-    if (cJSON_IsNull(t->want_users) ||
-        (cJSON_IsString(t->want_users) && !t->want_users->valuestring[0]))
-      t->want_users = NULL;
-    t->op.on_resp = users_resp;
-    t->op.req.method = "GET";
-  }
-  t->hdrs[0] = "Content-Type: application/json";
-  t->hdrs[1] = "Accept: application/json";
-  t->op.req.url = t->url;
-  t->op.req.headers = t->hdrs;
-  t->op.req.nheaders = 2;
-  t->op.req.userpwd = t->userpwd;
-  t->op.req.timeout_s = tf_num(t->with, "timeout_s", 30);
-  t->op.label = t->endpoint;
-  if (is_day)
-    day_next(t, 0);
-  else
-    tf_op_send(&t->op, 0);
-}
-
-static void users_start(void *ctx, wfi_job *job) {
-  (void)ctx;
-  tg_start(job, 0);
-}
-
 static void day_start(void *ctx, wfi_job *job) {
+  tg_op *t = tg_new(job, "toggl.fetch_day");
+
   (void)ctx;
-  tg_start(job, 1);
+  if (!t)
+    return;
+  if (tf_sample_dir(t->with)) {
+    day_sample(t, tf_sample_dir(t->with));
+    return;
+  }
+  if (tg_connect(t, "toggl.fetch_day", "POST", "/reports/api/v3/workspace/",
+                 "/search/time_entries") ||
+      day_begin(t))
+    return;
+  t->op.on_resp = day_resp;
+  day_next(t, 0);
 }
 
 static void tg_kill(void *ctx, wfi_job *job, int reason) {

@@ -107,7 +107,4 @@ void tf_op_kill(tf_op *op, int reason);
 /* Uniform random in [0, 1) for jitter. */
 double tf_op_rand(tf_op *op);
 
-/* Complete a job that never got an op (input or allocation errors). */
-void tf_job_fail_now(wfi_job *job, int retryable, const char *msg);
-
 #endif

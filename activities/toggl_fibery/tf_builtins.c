@@ -24,7 +24,6 @@ static void fail(tfb *t, int retryable, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void fail(tfb *t, int retryable, const char *fmt, ...) {
-  wfi_result res;
   char msg[1024];
   int n = snprintf(msg, sizeof msg, "%s: ", t->name);
   va_list ap;
@@ -32,12 +31,8 @@ static void fail(tfb *t, int retryable, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
   va_end(ap);
-  memset(&res, 0, sizeof res);
-  res.exit_code = -1;
-  res.retryable = retryable;
-  res.error = strdup(msg);
   cJSON_Delete(t->in);
-  wfi_job_done(t->job, &res);
+  wfa_job_fail(t->job, retryable, msg);
 }
 
 /* Report success with `out` as the output (consumed). */
@@ -45,7 +40,7 @@ static void succeed(tfb *t, cJSON *out) {
   wfi_result res;
   int rc;
 
-  memset(&res, 0, sizeof res);
+  wfa_result_init(&res);
   res.exit_code = 0;
   if (!out || (rc = wfa_json_to_mp_buf(out, &res.output, &res.output_len))) {
     cJSON_Delete(out);

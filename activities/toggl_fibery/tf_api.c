@@ -336,25 +336,11 @@ const char *tf_str(const cJSON *o, const char *key) {
 
 /* ---- the operation ------------------------------------------------------------------ */
 
-static void result_init(wfi_result *res) {
-  memset(res, 0, sizeof *res);
-  res->exit_code = -1;
-}
-
-void tf_job_fail_now(wfi_job *job, int retryable, const char *msg) {
-  wfi_result res;
-
-  result_init(&res);
-  res.retryable = retryable;
-  res.error = strdup(msg);
-  wfi_job_done(job, &res);
-}
-
 int tf_op_init(tf_op *op, wfi_job *job) {
   int rc;
 
   op->job = job;
-  result_init(&op->res);
+  wfa_result_init(&op->res);
   if ((rc = uv_timer_init(job->loop, &op->timer)))
     return WF_EIO;
   op->timer.data = op;

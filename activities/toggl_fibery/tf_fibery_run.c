@@ -14,6 +14,7 @@
 #include "tf_sample.h"
 #include "tf_schema.h"
 #include "wf/wf.h"
+#include "wfact.h"
 
 #define FB_429_ATTEMPTS 5
 #define FB_5XX_ATTEMPTS 5
@@ -478,12 +479,12 @@ static void fb_start_as(wfi_job *job, const char *name, void (*begin)(fb_op *f))
   int rc;
 
   if (!f) {
-    tf_job_fail_now(job, 1, "out of memory");
+    wfa_job_fail(job, 1, "out of memory");
     return;
   }
   if (tf_op_init(&f->op, job)) {
     free(f);
-    tf_job_fail_now(job, 1, "cannot start a timer on the loop");
+    wfa_job_fail(job, 1, "cannot start a timer on the loop");
     return;
   }
   f->op.release = fb_release;
