@@ -207,59 +207,140 @@ static int scan_end(wfs_txn *t, int mrc) {
   return mrc == MDB_NOTFOUND ? 0 : wfs__mdb_err(t->env, mrc);
 }
 
-/* Positions c on the last entry with the prefix (or anything before it). */
-static int seek_last(MDB_cursor *c, const key *prefix, MDB_val *k, MDB_val *d) {
-  key upper = *prefix;
-  size_t i = upper.n;
-  while (i > 0 && upper.b[i - 1] == 0xff) i--;
-  if (i == 0) return mdb_cursor_get(c, k, d, MDB_LAST);
-  upper.b[i - 1]++;
-  upper.n = i;
-  *k = val_of(&upper);
-  int rc = mdb_cursor_get(c, k, d, MDB_SET_RANGE);
-  if (rc == MDB_NOTFOUND) return mdb_cursor_get(c, k, d, MDB_LAST);
-  return rc ? rc : mdb_cursor_get(c, k, d, MDB_PREV);
+/* ---- listing runs ------------------------------------------------------------------
+ * An index key is [status byte] . created_at (8, big-endian) . run id, so in one index the
+ * key order is the order by (created_at, id). A range over several statuses reads one
+ * cursor per status and merges them, so the runs still come in that one order. */
+
+/* One index cursor of a range scan: its prefix (the status byte, or nothing) and the
+ * entry it is on (ok) or that it is done (!ok). */
+typedef struct run_cursor {
+  MDB_cursor *c;
+  key prefix;
+  MDB_val k, d;
+  int ok;
+} run_cursor;
+
+/* The entry's key after the prefix: created_at . id. */
+static MDB_val cursor_pos(const run_cursor *rc) {
+  return (MDB_val){rc->k.mv_size - rc->prefix.n, (uint8_t *)rc->k.mv_data + rc->prefix.n};
+}
+
+/* LMDB's own key order: bytes, then length. */
+static int pos_cmp(MDB_val a, MDB_val b) {
+  size_t n = a.mv_size < b.mv_size ? a.mv_size : b.mv_size;
+  int c = memcmp(a.mv_data, b.mv_data, n);
+  if (c) return c;
+  return a.mv_size < b.mv_size ? -1 : a.mv_size > b.mv_size;
+}
+
+/* Whether the cursor's entry is inside the range (ok), or the cursor is done: the LMDB
+ * code mrc of its last move, the prefix, the created_at bounds. */
+static int cursor_settle(wfs_txn *t, run_cursor *rc, const wfs_runs_range *r, int mrc) {
+  rc->ok = 0;
+  if (mrc) return scan_end(t, mrc);
+  if (!has_prefix(&rc->k, &rc->prefix)) return 0;
+  MDB_val pos = cursor_pos(rc);
+  if (pos.mv_size <= 8 || pos.mv_size - 8 > WFS_MAX_ID) return WF_ECORRUPT;
+  int64_t created = (int64_t)wfs__be64_get(pos.mv_data);
+  if (r->newest_first ? created < r->since : (r->until && created >= r->until)) return 0;
+  rc->ok = 1;
+  return 0;
+}
+
+/* Put the cursor on the first entry of the range in its order. The range's edges as
+ * keys: lo (inclusive, oldest first) from since; hi (exclusive, newest first) from until;
+ * and the paging key, exclusive either way. */
+static int cursor_seek(wfs_txn *t, run_cursor *rc, const wfs_runs_range *r) {
+  key edge = rc->prefix, after = rc->prefix;
+  key_add_be64(&edge, (uint64_t)(r->newest_first ? r->until : r->since));
+  if (r->after_id) {
+    key_add_be64(&after, (uint64_t)r->after_created_at);
+    key_add(&after, r->after_id, strlen(r->after_id));
+  }
+  int mrc;
+  if (r->newest_first) {
+    /* The last entry before the nearer of the two exclusive upper edges. */
+    const key *hi = r->until ? &edge : NULL;
+    if (r->after_id && (!hi || pos_cmp(val_of(&after), val_of(hi)) < 0)) hi = &after;
+    if (!hi) {
+      key upper = rc->prefix;
+      size_t i = upper.n;
+      while (i > 0 && upper.b[i - 1] == 0xff) i--;
+      if (i == 0) {
+        mrc = mdb_cursor_get(rc->c, &rc->k, &rc->d, MDB_LAST);
+        return cursor_settle(t, rc, r, mrc);
+      }
+      upper.b[i - 1]++;
+      upper.n = i;
+      edge = upper;
+      hi = &edge;
+    }
+    rc->k = val_of(hi);
+    mrc = mdb_cursor_get(rc->c, &rc->k, &rc->d, MDB_SET_RANGE);
+    mrc = mrc == MDB_NOTFOUND ? mdb_cursor_get(rc->c, &rc->k, &rc->d, MDB_LAST)
+          : mrc ? mrc : mdb_cursor_get(rc->c, &rc->k, &rc->d, MDB_PREV);
+    return cursor_settle(t, rc, r, mrc);
+  }
+  int past_after = r->after_id && pos_cmp(val_of(&after), val_of(&edge)) >= 0;
+  rc->k = val_of(past_after ? &after : &edge);
+  mrc = mdb_cursor_get(rc->c, &rc->k, &rc->d, MDB_SET_RANGE);
+  if (!mrc && past_after && pos_cmp(rc->k, val_of(&after)) == 0)
+    mrc = mdb_cursor_get(rc->c, &rc->k, &rc->d, MDB_NEXT);
+  return cursor_settle(t, rc, r, mrc);
+}
+
+/* The cursor whose entry comes first in the range's order, or NULL when all are done. */
+static run_cursor *cursor_next(run_cursor *cs, int n, int newest_first) {
+  run_cursor *best = NULL;
+  for (int i = 0; i < n; i++) {
+    if (!cs[i].ok) continue;
+    int c = best ? pos_cmp(cursor_pos(&cs[i]), cursor_pos(best)) : 0;
+    if (!best || (newest_first ? c > 0 : c < 0)) best = &cs[i];
+  }
+  return best;
+}
+
+int wfs_runs_scan_range(wfs_txn *t, const wfs_runs_range *r, wfs_run_id_cb cb, void *ud) {
+  run_cursor cs[WFS_RUN_NSTATUS];
+  char id[WFS_MAX_ID + 1];
+  int n = 0, rc = 0;
+  if (r->statuses >> WFS_RUN_NSTATUS || r->since < 0 || r->until < 0 ||
+      (r->after_id && (wfs_check_run_id(r->after_id) || r->after_created_at < 0)))
+    return WF_EINVAL;
+  for (int s = -1; s < WFS_RUN_NSTATUS && !rc; s++) {
+    if (s < 0 ? r->statuses != 0 : !(r->statuses & (1u << s))) continue;
+    run_cursor *c = &cs[n];
+    memset(c, 0, sizeof *c);
+    if (s >= 0) c->prefix.b[c->prefix.n++] = (uint8_t)s;
+    int mrc = mdb_cursor_open(t->txn, s < 0 ? t->env->by_time : t->env->by_status, &c->c);
+    if (mrc) {
+      rc = wfs__mdb_err(t->env, mrc);
+      break;
+    }
+    n++;
+    rc = cursor_seek(t, c, r);
+  }
+  for (run_cursor *c; !rc && (c = cursor_next(cs, n, r->newest_first));) {
+    MDB_val pos = cursor_pos(c);
+    memcpy(id, (const uint8_t *)pos.mv_data + 8, pos.mv_size - 8);
+    id[pos.mv_size - 8] = '\0';
+    if ((rc = cb(ud, id, (int64_t)wfs__be64_get(pos.mv_data)))) break;
+    int mrc = mdb_cursor_get(c->c, &c->k, &c->d, r->newest_first ? MDB_PREV : MDB_NEXT);
+    rc = cursor_settle(t, c, r, mrc);
+  }
+  for (int i = 0; i < n; i++) mdb_cursor_close(cs[i].c);
+  return rc;
 }
 
 int wfs_runs_scan(wfs_txn *t, int status, int64_t since, int newest_first, wfs_run_id_cb cb,
                   void *ud) {
-  MDB_cursor *c;
-  MDB_val k, d;
-  key prefix = {.n = 0};
-  char id[WFS_MAX_ID + 1];
   if (status >= WFS_RUN_NSTATUS) return WF_EINVAL;
-  MDB_dbi db = status < 0 ? t->env->by_time : t->env->by_status;
-  if (status >= 0) prefix.b[prefix.n++] = (uint8_t)status;
-  if (since < 0) since = 0;
-  int rc = 0, mrc = mdb_cursor_open(t->txn, db, &c);
-  if (mrc) return wfs__mdb_err(t->env, mrc);
-  if (newest_first) {
-    mrc = seek_last(c, &prefix, &k, &d);
-  } else {
-    key start = prefix;
-    key_add_be64(&start, (uint64_t)since);
-    k = val_of(&start);
-    mrc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE);
-  }
-  for (; !mrc && has_prefix(&k, &prefix);
-       mrc = mdb_cursor_get(c, &k, &d, newest_first ? MDB_PREV : MDB_NEXT)) {
-    if (k.mv_size <= prefix.n + 8 || k.mv_size - prefix.n - 8 > WFS_MAX_ID) {
-      rc = WF_ECORRUPT;
-      break;
-    }
-    const uint8_t *p = (const uint8_t *)k.mv_data + prefix.n;
-    size_t idlen = k.mv_size - prefix.n - 8;
-    int64_t created = (int64_t)wfs__be64_get(p);
-    if (created < since) {
-      if (newest_first) break;
-      continue;
-    }
-    memcpy(id, p + 8, idlen);
-    id[idlen] = 0;
-    if ((rc = cb(ud, id, created))) break;
-  }
-  mdb_cursor_close(c);
-  return rc ? rc : scan_end(t, mrc);
+  wfs_runs_range r = {0};
+  r.statuses = status < 0 ? 0 : 1u << status;
+  r.since = since < 0 ? 0 : since;
+  r.newest_first = newest_first;
+  return wfs_runs_scan_range(t, &r, cb, ud);
 }
 
 /* ---- steps ------------------------------------------------------------------------ */

@@ -234,10 +234,24 @@ int wfs_run_peek(wfs_txn *t, const char *id, wfs_run_head *out);     /* WF_ENOTF
 int wfs_run_put(wfs_txn *t, const wfs_run *r, const wfs_run *old);
 int wfs_run_del(wfs_txn *t, const wfs_run *r);                       /* with its steps, events */
 
-/* Visit run ids: status < 0 means all runs (runs_by_time), else runs_by_status of
- * that stored status. Only runs created at or after `since` (ms; 0 = all). Order is
- * newest first when newest_first. The callback returns non-zero to stop (returned). */
+/* Which run ids wfs_runs_scan_range visits, in what order. */
+typedef struct wfs_runs_range {
+  unsigned statuses;       /* bit (1u << s) per stored status s (runs_by_status); 0: every
+                              run (runs_by_time) */
+  int64_t since;           /* created_at >= since (ms); 0: no bound */
+  int64_t until;           /* created_at < until; 0: no bound */
+  int newest_first;        /* else oldest first; ties in created_at ordered by id bytes */
+  const char *after_id;    /* begin strictly after (after_created_at, after_id) in this
+                              order; NULL: at the beginning */
+  int64_t after_created_at;
+} wfs_runs_range;
+
+/* Visit the ids of the runs in range r in one order across every index it reads. The
+ * callback returns non-zero to stop (returned). Errors: WF_EINVAL (a status out of range,
+ * a bad after_id), WF_ECORRUPT (a damaged index key), WF_ESTORE. */
 typedef int (*wfs_run_id_cb)(void *ud, const char *id, int64_t created_at);
+int wfs_runs_scan_range(wfs_txn *t, const wfs_runs_range *r, wfs_run_id_cb cb, void *ud);
+/* The same for one stored status (status < 0: all runs), created at or after `since`. */
 int wfs_runs_scan(wfs_txn *t, int status, int64_t since, int newest_first,
                   wfs_run_id_cb cb, void *ud);
 

@@ -373,10 +373,9 @@ static void test_indexes(void **state) {
   for (int i = 0; i < N; i++) wfs_run_clear(&runs[i]);
 }
 
-static void test_runs_scan(void **state) {
-  fx *f = *state;
+/* Six runs for the scans; oldest first: a c aa b d e (aa and b at the same time). */
+static void put_scan_runs(fx *f) {
   wfs_run r;
-  open_store(f);
   static const struct { const char *id; int st; int64_t at; } rs[] = {
     {"b", WFS_RUN_FAILED, 300}, {"a", WFS_RUN_SUCCEEDED, 100}, {"c", WFS_RUN_FAILED, 200},
     {"d", WFS_RUN_CANCELED, 400}, {"e", WFS_RUN_PENDING, 0x7fffffffffffffffLL},
@@ -386,6 +385,12 @@ static void test_runs_scan(void **state) {
     assert_int_equal(put_run(f->env, &r, NULL), 0);
     wfs_run_clear(&r);
   }
+}
+
+static void test_runs_scan(void **state) {
+  fx *f = *state;
+  open_store(f);
+  put_scan_runs(f);
   seen s = scan_runs(f->env, -1, 0, 0);
   assert_int_equal(s.n, 6);
   const char *oldest[] = {"a", "c", "aa", "b", "d", "e"};
@@ -423,6 +428,82 @@ static void test_runs_scan(void **state) {
   assert_int_equal(wfs_runs_scan(&t, -1, 0, 1, collect_id, &stop), 1234);
   assert_int_equal(stop.n, 2);
   assert_int_equal(wfs_runs_scan(&t, WFS_RUN_NSTATUS, 0, 1, collect_id, &stop), WF_EINVAL);
+  wfs_read_end(&t);
+}
+
+static seen scan_range(wfs_env *env, const wfs_runs_range *r) {
+  seen s = {.n = 0};
+  wfs_txn t;
+  assert_int_equal(wfs_read_begin(env, &t), 0);
+  assert_int_equal(wfs_runs_scan_range(&t, r, collect_id, &s), 0);
+  wfs_read_end(&t);
+  return s;
+}
+
+static void assert_ids(const seen *s, const char *want) {
+  char got[512] = "";
+  for (int i = 0; i < s->n; i++)
+    snprintf(got + strlen(got), sizeof got - strlen(got), "%s%s", i ? " " : "", s->ids[i]);
+  assert_string_equal(got, want);
+}
+
+/* The ids range r visits, in order, are `want` (space-separated). */
+static void expect_range(wfs_env *env, const wfs_runs_range *r, const char *want) {
+  seen s = scan_range(env, r);
+  assert_ids(&s, want);
+}
+
+/* Several statuses merged into one order, bounds on both sides, and paging after a run
+ * (existing or not) in either direction. */
+static void test_runs_scan_range(void **state) {
+  fx *f = *state;
+  open_store(f);
+  put_scan_runs(f);
+  const unsigned fc = 1u << WFS_RUN_FAILED | 1u << WFS_RUN_CANCELED;
+  wfs_runs_range q = {.statuses = fc, .newest_first = 1};
+  expect_range(f->env, &q, "d b aa c");
+  q.newest_first = 0;
+  seen s = scan_range(f->env, &q);
+  assert_ids(&s, "c aa b d");
+  assert_true(s.times[3] == 400);
+  /* Every stored status merged is the time order. */
+  q.statuses = (1u << WFS_RUN_INTERRUPTED) - 1;
+  expect_range(f->env, &q, "a c aa b d e");
+  q = (wfs_runs_range){.statuses = 1u << WFS_RUN_FAILED | 1u << WFS_RUN_SUCCEEDED |
+                                   1u << WFS_RUN_PENDING, .since = 150, .until = 400};
+  expect_range(f->env, &q, "c aa b");
+  q.newest_first = 1;
+  expect_range(f->env, &q, "b aa c");
+
+  /* Paging: strictly after the given run, whether it exists or not. */
+  q = (wfs_runs_range){.newest_first = 1, .after_id = "b", .after_created_at = 300};
+  expect_range(f->env, &q, "aa c a");
+  q.statuses = fc;
+  expect_range(f->env, &q, "aa c");
+  q = (wfs_runs_range){.statuses = fc, .after_id = "aa", .after_created_at = 300};
+  expect_range(f->env, &q, "b d");
+  q = (wfs_runs_range){.newest_first = 1, .after_id = "zz", .after_created_at = 250};
+  expect_range(f->env, &q, "c a");
+  q.newest_first = 0;
+  expect_range(f->env, &q, "aa b d e");
+  q.since = 350; /* the later of the two lower edges counts */
+  expect_range(f->env, &q, "d e");
+  q = (wfs_runs_range){.newest_first = 1, .until = 300, .after_id = "d", .after_created_at = 400};
+  expect_range(f->env, &q, "c a");
+
+  /* Refused, and stopped by the callback. */
+  wfs_txn t;
+  assert_int_equal(wfs_read_begin(f->env, &t), 0);
+  q = (wfs_runs_range){.statuses = 1u << WFS_RUN_NSTATUS};
+  assert_int_equal(wfs_runs_scan_range(&t, &q, collect_id, &s), WF_EINVAL);
+  q = (wfs_runs_range){.since = -1};
+  assert_int_equal(wfs_runs_scan_range(&t, &q, collect_id, &s), WF_EINVAL);
+  q = (wfs_runs_range){.after_id = "no/slash", .after_created_at = 1};
+  assert_int_equal(wfs_runs_scan_range(&t, &q, collect_id, &s), WF_EINVAL);
+  seen stop = {.stop_at = 3};
+  q = (wfs_runs_range){.statuses = fc, .newest_first = 1};
+  assert_int_equal(wfs_runs_scan_range(&t, &q, collect_id, &stop), 1234);
+  assert_ids(&stop, "d b aa");
   wfs_read_end(&t);
 }
 
@@ -730,7 +811,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
     T(test_open_layout), T(test_open_existing), T(test_schema_newer), T(test_schema_not_wf),
     T(test_run_put_get),
-    T(test_indexes),     T(test_runs_scan),     T(test_steps),        T(test_events),
+    T(test_indexes),     T(test_runs_scan),     T(test_runs_scan_range),
+    T(test_steps),       T(test_events),
     T(test_run_del),     T(test_key_checks),    T(test_map_growth),   T(test_map_cap),
     T(test_map_resized_elsewhere), T(test_durable_flags),
   };
