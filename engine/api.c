@@ -1,31 +1,45 @@
 /* api.c — the public embedding API (wf/wf.h): a C program opens a store, begins or
  * resumes a run and executes memoized in-process steps through the same records, group
- * commit and scheduler as the CLI. */
+ * commit and scheduler as the CLI. Reading runs is query.c's; cancel and delete are
+ * control.c's. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_int.h"
 #include "exec_int.h"
 #include "wfmp.h"
 
-struct wf_store {
-  wfs_env *env;
-};
+#define MIB ((uint64_t)1 << 20)
 
-struct wf_run {
-  wf_store *st;
-  wfi_lease lease;      /* held from begin to end: the run's owner lock and epoch */
-  wfs_run rec;          /* as last written by this handle */
-  uint8_t *out;         /* output handed back by wf_step_run */
-  size_t out_len;
-};
+int wfi_store_check(const wf_store *st) { return !st || st->listing ? WF_EINVAL : 0; }
 
-int wf_store_open(const char *home, wf_store **out) {
+/* WF_EINVAL when an option is out of range; 0 ones are the lower layers' defaults. */
+static int check_opts(const wf_store_opts *o) {
+  if ((o->flags & ~(unsigned)WF_STORE_NOCREATE) || o->map_cap_mb > SIZE_MAX / MIB ||
+      o->max_readers > (1u << 20) || o->max_output_mb > SIZE_MAX / MIB ||
+      !(o->kill_grace_s >= 0) || isinf(o->kill_grace_s))
+    return WF_EINVAL;
+  return 0;
+}
+
+int wf_store_open_ex(const char *home, const wf_store_opts *opts, wf_store **out) {
+  if (!out) return WF_EINVAL;
+  *out = NULL;
   wf_store *st = calloc(1, sizeof *st);
   if (!st) return WF_ENOMEM;
   if (!home) home = getenv("WF_HOME");
   if (!home || !home[0]) home = ".wf";
-  int rc = wfs_open(home, &st->env);
+  if (opts) st->opts = *opts;
+  int rc = check_opts(&st->opts);
+  if (rc == 0) {
+    wfs_opts so = {0};
+    so.existing = (st->opts.flags & WF_STORE_NOCREATE) != 0;
+    so.map_cap_mb = st->opts.map_cap_mb;
+    so.max_readers = st->opts.max_readers;
+    rc = wfs_open_with(home, &so, &st->env);
+  }
   if (rc) {
     free(st);
     return rc;
@@ -34,19 +48,27 @@ int wf_store_open(const char *home, wf_store **out) {
   return 0;
 }
 
+int wf_store_open(const char *home, wf_store **out) { return wf_store_open_ex(home, NULL, out); }
+
 void wf_store_close(wf_store *st) {
   if (!st) return;
   wfs_close(st->env);
   free(st);
 }
 
-/* (Re)read the run record; `id` may point into the record being replaced. */
-static int load_run(wf_run *r, const char *id) {
+const char *wf_store_home(const wf_store *st) { return wfs_home(st->env); }
+
+wfs_env *wfi_store_env(wf_store *st) { return st->env; }
+
+const wf_failure *wf_last_failure(void) { return wfs_last_failure(); }
+
+/* (Re)read the run record. */
+static int load_run(wf_run *r) {
   wfs_txn t;
   wfs_run fresh = {0};
   int rc = wfs_read_begin(r->st->env, &t);
   if (rc) return rc;
-  rc = wfs_run_get(&t, id, &fresh);
+  rc = wfs_run_get(&t, r->id, &fresh);
   wfs_read_end(&t);
   if (rc) return rc;
   wfs_run_clear(&r->rec);
@@ -54,34 +76,66 @@ static int load_run(wf_run *r, const char *id) {
   return 0;
 }
 
-int wf_run_begin(wf_store *st, const char *workflow, const char *run_id, wf_run **out) {
-  if (!st || !workflow || !out) return WF_EINVAL;
+int wfi_run_adopt(wf_store *st, const char *run_id, wfi_lease *lease, wf_run **out) {
   wf_run *r = calloc(1, sizeof *r);
-  if (!r) return WF_ENOMEM;
-  r->st = st;
-  r->lease.fd = -1;
-  wfi_run_spec spec = {0};
-  spec.run_id = run_id;
-  spec.workflow = workflow;
-  char id[WFS_MAX_ID + 1];
-  int rc = wfi_run_create(st->env, &spec, id, &r->lease);
-  if (rc == WF_EEXIST && run_id) {
-    rc = wfi_run_claim(st->env, run_id, NULL, 0, &r->lease, NULL);
-    snprintf(id, sizeof id, "%s", run_id);
+  if (!r) {
+    wfi_lease_release(lease);
+    return WF_ENOMEM;
   }
-  if (rc == 0) rc = load_run(r, id);
+  r->st = st;
+  r->lease = *lease;
+  *lease = (wfi_lease)WFI_LEASE_INIT;
+  snprintf(r->id, sizeof r->id, "%s", run_id);
+  int rc = load_run(r);
   if (rc == 0 && r->rec.epoch != r->lease.epoch) rc = WF_EFENCED;
   if (rc) {
-    wfi_lease_release(&r->lease);
-    wfs_run_clear(&r->rec);
-    free(r);
+    wf_run_close(r);
     return rc;
   }
   *out = r;
   return 0;
 }
 
-const char *wf_run_id(const wf_run *run) { return run->rec.id; }
+int wf_run_begin(wf_store *st, const char *workflow, const char *run_id, wf_run **out) {
+  if (wfi_store_check(st) || !workflow || !out) return WF_EINVAL;
+  wfi_lease lease = WFI_LEASE_INIT;
+  wfi_run_spec spec = {0};
+  spec.run_id = run_id;
+  spec.workflow = workflow;
+  char id[WFS_MAX_ID + 1];
+  int rc = wfi_run_create(st->env, &spec, id, &lease);
+  if (rc == WF_EEXIST && run_id) {
+    rc = wfi_run_claim(st->env, run_id, NULL, 0, &lease, NULL);
+    snprintf(id, sizeof id, "%s", run_id);
+  }
+  return rc ? rc : wfi_run_adopt(st, id, &lease, out);
+}
+
+int wf_run_resume(wf_store *st, const char *run_id, unsigned flags, wf_run **out,
+                  wf_owner *owner) {
+  if (wfi_store_check(st) || !run_id || !out ||
+      (flags & ~(unsigned)(WF_RESUME_CANCELED | WF_RESUME_FORCE)))
+    return WF_EINVAL;
+  wfi_lease lease = WFI_LEASE_INIT;
+  wfi_claim_info info;
+  int cf = (flags & WF_RESUME_CANCELED ? WFI_CLAIM_CANCELED : 0) |
+           (flags & WF_RESUME_FORCE ? WFI_CLAIM_TAKEOVER : 0);
+  int rc = wfi_run_claim(st->env, run_id, NULL, cf, &lease, &info);
+  if (owner) wfi_owner_describe(&info.owner, info.heartbeat, info.alive, owner);
+  return rc ? rc : wfi_run_adopt(st, run_id, &lease, out);
+}
+
+int wfi_run_execute_owned(wf_run *run, const wfi_plan *plan, wfi_exec_opts *opts,
+                          int *final_status) {
+  opts->lease = &run->lease;
+  opts->max_output = (size_t)(run->st->opts.max_output_mb * MIB);
+  opts->kill_grace_s = run->st->opts.kill_grace_s;
+  int rc = wfi_run_execute(run->st->env, run->id, plan, opts, final_status);
+  int lrc = load_run(run);
+  return rc ? rc : lrc;
+}
+
+const char *wf_run_id(const wf_run *run) { return run->id; }
 
 struct step_ctx {
   wf_run *r;
@@ -126,7 +180,7 @@ static int step_txn(wfs_txn *t, void *ud) {
   rec.finished_at = now;
   rec.generation = c->r->rec.generation;
   wfs_run_head disk;
-  int rc = wfs_run_peek(t, c->r->rec.id, &disk);
+  int rc = wfs_run_peek(t, c->r->id, &disk);
   if (rc == 0 && disk.epoch != c->r->lease.epoch) rc = WF_EFENCED;
   c->upd = c->r->rec;
   c->upd.event_seq = disk.event_seq;
@@ -161,7 +215,7 @@ static int output_ok(const void *out, size_t len, char *why, size_t cap) {
 
 int wf_step_run(wf_run *run, const char *key, const void *in, size_t inlen, wf_step_fn fn,
                 void *ud, const void **out, size_t *outlen, int *memo) {
-  if (!run || !key || !fn || (!in && inlen)) return WF_EINVAL;
+  if (!run || !key || !fn || (!in && inlen) || wfi_store_check(run->st)) return WF_EINVAL;
   int rc = wfs_check_step_key(key);
   if (rc) return rc;
   if (!input_ok(in, inlen)) return WF_EINVAL;
@@ -182,11 +236,11 @@ int wf_step_run(wf_run *run, const char *key, const void *in, size_t inlen, wf_s
   uint64_t hash = 0;
   uint32_t gen = 0;
   int status = -1;
-  if (wfs_step_peek(&t, run->rec.id, key, &status, &hash, &gen) != 0) status = -1;
+  if (wfs_step_peek(&t, run->id, key, &status, &hash, &gen) != 0) status = -1;
   c.prev = status;
   if (status == WFS_STEP_SUCCEEDED && hash == c.hash) {
     wfs_step s = {0};
-    rc = wfs_step_get(&t, run->rec.id, key, &s);
+    rc = wfs_step_get(&t, run->id, key, &s);
     wfs_read_end(&t);
     if (rc) return rc;
     run->out = s.output;
@@ -319,7 +373,7 @@ static const wfi_activity inproc = {"inproc", inproc_start, inproc_kill};
 
 int wf_step_map(wf_run *run, size_t n, unsigned window, wf_item_fn item, wf_step_fn fn,
                 void *ud, unsigned *max_inflight) {
-  if (!run || !item || !fn) return WF_EINVAL;
+  if (!run || !item || !fn || wfi_store_check(run->st)) return WF_EINVAL;
   struct map_ctx m = {n, item, fn, ud};
   wfi_stage stage = {0};
   stage.id = "";
@@ -333,10 +387,12 @@ int wf_step_map(wf_run *run, size_t n, unsigned window, wf_item_fn item, wf_step
   wfi_exec_opts opts = {0};
   opts.window = window ? window : 8;
   opts.lease = &run->lease;
+  opts.max_output = (size_t)(run->st->opts.max_output_mb * MIB);
+  opts.kill_grace_s = run->st->opts.kill_grace_s;
   wfi_exec *x = malloc(sizeof *x);
   if (!x) return WF_ENOMEM;
   int status = 0;
-  int rc = wfi_exec_init(x, run->st->env, run->rec.id, &plan, &opts);
+  int rc = wfi_exec_init(x, run->st->env, run->id, &plan, &opts);
   if (rc == 0) {
     x->keep_open = 1;
     rc = wfi_exec_loop(x, &status);
@@ -344,7 +400,7 @@ int wf_step_map(wf_run *run, size_t n, unsigned window, wf_item_fn item, wf_step
   if (max_inflight) *max_inflight = x->max_inflight;
   wfi_exec_destroy(x);
   free(x);
-  int lrc = load_run(run, run->rec.id);
+  int lrc = load_run(run);
   if (rc == 0) rc = lrc;
   if (rc == 0 && status != WFS_RUN_SUCCEEDED) rc = WF_ESTEP;
   return rc;
@@ -358,7 +414,7 @@ struct end_ctx {
 static int end_txn(wfs_txn *t, void *ud) {
   struct end_ctx *e = ud;
   wfs_run disk = {0};
-  int rc = wfs_run_get(t, e->r->rec.id, &disk);
+  int rc = wfs_run_get(t, e->r->id, &disk);
   if (rc == 0 && disk.epoch != e->r->lease.epoch) rc = WF_EFENCED;
   if (rc) {
     wfs_run_clear(&disk);
@@ -379,13 +435,18 @@ static int end_txn(wfs_txn *t, void *ud) {
 int wf_run_end(wf_run *run, int outcome) {
   if (!run) return WF_EINVAL;
   int rc = WF_EINVAL;
-  if (outcome == WF_RUN_SUCCEEDED || outcome == WF_RUN_FAILED) {
+  if ((outcome == WF_RUN_SUCCEEDED || outcome == WF_RUN_FAILED) && !wfi_store_check(run->st)) {
     struct end_ctx e = {run, outcome};
     rc = wfs_write(run->st->env, end_txn, &e);
   }
+  wf_run_close(run);
+  return rc;
+}
+
+void wf_run_close(wf_run *run) {
+  if (!run) return;
   free(run->out);
   wfi_lease_release(&run->lease);
   wfs_run_clear(&run->rec);
   free(run);
-  return rc;
 }

@@ -123,6 +123,19 @@ void wfi_lease_release(wfi_lease *l) {
   l->epoch = 0;
 }
 
+int wfi_lease_recheck(wfi_lease *l, const char *home, const char *run_id) {
+  char path[4096];
+  struct stat held, named;
+  int rc = lock_path(home, run_id, path, sizeof path);
+  if (rc) return rc;
+  if (fstat(l->fd, &held) == 0 && stat(path, &named) == 0 && held.st_dev == named.st_dev &&
+      held.st_ino == named.st_ino)
+    return 0;
+  uint64_t epoch = l->epoch;
+  wfi_lease_release(l);
+  return (rc = wfi_lease_open(home, run_id, l)) ? rc : wfi_lease_lock(l, epoch);
+}
+
 /* 1: a process holds byte `epoch` of the run's lock; 0: nobody does; -1: cannot tell (no
  * OFD locks on this file system). */
 static int lock_held(const char *home, const char *run_id, uint64_t epoch) {
@@ -164,4 +177,15 @@ int wfi_run_effective_status(const char *home, const wfs_run *r) {
 
 int wfi_owner_pid_visible(const wfs_owner *o) {
   return o->pid > 0 && wfi_owner_same_kernel(o) && pid_alive(o);
+}
+
+void wfi_owner_describe(const wfs_owner *o, int64_t heartbeat, int alive, wf_owner *out) {
+  memset(out, 0, sizeof *out);
+  out->pid = o->pid;
+  snprintf(out->host, sizeof out->host, "%s", o->host);
+  out->heartbeat = heartbeat;
+  out->alive = alive;
+  if (o->pid <= 0) return;
+  out->same_machine = wfi_owner_same_kernel(o);
+  out->pid_visible = wfi_owner_pid_visible(o);
 }

@@ -88,7 +88,9 @@ static int create_txn(wfs_txn *t, void *ud) {
   r.start_from = (char *)c->spec->start_from;
   r.to = (char *)c->spec->to;
   r.epoch = 1;
-  if ((rc = wfi_lease_lock(c->lease, r.epoch)) != 0) return rc;
+  if ((rc = wfi_lease_lock(c->lease, r.epoch)) != 0 ||
+      (rc = wfi_lease_recheck(c->lease, wfs_home(t->env), c->id)) != 0)
+    return rc;
   rc = put_event(t, &r, WFS_EV_RUN_STARTED, r.workflow);
   return rc ? rc : wfs_run_put(t, &r, NULL);
 }

@@ -186,7 +186,8 @@ typedef void (*wfi_observer_fn)(void *ud, const wfi_progress *p);
 /* Ownership (owner.c). An owner holds an OFD lock on byte `epoch` of $home/locks/<run id>
  * for its whole life; the epoch in the run record is bumped whenever the run changes hands,
  * and every write an owner makes checks it is still the recorded one (else WF_EFENCED). */
-#define WFI_LEASE_MS 30000 /* owners on another kernel: a heartbeat older than this is gone */
+#define WFI_LEASE_MS WF_OWNER_LEASE_MS /* owners on another kernel: gone this long after
+                                          their last heartbeat */
 
 typedef struct wfi_lease {
   int fd;                  /* the run's lock file, or -1 */
@@ -201,6 +202,11 @@ int wfi_lease_open(const char *home, const char *run_id, wfi_lease *l);
 int wfi_lease_lock(wfi_lease *l, uint64_t epoch);
 /* Close the lock file, dropping the lock (NULL and a closed lease are fine). */
 void wfi_lease_release(wfi_lease *l);
+/* After wfi_lease_lock, in the transaction that creates the run: when the lock file was
+ * removed since it was opened (a run of that id was deleted meanwhile, wf_run_delete),
+ * open it again and lock the same byte there, where others look. Errors: as
+ * wfi_lease_open and wfi_lease_lock. */
+int wfi_lease_recheck(wfi_lease *l, const char *home, const char *run_id);
 
 /* This process as an owner. */
 void wfi_owner_self(wfs_owner *o);
@@ -268,7 +274,11 @@ typedef struct wfi_exec_opts {
   int handle_signals;      /* SIGINT/SIGTERM/SIGHUP stop the run, leaving it resumable */
   const wfi_lease *lease;  /* the claim's: its epoch is checked by every write */
   wfs_owner *taken_by;     /* may be NULL; on WF_EFENCED: the owner found instead */
+  size_t max_output;       /* bytes of one step output at most; 0: WFS_MAX_VALUE */
+  double kill_grace_s;     /* SIGTERM -> SIGKILL delay of a stopped step; 0: WFI_KILL_GRACE_S */
 } wfi_exec_opts;
+
+#define WFI_KILL_GRACE_S 5.0
 
 /* Execute a claimed run to its end. *final_status gets the run's status afterwards:
  * succeeded, failed, degraded, canceled, or WFS_RUN_INTERRUPTED when stopped by a
@@ -282,5 +292,22 @@ int wfi_run_execute(wfs_env *env, const char *run_id, const wfi_plan *plan,
 
 /* The run directory $home/runs/<run id> (created). */
 int wfi_run_dir(const char *home, const char *run_id, char *buf, size_t cap);
+
+/* ---- the public handles (wf/wf.h), for the workflows layer ---------------------------- */
+
+/* The store behind a public handle. */
+wfs_env *wfi_store_env(wf_store *st);
+/* Make a public handle of run `run_id`, which this process has just created or claimed
+ * with *lease: the handle takes the lease over (*lease is reset) and gives it up when it
+ * ends or closes. Errors: WF_ENOMEM, WF_EFENCED (the run changed hands already), store
+ * errors; the lease is released on error. */
+int wfi_run_adopt(wf_store *st, const char *run_id, wfi_lease *lease, wf_run **out);
+/* Execute an owned run's plan to its end: wfi_run_execute with the handle's lease and the
+ * store's step limits (this sets opts->lease, max_output and kill_grace_s). */
+int wfi_run_execute_owned(wf_run *run, const wfi_plan *plan, wfi_exec_opts *opts,
+                          int *final_status);
+/* The public description of recorded owner o with its last heartbeat; `alive` as the
+ * caller found it (wfi_run_owner_alive, only for a running run). */
+void wfi_owner_describe(const wfs_owner *o, int64_t heartbeat, int alive, wf_owner *out);
 
 #endif

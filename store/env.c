@@ -13,7 +13,6 @@
 
 #define MIB ((size_t)1 << 20)
 #define INITIAL_MAP (16 * MIB)
-#define DEFAULT_CAP_MB 65536
 
 /* ---- errors ------------------------------------------------------------------------ */
 
@@ -130,14 +129,14 @@ static int make_folders(char *home) {
 
 static size_t map_cap(void) {
   const char *s = getenv("WF_MAP_CAP_MB");
-  unsigned long long mb = DEFAULT_CAP_MB;
+  unsigned long long mb = WFS_MAP_CAP_MB;
   if (s && *s) {
     char *end;
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
     if (!errno && !*end && v > 0 && v <= SIZE_MAX / MIB) mb = v;
   }
-  return (size_t)mb * MIB;
+  return (size_t)mb;
 }
 
 /* 16 MiB, or the power-of-two multiple of it that holds the existing data file; never
@@ -390,23 +389,11 @@ static int check_length(wfs_env *env) {
   }
 }
 
-/* Reader slots: $WF_MAX_READERS, else the default. */
-static unsigned max_readers(void) {
-  const char *s = getenv("WF_MAX_READERS");
-  if (s && *s) {
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (!errno && !*end && v >= 1 && v <= (1ul << 20) && s[0] != '-') return (unsigned)v;
-  }
-  return WFS_MAX_READERS;
-}
-
-static int open_lmdb(wfs_env *env, const char *dir, size_t filesize) {
+static int open_lmdb(wfs_env *env, const char *dir, size_t filesize, unsigned readers) {
   int fd, rc, dead;
   if ((rc = mdb_env_create(&env->env))) return env_err(env, rc);
   if ((rc = mdb_env_set_maxdbs(env->env, 8)) ||
-      (rc = mdb_env_set_maxreaders(env->env, max_readers())) ||
+      (rc = mdb_env_set_maxreaders(env->env, readers)) ||
       (rc = mdb_env_set_mapsize(env->env, initial_map(filesize, env->mapcap))))
     return env_err(env, rc);
   if ((rc = mdb_env_open(env->env, dir, MDB_NORDAHEAD | MDB_NOTLS, 0600))) return env_err(env, rc);
@@ -420,20 +407,43 @@ static int open_lmdb(wfs_env *env, const char *dir, size_t filesize) {
   return 0;
 }
 
-static int env_open(const char *home, int existing, wfs_env **out) {
+/* Reader slots: $WF_MAX_READERS, else the default. */
+static unsigned max_readers(void) {
+  const char *s = getenv("WF_MAX_READERS");
+  if (s && *s) {
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (!errno && !*end && v >= 1 && v <= (1ul << 20) && s[0] != '-') return (unsigned)v;
+  }
+  return WFS_MAX_READERS;
+}
+
+/* The options with their defaults filled in; WF_EINVAL when one is out of range. */
+static int resolve_opts(const wfs_opts *o, wfs_opts *r) {
+  static const wfs_opts none;
+  *r = o ? *o : none;
+  if (!r->map_cap_mb) r->map_cap_mb = map_cap();
+  if (!r->max_readers) r->max_readers = max_readers();
+  if (r->map_cap_mb > SIZE_MAX / MIB || r->max_readers > (1u << 20)) return WF_EINVAL;
+  return 0;
+}
+
+int wfs_open_with(const char *home, const wfs_opts *o, wfs_env **out) {
   struct stat st;
   char *dir = NULL, *data = NULL;
+  wfs_opts opts;
   int rc;
   *out = NULL;
   failure_clear();
-  if (!home || !*home) return WF_EINVAL;
+  if (!home || !*home || resolve_opts(o, &opts)) return WF_EINVAL;
   wfs_env *env = calloc(1, sizeof *env);
   if (!env || !(env->home = wfs_strdup(home))) {
     free(env);
     return WF_ENOMEM;
   }
   for (size_t n = strlen(env->home); n > 1 && env->home[n - 1] == '/'; n--) env->home[n - 1] = 0;
-  env->mapcap = map_cap();
+  env->mapcap = (size_t)opts.map_cap_mb * MIB;
   env->fault = wfs__fault_init();
   if (!(dir = join(env->home, "/store")) || !(data = join(dir, "/data.mdb"))) {
     rc = WF_ENOMEM;
@@ -441,14 +451,16 @@ static int env_open(const char *home, int existing, wfs_env **out) {
   }
   if (stat(data, &st) != 0) {
     if (errno == ENAMETOOLONG) rc = WF_EINVAL;
-    else if (existing)
+    else if (opts.existing)
       rc = errno == ENOENT || errno == ENOTDIR ? WF_ENOTFOUND : wfs__fs_err(data, NULL, errno);
     else rc = 0;
     if (rc) goto fail;
     st.st_size = 0;
   }
-  if (!existing && (rc = make_folders(env->home))) goto fail;
-  if ((rc = open_lmdb(env, dir, (size_t)st.st_size)) || (rc = open_dbs(env))) goto fail;
+  if (!opts.existing && (rc = make_folders(env->home))) goto fail;
+  if ((rc = open_lmdb(env, dir, (size_t)st.st_size, opts.max_readers)) ||
+      (rc = open_dbs(env)))
+    goto fail;
   free(dir);
   free(data);
   *out = env;
@@ -460,9 +472,12 @@ fail:
   return rc;
 }
 
-int wfs_open(const char *home, wfs_env **out) { return env_open(home, 0, out); }
+int wfs_open(const char *home, wfs_env **out) { return wfs_open_with(home, NULL, out); }
 
-int wfs_open_existing(const char *home, wfs_env **out) { return env_open(home, 1, out); }
+int wfs_open_existing(const char *home, wfs_env **out) {
+  wfs_opts o = {.existing = 1};
+  return wfs_open_with(home, &o, out);
+}
 
 void wfs_close(wfs_env *env) {
   if (!env) return;

@@ -28,32 +28,33 @@
 #define WFS_SCHEMA_VERSION 2     /* 2: run records carry the owner epoch (records.c) */
 #define WFS_COMPRESS_MIN 1024
 #define WFS_MAX_KEY 511         /* LMDB's key limit */
-#define WFS_MAX_ID 200          /* run ids */
-#define WFS_MAX_STEP_KEY 300    /* step keys */
+#define WFS_MAX_ID WF_MAX_RUN_ID       /* run ids */
+#define WFS_MAX_STEP_KEY WF_MAX_STEP_KEY /* step keys */
 #define WFS_MAX_VALUE (64u << 20) /* default cap of one step output */
 
-/* Stored run statuses. WFS_RUN_INTERRUPTED is never stored: it is what a RUNNING run
- * whose owner is gone reads as (wfs_run_effective_status). */
+/* Stored run statuses: the public ones (wf/wf.h). WFS_RUN_INTERRUPTED is never stored: it
+ * is what a RUNNING run whose owner is gone reads as (wfi_run_effective_status). */
 enum wfs_run_status {
-  WFS_RUN_PENDING = 0,
-  WFS_RUN_RUNNING = 1,
-  WFS_RUN_SUCCEEDED = 2,
-  WFS_RUN_FAILED = 3,
-  WFS_RUN_DEGRADED = 4,
-  WFS_RUN_CANCELED = 5,
-  WFS_RUN_INTERRUPTED = 6,
-  WFS_RUN_NSTATUS = 7
+  WFS_RUN_PENDING = WF_RUN_PENDING,
+  WFS_RUN_RUNNING = WF_RUN_RUNNING,
+  WFS_RUN_SUCCEEDED = WF_RUN_SUCCEEDED,
+  WFS_RUN_FAILED = WF_RUN_FAILED,
+  WFS_RUN_DEGRADED = WF_RUN_DEGRADED,
+  WFS_RUN_CANCELED = WF_RUN_CANCELED,
+  WFS_RUN_INTERRUPTED = WF_RUN_INTERRUPTED,
+  WFS_RUN_NSTATUS = WF_RUN_NSTATUS
 };
 
 enum wfs_step_status {
-  WFS_STEP_PENDING = 0,
-  WFS_STEP_RUNNING = 1,
-  WFS_STEP_SUCCEEDED = 2,
-  WFS_STEP_FAILED = 3,
-  WFS_STEP_SKIPPED = 4,
-  WFS_STEP_CANCELED = 5,
-  WFS_STEP_NSTATUS = 6,
-  WFS_STEP_UNREADABLE = 7  /* never stored: a record wfs_steps_scan could not decode */
+  WFS_STEP_PENDING = WF_STEP_PENDING,
+  WFS_STEP_RUNNING = WF_STEP_RUNNING,
+  WFS_STEP_SUCCEEDED = WF_STEP_SUCCEEDED,
+  WFS_STEP_FAILED = WF_STEP_FAILED,
+  WFS_STEP_SKIPPED = WF_STEP_SKIPPED,
+  WFS_STEP_CANCELED = WF_STEP_CANCELED,
+  WFS_STEP_NSTATUS = WF_STEP_NSTATUS,
+  WFS_STEP_UNREADABLE = WF_STEP_UNREADABLE /* never stored: a record wfs_steps_scan could
+                                               not decode */
 };
 
 const char *wfs_run_status_name(int status);   /* "running", ...; "?" if unknown */
@@ -64,13 +65,28 @@ const char *wfs_step_status_name(int status);
 
 typedef struct wfs_env wfs_env;
 
-/* Open or create the store under `home` (created with its store/, logs/ and runs/ folders).
- * Checks the schema (WF_ESCHEMA if newer, WF_ENOTSTORE if not 1..WFS_SCHEMA_VERSION),
- * clears stale readers, marks the LMDB file descriptor close-on-exec. The map starts
- * small and grows on demand up to a cap: $WF_MAP_CAP_MB, default 65536. The reader table
- * (one slot per process with the store open) has $WF_MAX_READERS slots, default
- * WFS_MAX_READERS, fixed by the first process to open the store while no other has it
- * open. Errors: as wf_store_open (wf/wf.h); wfs_last_failure says on what. */
+#define WFS_MAX_READERS 4096    /* default reader slots of a store */
+#define WFS_MAP_CAP_MB 65536    /* default cap of the map, MiB */
+
+/* How a store is opened; zero-initialized fields take their defaults. */
+typedef struct wfs_opts {
+  int existing;            /* open only a store that exists (see wfs_open_existing) */
+  uint64_t map_cap_mb;     /* the map grows on demand up to this; 0: $WF_MAP_CAP_MB, else
+                              WFS_MAP_CAP_MB */
+  unsigned max_readers;    /* reader slots, 1 .. 1 << 20; 0: $WF_MAX_READERS, else
+                              WFS_MAX_READERS */
+} wfs_opts;
+
+/* Open or create the store under `home` (created with its store/, logs/ and runs/
+ * folders). Checks the schema (WF_ESCHEMA if newer, WF_ENOTSTORE if not
+ * 1..WFS_SCHEMA_VERSION), clears stale readers, marks the LMDB file descriptor
+ * close-on-exec. The map starts small and grows on demand up to o->map_cap_mb. The reader
+ * table (one slot per process with the store open) has o->max_readers slots, fixed by the
+ * first process to open the store while no other has it open. o NULL: defaults.
+ * Errors: as wf_store_open_ex (wf/wf.h); WF_EINVAL for an option out of range;
+ * wfs_last_failure says on what. */
+int wfs_open_with(const char *home, const wfs_opts *o, wfs_env **out);
+/* wfs_open_with with the defaults. */
 int wfs_open(const char *home, wfs_env **out);
 void wfs_close(wfs_env *env);
 const char *wfs_home(const wfs_env *env);  /* as given, without trailing slash */
@@ -80,17 +96,11 @@ const char *wfs_home(const wfs_env *env);  /* as given, without trailing slash *
  * never create a store). */
 int wfs_open_existing(const char *home, wfs_env **out);
 
-#define WFS_MAX_READERS 4096    /* default reader slots of a store */
-
 /* What the last store error of this thread was about, for messages. Set by the store
  * functions that fail on a file or the store itself (WF_EIO, WF_ENOSPC, WF_EROFS,
  * WF_EACCES, WF_EREADERS, WF_ENOTSTORE, WF_ECORRUPT of the data file) when they fail;
  * cleared when wfs_open or wfs_open_existing begins. */
-typedef struct wfs_failure {
-  char path[4096];         /* the file or folder, or "" */
-  int sys_errno;           /* the system's error code behind it, or 0 */
-  unsigned readers;        /* WF_EREADERS: the store's reader slots */
-} wfs_failure;
+typedef wf_failure wfs_failure;
 const wfs_failure *wfs_last_failure(void);
 /* Map errno value e, met on `path` (a file of the store's home that LMDB does not manage,
  * such as a run's lock file), to WF_ENOSPC, WF_EROFS, WF_EACCES, WF_ENOMEM or WF_EIO, and
@@ -167,11 +177,23 @@ typedef struct wfs_step {
   uint32_t tries;          /* failed attempts counted against the retry budget so far */
 } wfs_step;
 
+/* Event types: the public ones (wf/wf.h). */
 enum wfs_event_type {
-  WFS_EV_RUN_STARTED = 1, WFS_EV_RUN_RESUMED, WFS_EV_RUN_FINISHED, WFS_EV_RUN_CANCEL_REQUESTED,
-  WFS_EV_RUN_INTERRUPTED, WFS_EV_GENERATION, WFS_EV_STEP_STARTED, WFS_EV_STEP_SUCCEEDED,
-  WFS_EV_STEP_FAILED, WFS_EV_STEP_RETRY, WFS_EV_STEP_TIMED_OUT, WFS_EV_STEP_CANCELED,
-  WFS_EV_STEP_SKIPPED, WFS_EV_STEP_INPUT_CHANGED, WFS_EV_STEP_SUPERSEDED
+  WFS_EV_RUN_STARTED = WF_EV_RUN_STARTED,
+  WFS_EV_RUN_RESUMED = WF_EV_RUN_RESUMED,
+  WFS_EV_RUN_FINISHED = WF_EV_RUN_FINISHED,
+  WFS_EV_RUN_CANCEL_REQUESTED = WF_EV_RUN_CANCEL_REQUESTED,
+  WFS_EV_RUN_INTERRUPTED = WF_EV_RUN_INTERRUPTED,
+  WFS_EV_GENERATION = WF_EV_GENERATION,
+  WFS_EV_STEP_STARTED = WF_EV_STEP_STARTED,
+  WFS_EV_STEP_SUCCEEDED = WF_EV_STEP_SUCCEEDED,
+  WFS_EV_STEP_FAILED = WF_EV_STEP_FAILED,
+  WFS_EV_STEP_RETRY = WF_EV_STEP_RETRY,
+  WFS_EV_STEP_TIMED_OUT = WF_EV_STEP_TIMED_OUT,
+  WFS_EV_STEP_CANCELED = WF_EV_STEP_CANCELED,
+  WFS_EV_STEP_SKIPPED = WF_EV_STEP_SKIPPED,
+  WFS_EV_STEP_INPUT_CHANGED = WF_EV_STEP_INPUT_CHANGED,
+  WFS_EV_STEP_SUPERSEDED = WF_EV_STEP_SUPERSEDED
 };
 const char *wfs_event_type_name(int type);
 

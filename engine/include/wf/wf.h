@@ -56,32 +56,165 @@ enum wf_error {
 /* Message for an error code (0 gives "success"); never NULL. */
 const char *wf_strerror(int err);
 
+/* What the last failing call of this thread failed on, when it failed on a file or folder
+ * of the store, or on the store itself: WF_EIO, WF_ENOSPC, WF_EROFS, WF_EACCES,
+ * WF_EREADERS, WF_ENOTSTORE, and WF_ECORRUPT of the data file. Cleared when a store is
+ * opened; left as it was by calls that fail otherwise. Never NULL; the struct belongs to
+ * the library and is overwritten by the thread's next failure. */
+typedef struct wf_failure {
+  char path[4096];         /* the file or folder, or "" */
+  int sys_errno;           /* the system's error code behind it, or 0 */
+  unsigned readers;        /* with WF_EREADERS: the reader slots the store has */
+} wf_failure;
+const wf_failure *wf_last_failure(void);
+
+/* ---- names and limits ------------------------------------------------------------- */
+
+#define WF_MAX_RUN_ID 200   /* bytes of a run id */
+#define WF_MAX_STEP_KEY 300 /* bytes of a step key */
+
+/* Statuses of a run. WF_RUN_INTERRUPTED is never recorded: a run recorded as running
+ * whose owner is gone (crashed, killed, stopped by a signal) reads as interrupted. */
+enum wf_run_status {
+  WF_RUN_PENDING = 0,
+  WF_RUN_RUNNING = 1,
+  WF_RUN_SUCCEEDED = 2,
+  WF_RUN_FAILED = 3,
+  WF_RUN_DEGRADED = 4,     /* finished with failed steps under continue-on-error */
+  WF_RUN_CANCELED = 5,
+  WF_RUN_INTERRUPTED = 6
+};
+#define WF_RUN_NSTATUS 7
+
+/* Statuses of a step. WF_STEP_UNREADABLE is never recorded: it marks a step whose record
+ * cannot be decoded (a damaged store) in a listing. */
+enum wf_step_status {
+  WF_STEP_PENDING = 0,
+  WF_STEP_RUNNING = 1,
+  WF_STEP_SUCCEEDED = 2,
+  WF_STEP_FAILED = 3,
+  WF_STEP_SKIPPED = 4,
+  WF_STEP_CANCELED = 5,
+  WF_STEP_UNREADABLE = 7
+};
+#define WF_STEP_NSTATUS 6 /* recorded statuses: 0 .. WF_STEP_NSTATUS-1 */
+
+/* What the events of a run's history record. */
+enum wf_event_type {
+  WF_EV_RUN_STARTED = 1,
+  WF_EV_RUN_RESUMED,       /* detail: how, when taken over from a live owner */
+  WF_EV_RUN_FINISHED,      /* detail: the final status */
+  WF_EV_RUN_CANCEL_REQUESTED,
+  WF_EV_RUN_INTERRUPTED,
+  WF_EV_GENERATION,        /* stages are executed again (start --start-from) */
+  WF_EV_STEP_STARTED,
+  WF_EV_STEP_SUCCEEDED,
+  WF_EV_STEP_FAILED,       /* detail: the error */
+  WF_EV_STEP_RETRY,        /* detail: the next attempt and its delay */
+  WF_EV_STEP_TIMED_OUT,
+  WF_EV_STEP_CANCELED,
+  WF_EV_STEP_SKIPPED,
+  WF_EV_STEP_INPUT_CHANGED, /* a recorded step runs again: its input is not the recorded one */
+  WF_EV_STEP_SUPERSEDED
+};
+
+/* Names: "running", "succeeded", ...; "step_failed", ...; "?" for a value out of range.
+ * Static strings. */
+const char *wf_run_status_name(int status);
+const char *wf_step_status_name(int status);  /* WF_STEP_UNREADABLE: "unreadable" */
+const char *wf_event_type_name(int type);
+/* The run status named `name` (as wf_run_status_name gives it) into *status.
+ * Errors: WF_EINVAL (no such status; *status untouched). */
+int wf_run_status_parse(const char *name, int *status);
+
+/* Whether `id` can be a run id: 1 to WF_MAX_RUN_ID bytes of printable ASCII other than
+ * space, '/' and '\', not beginning with '.' or '-'. 0, or WF_EINVAL. */
+int wf_run_id_check(const char *id);
+/* Whether `key` can be a step key: 1 to WF_MAX_STEP_KEY bytes, no control characters.
+ * 0, or WF_EINVAL. */
+int wf_step_key_check(const char *key);
+
+/* ---- stores ----------------------------------------------------------------------- */
+
 typedef struct wf_store wf_store;
 typedef struct wf_run wf_run;
+typedef struct wf_owner wf_owner; /* below, with the reading of runs */
 
-/* Open (creating if needed) the store under `home`; NULL means $WF_HOME, else "./.wf".
- * Errors: WF_EINVAL (path too long); a folder or file of the store cannot be created or
- * opened: WF_EACCES (permission), WF_EROFS (read-only file system), WF_ENOSPC (disk or
- * quota full), WF_EIO (other system errors); WF_ESCHEMA (written by a newer wf),
- * WF_ENOTSTORE (an LMDB environment that is not a wf store), WF_ECORRUPT (the data file
- * is shorter than its pages), WF_EREADERS (every reader slot of the store is taken by
- * live processes), WF_ESTORE (LMDB refused), WF_ENOMEM. */
+enum wf_store_flags {
+  WF_STORE_NOCREATE = 1    /* open only a store that exists: never create one */
+};
+
+/* How a store handle behaves. Zero-initialize it; a field left 0 takes its default. */
+typedef struct wf_store_opts {
+  unsigned flags;          /* WF_STORE_* */
+  uint64_t map_cap_mb;     /* the store's file grows on demand up to this many MiB; 0: 65536.
+                              A write that would go beyond fails with WF_EMAPFULL */
+  unsigned max_readers;    /* processes that may have the store open at once, 1 .. 1048576;
+                              0: 4096. Fixed by the first process to open the store while
+                              no other has it open */
+  uint64_t max_output_mb;  /* a step output above this many MiB fails the step without
+                              retry; 0: 64 */
+  double kill_grace_s;     /* a step stopped (timeout, cancel) gets SIGTERM, then SIGKILL
+                              this many seconds later; 0: 5 */
+} wf_store_opts;
+
+/* Open the store under `home` (NULL means $WF_HOME, else "./.wf"), creating it unless
+ * WF_STORE_NOCREATE; opts NULL takes every default. The handle is the caller's until
+ * wf_store_close; it and everything begun or listed through it belong to one thread.
+ * Errors: WF_EINVAL (path too long; an option out of range); WF_ENOTFOUND (with
+ * WF_STORE_NOCREATE: there is no store there; nothing was created); a folder or file of
+ * the store cannot be created or opened: WF_EACCES (permission), WF_EROFS (read-only file
+ * system), WF_ENOSPC (disk or quota full), WF_EIO (other system errors); WF_ESCHEMA
+ * (written by a newer wf), WF_ENOTSTORE (an LMDB environment that is not a wf store),
+ * WF_ECORRUPT (the data file is shorter than its pages), WF_EREADERS (every reader slot
+ * of the store is taken by live processes), WF_ESTORE (LMDB refused), WF_ENOMEM.
+ * wf_last_failure says on what file. */
+int wf_store_open_ex(const char *home, const wf_store_opts *opts, wf_store **out);
+
+/* wf_store_open_ex with every default. */
 int wf_store_open(const char *home, wf_store **out);
 
-/* Close a store; all runs begun on it must have ended. */
+/* Close a store; every run handle of it must have been ended or closed. NULL is fine. */
 void wf_store_close(wf_store *st);
+
+/* The store's home folder as opened (without a trailing '/'); valid until
+ * wf_store_close. Runs keep their files under it: runs/<id>/, logs/<id>/, locks/<id>. */
+const char *wf_store_home(const wf_store *st);
+
+/* ---- owning a run and executing its steps ------------------------------------------ */
 
 /* Begin run `run_id` of `workflow`, or take over the existing run of that id when its
  * owner is gone (then its recorded steps are reused). The caller owns the run.
- * run_id NULL generates "run_<date>-<time>-<random>". Ids are at most 200 bytes of
- * printable ASCII other than '/' and space.
- * The run is owned until wf_run_end: its lock (a file under `home`/locks/) is held by this
- * process, and its record's owner epoch is checked by every write made through the handle.
- * Errors: WF_EINVAL (bad id), WF_EBUSY (a live process owns it), WF_ESTATE (the run
- * already finished), WF_ENOMEM, WF_ESTORE, WF_EIO (the lock file cannot be made). */
+ * run_id NULL generates "run_<date>-<time>-<random>"; see wf_run_id_check.
+ * The run is owned until wf_run_end or wf_run_close: its lock (a file under
+ * `home`/locks/) is held by this process, and its record's owner epoch is checked by
+ * every write made through the handle.
+ * Errors: WF_EINVAL (bad id; or called from a listing callback, see wf_runs_list),
+ * WF_EBUSY (a live process owns it), WF_ESTATE (the run succeeded, or was canceled: see
+ * wf_run_resume), WF_ENOMEM, WF_EIO (the lock file cannot be made), WF_EMAPFULL,
+ * WF_ENOSPC, WF_ESTORE. */
 int wf_run_begin(wf_store *st, const char *workflow, const char *run_id, wf_run **out);
 
-/* The run's id; valid until wf_run_end. */
+enum wf_resume_flags {
+  WF_RESUME_CANCELED = 1,  /* a canceled run may be continued too */
+  WF_RESUME_FORCE = 2      /* take the run even from a live owner (a stuck one): its
+                              writes fail from then on, it records nothing more */
+};
+
+/* Take ownership of existing run `run_id` to continue it: *out is owned as from
+ * wf_run_begin, and steps recorded as succeeded are reused. Runs recorded as running
+ * whose owner is gone (interrupted) and failed runs are resumed; canceled ones with
+ * WF_RESUME_CANCELED. owner (may be NULL) receives the owner found: on WF_EBUSY the live
+ * one; on success the one taken over from (owner->alive is 1 only when WF_RESUME_FORCE
+ * took the run from a live owner).
+ * Errors: WF_EINVAL (bad id, unknown flags; or called from a listing callback),
+ * WF_ENOTFOUND, WF_EBUSY (a live process owns it), WF_ESTATE (it succeeded; or it was
+ * canceled and WF_RESUME_CANCELED is not given), WF_EIO (the lock file cannot be made),
+ * WF_ECORRUPT, WF_ENOMEM, WF_EMAPFULL, WF_ENOSPC, WF_ESTORE. */
+int wf_run_resume(wf_store *st, const char *run_id, unsigned flags, wf_run **out,
+                  wf_owner *owner);
+
+/* The run's id; the same pointer until wf_run_end or wf_run_close. */
 const char *wf_run_id(const wf_run *run);
 
 /* The deepest nesting of arrays and maps (the outermost counting 1) that wf takes in a
@@ -97,7 +230,7 @@ const char *wf_run_id(const wf_run *run);
  * recorded, or shown as JSON, as it is. */
 typedef int (*wf_step_fn)(void *ud, const void *in, size_t inlen, void **out, size_t *outlen);
 
-/* Execute step `key` (at most 300 bytes) of the run with msgpack input `in`, unless it
+/* Execute step `key` (see wf_step_key_check) of the run with msgpack input `in`, unless it
  * is recorded as succeeded with the same input. Either way *out and *outlen receive the
  * output, valid until the next call on this run; *memoized (may be NULL) tells which.
  * Returns after the record is durable.
@@ -110,7 +243,7 @@ int wf_step_run(wf_run *run, const char *key, const void *in, size_t inlen, wf_s
 
 /* Builds the msgpack input of item i of a fan-out (malloc'd into *in, *inlen: one value
  * at most WF_MAX_VALUE_DEPTH deep) and its step key (a NUL-terminated string of at most
- * 300 bytes written into key[keycap]). */
+ * WF_MAX_STEP_KEY bytes written into key[keycap]). */
 typedef int (*wf_item_fn)(void *ud, size_t i, char *key, size_t keycap, void **in, size_t *inlen);
 
 /* Execute n steps of a fan-out with at most `window` of them in flight, through the
@@ -121,13 +254,199 @@ typedef int (*wf_item_fn)(void *ud, size_t i, char *key, size_t keycap, void **i
 int wf_step_map(wf_run *run, size_t n, unsigned window, wf_item_fn item, wf_step_fn fn,
                 void *ud, unsigned *max_inflight);
 
-/* Final status given to wf_run_end. */
-enum wf_run_outcome { WF_RUN_SUCCEEDED = 2, WF_RUN_FAILED = 3 };
-
 /* Record the run's outcome (WF_RUN_SUCCEEDED or WF_RUN_FAILED), give up ownership and
  * free the handle. Errors: WF_EINVAL, WF_ESTORE, WF_EFENCED (another process owns the
  * run now; nothing was recorded); the handle is freed anyway. */
 int wf_run_end(wf_run *run, int outcome);
+
+/* Give up ownership without recording an outcome and free the handle (NULL is fine). A
+ * run left running reads as interrupted from then on and can be resumed. */
+void wf_run_close(wf_run *run);
+
+/* ---- reading runs ------------------------------------------------------------------ */
+
+/* Who owns a run, as recorded, and whether it still does. */
+struct wf_owner {
+  int32_t pid;             /* 0: no owner recorded (a finished run) */
+  char host[64];           /* its host name */
+  int64_t heartbeat;       /* its last heartbeat, ms since the epoch; owners beat every 5 s */
+  int alive;               /* 1: the run is running and this owner may still be executing
+                              it (on this machine it holds the run's lock; on another its
+                              heartbeat is younger than WF_OWNER_LEASE_MS); 0: gone */
+  int same_machine;        /* 1: it ran on this machine's kernel (same boot id) */
+  int pid_visible;         /* 1: its pid is a live process of this PID namespace (with the
+                              start time recorded) */
+};
+
+/* An owner on another machine counts as gone this long after its last heartbeat. */
+#define WF_OWNER_LEASE_MS 30000
+
+/* One run, as read from the store. Strings are NUL-terminated; times are ms since the
+ * epoch, 0 when not reached. */
+typedef struct wf_run_info {
+  const char *id;
+  int read_error;          /* in wf_runs_list only: 0, or why the run's record could not be
+                              read (WF_ECORRUPT, WF_ENOTFOUND for an index entry without a
+                              record, ...): then only id and created_at are set */
+  const char *workflow;    /* its name */
+  int status;              /* wf_run_status as it reads now: WF_RUN_INTERRUPTED when
+                              recorded as running and its owner is gone */
+  int recorded_status;     /* as recorded: never WF_RUN_INTERRUPTED */
+  int64_t created_at;      /* when the run was begun */
+  int64_t started_at;      /* when its last execution began (it is resumed, restarted) */
+  int64_t updated_at;      /* its record's last change */
+  int64_t finished_at;     /* when its last execution ended; 0 while it runs */
+  uint32_t generation;     /* how many times its stages were set to run again */
+  uint64_t counts[WF_STEP_NSTATUS]; /* recorded steps per wf_step_status */
+  const char *error;       /* why the run failed or stopped, or NULL */
+  const char *forked_from; /* the run it was forked from, or NULL */
+  wf_owner owner;          /* pid 0 when none is recorded */
+  int cancel_requested;    /* a cancel was asked of its live owner */
+  const void *params;      /* its parameters: a msgpack map, or NULL */
+  size_t params_len;
+  const char *only, *skip, *start_from, *to; /* stage selection as given, or NULL */
+  uint32_t window;         /* steps in flight at once */
+  int continue_on_error;
+  const char *def_path;    /* where its definition was loaded from; "" when bundled or
+                              none */
+  const char *def_text;    /* its definition as it runs; "" for runs of wf_run_begin */
+  const char *def_hash;    /* a digest of def_text */
+  uint64_t next_event_seq; /* its events have sequence numbers below this one */
+  const char *run_dir;     /* `home`/runs/<id>: the files its steps write (it may not
+                              exist) */
+} wf_run_info;
+
+/* Read run `run_id` into *out, a malloc'd description the caller frees with
+ * wf_run_info_free; its pointers stay valid until then.
+ * Errors: WF_EINVAL (bad id; or called from a listing callback of the same store),
+ * WF_ENOTFOUND, WF_ECORRUPT (the record cannot be decoded), WF_ENOMEM, WF_ESTORE,
+ * WF_EREADERS. */
+int wf_run_info_get(wf_store *st, const char *run_id, wf_run_info **out);
+void wf_run_info_free(wf_run_info *info);
+
+/* Which runs wf_runs_list passes, in what order. Zero-initialize it: a field left 0 does
+ * not filter. */
+typedef struct wf_run_filter {
+  unsigned statuses;       /* bit (1u << s) for each wf_run_status s wanted, as the run
+                              reads now (so WF_RUN_INTERRUPTED can be asked for); 0: all */
+  const char *workflow;    /* only runs of this workflow */
+  int64_t since;           /* only runs created at or after this time (ms) */
+  int64_t until;           /* only runs created before this time (ms) */
+  int oldest_first;        /* runs are passed by creation time, newest first unless set;
+                              runs created in the same ms by id */
+  size_t limit;            /* pass at most this many readable runs */
+  const char *after_id;    /* paging: begin after this run, the last one of the previous
+                              page (it need not exist any more if after_created_at is
+                              given) */
+  int64_t after_created_at; /* that run's created_at; 0: read from its record */
+} wf_run_filter;
+
+/* Called for each run listed; `run` and everything it points to are valid until it
+ * returns. Return 0 to go on; any other value stops the listing and is returned by it. */
+typedef int (*wf_run_cb)(void *ud, const wf_run_info *run);
+
+/* Pass the runs that match f (NULL: every run, newest first) to cb. The runs are read
+ * in one read snapshot of the store, held while cb runs: cb must not call functions
+ * of the same store handle (they fail with WF_EINVAL); collect what it needs and act
+ * after. A run whose record cannot be read is passed with read_error set, whatever the
+ * workflow filter (it cannot be applied), and does not count against the limit.
+ * Errors: WF_EINVAL (a status bit out of range, since/until/after_created_at negative, a
+ * bad after_id; or called from a listing callback of the same store), WF_ENOTFOUND
+ * (after_id without after_created_at names no run), WF_ECORRUPT (an index entry is
+ * damaged), WF_ESTORE, WF_EREADERS, WF_ENOMEM; or what cb returned. */
+int wf_runs_list(wf_store *st, const wf_run_filter *f, wf_run_cb cb, void *ud);
+
+/* One step of a run, as recorded. */
+typedef struct wf_step_info {
+  const char *key;         /* "<stage>" or "<stage>/<item key>" for an item of a fan-out;
+                              a fan-out stage's own record has the stage id as key */
+  const char *stage;       /* the stage it belongs to; "" when unknown */
+  int status;              /* wf_step_status; WF_STEP_UNREADABLE: the record cannot be
+                              decoded, and only key and error are set */
+  uint32_t attempt;        /* its last attempt, from 1 */
+  int64_t started_at, finished_at; /* its last attempt's, ms since the epoch */
+  int32_t exit_code;       /* of its process; -1 when it was not a process exit */
+  const char *error;       /* why it failed, or NULL */
+  const char *stderr_tail; /* the end of what its process wrote to stderr, or NULL */
+  uint32_t generation;     /* the run's generation it was recorded in */
+  const void *input;       /* msgpack, or NULL */
+  size_t input_len;
+  const void *output;      /* msgpack, or NULL when it gave none */
+  size_t output_len;
+} wf_step_info;
+
+/* As wf_run_cb, for steps. */
+typedef int (*wf_step_cb)(void *ud, const wf_step_info *step);
+
+/* Pass the recorded steps of run `run_id` whose key begins with `prefix` (NULL or "": all;
+ * "stage/" the items of a fan-out stage) to cb, in key order, from one read snapshot held
+ * while cb runs (cb must not call functions of the same store handle). A step whose record
+ * cannot be decoded is passed with status WF_STEP_UNREADABLE, so one damaged record does
+ * not hide the others.
+ * Errors: WF_EINVAL (bad run id, prefix longer than WF_MAX_STEP_KEY; or called from a
+ * listing callback), WF_ENOTFOUND (no such run), WF_ECORRUPT (the run's record cannot be
+ * decoded), WF_ESTORE, WF_EREADERS, WF_ENOMEM; or what cb returned. */
+int wf_steps_list(wf_store *st, const char *run_id, const char *prefix, wf_step_cb cb,
+                  void *ud);
+
+/* Read step `key` of run `run_id` into *out, malloc'd; the caller frees it with
+ * wf_step_info_free and its pointers stay valid until then.
+ * Errors: WF_EINVAL (bad run id or key; or called from a listing callback), WF_ENOTFOUND
+ * (no such run or step), WF_ECORRUPT (the record cannot be decoded), WF_ENOMEM,
+ * WF_ESTORE, WF_EREADERS. */
+int wf_step_info_get(wf_store *st, const char *run_id, const char *key, wf_step_info **out);
+void wf_step_info_free(wf_step_info *step);
+
+/* One event of a run's history. */
+typedef struct wf_event_info {
+  uint64_t seq;            /* its place in the run's history, from 0 */
+  int type;                /* wf_event_type */
+  int64_t time;            /* ms since the epoch */
+  const char *step_key;    /* the step it is about, or NULL for the run */
+  uint32_t attempt;        /* the step's attempt, or 0 */
+  const char *detail;      /* or NULL */
+} wf_event_info;
+
+/* As wf_run_cb, for events. */
+typedef int (*wf_event_cb)(void *ud, const wf_event_info *event);
+
+/* Pass the events of run `run_id` with sequence numbers from `from_seq` on to cb, in
+ * order, from one read snapshot held while cb runs (cb must not call functions of the
+ * same store handle). For live updates, pass the seq after the last one seen, or the
+ * run's next_event_seq, and call again later.
+ * Errors: WF_EINVAL (bad run id; or called from a listing callback), WF_ENOTFOUND (no
+ * such run), WF_ECORRUPT (a record cannot be decoded: the events before it were passed),
+ * WF_ESTORE, WF_EREADERS, WF_ENOMEM; or what cb returned. */
+int wf_events_list(wf_store *st, const char *run_id, uint64_t from_seq, wf_event_cb cb,
+                   void *ud);
+
+/* The path of the log holding what step `key` of run `run_id` wrote to stderr (every
+ * attempt), or with key NULL of the log a detached run writes its own messages to;
+ * written to buf[cap]. The file exists only once something was written.
+ * Errors: WF_EINVAL (bad id or key, or the path does not fit in cap). */
+int wf_log_path(const wf_store *st, const char *run_id, const char *key, char *buf,
+                size_t cap);
+
+/* ---- controlling runs -------------------------------------------------------------- */
+
+/* Ask run `run_id` to stop. A live owner notices within a second, stops its steps and
+ * records the run canceled (wf_run_info: status running and cancel_requested until
+ * then); a run that no live process owns is recorded canceled at once.
+ * Errors: WF_EINVAL (bad id; or called from a listing callback), WF_ENOTFOUND,
+ * WF_ESTATE (the run has finished already), WF_ECORRUPT, WF_EMAPFULL, WF_ENOSPC, WF_EIO,
+ * WF_ESTORE. */
+int wf_run_cancel(wf_store *st, const char *run_id);
+
+/* Delete run `run_id` and everything of it: its record, steps, events and index entries
+ * in one transaction, then its lock file and its folders runs/<id>/ and logs/<id>/.
+ * Files of those folders that cannot be removed are left in a folder whose name begins
+ * with '.' (no run id does) beside them; the run is gone either way.
+ * Errors: WF_EINVAL (bad id; or called from a listing callback), WF_ENOTFOUND, WF_EBUSY
+ * (a live process owns the run: cancel it first), WF_ECORRUPT, WF_EMAPFULL, WF_ENOSPC,
+ * WF_EIO (also: its lock file or a folder could not be moved), WF_EACCES, WF_ESTORE;
+ * after an error the run is as it was (but for its lock file, which only a live owner
+ * needs). */
+int wf_run_delete(wf_store *st, const char *run_id);
 
 #ifdef __cplusplus
 }
