@@ -29,6 +29,7 @@ void wfi_exec_progress(wfi_exec *x, int type, uint32_t stage, const struct rstep
   p.type = type;
   p.stage = stage;
   p.stage_id = x->plan->stages[stage].id;
+  p.fanout = x->plan->stages[stage].fanout;
   p.done = st->done;
   p.failed = st->failed;
   p.total = st->exhausted ? st->pulled : 0;

@@ -169,6 +169,7 @@ typedef struct wfi_progress {
   int type;
   uint32_t stage;
   const char *stage_id;
+  int fanout;              /* the stage is a fan-out */
   const char *step_key;    /* steps only */
   int status;              /* wfs_step_status */
   int memoized;

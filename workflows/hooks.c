@@ -13,7 +13,7 @@
 #include "wfw_int.h"
 
 struct wfi_items {
-  wfw_plan *p;
+  wfw_plan_state *p;
   wfi_exec *x;
   uint32_t stage;
   const cJSON *cur;        /* next item; borrowed from the cached output */
@@ -24,7 +24,7 @@ struct wfi_items {
   int checked;             /* the keys were compared (before the first item) */
 };
 
-void wfw_plan_clear_cache(wfw_plan *p) {
+void wfw_plan_clear_cache(wfw_plan_state *p) {
   for (uint32_t i = 0; i < p->plan.nstages; i++) {
     free(p->outs[i].mp);
     cJSON_Delete(p->outs[i].json);
@@ -36,7 +36,7 @@ void wfw_plan_clear_cache(wfw_plan *p) {
 }
 
 /* $home/runs/<run id>, absolute so that a step with another cwd can use it. */
-static char *run_dir_of(const wfw_plan *p, const char *run_id) {
+static char *run_dir_of(const wfw_plan_state *p, const char *run_id) {
   const char *home = p->home ? p->home : getenv("WF_HOME");
   char cwd[PATH_MAX] = "";
   if (!home || !*home) home = ".wf";
@@ -47,7 +47,7 @@ static char *run_dir_of(const wfw_plan *p, const char *run_id) {
   return s;
 }
 
-int wfw_plan_bind_exec(wfw_plan *p, wfi_exec *x) {
+int wfw_plan_bind_exec(wfw_plan_state *p, wfi_exec *x) {
   if (p->x == x && p->run_dir) return 0;
   wfw_plan_clear_cache(p);
   const char *id = p->io.run_id ? p->io.run_id(x) : NULL;
@@ -56,7 +56,7 @@ int wfw_plan_bind_exec(wfw_plan *p, wfi_exec *x) {
   return 0;
 }
 
-void wfw_plan_error(wfw_plan *p, uint32_t stage, const char *fmt, ...) {
+void wfw_plan_error(wfw_plan_state *p, uint32_t stage, const char *fmt, ...) {
   char msg[1024];
   int n = snprintf(msg, sizeof msg, "stage \"%s\": ", p->d->stages[stage].id);
   va_list ap;
@@ -66,7 +66,7 @@ void wfw_plan_error(wfw_plan *p, uint32_t stage, const char *fmt, ...) {
   if (p->io.error) p->io.error(p->x, msg);
 }
 
-int wfw_plan_output(wfw_plan *p, uint32_t stage, int json, const wfw_out **out) {
+int wfw_plan_output(wfw_plan_state *p, uint32_t stage, int json, const wfw_out **out) {
   wfw_out *o = &p->outs[stage];
   int rc;
   if (!o->fetched) {
@@ -87,7 +87,7 @@ int wfw_plan_output(wfw_plan *p, uint32_t stage, int json, const wfw_out **out) 
 }
 
 static int ctx_output(void *ud, int stage, const char *id, const cJSON **out) {
-  wfw_plan *p = ud;
+  wfw_plan_state *p = ud;
   int i = stage >= 0 ? stage : wfw_def_stage_index(p->d, id);
   const wfw_out *o;
   if (i < 0) return WF_ENOTFOUND;
@@ -97,7 +97,7 @@ static int ctx_output(void *ud, int stage, const char *id, const cJSON **out) {
   return 0;
 }
 
-static void ctx_init(wfw_plan *p, wfw_ictx *c, const cJSON *item) {
+static void ctx_init(wfw_plan_state *p, wfw_ictx *c, const cJSON *item) {
   memset(c, 0, sizeof *c);
   c->params = p->params_json;
   c->item = item;
@@ -108,7 +108,7 @@ static void ctx_init(wfw_plan *p, wfw_ictx *c, const cJSON *item) {
   c->ud = p;
 }
 
-static int fail_ctx(wfw_plan *p, uint32_t stage, wfw_ictx *c, int rc) {
+static int fail_ctx(wfw_plan_state *p, uint32_t stage, wfw_ictx *c, int rc) {
   if (rc == WF_ENOMEM) wfw_plan_error(p, stage, "out of memory");
   else wfw_plan_error(p, stage, "%s", c->err[0] ? c->err : wf_strerror(rc));
   return rc;
@@ -125,7 +125,7 @@ static int pack_str(msgpack_packer *pk, const wfw_tmpl *t, wfw_ictx *c) {
 
 /* "inputs": the outputs of the stages this one needs, less the one a fan-out iterates
  * (each item gets its element instead: a big source is not copied into every step). */
-static int pack_inputs(wfw_plan *p, uint32_t stage, msgpack_packer *pk) {
+static int pack_inputs(wfw_plan_state *p, uint32_t stage, msgpack_packer *pk) {
   const wfw_stage *s = &p->d->stages[stage];
   uint32_t n = 0;
   for (uint32_t k = 0; k < s->nneeds; k++) n += (int)s->needs[k] != s->foreach_stage;
@@ -145,7 +145,7 @@ static int pack_inputs(wfw_plan *p, uint32_t stage, msgpack_packer *pk) {
   return 0;
 }
 
-static int pack_body(wfw_plan *p, uint32_t stage, wfw_ictx *c, msgpack_packer *pk) {
+static int pack_body(wfw_plan_state *p, uint32_t stage, wfw_ictx *c, msgpack_packer *pk) {
   const wfw_stage *s = &p->d->stages[stage];
   int rc = 0;
   msgpack_pack_map(pk, s->mode == WFW_USES ? 4 : 5);
@@ -181,7 +181,7 @@ static int pack_body(wfw_plan *p, uint32_t stage, wfw_ictx *c, msgpack_packer *p
 
 static int build_input(void *ud, wfi_exec *x, uint32_t stage, const uint8_t *item,
                        size_t item_len, uint8_t **in, size_t *in_len) {
-  wfw_plan *p = ud;
+  wfw_plan_state *p = ud;
   cJSON *ijson = NULL;
   wfw_ictx c;
   *in = NULL;
@@ -218,7 +218,7 @@ static int build_input(void *ud, wfi_exec *x, uint32_t stage, const uint8_t *ite
  * fingerprint has every item recorded with the input it would get now; without the params
  * and the stage's text, a rerun with another -p or an edited command would reuse every
  * item's old result. */
-static int stage_fingerprint(wfw_plan *p, uint32_t stage, uint64_t items_hash,
+static int stage_fingerprint(wfw_plan_state *p, uint32_t stage, uint64_t items_hash,
                              const wfw_ictx *c, uint64_t *out) {
   const wfw_stage *s = &p->d->stages[stage];
   const cJSON *node = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(p->d->root, "stages"),
@@ -251,7 +251,7 @@ static int stage_fingerprint(wfw_plan *p, uint32_t stage, uint64_t items_hash,
 
 static int items_open(void *ud, wfi_exec *x, uint32_t stage, wfi_items **it,
                       uint64_t *source_hash) {
-  wfw_plan *p = ud;
+  wfw_plan_state *p = ud;
   const wfw_stage *s = &p->d->stages[stage];
   const cJSON *arr;
   cJSON *tmp = NULL;
@@ -325,7 +325,7 @@ static const char *key_problem(const char *key) {
 
 /* The key (and, with cls, the class) of item `index`, checked: a key must be usable in a
  * step key, a class short enough. Errors are reported. */
-static int item_key(wfw_plan *p, uint32_t stage, const cJSON *item, uint64_t index,
+static int item_key(wfw_plan_state *p, uint32_t stage, const cJSON *item, uint64_t index,
                     char **key, char **cls) {
   const wfw_stage *s = &p->d->stages[stage];
   char *k = NULL, *cl = NULL, sk[256];
@@ -390,7 +390,7 @@ static int check_keys(struct wfi_items *it) {
 
 static int items_next(wfi_items *it, const uint8_t **item, size_t *item_len, char *key,
                       size_t keycap, char *cls, size_t clscap) {
-  wfw_plan *p = it->p;
+  wfw_plan_state *p = it->p;
   char *k = NULL, *cl = NULL;
   free(it->mp);
   it->mp = NULL;

@@ -82,10 +82,10 @@ static void io_error(wfi_exec *x, const char *msg) { wfi_exec_error(x, "%s", msg
 
 static const wfw_plan_io engine_io = {wfi_exec_stage_output, io_error, wfi_exec_run_id};
 
-void wfw_plan_set_io(wfi_plan *p, const wfw_plan_io *io) { ((wfw_plan *)p)->io = *io; }
+void wfw_plan_set_io(wfi_plan *p, const wfw_plan_io *io) { ((wfw_plan_state *)p)->io = *io; }
 
-int wfw_plan_set_home(wfi_plan *p, const char *home) {
-  wfw_plan *pl = (wfw_plan *)p;
+int wfw_plan_set_home(wfw_plan *p, const char *home) {
+  wfw_plan_state *pl = (wfw_plan_state *)p;
   char *h = home ? strdup(home) : NULL;
   if (home && !h) return WF_ENOMEM;
   free(pl->home);
@@ -108,7 +108,7 @@ static void fill_stage(const wfw_stage *s, wfi_stage *w) {
   w->act_ctx = NULL;
 }
 
-static int plan_build(wfw_plan *p, const uint8_t *params, size_t params_len, const char *only,
+static int plan_build(wfw_plan_state *p, const uint8_t *params, size_t params_len, const char *only,
                       const char *skip, const char *start_from, const char *to, wfw_err *err) {
   const wfw_def *d = p->d;
   uint32_t n = d->nstages;
@@ -144,11 +144,11 @@ static int plan_build(wfw_plan *p, const uint8_t *params, size_t params_len, con
 }
 
 int wfw_plan_new(const wfw_def *d, const uint8_t *params, size_t params_len, const char *only,
-                 const char *skip, const char *start_from, const char *to, wfi_plan **out,
+                 const char *skip, const char *start_from, const char *to, wfw_plan **out,
                  wfw_err *err) {
   *out = NULL;
   if (err) err->msg[0] = '\0';
-  wfw_plan *p = calloc(1, sizeof *p);
+  wfw_plan_state *p = calloc(1, sizeof *p);
   if (!p) return WF_ENOMEM;
   p->d = d;
   int rc = plan_build(p, params, params_len, only, skip, start_from, to, err);
@@ -162,9 +162,9 @@ int wfw_plan_new(const wfw_def *d, const uint8_t *params, size_t params_len, con
   return 0;
 }
 
-void wfw_plan_free(wfi_plan *plan) {
+void wfw_plan_free(wfw_plan *plan) {
   if (!plan) return;
-  wfw_plan *p = (wfw_plan *)plan;
+  wfw_plan_state *p = (wfw_plan_state *)plan;
   if (p->outs) wfw_plan_clear_cache(p);
   wfw_plan_free_pins(p);
   free(p->outs);
@@ -173,4 +173,14 @@ void wfw_plan_free(wfi_plan *plan) {
   cJSON_Delete(p->params_json);
   free(p->home);
   free(p);
+}
+
+uint32_t wfw_plan_nstages(const wfw_plan *p) { return p->nstages; }
+
+void wfw_plan_stage(const wfw_plan *p, uint32_t i, wfw_plan_stage_info *out) {
+  const wfi_stage *s = &p->stages[i];
+  out->id = s->id;
+  out->fanout = s->fanout;
+  out->selected = s->selected;
+  out->rerun = s->rerun;
 }

@@ -42,7 +42,7 @@ static void pinned_kill(void *ctx, wfi_job *job, int reason) {
 
 static const wfi_activity pinned = {"checked before the run", pinned_start, pinned_kill};
 
-void wfw_plan_free_pins(wfw_plan *p) {
+void wfw_plan_free_pins(wfw_plan_state *p) {
   for (uint32_t i = 0; p->pins && i < p->plan.nstages; i++) free(p->pins[i].out);
   free(p->pins);
   p->pins = NULL;
@@ -52,7 +52,7 @@ void wfw_plan_free_pins(wfw_plan *p) {
 
 /* What the hooks see while a check runs: no execution, only the checks before it. */
 typedef struct vctx {
-  wfw_plan *p;
+  wfw_plan_state *p;
   const char *run_id;
   char error[1024];
 } vctx;
@@ -97,7 +97,7 @@ static void vjob_timeout(uv_timer_t *t) {
 
 /* One attempt of stage i on a loop of its own, in a scratch folder that is removed
  * after; *v gets the result. */
-static int attempt(wfw_plan *p, uint32_t i, const uint8_t *in, size_t in_len,
+static int attempt(wfw_plan_state *p, uint32_t i, const uint8_t *in, size_t in_len,
                    const char *run_id, vjob *v) {
   const wfi_stage *st = &p->plan.stages[i];
   const char *tmpdir = getenv("TMPDIR");
@@ -144,7 +144,7 @@ static int attempt(wfw_plan *p, uint32_t i, const uint8_t *in, size_t in_len,
 }
 
 /* Build stage i's input as the run would, against the params and the checks before it. */
-static int input_of(wfw_plan *p, uint32_t i, vctx *c, uint8_t **in, size_t *in_len) {
+static int input_of(wfw_plan_state *p, uint32_t i, vctx *c, uint8_t **in, size_t *in_len) {
   wfw_plan_io saved = p->io, io = {v_output, v_error, v_run_id};
   p->io = io;
   int rc = p->plan.ops->build_input(p, (wfi_exec *)c, i, NULL, 0, in, in_len);
@@ -156,7 +156,7 @@ static int input_of(wfw_plan *p, uint32_t i, vctx *c, uint8_t **in, size_t *in_l
 /* Whether a check of stage i is part of this start: on a new run when the stage is
  * selected; on a restart also when it runs again, or when every selected stage that
  * needs it does (re-checking cannot then change a result the restart keeps). */
-static int will_run(const wfw_plan *p, uint32_t i, int restart) {
+static int will_run(const wfw_plan_state *p, uint32_t i, int restart) {
   const wfw_def *d = p->d;
   const wfi_stage *st = p->plan.stages;
   int again = 0;
@@ -176,7 +176,7 @@ enum { UNDECIDED, PINNED, TO_THE_RUN };
 /* Check stage i: PINNED (its output the run's), TO_THE_RUN with a note when the check
  * could not tell (a failure the stage's retry policy would retry: the run tries the
  * stage again), or -1 with the stage's message in err. */
-static int check(wfw_plan *p, uint32_t i, int restart, vctx *c, wfw_err *err, wfw_err *note) {
+static int check(wfw_plan_state *p, uint32_t i, int restart, vctx *c, wfw_err *err, wfw_err *note) {
   const char *id = p->plan.stages[i].id;
   uint8_t *in = NULL;
   size_t in_len = 0;
@@ -220,9 +220,9 @@ static int check(wfw_plan *p, uint32_t i, int restart, vctx *c, wfw_err *err, wf
   return got;
 }
 
-int wfw_validate(wfi_plan *plan, const char *run_id, int restart, wfw_err *err,
+int wfw_validate(wfw_plan *plan, const char *run_id, int restart, wfw_err *err,
                  wfw_err *note) {
-  wfw_plan *p = (wfw_plan *)plan;
+  wfw_plan_state *p = (wfw_plan_state *)plan;
   vctx c = {p, run_id ? run_id : "", ""};
   uint32_t n = plan->nstages;
   int *state = calloc(n ? n : 1, sizeof *state), rc = 0;

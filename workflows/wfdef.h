@@ -88,13 +88,16 @@ int wfw_bind_params(const wfw_def *d, const char *const *kv, size_t n, uint8_t *
 int wfw_select(const wfw_def *d, const char *only, const char *skip, const char *start_from,
                const char *to, int *selected, int *rerun, wfw_err *err);
 
+/* The plan of a run: the engine's (wfi_plan), as the workflows layer hands it out. */
+typedef struct wfi_plan wfw_plan;
+
 /* Build the engine plan for a run: activities bound, selection applied, hooks that build
  * inputs and iterate items by interpolating against params and recorded outputs.
  * The plan borrows d and must be freed before it. */
 int wfw_plan_new(const wfw_def *d, const uint8_t *params, size_t params_len,
                  const char *only, const char *skip, const char *start_from, const char *to,
-                 wfi_plan **out, wfw_err *err);
-void wfw_plan_free(wfi_plan *p);
+                 wfw_plan **out, wfw_err *err);
+void wfw_plan_free(wfw_plan *p);
 /* Run the checks of a start before the run exists: every selected stage marked
  * "validate" (on a restart, `restart` = 1: those that run again, or whose every
  * selected dependent does), each as one attempt on a loop of its own, in a scratch
@@ -103,11 +106,78 @@ void wfw_plan_free(wfi_plan *p);
  * that could not tell (a retryable failure) leaves the stage to the run and says why in
  * note. Any other failure refuses the start: WF_EINVAL with the stage's message in err,
  * nothing recorded. run_id may be NULL. WF_ENOMEM. */
-int wfw_validate(wfi_plan *plan, const char *run_id, int restart, wfw_err *err,
+int wfw_validate(wfw_plan *plan, const char *run_id, int restart, wfw_err *err,
                  wfw_err *note);
 
 /* The store home the run lives under, for ${run.dir} ($home/runs/<run id>); copied.
  * Without it, $WF_HOME or else ./.wf is assumed, as wf_store_open does. */
-int wfw_plan_set_home(wfi_plan *p, const char *home);
+int wfw_plan_set_home(wfw_plan *p, const char *home);
+
+/* A stage of a plan, for `start --dry-run` and progress. */
+typedef struct wfw_plan_stage_info {
+  const char *id;              /* valid while the plan is */
+  int fanout;                  /* one step per item */
+  int selected;                /* runs (else --only/--skip/--to leave it out) */
+  int rerun;                   /* ignores recorded results (--start-from) */
+} wfw_plan_stage_info;
+uint32_t wfw_plan_nstages(const wfw_plan *p);
+void wfw_plan_stage(const wfw_plan *p, uint32_t i, wfw_plan_stage_info *out);
+
+/* ---- runs of a definition (runner.c) ---------------------------------------------- */
+
+/* What a run of a definition records besides the definition itself. */
+typedef struct wfw_run_opts {
+  const char *run_id;          /* NULL: generated (create only) */
+  const uint8_t *params;       /* bound by wfw_bind_params: a msgpack map */
+  size_t params_len;
+  uint32_t window;             /* steps in flight; 0: 8, or on a restart the recorded one */
+  int continue_on_error;
+  const char *only, *skip, *start_from, *to;  /* stage selection, NULL when not given */
+} wfw_run_opts;
+
+/* Create a run of d owned by this process (*out, as from wf_run_begin: the caller
+ * executes it with wfw_run_execute and gives it up with wf_run_close); it records d's
+ * name, path and text, so that a resume needs nothing but the store.
+ * Errors: WF_EINVAL (bad id), WF_EEXIST (the id is taken), WF_EIO (the lock file cannot
+ * be made), WF_ENOMEM, WF_ESTORE, WF_EMAPFULL, WF_ENOSPC. */
+int wfw_run_create(wf_store *st, const wfw_def *d, const wfw_run_opts *o, wf_run **out);
+/* Take over existing run o->run_id to execute stages again (start --start-from): its
+ * generation is bumped, and d and o replace its definition, params, selection and window
+ * (a finished or canceled run too). owner (may be NULL): on WF_EBUSY the live owner.
+ * Errors: as wf_run_resume (but WF_ESTATE). */
+int wfw_run_restart(wf_store *st, const wfw_def *d, const wfw_run_opts *o, wf_run **out,
+                    wf_owner *owner);
+
+/* What an execution reports as it goes: the engine's progress reports (wfi_progress:
+ * type, stage and stage_id, fanout, step_key, status as a wf_step_status, memoized,
+ * attempt, done/failed/total of the stage, duration_s, delay_s, error). */
+typedef struct wfi_progress wfw_progress;
+enum wfw_progress_type {
+  WFW_P_STAGE_STARTED = WFI_P_STAGE_STARTED,
+  WFW_P_STAGE_FINISHED = WFI_P_STAGE_FINISHED, /* status pending: the run stopped first */
+  WFW_P_STEP_FINISHED = WFI_P_STEP_FINISHED,
+  WFW_P_STEP_RETRY = WFI_P_STEP_RETRY,
+  WFW_P_ITEMS_KNOWN = WFI_P_ITEMS_KNOWN
+};
+typedef void (*wfw_observer_fn)(void *ud, const wfw_progress *p);
+
+typedef struct wfw_exec_opts {
+  uint32_t window;             /* steps in flight; 0: the run's recorded window */
+  int continue_on_error;
+  wfw_observer_fn observe;     /* may be NULL */
+  void *observe_ud;
+  int handle_signals;          /* SIGINT/SIGTERM/SIGHUP stop the run, leaving it resumable */
+} wfw_exec_opts;
+
+/* Execute owned run `run` with plan p (built from the run's definition) to its end.
+ * *final_status gets the run's wf_run_status afterwards: succeeded, failed, degraded,
+ * canceled, or WF_RUN_INTERRUPTED when stopped by a signal (the run is left resumable).
+ * The run's ownership is released in its record; the caller still closes the handle.
+ * Errors: WF_ESTORE, WF_ENOMEM, WF_EMAPFULL, WF_ENOSPC, WF_EIO (the run is left
+ * resumable); WF_EFENCED when another process took the run over: its steps in flight
+ * were killed, nothing more was recorded, and *taken_by (may be NULL) has that owner
+ * (pid 0 when it is done with the run already). */
+int wfw_run_execute(wf_run *run, const wfw_plan *p, const wfw_exec_opts *o, int *final_status,
+                    wf_owner *taken_by);
 
 #endif

@@ -200,7 +200,7 @@ typedef struct wfw_out {
   cJSON *json;                     /* NULL until decoded */
 } wfw_out;
 
-typedef struct wfw_plan {
+typedef struct wfw_plan_state {
   wfi_plan plan;                   /* first: wfw_plan_free gets back here from it */
   const wfw_def *d;
   wfi_stage *stages;
@@ -213,20 +213,20 @@ typedef struct wfw_plan {
   char *run_dir;
   wfw_out *outs;
   struct wfw_pin *pins;            /* per stage: outputs of checks made before the run */
-} wfw_plan;
+} wfw_plan_state;
 
 /* Free the outputs of the checks pinned by wfw_validate. */
-void wfw_plan_free_pins(wfw_plan *p);
+void wfw_plan_free_pins(wfw_plan_state *p);
 
 /* Drop the cached outputs. */
-void wfw_plan_clear_cache(wfw_plan *p);
+void wfw_plan_clear_cache(wfw_plan_state *p);
 /* Reset the cache when x is another execution than the cached one. */
-int wfw_plan_bind_exec(wfw_plan *p, wfi_exec *x);
+int wfw_plan_bind_exec(wfw_plan_state *p, wfi_exec *x);
 /* Output of a stage for the bound execution; with `json`, decoded too. Errors are
  * reported through io.error. */
-int wfw_plan_output(wfw_plan *p, uint32_t stage, int json, const wfw_out **out);
+int wfw_plan_output(wfw_plan_state *p, uint32_t stage, int json, const wfw_out **out);
 /* Report a hook's failure: "stage \"id\": " + message, through io.error. */
-void wfw_plan_error(wfw_plan *p, uint32_t stage, const char *fmt, ...)
+void wfw_plan_error(wfw_plan_state *p, uint32_t stage, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 extern const wfi_plan_ops wfw_hooks;
