@@ -1,13 +1,15 @@
 /* cli.h — what the wf subcommands share: global options, argument parsing, output
- * helpers and exit codes. */
+ * helpers and exit codes. The commands read and control runs through the public API
+ * (wf/wf.h) and start and resume them through the workflows layer (wfdef.h), never
+ * through the store or the engine's internals. */
 #ifndef WF_CLI_H
 #define WF_CLI_H
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
 
+#include "wf/wf.h"
 #include "wfdef.h"
-#include "wfstore.h"
 
 enum wf_exit {
   EXIT_OK = 0,
@@ -70,14 +72,18 @@ int wf_bad_id(const char *what, const char *id);
 int wf_exit_for(int rc);
 
 /* Why a store call failed, for a message: wf_strerror(rc), or for a failure on a file
- * (wfs_last_failure) the file, the cause and what to do. Returns buf. */
+ * (wf_last_failure) the file, the cause and what to do. Returns buf. */
 const char *wf_store_why(int rc, char *buf, size_t cap);
 
 /* EXIT_STORE (and a message) when the home exists but is not a directory, else 0. */
 int wf_check_home(const wf_cli *cli);
+/* The store options the environment asks for: WF_MAP_CAP_MB, WF_MAX_READERS,
+ * WF_MAX_OUTPUT_MB and WF_KILL_GRACE_S; a value that is not a valid number leaves the
+ * default. flags: WF_STORE_*. */
+void cli_store_opts(unsigned flags, wf_store_opts *o);
 /* Open the store for reading only when it exists; prints why not. */
-int wf_open_existing(wf_cli *cli, wfs_env **env);
-int wf_open_store(wf_cli *cli, wfs_env **env);
+int wf_open_existing(wf_cli *cli, wf_store **st);
+int wf_open_store(wf_cli *cli, wf_store **st);
 
 /* Time formatting: ISO-8601 UTC with milliseconds, or "" for 0. */
 void wf_time_iso(int64_t ms, char *buf, size_t cap);
@@ -86,13 +92,14 @@ void wf_time_human(int64_t ms, char *buf, size_t cap);
 void wf_duration(double s, char *buf, size_t cap);
 /* Parse --since: YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS], or N[smhd] ago. -1 if invalid. */
 int64_t wf_parse_since(const char *s);
+/* Now, in ms since the epoch. */
+int64_t cli_now_ms(void);
 
-/* JSON of a run record (+ steps, + events) as show-run prints it. */
-cJSON *wf_run_json(wfs_txn *t, const wfs_run *r, int with_steps, int with_events);
-const char *wf_run_status_for_display(const char *home, const wfs_run *r);
+/* JSON of a run (+ steps, + events, read from st) as show-run prints it. */
+cJSON *wf_run_json(wf_store *st, const wf_run_info *r, int with_steps, int with_events);
 /* "pid 12 on host[, another PID namespace|machine][, no heartbeat for 40s]" for a run a live
  * process owns: 1 and buf set; 0 and "" when no live process owns it. */
-int wf_owner_note(const char *home, const wfs_run *r, char *buf, size_t cap);
+int wf_owner_note(const wf_run_info *r, char *buf, size_t cap);
 /* Make every string and member name of a cJSON tree valid UTF-8, each byte that is not
  * part of a UTF-8 character becoming U+FFFD, so that the JSON printed is valid: a step's
  * stderr, or an error quoting a program's output, may hold any bytes. */
@@ -104,17 +111,16 @@ void wf_print_json(cJSON *j);
 typedef struct wf_progress_ctx {
   wf_cli *cli;
   FILE *out;
-  const wfi_plan *plan;
   int live;               /* a live counter line is on screen */
   int64_t last_draw;
 } wf_progress_ctx;
-void wf_progress(void *ud, const wfi_progress *p);
+void wf_progress(void *ud, const wfw_progress *p);
 
 /* Write $home/runs/<id>/run_metadata.json from the run's record (best effort). */
-void wf_write_run_metadata(wfs_env *env, const char *run_id);
+void wf_write_run_metadata(wf_store *st, const char *run_id);
 /* The "warning_messages" array of the metadata the definition's metadata_stage gave the run
  * (the caller deletes it), or NULL when there is none. */
-cJSON *wf_run_warnings(wfs_txn *t, const wfs_run *r);
+cJSON *wf_run_warnings(wf_store *st, const wf_run_info *r);
 
 /* Subcommands. */
 int cmd_start(wf_cli *cli, int argc, char **argv);

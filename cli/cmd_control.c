@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "wfengine.h"
 
 static const char cancel_usage[] =
     "usage: wf cancel-run <run-id> [--no-wait]\n"
@@ -31,13 +30,11 @@ static const char logs_usage[] =
     "  -f, --follow          keep printing as the logs grow, until the run stops\n";
 
 
-static int read_run(wfs_env *env, const char *id, wfs_run *r) {
-  wfs_txn t;
-  int rc = wfs_read_begin(env, &t);
-  if (rc) return rc;
-  rc = wfs_run_get(&t, id, r);
-  wfs_read_end(&t);
-  return rc;
+/* Read run id into *r, freeing what *r held; *r is NULL when it cannot be read. */
+static int reread(wf_store *st, const char *id, wf_run_info **r) {
+  wf_run_info_free(*r);
+  *r = NULL;
+  return wf_run_info_get(st, id, r);
 }
 
 static void sleep_ms(long ms) {
@@ -51,44 +48,43 @@ int cmd_cancel_run(wf_cli *cli, int argc, char **argv) {
   if (code) return code;
   if (a.help) return fputs(cancel_usage, stdout), EXIT_OK;
   if (a.npos != 1) return wf_fail(EXIT_USAGE, "cancel-run needs one run id");
-  if (wfs_check_run_id(a.pos[0]) != 0)
+  if (wf_run_id_check(a.pos[0]) != 0)
     return wf_bad_id("run id", a.pos[0]);
-  wfs_env *env = NULL;
-  if ((code = wf_open_existing(cli, &env)) != 0) return code;
+  wf_store *st = NULL;
+  if ((code = wf_open_existing(cli, &st)) != 0) return code;
   const char *id = a.pos[0];
-  int rc = wfi_run_cancel(env, id);
-  wfs_run r = {0};
+  int rc = wf_run_cancel(st, id);
+  wf_run_info *r = NULL;
   if (rc == WF_ENOTFOUND) {
     code = wf_fail(EXIT_NOTFOUND, "no run %s in %s (see 'wf list-runs')", id, cli->home);
   } else if (rc == WF_ESTATE) {
-    read_run(env, id, &r);
+    reread(st, id, &r);
     code = wf_fail(EXIT_USAGE, "run %s already finished (%s); nothing to cancel", id,
-                   r.status < WFS_RUN_NSTATUS ? wfs_run_status_name(r.status) : "?");
+                   wf_run_status_name(r ? r->recorded_status : -1));
   } else if (rc) {
     char why[8192];
     code = wf_fail(EXIT_STORE, "cannot cancel run %s: %s", id, wf_store_why(rc, why, sizeof why));
-  } else if (read_run(env, id, &r) == 0 && r.status == WFS_RUN_CANCELED) {
-    wf_write_run_metadata(env, id);
+  } else if (reread(st, id, &r) == 0 && r->recorded_status == WF_RUN_CANCELED) {
+    wf_write_run_metadata(st, id);
     printf("run %s canceled\n", id);
   } else if (a.val[O_NOWAIT]) {
-    printf("cancel requested for run %s (pid %d)\n", id, r.owner.pid);
+    printf("cancel requested for run %s (pid %d)\n", id, r ? r->owner.pid : 0);
   } else {
-    int32_t pid = r.owner.pid;
+    int32_t pid = r ? r->owner.pid : 0;
     /* Wait for the owner to stop its steps and record the outcome. */
     for (int i = 0; i < 200; i++) {
-      wfs_run_clear(&r);
       sleep_ms(50);
-      if (read_run(env, id, &r) != 0) break;
-      if (r.status != WFS_RUN_RUNNING || !wfi_run_owner_alive(cli->home, &r)) break;
+      if (reread(st, id, &r) != 0) break;
+      if (r->recorded_status != WF_RUN_RUNNING || !r->owner.alive) break;
     }
-    if (r.status == WFS_RUN_CANCELED)
+    if (r && r->recorded_status == WF_RUN_CANCELED)
       printf("run %s canceled (pid %d stopped it)\n", id, pid);
     else
       printf("cancel requested for run %s; pid %d has not stopped yet (now %s)\n", id, pid,
-             wf_run_status_for_display(cli->home, &r));
+             wf_run_status_name(r ? r->status : WF_RUN_PENDING));
   }
-  wfs_run_clear(&r);
-  wfs_close(env);
+  wf_run_info_free(r);
+  wf_store_close(st);
   return code;
 }
 
@@ -102,7 +98,7 @@ static int list_logs(const char *dir, char ***out, size_t *n) {
   struct dirent *e;
   while ((e = readdir(d))) {
     size_t len = strlen(e->d_name);
-    /* Step logs only: a detached run's own log (wfi_run_log_path) begins with '.'. */
+    /* Step logs only: a detached run's own log (wf_log_path) begins with '.'. */
     if (len < 5 || strcmp(e->d_name + len - 4, ".log") != 0 || e->d_name[0] == '.') continue;
     if (*n == cap) {
       cap = cap ? cap * 2 : 32;
@@ -110,7 +106,7 @@ static int list_logs(const char *dir, char ***out, size_t *n) {
       if (!p) break;
       *out = p;
     }
-    (*out)[(*n)++] = wfs_strdup(e->d_name);
+    (*out)[(*n)++] = strdup(e->d_name);
   }
   closedir(d);
   for (size_t i = 1; i < *n; i++)
@@ -162,15 +158,15 @@ int cmd_logs(wf_cli *cli, int argc, char **argv) {
   if (a.help) return fputs(logs_usage, stdout), EXIT_OK;
   if (a.npos != 1) return wf_fail(EXIT_USAGE, "logs needs one run id");
   const char *id = a.pos[0];
-  if (wfs_check_run_id(id) != 0) return wf_bad_id("run id", id);
-  if (a.val[O_STEP] && wfs_check_step_key(a.val[O_STEP]) != 0)
+  if (wf_run_id_check(id) != 0) return wf_bad_id("run id", id);
+  if (a.val[O_STEP] && wf_step_key_check(a.val[O_STEP]) != 0)
     return wf_bad_id("step key", a.val[O_STEP]);
-  wfs_env *env = NULL;
-  if ((code = wf_open_existing(cli, &env)) != 0) return code;
-  wfs_run r = {0};
-  int rc = read_run(env, id, &r);
+  wf_store *st = NULL;
+  if ((code = wf_open_existing(cli, &st)) != 0) return code;
+  wf_run_info *r = NULL;
+  int rc = wf_run_info_get(st, id, &r);
   if (rc) {
-    wfs_close(env);
+    wf_store_close(st);
     if (rc == WF_ENOTFOUND) return wf_fail(EXIT_NOTFOUND, "no run %s in %s", id, cli->home);
     return wf_fail(EXIT_STORE, "run %s cannot be read: %s", id, wf_strerror(rc));
   }
@@ -184,7 +180,7 @@ int cmd_logs(wf_cli *cli, int argc, char **argv) {
   for (;;) {
     if (a.val[O_STEP]) {
       char path[4096];
-      if (wfi_log_path(cli->home, id, a.val[O_STEP], path, sizeof path) == 0) {
+      if (wf_log_path(st, id, a.val[O_STEP], path, sizeof path) == 0) {
         if (!a.val[O_FOLLOW] && access(path, R_OK) != 0) {
           code = wf_fail(EXIT_NOTFOUND, "step %s of run %s has no log (it wrote nothing to "
                                         "stderr, or never ran)", a.val[O_STEP], id);
@@ -212,16 +208,14 @@ int cmd_logs(wf_cli *cli, int argc, char **argv) {
     }
     fflush(stdout);
     if (!a.val[O_FOLLOW] || finished) break;
-    wfs_run_clear(&r);
-    if (read_run(env, id, &r) != 0) break;
-    int eff = wfi_run_effective_status(cli->home, &r);
+    if (reread(st, id, &r) != 0) break;
     /* Once the run stops, one more pass prints what its last steps wrote. */
-    if (eff != WFS_RUN_RUNNING && eff != WFS_RUN_PENDING) finished = 1;
+    if (r->status != WF_RUN_RUNNING && r->status != WF_RUN_PENDING) finished = 1;
     else sleep_ms(200);
   }
   for (size_t i = 0; i < n; i++) free(names[i]);
   free(names);
-  wfs_run_clear(&r);
-  wfs_close(env);
+  wf_run_info_free(r);
+  wf_store_close(st);
   return code;
 }

@@ -3,7 +3,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "wfengine.h"
 
 static const char show_usage[] =
     "usage: wf show-run <run-id> [--history] [-o table|json]\n"
@@ -39,9 +38,9 @@ static void note_unreadable(int *count, char *names, size_t cap, const char *key
   ++*count;
 }
 
-static int print_step_row(void *ud, const wfs_step *s) {
+static int print_step_row(void *ud, const wf_step_info *s) {
   struct table_ctx *c = ud;
-  if (s->status == WFS_STEP_UNREADABLE)
+  if (s->status == WF_STEP_UNREADABLE)
     note_unreadable(&c->unreadable, c->names, sizeof c->names, s->key);
   if (!c->any) {
     printf("\n%-40s %-10s %7s %9s  %s\n", "STEP", "STATUS", "ATTEMPT", "DURATION", "ERROR");
@@ -56,11 +55,11 @@ static int print_step_row(void *ud, const wfs_step *s) {
     for (char *p = err; *p; p++)
       if (*p == '\n') *p = ' ';
   }
-  printf("%-40s %-10s %7u %9s  %s\n", s->key, wfs_step_status_name(s->status), s->attempt, dur, err);
+  printf("%-40s %-10s %7u %9s  %s\n", s->key, wf_step_status_name(s->status), s->attempt, dur, err);
   return 0;
 }
 
-static int print_event_row(void *ud, const wfs_event *e) {
+static int print_event_row(void *ud, const wf_event_info *e) {
   struct table_ctx *c = ud;
   if (!c->any) {
     printf("\n%-6s %-23s %-16s %-30s %s\n", "SEQ", "TIME", "EVENT", "STEP", "DETAIL");
@@ -71,19 +70,19 @@ static int print_event_row(void *ud, const wfs_event *e) {
   char att[16] = "";
   if (e->attempt) snprintf(att, sizeof att, "#%u ", e->attempt);
   printf("%-6llu %-23s %-16s %-30s %s%s\n", (unsigned long long)e->seq, tm,
-         wfs_event_type_name(e->type), e->step_key ? e->step_key : "-", att,
+         wf_event_type_name(e->type), e->step_key ? e->step_key : "-", att,
          e->detail ? e->detail : "");
   return 0;
 }
 
-static int print_run_table(wfs_txn *t, const wfs_run *r, int history, char *names,
+static int print_run_table(wf_store *st, const wf_run_info *r, int history, char *names,
                            size_t cap) {
   char tm[40];
   printf("run       %s\n", r->id);
   printf("workflow  %s\n", r->workflow);
   char note[256];
-  printf("status    %s", wf_run_status_for_display(wfs_home(t->env), r));
-  if (wf_owner_note(wfs_home(t->env), r, note, sizeof note)) printf(" (%s)", note);
+  printf("status    %s", wf_run_status_name(r->status));
+  if (wf_owner_note(r, note, sizeof note)) printf(" (%s)", note);
   printf("\n");
   wf_time_human(r->created_at, tm, sizeof tm);
   printf("created   %s UTC\n", tm);
@@ -94,7 +93,7 @@ static int print_run_table(wfs_txn *t, const wfs_run *r, int history, char *name
     printf("finished  %s UTC (last execution took %s)\n", tm, dur);
   }
   if (r->generation) printf("generation %u\n", r->generation);
-  printf("dir       %s/runs/%s\n", wfs_home(t->env), r->id);
+  printf("dir       %s\n", r->run_dir);
   cJSON *p = NULL;
   if (r->params && wfa_mp_to_json(r->params, r->params_len, &p) == 0 && p && p->child) {
     printf("params   ");
@@ -113,19 +112,19 @@ static int print_run_table(wfs_txn *t, const wfs_run *r, int history, char *name
            r->to ? r->to : "");
   printf("steps    ");
   uint64_t total = 0;
-  for (int i = 0; i < WFS_STEP_NSTATUS; i++) total += r->counts[i];
+  for (int i = 0; i < WF_STEP_NSTATUS; i++) total += r->counts[i];
   printf(" %llu", (unsigned long long)total);
-  for (int i = 0; i < WFS_STEP_NSTATUS; i++)
-    if (r->counts[i]) printf(", %s %llu", wfs_step_status_name(i), (unsigned long long)r->counts[i]);
+  for (int i = 0; i < WF_STEP_NSTATUS; i++)
+    if (r->counts[i]) printf(", %s %llu", wf_step_status_name(i), (unsigned long long)r->counts[i]);
   printf("\n");
   if (r->error) printf("error     %s\n", r->error);
   struct table_ctx c = {0};
-  wfs_steps_scan(t, r->id, "", print_step_row, &c);
+  wf_steps_list(st, r->id, "", print_step_row, &c);
   int unreadable = c.unreadable;
   snprintf(names, cap, "%s", c.names);
   if (history) {
     c.any = 0;
-    wfs_events_scan(t, r->id, 0, print_event_row, &c);
+    wf_events_list(st, r->id, 0, print_event_row, &c);
   }
   return unreadable;
 }
@@ -148,93 +147,75 @@ int cmd_show_run(wf_cli *cli, int argc, char **argv) {
   if (code) return code;
   if (a.help) return fputs(show_usage, stdout), EXIT_OK;
   if (a.npos != 1) return wf_fail(EXIT_USAGE, "show-run needs one run id (see 'wf list-runs')");
-  if (wfs_check_run_id(a.pos[0]) != 0)
+  if (wf_run_id_check(a.pos[0]) != 0)
     return wf_bad_id("run id", a.pos[0]);
   if (cli->format == FMT_IDS) return wf_fail(EXIT_USAGE, "show-run prints table or json");
-  wfs_env *env = NULL;
-  if ((code = wf_open_existing(cli, &env)) != 0) return code;
-  wfs_txn t;
-  int rc = wfs_read_begin(env, &t);
-  if (rc) {
-    wfs_close(env);
-    char why[8192];
-    return wf_fail(EXIT_STORE, "cannot read the store: %s", wf_store_why(rc, why, sizeof why));
-  }
-  wfs_run r = {0};
-  rc = wfs_run_get(&t, a.pos[0], &r);
-  if (rc == WF_ENOTFOUND)
+  wf_store *st = NULL;
+  if ((code = wf_open_existing(cli, &st)) != 0) return code;
+  wf_run_info *r = NULL;
+  int rc = wf_run_info_get(st, a.pos[0], &r);
+  if (rc == WF_ENOTFOUND) {
     code = wf_fail(EXIT_NOTFOUND, "no run %s in %s (see 'wf list-runs')", a.pos[0], cli->home);
-  else if (rc)
+  } else if (rc == WF_ECORRUPT || rc == WF_EINVAL) {
     code = wf_fail(EXIT_STORE, "run %s cannot be read: %s", a.pos[0], wf_strerror(rc));
-  else {
+  } else if (rc) {
+    char why[8192];
+    code = wf_fail(EXIT_STORE, "cannot read the store: %s", wf_store_why(rc, why, sizeof why));
+  } else {
     int unreadable;
     char names[256] = "";
     if (cli->format == FMT_JSON) {
-      cJSON *j = wf_run_json(&t, &r, 1, a.val[O_HISTORY] != NULL);
+      cJSON *j = wf_run_json(st, r, 1, a.val[O_HISTORY] != NULL);
       unreadable = count_unreadable(j, names, sizeof names);
       wf_print_json(j);
     } else {
-      unreadable = print_run_table(&t, &r, a.val[O_HISTORY] != NULL, names, sizeof names);
+      unreadable = print_run_table(st, r, a.val[O_HISTORY] != NULL, names, sizeof names);
     }
     if (unreadable)
       code = wf_fail(EXIT_STORE, "run %s: %d step record%s cannot be decoded (%s%s); the store "
                                  "is damaged", a.pos[0], unreadable, unreadable == 1 ? "" : "s",
                      names, unreadable > 1 && strlen(names) > 200 ? ", ..." : "");
   }
-  wfs_run_clear(&r);
-  wfs_read_end(&t);
-  wfs_close(env);
+  wf_run_info_free(r);
+  wf_store_close(st);
   return code;
 }
 
 struct list_ctx {
   wf_cli *cli;
-  wfs_txn *t;
-  int want;             /* effective status wanted, -1 any */
-  const char *workflow;
-  long limit, shown;
+  long shown;
   cJSON *json;
   int bad;
 };
 
-static int list_one(void *ud, const char *id, int64_t created_at) {
-  (void)created_at;
+static int list_one(void *ud, const wf_run_info *r) {
   struct list_ctx *c = ud;
-  wfs_run r = {0};
-  int rc = wfs_run_get(c->t, id, &r);
-  if (rc) {
-    fprintf(stderr, "wf: run %s cannot be read: %s\n", id, wf_strerror(rc));
+  if (r->read_error) {
+    fprintf(stderr, "wf: run %s cannot be read: %s\n", r->id, wf_strerror(r->read_error));
     c->bad = 1;
     return 0;
   }
-  int eff = wfi_run_effective_status(wfs_home(c->t->env), &r);
-  if ((c->want >= 0 && eff != c->want) || (c->workflow && strcmp(r.workflow, c->workflow) != 0)) {
-    wfs_run_clear(&r);
-    return 0;
-  }
   uint64_t total = 0;
-  for (int i = 0; i < WFS_STEP_NSTATUS; i++) total += r.counts[i];
+  for (int i = 0; i < WF_STEP_NSTATUS; i++) total += r->counts[i];
   if (c->cli->format == FMT_JSON) {
-    cJSON *o = wf_run_json(c->t, &r, 0, 0);
-    cJSON_AddItemToArray(c->json, o);
+    cJSON_AddItemToArray(c->json, wf_run_json(NULL, r, 0, 0));
   } else if (c->cli->format == FMT_IDS) {
-    printf("%s\n", r.id);
+    printf("%s\n", r->id);
   } else {
     if (c->shown == 0)
       printf("%-32s %-16s %-11s %-19s %11s %9s\n", "RUN", "WORKFLOW", "STATUS", "CREATED (UTC)",
              "STEPS OK", "DURATION");
     char tm[40], dur[32] = "-", steps[32];
-    wf_time_human(r.created_at, tm, sizeof tm);
-    if (r.finished_at && r.started_at)
-      wf_duration((double)(r.finished_at - r.started_at) / 1000.0, dur, sizeof dur);
-    snprintf(steps, sizeof steps, "%llu/%llu", (unsigned long long)r.counts[WFS_STEP_SUCCEEDED],
+    wf_time_human(r->created_at, tm, sizeof tm);
+    if (r->finished_at && r->started_at)
+      wf_duration((double)(r->finished_at - r->started_at) / 1000.0, dur, sizeof dur);
+    snprintf(steps, sizeof steps, "%llu/%llu", (unsigned long long)r->counts[WF_STEP_SUCCEEDED],
              (unsigned long long)total);
-    printf("%-32s %-16s %-11s %-19s %11s %9s\n", r.id, r.workflow, wfs_run_status_name(eff), tm,
-           steps, dur);
+    printf("%-32s %-16s %-11s %-19s %11s %9s\n", r->id, r->workflow,
+           wf_run_status_name(r->status), tm, steps, dur);
   }
-  wfs_run_clear(&r);
   c->shown++;
-  return c->limit > 0 && c->shown >= c->limit ? 1 : 0;
+  return 0;
 }
 
 int cmd_list_runs(wf_cli *cli, int argc, char **argv) {
@@ -243,48 +224,50 @@ int cmd_list_runs(wf_cli *cli, int argc, char **argv) {
   if (code) return code;
   if (a.help) return fputs(list_usage, stdout), EXIT_OK;
   if (a.npos) return wf_fail(EXIT_USAGE, "list-runs takes no arguments (did you mean --status?)");
-  struct list_ctx c = {cli, NULL, -1, a.val[O_WORKFLOW], 100, 0, NULL, 0};
-  if (a.val[O_STATUS] && (c.want = wfs_run_status_parse(a.val[O_STATUS])) < 0)
-    return wf_fail(EXIT_USAGE, "unknown status \"%s\" (pending, running, succeeded, failed, "
-                               "degraded, canceled, interrupted)", a.val[O_STATUS]);
-  int64_t since = 0;
-  if (a.val[O_SINCE] && (since = wf_parse_since(a.val[O_SINCE])) < 0)
+  struct list_ctx c = {cli, 0, NULL, 0};
+  wf_run_filter f = {0};
+  f.workflow = a.val[O_WORKFLOW];
+  f.limit = 100;
+  int status;
+  if (a.val[O_STATUS]) {
+    if (wf_run_status_parse(a.val[O_STATUS], &status) != 0)
+      return wf_fail(EXIT_USAGE, "unknown status \"%s\" (pending, running, succeeded, failed, "
+                                 "degraded, canceled, interrupted)", a.val[O_STATUS]);
+    f.statuses = 1u << status;
+  }
+  if (a.val[O_SINCE] && (f.since = wf_parse_since(a.val[O_SINCE])) < 0)
     return wf_fail(EXIT_USAGE, "--since \"%s\": use YYYY-MM-DD, YYYY-MM-DDTHH:MM or an age like 7d",
                    a.val[O_SINCE]);
   if (a.val[O_LIMIT]) {
     char *end;
-    c.limit = strtol(a.val[O_LIMIT], &end, 10);
-    if (*end || c.limit < 0)
+    long limit = strtol(a.val[O_LIMIT], &end, 10);
+    if (*end || limit < 0)
       return wf_fail(EXIT_USAGE, "--limit needs a number (0 for all), not \"%s\"", a.val[O_LIMIT]);
+    f.limit = (size_t)limit;
   }
-  wfs_env *env = NULL;
+  wf_store *st = NULL;
   if (wf_check_home(cli)) return EXIT_STORE;
-  int rc = wfs_open_existing(cli->home, &env);
+  wf_store_opts o;
+  cli_store_opts(WF_STORE_NOCREATE, &o);
+  int rc = wf_store_open_ex(cli->home, &o, &st);
   if (rc == WF_ENOTFOUND) {
     /* No store yet: no runs. Nothing is created by a read. */
     if (cli->format == FMT_JSON) printf("[]\n");
     else if (cli->format != FMT_IDS) printf("no runs in %s\n", cli->home);
     return EXIT_OK;
   }
-  if (rc) return wf_open_existing(cli, &env);
-  wfs_txn t;
-  if ((rc = wfs_read_begin(env, &t)) != 0) {
-    wfs_close(env);
+  if (rc) return wf_open_existing(cli, &st);
+  if (cli->format == FMT_JSON) c.json = cJSON_CreateArray();
+  rc = wf_runs_list(st, &f, list_one, &c);
+  if (rc && rc != WF_ECORRUPT && !c.shown && !c.bad) {
+    /* Nothing could be read at all: say why instead of listing nothing. */
     char why[8192];
+    cJSON_Delete(c.json);
+    wf_store_close(st);
     return wf_fail(EXIT_STORE, "cannot read the store: %s", wf_store_why(rc, why, sizeof why));
   }
-  c.t = &t;
-  if (cli->format == FMT_JSON) c.json = cJSON_CreateArray();
-  /* Stored statuses have an index; interrupted runs are among the stored running ones,
-   * and a running run may read as interrupted, so both look at the running index. */
-  int idx = c.want;
-  if (idx == WFS_RUN_INTERRUPTED) idx = WFS_RUN_RUNNING;
-  rc = wfs_runs_scan(&t, idx, since, 1, list_one, &c);
-  if (c.want == WFS_RUN_INTERRUPTED && (c.limit == 0 || c.shown < c.limit))
-    wfs_runs_scan(&t, WFS_RUN_PENDING, since, 1, list_one, &c);
   if (c.json) wf_print_json(c.json);
   else if (c.shown == 0 && cli->format != FMT_IDS) printf("no runs match\n");
-  wfs_read_end(&t);
-  wfs_close(env);
+  wf_store_close(st);
   return rc < 0 ? EXIT_STORE : (c.bad ? EXIT_STORE : EXIT_OK);
 }

@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "wfengine.h"
 
 static const char start_usage[] =
     "usage: wf start <workflow> [options]\n"
@@ -60,50 +59,47 @@ static int parse_window(const char *v, uint32_t *out) {
 }
 
 /* Why a claim was refused: who owns the run and what to do. Returns EXIT_FAILED. */
-static int busy(const char *run_id, const wfi_claim_info *info) {
-  int64_t age = (wfs_now_ms() - info->heartbeat) / 1000;
-  const char *host = info->owner.host[0] ? info->owner.host : "?";
-  if (!wfi_owner_same_kernel(&info->owner))
+static int busy(const char *run_id, const wf_owner *owner) {
+  int64_t age = (cli_now_ms() - owner->heartbeat) / 1000;
+  const char *host = owner->host[0] ? owner->host : "?";
+  if (!owner->same_machine)
     return wf_fail(EXIT_FAILED,
                    "run %s is owned by pid %d on %s, another machine (or a copy of this store "
                    "made while it ran); its last heartbeat was %llds ago and it counts as gone "
                    "%llds after that. If that process is gone, take it over now with: "
                    "wf resume --force %s",
-                   run_id, (int)info->owner.pid, host, (long long)age,
-                   (long long)(WFI_LEASE_MS / 1000), run_id);
+                   run_id, (int)owner->pid, host, (long long)age,
+                   (long long)(WF_OWNER_LEASE_MS / 1000), run_id);
   return wf_fail(EXIT_FAILED,
                  "run %s is owned by pid %d on %s%s, which holds its lock and is still running "
                  "it (last heartbeat %llds ago); wait for it, stop it with: wf cancel-run %s, "
                  "or if it is stuck: wf resume --force %s",
-                 run_id, (int)info->owner.pid, host,
-                 wfi_owner_pid_visible(&info->owner) ? "" : " (another PID namespace)",
+                 run_id, (int)owner->pid, host,
+                 owner->pid_visible ? "" : " (another PID namespace)",
                  (long long)age, run_id, run_id);
 }
 
 static int exit_for_status(int status) {
   switch (status) {
-  case WFS_RUN_SUCCEEDED: return EXIT_OK;
-  case WFS_RUN_DEGRADED: return EXIT_DEGRADED;
-  case WFS_RUN_INTERRUPTED: return EXIT_SIGNAL;
+  case WF_RUN_SUCCEEDED: return EXIT_OK;
+  case WF_RUN_DEGRADED: return EXIT_DEGRADED;
+  case WF_RUN_INTERRUPTED: return EXIT_SIGNAL;
   default: return EXIT_FAILED;
   }
 }
 
 /* This process lost the run to another owner: say who (or, when that owner is done with
  * it already, where the run stands), and that nothing more was recorded. */
-static int fenced(wfs_env *env, const char *run_id, const wfs_owner *by) {
+static int fenced(wf_store *st, const char *run_id, const wf_owner *by) {
   char who[160] = "another process";
-  wfs_txn t;
-  wfs_run r = {0};
+  wf_run_info *r = NULL;
   if (by->pid) {
     snprintf(who, sizeof who, "pid %d on %s", (int)by->pid, by->host);
-  } else if (wfs_read_begin(env, &t) == 0) {
-    if (wfs_run_get(&t, run_id, &r) == 0)
-      snprintf(who, sizeof who, "another process (the run is %s now)",
-               wf_run_status_for_display(wfs_home(env), &r));
-    wfs_read_end(&t);
+  } else if (wf_run_info_get(st, run_id, &r) == 0) {
+    snprintf(who, sizeof who, "another process (the run is %s now)",
+             wf_run_status_name(r->status));
   }
-  wfs_run_clear(&r);
+  wf_run_info_free(r);
   return wf_fail(EXIT_FENCED,
                  "run %s was taken from this process by %s (wf resume --force, or wf resume or "
                  "cancel-run after its heartbeat lease ran out while it was stopped); this "
@@ -127,31 +123,30 @@ static void print_warnings(const cJSON *warnings, const char *run_id) {
 }
 
 /* Execute a claimed run with its plan; prints progress and the outcome. */
-static int execute(wf_cli *cli, wfs_env *env, const char *run_id, const wfi_plan *plan,
-                   const wfi_lease *lease, uint32_t window, int continue_on_error,
-                   const char *verb, const char *workflow) {
+static int execute(wf_cli *cli, wf_store *st, wf_run *run, const wfw_plan *plan,
+                   uint32_t window, int continue_on_error, const char *verb,
+                   const char *workflow) {
+  const char *run_id = wf_run_id(run);
   FILE *out = cli->format == FMT_JSON || cli->format == FMT_IDS ? stderr : stdout;
-  wf_progress_ctx pc = {cli, out, plan, 0, 0};
+  wf_progress_ctx pc = {cli, out, 0, 0};
   if (cli->format == FMT_IDS) printf("%s\n", run_id);
   fprintf(out, "run %s %s (workflow %s)\n", run_id, verb, workflow);
   fflush(out);
-  wfi_exec_opts opts = {0};
+  wfw_exec_opts opts = {0};
   opts.window = window;
   opts.continue_on_error = continue_on_error;
   opts.observe = wf_progress;
   opts.observe_ud = &pc;
   opts.handle_signals = 1;
-  opts.lease = lease;
-  wfs_owner taken_by = {0};
-  opts.taken_by = &taken_by;
-  int64_t t0 = wfs_now_ms();
-  int status = WFS_RUN_FAILED;
-  wf_write_run_metadata(env, run_id);
-  int rc = wfi_run_execute(env, run_id, plan, &opts, &status);
-  if (rc == WF_EFENCED) return fenced(env, run_id, &taken_by);
-  wf_write_run_metadata(env, run_id);
+  wf_owner taken_by = {0};
+  int64_t t0 = cli_now_ms();
+  int status = WF_RUN_FAILED;
+  wf_write_run_metadata(st, run_id);
+  int rc = wfw_run_execute(run, plan, &opts, &status, &taken_by);
+  if (rc == WF_EFENCED) return fenced(st, run_id, &taken_by);
+  wf_write_run_metadata(st, run_id);
   char dur[32];
-  wf_duration((double)(wfs_now_ms() - t0) / 1000.0, dur, sizeof dur);
+  wf_duration((double)(cli_now_ms() - t0) / 1000.0, dur, sizeof dur);
   if (rc == WF_EMAPFULL) {
     const char *cap = getenv("WF_MAP_CAP_MB");
     long mb = cap && atol(cap) > 0 ? atol(cap) : 65536;
@@ -167,38 +162,34 @@ static int execute(wf_cli *cli, wfs_env *env, const char *run_id, const wfi_plan
             run_id, cli->home, wf_store_why(rc, why, sizeof why), run_id);
     return EXIT_STORE;
   }
-  wfs_txn t;
-  wfs_run r = {0};
+  wf_run_info *r = NULL;
   cJSON *warnings = NULL;
-  if (wfs_read_begin(env, &t) == 0) {
-    if (wfs_run_get(&t, run_id, &r) == 0) {
-      if (cli->format == FMT_JSON) wf_print_json(wf_run_json(&t, &r, 1, 0));
-      warnings = wf_run_warnings(&t, &r);
-    }
-    wfs_read_end(&t);
+  if (wf_run_info_get(st, run_id, &r) == 0) {
+    if (cli->format == FMT_JSON) wf_print_json(wf_run_json(st, r, 1, 0));
+    warnings = wf_run_warnings(st, r);
   }
   /* What went wrong, what to look at and what to do go to stderr; the outcome stays the
    * last line. */
   print_warnings(warnings, run_id);
   int nwarn = cJSON_GetArraySize(warnings);
   cJSON_Delete(warnings);
-  if (r.error && status != WFS_RUN_SUCCEEDED) fprintf(stderr, "wf: %s\n", r.error);
-  if (status == WFS_RUN_FAILED || status == WFS_RUN_INTERRUPTED || status == WFS_RUN_DEGRADED ||
-      status == WFS_RUN_CANCELED)
+  if (r && r->error && status != WF_RUN_SUCCEEDED) fprintf(stderr, "wf: %s\n", r->error);
+  if (status == WF_RUN_FAILED || status == WF_RUN_INTERRUPTED || status == WF_RUN_DEGRADED ||
+      status == WF_RUN_CANCELED)
     fprintf(stderr, "wf: resume it with: wf resume %s  (details: wf show-run %s)\n", run_id,
             run_id);
   fflush(stderr);
   if (nwarn)
     fprintf(out, "run %s %s in %s, with %d warning%s (above)\n", run_id,
-            wfs_run_status_name(status), dur, nwarn, nwarn == 1 ? "" : "s");
+            wf_run_status_name(status), dur, nwarn, nwarn == 1 ? "" : "s");
   else
-    fprintf(out, "run %s %s in %s\n", run_id, wfs_run_status_name(status), dur);
-  wfs_run_clear(&r);
+    fprintf(out, "run %s %s in %s\n", run_id, wf_run_status_name(status), dur);
+  wf_run_info_free(r);
   return exit_for_status(status);
 }
 
 /* Recorded params that -p does not override, as KEY=VALUE strings appended to kv. */
-static int merge_recorded_params(const wfs_run *r, const char **kv, int *n, char **owned,
+static int merge_recorded_params(const wf_run_info *r, const char **kv, int *n, char **owned,
                                  int *nowned) {
   cJSON *j = NULL;
   if (!r->params || wfa_mp_to_json(r->params, r->params_len, &j) != 0) return 0;
@@ -241,7 +232,7 @@ static int detach(int *report_fd) {
     return -1; /* continue as the worker */
   }
   close(fds[1]);
-  char id[WFS_MAX_ID + 2];
+  char id[WF_MAX_RUN_ID + 2];
   ssize_t n = 0, k;
   while ((size_t)n < sizeof id - 1 && (k = read(fds[0], id + n, sizeof id - 1 - (size_t)n)) > 0)
     n += k;
@@ -256,13 +247,13 @@ static int detach(int *report_fd) {
   return WIFEXITED(st) ? WEXITSTATUS(st) : EXIT_FAILED;
 }
 
-static void report_started(int *fd, const char *home, const char *id) {
+static void report_started(int *fd, const wf_store *st, const char *id) {
   if (*fd < 0) return;
   /* From here on the detached worker writes to the run's log, not the terminal. */
   char path[4096];
-  snprintf(path, sizeof path, "%s/logs/%s", home, id);
+  snprintf(path, sizeof path, "%s/logs/%s", wf_store_home(st), id);
   mkdir(path, 0755);
-  int lf = wfi_run_log_path(home, id, path, sizeof path) == 0
+  int lf = wf_log_path(st, id, NULL, path, sizeof path) == 0
                ? open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)
                : -1;
   if (lf >= 0) {
@@ -278,8 +269,8 @@ static void report_started(int *fd, const char *home, const char *id) {
 
 /* Per stage, the steps a run has recorded succeeded: {stage: [its own record, items]}
  * (a fan-out stage's own record has the stage id as key, its items "<stage>/<key>"). */
-static int count_recorded(void *ud, const wfs_step *s) {
-  if (s->status != WFS_STEP_SUCCEEDED || !s->stage) return 0;
+static int count_recorded(void *ud, const wf_step_info *s) {
+  if (s->status != WF_STEP_SUCCEEDED || !s->stage[0]) return 0;
   cJSON *c = cJSON_GetObjectItemCaseSensitive(ud, s->stage);
   if (!c) {
     c = cJSON_AddArrayToObject(ud, s->stage);
@@ -294,14 +285,15 @@ static int count_recorded(void *ud, const wfs_step *s) {
 
 /* What a start would do, stage by stage; for an existing run (run not NULL) with what it
  * has recorded. */
-static void print_dry_run(const char *home, const wfw_def *def, const wfi_plan *plan,
-                          const wfs_run *run, const cJSON *recorded) {
+static void print_dry_run(const wfw_def *def, const wfw_plan *plan, const wf_run_info *run,
+                          const cJSON *recorded) {
   printf("workflow %s (%s): valid\n", wfw_def_name(def), wfw_def_path(def));
   if (run)
     printf("run %s (%s): the steps it recorded are reused, except in stages that run again\n",
-           run->id, wf_run_status_for_display(home, run));
-  for (uint32_t i = 0; i < plan->nstages; i++) {
-    const wfi_stage *s = &plan->stages[i];
+           run->id, wf_run_status_name(run->status));
+  for (uint32_t i = 0; i < wfw_plan_nstages(plan); i++) {
+    wfw_plan_stage_info stage, *s = &stage;
+    wfw_plan_stage(plan, i, s);
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(recorded, s->id);
     double n = c ? cJSON_GetArrayItem(c, s->fanout ? 1 : 0)->valuedouble : 0;
     char what[96];
@@ -326,7 +318,7 @@ static void print_dry_run(const char *home, const wfw_def *def, const wfi_plan *
 
 /* The definition's "validate" stages, before anything is recorded: a start they refuse
  * exits 2 with their message; one they could not check goes on, saying so. */
-static int check_first(wfi_plan *plan, const char *run_id, int restart) {
+static int check_first(wfw_plan *plan, const char *run_id, int restart) {
   wfw_err err = {{0}}, note = {{0}};
   int rc = wfw_validate(plan, run_id, restart, &err, &note);
   if (note.msg[0]) fprintf(stderr, "wf: note: %s\n", note.msg);
@@ -346,7 +338,7 @@ int cmd_start(wf_cli *cli, int argc, char **argv) {
   uint32_t window;
   if (parse_window(a.val[O_WINDOW], &window)) return EXIT_USAGE;
   const char *run_id = a.val[O_RUN_ID];
-  if (run_id && wfs_check_run_id(run_id) != 0)
+  if (run_id && wf_run_id_check(run_id) != 0)
     return wf_bad_id("run id", run_id);
   if (a.val[O_START_FROM] && !run_id)
     return wf_fail(EXIT_USAGE,
@@ -363,32 +355,30 @@ int cmd_start(wf_cli *cli, int argc, char **argv) {
   rc = wfw_load(path, &def, &err);
   if (rc) return wf_fail(rc == WF_ENOTFOUND ? EXIT_NOTFOUND : EXIT_USAGE, "%s", err.msg);
 
-  wfs_env *env = NULL;
-  wfi_plan *plan = NULL;
+  wf_store *st = NULL;
+  wfw_plan *plan = NULL;
   uint8_t *params = NULL;
   size_t params_len = 0;
   const char *kv[WF_MAX_ARGS];
   char *owned[WF_MAX_ARGS];
   int nkv = a.nmulti, nowned = 0;
   memcpy(kv, a.multi, sizeof(char *) * (size_t)a.nmulti);
-  wfs_run existing = {0};
+  wf_run_info *existing = NULL;
   int exists = 0;
   int report_fd = -1;
-  wfi_lease lease = WFI_LEASE_INIT;
+  wf_run *run = NULL;
 
   cJSON *recorded = NULL;
   /* An existing run is looked at (read-only) before anything is written; a dry run also
    * counts what it has recorded, stage by stage. */
-  if (run_id && wfs_open_existing(cli->home, &env) == 0) {
-    wfs_txn t;
-    if (wfs_read_begin(env, &t) == 0) {
-      exists = wfs_run_get(&t, run_id, &existing) == 0;
-      if (exists && a.val[O_DRY] && (recorded = cJSON_CreateObject()))
-        wfs_steps_scan(&t, run_id, "", count_recorded, recorded);
-      wfs_read_end(&t);
-    }
-    wfs_close(env);
-    env = NULL;
+  wf_store_opts peek;
+  cli_store_opts(WF_STORE_NOCREATE, &peek);
+  if (run_id && wf_store_open_ex(cli->home, &peek, &st) == 0) {
+    exists = wf_run_info_get(st, run_id, &existing) == 0;
+    if (exists && a.val[O_DRY] && (recorded = cJSON_CreateObject()))
+      wf_steps_list(st, run_id, "", count_recorded, recorded);
+    wf_store_close(st);
+    st = NULL;
   }
   if (!exists && a.val[O_START_FROM]) {
     code = wf_fail(EXIT_NOTFOUND,
@@ -398,19 +388,19 @@ int cmd_start(wf_cli *cli, int argc, char **argv) {
     goto out;
   }
   if (exists) {
-    if (strcmp(existing.workflow, wfw_def_name(def)) != 0) {
+    if (strcmp(existing->workflow, wfw_def_name(def)) != 0) {
       code = wf_fail(EXIT_USAGE, "run %s is a run of workflow \"%s\", not \"%s\"", run_id,
-                     existing.workflow, wfw_def_name(def));
+                     existing->workflow, wfw_def_name(def));
       goto out;
     }
     if (!a.val[O_START_FROM]) {
       code = wf_fail(EXIT_USAGE,
                      "run %s already exists (%s). To continue it: wf resume %s; to execute "
                      "stages again: wf start %s --run-id %s --start-from STAGE",
-                     run_id, wf_run_status_for_display(cli->home, &existing), run_id, a.pos[0], run_id);
+                     run_id, wf_run_status_name(existing->status), run_id, a.pos[0], run_id);
       goto out;
     }
-    merge_recorded_params(&existing, kv, &nkv, owned, &nowned);
+    merge_recorded_params(existing, kv, &nkv, owned, &nowned);
   }
   rc = wfw_bind_params(def, kv, (size_t)nkv, &params, &params_len, &err);
   if (rc) {
@@ -426,14 +416,18 @@ int cmd_start(wf_cli *cli, int argc, char **argv) {
   }
   {
     uint32_t selected = 0;
-    for (uint32_t i = 0; i < plan->nstages; i++) selected += plan->stages[i].selected != 0;
+    wfw_plan_stage_info s;
+    for (uint32_t i = 0; i < wfw_plan_nstages(plan); i++) {
+      wfw_plan_stage(plan, i, &s);
+      selected += s.selected != 0;
+    }
     if (!selected) {
       code = wf_fail(EXIT_USAGE, "nothing to run: --only/--skip/--to leave no stage selected");
       goto out;
     }
   }
   if (a.val[O_DRY]) {
-    print_dry_run(cli->home, def, plan, exists ? &existing : NULL, recorded);
+    print_dry_run(def, plan, exists ? existing : NULL, recorded);
     code = EXIT_OK;
     goto out;
   }
@@ -442,12 +436,9 @@ int cmd_start(wf_cli *cli, int argc, char **argv) {
     code = detach(&report_fd);
     if (code >= 0) goto out;
   }
-  if ((code = wf_open_store(cli, &env)) != 0) goto out;
-  wfi_run_spec spec = {0};
+  if ((code = wf_open_store(cli, &st)) != 0) goto out;
+  wfw_run_opts spec = {0};
   spec.run_id = run_id;
-  spec.workflow = wfw_def_name(def);
-  spec.def_path = wfw_def_path(def);
-  spec.def_text = wfw_def_text(def);
   spec.params = params;
   spec.params_len = params_len;
   spec.window = window;
@@ -456,19 +447,17 @@ int cmd_start(wf_cli *cli, int argc, char **argv) {
   spec.skip = a.val[O_SKIP];
   spec.start_from = a.val[O_START_FROM];
   spec.to = a.val[O_TO];
-  char id[WFS_MAX_ID + 1];
   const char *verb = "started";
   if (exists) {
-    wfi_claim_info info;
-    rc = wfi_run_claim(env, run_id, &spec, WFI_CLAIM_CANCELED, &lease, &info);
+    wf_owner owner;
+    rc = wfw_run_restart(st, def, &spec, &run, &owner);
     if (rc == WF_EBUSY) {
-      code = busy(run_id, &info);
+      code = busy(run_id, &owner);
       goto out;
     }
-    snprintf(id, sizeof id, "%s", run_id);
     verb = "restarted";
   } else {
-    rc = wfi_run_create(env, &spec, id, &lease);
+    rc = wfw_run_create(st, def, &spec, &run);
     if (rc == WF_EEXIST) {
       code = wf_fail(EXIT_USAGE, "run %s was created meanwhile by another process", run_id);
       goto out;
@@ -479,78 +468,77 @@ int cmd_start(wf_cli *cli, int argc, char **argv) {
     code = wf_fail(wf_exit_for(rc), "cannot record run: %s", wf_store_why(rc, why, sizeof why));
     goto out;
   }
-  report_started(&report_fd, cli->home, id);
-  code = execute(cli, env, id, plan, &lease, window, a.val[O_COE] != NULL, verb,
-                 wfw_def_name(def));
+  report_started(&report_fd, st, wf_run_id(run));
+  code = execute(cli, st, run, plan, window, a.val[O_COE] != NULL, verb, wfw_def_name(def));
 out:
-  wfi_lease_release(&lease);
+  wf_run_close(run);
   if (report_fd >= 0) close(report_fd);
   for (int i = 0; i < nowned; i++) free(owned[i]);
-  wfs_run_clear(&existing);
+  wf_run_info_free(existing);
   cJSON_Delete(recorded);
   wfw_plan_free(plan);
   free(params);
   wfw_def_free(def);
-  wfs_close(env);
+  wf_store_close(st);
   return code;
 }
 
-/* Resume one run: its recorded definition, params and selection. flags: WFI_CLAIM_*. */
-static int resume_one(wf_cli *cli, wfs_env *env, const char *run_id, uint32_t window, int flags,
-                      int skip_busy) {
-  wfs_txn t;
-  wfs_run r = {0};
+/* Resume one run: its recorded definition, params and selection. flags: WF_RESUME_*. */
+static int resume_one(wf_cli *cli, wf_store *st, const char *run_id, uint32_t window,
+                      unsigned flags, int skip_busy) {
+  wf_run_info *r = NULL;
   char why[8192];
-  int rc = wfs_read_begin(env, &t);
-  if (rc) return wf_fail(EXIT_STORE, "cannot read the store: %s", wf_store_why(rc, why, sizeof why));
-  rc = wfs_run_get(&t, run_id, &r);
-  wfs_read_end(&t);
+  int rc = wf_run_info_get(st, run_id, &r);
   if (rc == WF_ENOTFOUND)
     return wf_fail(EXIT_NOTFOUND, "no run %s in %s (see 'wf list-runs')", run_id, cli->home);
-  if (rc) return wf_fail(EXIT_STORE, "cannot read run %s: %s", run_id, wf_strerror(rc));
+  if (rc == WF_ECORRUPT)
+    return wf_fail(EXIT_STORE, "cannot read run %s: %s", run_id, wf_strerror(rc));
+  if (rc)
+    return wf_fail(EXIT_STORE, "cannot read the store: %s", wf_store_why(rc, why, sizeof why));
   int code = EXIT_OK;
   wfw_def *def = NULL;
-  wfi_plan *plan = NULL;
+  wfw_plan *plan = NULL;
   wfw_err err = {{0}};
-  wfi_lease lease = WFI_LEASE_INIT;
-  if (r.status == WFS_RUN_SUCCEEDED) {
+  wf_run *run = NULL;
+  if (r->recorded_status == WF_RUN_SUCCEEDED) {
     code = wf_fail(EXIT_USAGE, "run %s already succeeded; nothing to resume (to execute stages "
                                "again: wf start %s --run-id %s --start-from STAGE)",
-                   run_id, r.workflow, run_id);
+                   run_id, r->workflow, run_id);
     goto out;
   }
-  if (!r.def_text || !r.def_text[0]) {
+  if (!r->def_text[0]) {
     code = wf_fail(EXIT_USAGE, "run %s was recorded through the C API (wf_run_begin) without a "
                                "workflow definition; continue it from the program that made it",
                    run_id);
     goto out;
   }
-  rc = wfw_parse(r.def_text, strlen(r.def_text), r.def_path && r.def_path[0] ? r.def_path : r.workflow,
+  rc = wfw_parse(r->def_text, strlen(r->def_text), r->def_path[0] ? r->def_path : r->workflow,
                  &def, &err);
   if (rc == 0)
-    rc = wfw_plan_new(def, r.params, r.params_len, r.only, r.skip, r.start_from, r.to, &plan, &err);
+    rc = wfw_plan_new(def, r->params, r->params_len, r->only, r->skip, r->start_from, r->to,
+                      &plan, &err);
   if (rc == 0) rc = wfw_plan_set_home(plan, cli->home);
   if (rc) {
     code = wf_fail(EXIT_USAGE, "run %s: its recorded definition no longer loads: %s", run_id,
                    err.msg);
     goto out;
   }
-  wfi_claim_info info;
-  rc = wfi_run_claim(env, run_id, NULL, flags, &lease, &info);
+  wf_owner owner;
+  rc = wf_run_resume(st, run_id, flags, &run, &owner);
   if (rc == WF_EBUSY && skip_busy) {
     /* --all: another process took it since the list was read; it is in good hands. */
     fprintf(stderr, "wf: run %s is being resumed by pid %d on %s; skipped\n", run_id,
-            (int)info.owner.pid, info.owner.host);
+            (int)owner.pid, owner.host);
     code = EXIT_OK;
     goto out;
   }
   if (rc == WF_EBUSY) {
-    code = busy(run_id, &info);
+    code = busy(run_id, &owner);
     goto out;
   }
   if (rc == WF_ESTATE) {
     code = wf_fail(EXIT_USAGE, "run %s is %s and cannot be resumed", run_id,
-                   wfs_run_status_name(r.status));
+                   wf_run_status_name(r->recorded_status));
     goto out;
   }
   if (rc) {
@@ -558,18 +546,18 @@ static int resume_one(wf_cli *cli, wfs_env *env, const char *run_id, uint32_t wi
                    wf_store_why(rc, why, sizeof why));
     goto out;
   }
-  if (info.alive)
+  if (owner.alive)
     fprintf(stderr, "wf: warning: run %s was owned by pid %d on %s (last heartbeat %llds ago); "
                     "taken over. Steps it had in flight may still finish; when it runs again it "
                     "kills them, records nothing more and exits\n",
-            run_id, (int)info.owner.pid, info.owner.host,
-            (long long)((wfs_now_ms() - info.heartbeat) / 1000));
-  code = execute(cli, env, run_id, plan, &lease, window, 0, "resumed", r.workflow);
+            run_id, (int)owner.pid, owner.host,
+            (long long)((cli_now_ms() - owner.heartbeat) / 1000));
+  code = execute(cli, st, run, plan, window, 0, "resumed", r->workflow);
 out:
-  wfi_lease_release(&lease);
+  wf_run_close(run);
   wfw_plan_free(plan);
   wfw_def_free(def);
-  wfs_run_clear(&r);
+  wf_run_info_free(r);
   return code;
 }
 
@@ -578,9 +566,9 @@ struct id_list {
   size_t n, cap;
 };
 
-static int collect_id(void *ud, const char *id, int64_t created_at) {
-  (void)created_at;
+static int collect_id(void *ud, const wf_run_info *r) {
   struct id_list *l = ud;
+  if (r->read_error) return 0;
   if (l->n == l->cap) {
     size_t cap = l->cap ? l->cap * 2 : 16;
     char **p = realloc(l->ids, cap * sizeof *p);
@@ -588,7 +576,7 @@ static int collect_id(void *ud, const char *id, int64_t created_at) {
     l->ids = p;
     l->cap = cap;
   }
-  l->ids[l->n++] = wfs_strdup(id);
+  l->ids[l->n++] = strdup(r->id);
   return 0;
 }
 
@@ -604,36 +592,30 @@ int cmd_resume(wf_cli *cli, int argc, char **argv) {
   if (a.val[O_FORCE] && a.npos != 1)
     return wf_fail(EXIT_USAGE, "--force takes one run id, not --all: take stuck runs over one "
                                "at a time");
-  if (a.npos == 1 && wfs_check_run_id(a.pos[0]) != 0)
+  if (a.npos == 1 && wf_run_id_check(a.pos[0]) != 0)
     return wf_bad_id("run id", a.pos[0]);
-  wfs_env *env = NULL;
-  if ((code = wf_open_existing(cli, &env)) != 0) return code;
+  wf_store *st = NULL;
+  if ((code = wf_open_existing(cli, &st)) != 0) return code;
   if (a.npos == 1) {
-    int flags = WFI_CLAIM_CANCELED | (a.val[O_FORCE] ? WFI_CLAIM_TAKEOVER : 0);
-    code = resume_one(cli, env, a.pos[0], window, flags, 0);
-    wfs_close(env);
+    unsigned flags = WF_RESUME_CANCELED | (a.val[O_FORCE] ? WF_RESUME_FORCE : 0);
+    code = resume_one(cli, st, a.pos[0], window, flags, 0);
+    wf_store_close(st);
     return code;
   }
-  /* --all: runs recorded as running or pending whose owner is gone. */
+  /* --all: runs recorded as running whose owner is gone, when their turn comes. */
   struct id_list l = {0};
-  wfs_txn t;
-  if (wfs_read_begin(env, &t) == 0) {
-    wfs_runs_scan(&t, WFS_RUN_RUNNING, 0, 0, collect_id, &l);
-    wfs_runs_scan(&t, WFS_RUN_PENDING, 0, 0, collect_id, &l);
-    wfs_read_end(&t);
-  }
+  wf_run_filter running = {0};
+  running.statuses = 1u << WF_RUN_RUNNING | 1u << WF_RUN_INTERRUPTED;
+  running.oldest_first = 1;
+  wf_runs_list(st, &running, collect_id, &l);
   int resumed = 0;
   for (size_t i = 0; i < l.n; i++) {
-    wfs_run r = {0};
-    int interrupted = 0;
-    if (wfs_read_begin(env, &t) == 0) {
-      if (wfs_run_get(&t, l.ids[i], &r) == 0)
-        interrupted = wfi_run_effective_status(cli->home, &r) == WFS_RUN_INTERRUPTED;
-      wfs_read_end(&t);
-    }
-    wfs_run_clear(&r);
+    wf_run_info *r = NULL;
+    int interrupted = l.ids[i] && wf_run_info_get(st, l.ids[i], &r) == 0 &&
+                      r->status == WF_RUN_INTERRUPTED;
+    wf_run_info_free(r);
     if (interrupted) {
-      int c = resume_one(cli, env, l.ids[i], window, 0, 1);
+      int c = resume_one(cli, st, l.ids[i], window, 0, 1);
       resumed++;
       if (c > code && c != EXIT_DEGRADED) code = c;
       else if (c == EXIT_DEGRADED && code == EXIT_OK) code = c;
@@ -643,6 +625,6 @@ int cmd_resume(wf_cli *cli, int argc, char **argv) {
   for (size_t i = 0; i < l.n; i++) free(l.ids[i]);
   free(l.ids);
   if (!resumed && cli->format != FMT_JSON) printf("no interrupted runs to resume\n");
-  wfs_close(env);
+  wf_store_close(st);
   return code;
 }

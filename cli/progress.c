@@ -21,20 +21,20 @@ static void clear_live(wf_progress_ctx *p) {
   p->live = 0;
 }
 
-static void stage_line(wf_progress_ctx *p, const wfi_progress *e) {
+static void stage_line(wf_progress_ctx *p, const wfw_progress *e) {
   char dur[32];
   wf_duration(e->duration_s, dur, sizeof dur);
   uint64_t n = e->done + e->failed;
   char steps[64] = "";
   if (n != 1 || e->total > 1) snprintf(steps, sizeof steps, " (%llu steps)", (unsigned long long)n);
   else snprintf(steps, sizeof steps, " (1 step)");
-  const char *word = e->status == WFS_STEP_PENDING ? "stopped" : wfs_step_status_name(e->status);
+  const char *word = e->status == WF_STEP_PENDING ? "stopped" : wf_step_status_name(e->status);
   if (p->cli->tty) {
-    const char *mark = e->status == WFS_STEP_SUCCEEDED ? "✓"
-                       : e->status == WFS_STEP_SKIPPED ? "-"
+    const char *mark = e->status == WF_STEP_SUCCEEDED ? "✓"
+                       : e->status == WF_STEP_SKIPPED ? "-"
                                                        : "✗";
-    const char *col = e->status == WFS_STEP_SUCCEEDED ? GREEN
-                      : e->status == WFS_STEP_SKIPPED ? DIM
+    const char *col = e->status == WF_STEP_SUCCEEDED ? GREEN
+                      : e->status == WF_STEP_SKIPPED ? DIM
                                                       : RED;
     fprintf(p->out, "%s%s%s %s %s%s%s%s\n", c(p, col), mark, c(p, RESET), e->stage_id,
             c(p, DIM), dur, steps, c(p, RESET));
@@ -43,21 +43,21 @@ static void stage_line(wf_progress_ctx *p, const wfi_progress *e) {
   }
 }
 
-void wf_progress(void *ud, const wfi_progress *e) {
+void wf_progress(void *ud, const wfw_progress *e) {
   wf_progress_ctx *p = ud;
   switch (e->type) {
-  case WFI_P_STAGE_FINISHED:
+  case WFW_P_STAGE_FINISHED:
     clear_live(p);
     stage_line(p, e);
     break;
-  case WFI_P_STEP_FINISHED:
-    if (e->status == WFS_STEP_FAILED) {
+  case WFW_P_STEP_FINISHED:
+    if (e->status == WF_STEP_FAILED) {
       clear_live(p);
       fprintf(p->out, "%sstep %s failed%s (attempt %u): %s\n", c(p, RED), e->step_key,
               c(p, RESET), e->attempt, e->error ? e->error : "");
     }
-    if (p->cli->tty && p->plan->stages[e->stage].fanout) {
-      int64_t now = wfs_now_ms();
+    if (p->cli->tty && e->fanout) {
+      int64_t now = cli_now_ms();
       if (now - p->last_draw >= 100) {
         p->last_draw = now;
         if (e->total)
@@ -72,7 +72,7 @@ void wf_progress(void *ud, const wfi_progress *e) {
       }
     }
     break;
-  case WFI_P_STEP_RETRY: {
+  case WFW_P_STEP_RETRY: {
     clear_live(p);
     char d[32];
     wf_duration(e->delay_s, d, sizeof d);

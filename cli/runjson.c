@@ -4,20 +4,14 @@
 #include <string.h>
 
 #include "cli.h"
-#include "wfengine.h"
 
-const char *wf_run_status_for_display(const char *home, const wfs_run *r) {
-  return wfs_run_status_name(wfi_run_effective_status(home, r));
-}
-
-int wf_owner_note(const char *home, const wfs_run *r, char *buf, size_t cap) {
+int wf_owner_note(const wf_run_info *r, char *buf, size_t cap) {
   buf[0] = '\0';
-  if (r->status != WFS_RUN_RUNNING && r->status != WFS_RUN_PENDING) return 0;
-  if (!r->owner.pid || !wfi_run_owner_alive(home, r)) return 0;
-  int64_t age = (wfs_now_ms() - r->heartbeat) / 1000;
-  const char *where = !wfi_owner_same_kernel(&r->owner) ? ", another machine"
-                      : !wfi_owner_pid_visible(&r->owner) ? ", another PID namespace"
-                                                           : "";
+  if (!r->owner.alive) return 0;
+  int64_t age = (cli_now_ms() - r->owner.heartbeat) / 1000;
+  const char *where = !r->owner.same_machine ? ", another machine"
+                      : !r->owner.pid_visible ? ", another PID namespace"
+                                              : "";
   int n = snprintf(buf, cap, "pid %d on %s%s", (int)r->owner.pid, r->owner.host, where);
   /* Owners heartbeat every 5 s: a silent one is stopped (SIGSTOP, a paused container). */
   if (age >= 15 && n >= 0 && (size_t)n < cap)
@@ -43,11 +37,11 @@ static cJSON *mp_json(const uint8_t *p, size_t n) {
   return j;
 }
 
-static int step_cb(void *ud, const wfs_step *s) {
+static int step_cb(void *ud, const wf_step_info *s) {
   cJSON *o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "key", s->key);
-  cJSON_AddStringToObject(o, "stage", s->stage ? s->stage : "");
-  cJSON_AddStringToObject(o, "status", wfs_step_status_name(s->status));
+  cJSON_AddStringToObject(o, "stage", s->stage);
+  cJSON_AddStringToObject(o, "status", wf_step_status_name(s->status));
   cJSON_AddNumberToObject(o, "attempt", s->attempt);
   add_time(o, "started_at", s->started_at);
   add_time(o, "finished_at", s->finished_at);
@@ -88,11 +82,11 @@ static void mark_kinds(cJSON *steps, const char *def_text) {
   cJSON_Delete(def);
 }
 
-static int event_cb(void *ud, const wfs_event *e) {
+static int event_cb(void *ud, const wf_event_info *e) {
   cJSON *o = cJSON_CreateObject();
   cJSON_AddNumberToObject(o, "seq", (double)e->seq);
   add_time(o, "time", e->time);
-  cJSON_AddStringToObject(o, "type", wfs_event_type_name(e->type));
+  cJSON_AddStringToObject(o, "type", wf_event_type_name(e->type));
   add_str(o, "step", e->step_key);
   if (e->attempt) cJSON_AddNumberToObject(o, "attempt", e->attempt);
   else cJSON_AddNullToObject(o, "attempt");
@@ -101,11 +95,11 @@ static int event_cb(void *ud, const wfs_event *e) {
   return 0;
 }
 
-cJSON *wf_run_json(wfs_txn *t, const wfs_run *r, int with_steps, int with_events) {
+cJSON *wf_run_json(wf_store *st, const wf_run_info *r, int with_steps, int with_events) {
   cJSON *o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "id", r->id);
-  cJSON_AddStringToObject(o, "workflow", r->workflow ? r->workflow : "");
-  cJSON_AddStringToObject(o, "status", wf_run_status_for_display(wfs_home(t->env), r));
+  cJSON_AddStringToObject(o, "workflow", r->workflow);
+  cJSON_AddStringToObject(o, "status", wf_run_status_name(r->status));
   add_time(o, "created_at", r->created_at);
   add_time(o, "started_at", r->started_at);
   add_time(o, "finished_at", r->finished_at);
@@ -114,20 +108,18 @@ cJSON *wf_run_json(wfs_txn *t, const wfs_run *r, int with_steps, int with_events
   else
     cJSON_AddNullToObject(o, "duration_s");
   cJSON_AddNumberToObject(o, "generation", r->generation);
-  char dir[4096];
-  snprintf(dir, sizeof dir, "%s/runs/%s", wfs_home(t->env), r->id);
-  cJSON_AddStringToObject(o, "run_dir", dir);
+  cJSON_AddStringToObject(o, "run_dir", r->run_dir);
   cJSON_AddItemToObject(o, "params", mp_json(r->params, r->params_len));
   cJSON *counts = cJSON_AddObjectToObject(o, "counts");
-  for (int i = 0; i < WFS_STEP_NSTATUS; i++)
-    cJSON_AddNumberToObject(counts, wfs_step_status_name(i), (double)r->counts[i]);
+  for (int i = 0; i < WF_STEP_NSTATUS; i++)
+    cJSON_AddNumberToObject(counts, wf_step_status_name(i), (double)r->counts[i]);
   add_str(o, "error", r->error);
-  char note[256];
-  if (wf_owner_note(wfs_home(t->env), r, note, sizeof note)) {
+  if (r->owner.alive) {
     cJSON *ow = cJSON_AddObjectToObject(o, "owner");
     cJSON_AddNumberToObject(ow, "pid", r->owner.pid);
     cJSON_AddStringToObject(ow, "host", r->owner.host);
-    cJSON_AddNumberToObject(ow, "heartbeat_age_s", (double)(wfs_now_ms() - r->heartbeat) / 1000.0);
+    cJSON_AddNumberToObject(ow, "heartbeat_age_s",
+                            (double)(cli_now_ms() - r->owner.heartbeat) / 1000.0);
   } else {
     cJSON_AddNullToObject(o, "owner");
   }
@@ -137,12 +129,12 @@ cJSON *wf_run_json(wfs_txn *t, const wfs_run *r, int with_steps, int with_events
   add_str(o, "to", r->to);
   if (with_steps) {
     cJSON *steps = cJSON_AddArrayToObject(o, "steps");
-    wfs_steps_scan(t, r->id, "", step_cb, steps);
+    wf_steps_list(st, r->id, "", step_cb, steps);
     mark_kinds(steps, r->def_text);
   }
   if (with_events) {
     cJSON *events = cJSON_AddArrayToObject(o, "events");
-    wfs_events_scan(t, r->id, 0, event_cb, events);
+    wf_events_list(st, r->id, 0, event_cb, events);
   }
   return o;
 }

@@ -1,21 +1,22 @@
 /* runmeta.c — run_metadata.json in a run's folder: what the run is and where it stands,
  * for people and tools that look at the folder rather than the store. Rewritten whenever
  * the CLI changes a run's status (start, resume, the end of an execution, cancel). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
-#include "wfengine.h"
 
-static const char *meta_status(const char *home, const wfs_run *r) {
-  switch (wfi_run_effective_status(home, r)) {
-  case WFS_RUN_SUCCEEDED: return "completed";
-  case WFS_RUN_FAILED: return "failed";
-  case WFS_RUN_DEGRADED: return "degraded";
-  case WFS_RUN_CANCELED: return "cancelled";
-  case WFS_RUN_INTERRUPTED: return "interrupted";
+static const char *meta_status(const wf_run_info *r) {
+  switch (r->status) {
+  case WF_RUN_SUCCEEDED: return "completed";
+  case WF_RUN_FAILED: return "failed";
+  case WF_RUN_DEGRADED: return "degraded";
+  case WF_RUN_CANCELED: return "cancelled";
+  case WF_RUN_INTERRUPTED: return "interrupted";
   default: return "in_progress";
   }
 }
@@ -25,35 +26,37 @@ struct stages_ctx {
 };
 
 /* A stage's own record has the stage id as its key. */
-static int stage_cb(void *ud, const wfs_step *s) {
+static int stage_cb(void *ud, const wf_step_info *s) {
   struct stages_ctx *c = ud;
-  if (!s->stage || strcmp(s->stage, s->key) != 0) return 0;
-  if (s->status == WFS_STEP_SUCCEEDED) cJSON_AddItemToArray(c->done, cJSON_CreateString(s->key));
-  if (s->status == WFS_STEP_FAILED) cJSON_AddItemToArray(c->failed, cJSON_CreateString(s->key));
+  if (strcmp(s->stage, s->key) != 0) return 0;
+  if (s->status == WF_STEP_SUCCEEDED) cJSON_AddItemToArray(c->done, cJSON_CreateString(s->key));
+  if (s->status == WF_STEP_FAILED) cJSON_AddItemToArray(c->failed, cJSON_CreateString(s->key));
   return 0;
 }
 
 /* The "metadata" object of the output of the definition's metadata_stage (a stage of one
  * step) once that step has succeeded, else NULL; *out holds the decoded output (the
  * caller deletes it). */
-static cJSON *stage_metadata(wfs_txn *t, const wfs_run *r, const cJSON *def, cJSON **out) {
+static cJSON *stage_metadata(wf_store *st, const wf_run_info *r, const cJSON *def,
+                             cJSON **out) {
   const cJSON *stage = cJSON_GetObjectItemCaseSensitive(def, "metadata_stage");
-  wfs_step s = {0};
+  wf_step_info *s = NULL;
   cJSON *m = NULL;
 
   *out = NULL;
-  if (!cJSON_IsString(stage) || wfs_step_get(t, r->id, stage->valuestring, &s) != 0) return NULL;
-  if (s.status == WFS_STEP_SUCCEEDED && s.output &&
-      wfa_mp_to_json(s.output, s.output_len, out) == 0)
+  if (!cJSON_IsString(stage) || wf_step_info_get(st, r->id, stage->valuestring, &s) != 0)
+    return NULL;
+  if (s->status == WF_STEP_SUCCEEDED && s->output &&
+      wfa_mp_to_json(s->output, s->output_len, out) == 0)
     m = cJSON_GetObjectItemCaseSensitive(*out, "metadata");
-  wfs_step_clear(&s);
+  wf_step_info_free(s);
   return cJSON_IsObject(m) ? m : NULL;
 }
 
 /* The fields of the metadata_stage's "metadata"; a field the file already has keeps its
  * value. */
-static void add_stage_fields(wfs_txn *t, const wfs_run *r, const cJSON *def, cJSON *o) {
-  cJSON *out, *m = stage_metadata(t, r, def, &out), *f;
+static void add_stage_fields(wf_store *st, const wf_run_info *r, const cJSON *def, cJSON *o) {
+  cJSON *out, *m = stage_metadata(st, r, def, &out), *f;
   while (m && (f = m->child)) {
     cJSON_DetachItemViaPointer(m, f);
     if (cJSON_HasObjectItem(o, f->string)) cJSON_Delete(f);
@@ -62,9 +65,9 @@ static void add_stage_fields(wfs_txn *t, const wfs_run *r, const cJSON *def, cJS
   cJSON_Delete(out);
 }
 
-cJSON *wf_run_warnings(wfs_txn *t, const wfs_run *r) {
-  cJSON *def = r->def_text ? cJSON_Parse(r->def_text) : NULL, *out;
-  cJSON *m = stage_metadata(t, r, def, &out);
+cJSON *wf_run_warnings(wf_store *st, const wf_run_info *r) {
+  cJSON *def = cJSON_Parse(r->def_text), *out;
+  cJSON *m = stage_metadata(st, r, def, &out);
   cJSON *w = cJSON_DetachItemFromObjectCaseSensitive(m, "warning_messages");
   cJSON_Delete(out);
   cJSON_Delete(def);
@@ -73,17 +76,17 @@ cJSON *wf_run_warnings(wfs_txn *t, const wfs_run *r) {
   return NULL;
 }
 
-static cJSON *build(wfs_txn *t, const wfs_run *r) {
+static cJSON *build(wf_store *st, const wf_run_info *r) {
   cJSON *o = cJSON_CreateObject();
-  char buf[WFS_MAX_ID * 2 + 64], tm[40];
+  char buf[WF_MAX_RUN_ID * 2 + 64], tm[40];
   cJSON_AddStringToObject(o, "run_id", r->id);
   snprintf(buf, sizeof buf, "%s-%s", r->workflow, r->id);
   cJSON_AddStringToObject(o, "workflow_id", buf);
   cJSON_AddStringToObject(o, "workflow", r->workflow);
   wf_time_iso(r->created_at, tm, sizeof tm);
   cJSON_AddStringToObject(o, "created_at", tm);
-  cJSON_AddStringToObject(o, "status", meta_status(wfs_home(t->env), r));
-  cJSON *def = r->def_text ? cJSON_Parse(r->def_text) : NULL;
+  cJSON_AddStringToObject(o, "status", meta_status(r));
+  cJSON *def = cJSON_Parse(r->def_text);
   cJSON *ver = cJSON_GetObjectItemCaseSensitive(def, "version");
   if (cJSON_IsNumber(ver)) snprintf(buf, sizeof buf, "%d", ver->valueint);
   cJSON_AddStringToObject(o, "pipeline_version", cJSON_IsNumber(ver) ? buf : "");
@@ -97,38 +100,35 @@ static cJSON *build(wfs_txn *t, const wfs_run *r) {
   cJSON_AddStringToObject(eng, "name", "wf");
   cJSON_AddStringToObject(eng, "version", WF_VERSION_STRING);
   cJSON_AddNumberToObject(eng, "generation", r->generation);
-  cJSON_AddStringToObject(eng, "store", wfs_home(t->env));
-  if (r->owner.pid && wfi_run_effective_status(wfs_home(t->env), r) == WFS_RUN_RUNNING) {
+  cJSON_AddStringToObject(eng, "store", wf_store_home(st));
+  if (r->owner.pid && r->status == WF_RUN_RUNNING) {
     cJSON_AddNumberToObject(eng, "owner_pid", r->owner.pid);
     cJSON_AddStringToObject(eng, "owner_host", r->owner.host);
   }
   struct stages_ctx sc = {cJSON_AddArrayToObject(o, "stages_completed"),
                           cJSON_AddArrayToObject(o, "stages_failed")};
-  wfs_steps_scan(t, r->id, "", stage_cb, &sc);
+  wf_steps_list(st, r->id, "", stage_cb, &sc);
   wf_time_iso(r->finished_at, tm, sizeof tm);
   if (tm[0]) cJSON_AddStringToObject(o, "completed_at", tm);
   else cJSON_AddNullToObject(o, "completed_at");
   if (r->error) cJSON_AddStringToObject(o, "error_message", r->error);
   else cJSON_AddNullToObject(o, "error_message");
   cJSON *counts = cJSON_AddObjectToObject(o, "step_counts");
-  for (int i = 0; i < WFS_STEP_NSTATUS; i++)
-    cJSON_AddNumberToObject(counts, wfs_step_status_name(i), (double)r->counts[i]);
-  add_stage_fields(t, r, def, o);
+  for (int i = 0; i < WF_STEP_NSTATUS; i++)
+    cJSON_AddNumberToObject(counts, wf_step_status_name(i), (double)r->counts[i]);
+  add_stage_fields(st, r, def, o);
   cJSON_Delete(def);
   return o;
 }
 
-void wf_write_run_metadata(wfs_env *env, const char *run_id) {
-  wfs_txn t;
-  wfs_run r = {0};
-  if (wfs_read_begin(env, &t) != 0) return;
-  cJSON *o = wfs_run_get(&t, run_id, &r) == 0 ? build(&t, &r) : NULL;
-  wfs_read_end(&t);
-  char dir[4096], path[4200], tmp[4300];
+void wf_write_run_metadata(wf_store *st, const char *run_id) {
+  wf_run_info *r = NULL;
+  cJSON *o = wf_run_info_get(st, run_id, &r) == 0 ? build(st, r) : NULL;
+  char path[8192], tmp[8300];
   if (o) wf_json_make_utf8(o);
   char *text = o ? cJSON_Print(o) : NULL;
-  if (text && wfi_run_dir(wfs_home(env), run_id, dir, sizeof dir) == 0) {
-    snprintf(path, sizeof path, "%s/run_metadata.json", dir);
+  if (text && (mkdir(r->run_dir, 0755) == 0 || errno == EEXIST)) {
+    snprintf(path, sizeof path, "%s/run_metadata.json", r->run_dir);
     snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
     FILE *f = fopen(tmp, "we");
     /* Written aside and renamed: a reader never sees half a file. */
@@ -141,5 +141,5 @@ void wf_write_run_metadata(wfs_env *env, const char *run_id) {
   }
   free(text);
   cJSON_Delete(o);
-  wfs_run_clear(&r);
+  wf_run_info_free(r);
 }

@@ -34,11 +34,11 @@ int wf_bad_id(const char *what, const char *id) {
   if (strcmp(what, "run id") != 0)
     return wf_fail(EXIT_USAGE, "invalid %s \"%s\"%s: use 1 to %d bytes without control "
                                "characters", what, shown, strlen(id) > 60 ? "..." : "",
-                   WFS_MAX_STEP_KEY);
+                   WF_MAX_STEP_KEY);
   return wf_fail(EXIT_USAGE,
                  "invalid %s \"%s\"%s: use 1 to %d printable characters without spaces, '/' or "
                  "a leading '.' or '-'",
-                 what, shown, strlen(id) > 60 ? "..." : "", WFS_MAX_ID);
+                 what, shown, strlen(id) > 60 ? "..." : "", WF_MAX_RUN_ID);
 }
 
 int wf_exit_for(int rc) {
@@ -150,7 +150,7 @@ int wf_check_home(const wf_cli *cli) {
 }
 
 const char *wf_store_why(int rc, char *buf, size_t cap) {
-  const wfs_failure *f = wfs_last_failure();
+  const wf_failure *f = wf_last_failure();
   const char *path = f->path;
   if (!path[0]) {
     snprintf(buf, cap, "%s", wf_strerror(rc));
@@ -212,16 +212,46 @@ static int open_failed(const wf_cli *cli, int rc) {
                  wf_store_why(rc, why, sizeof why));
 }
 
-int wf_open_existing(wf_cli *cli, wfs_env **env) {
+/* $name as a whole number from 1 to max, or 0 when it is not set or not one. */
+static unsigned long long env_count(const char *name, unsigned long long max) {
+  const char *s = getenv(name);
+  if (!s || !*s || *s == '-') return 0;
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  return !errno && !*end && v <= max ? v : 0;
+}
+
+void cli_store_opts(unsigned flags, wf_store_opts *o) {
+  memset(o, 0, sizeof *o);
+  o->flags = flags;
+  o->map_cap_mb = env_count("WF_MAP_CAP_MB", SIZE_MAX >> 20);
+  o->max_readers = (unsigned)env_count("WF_MAX_READERS", 1u << 20);
+  /* These two take a number's leading digits, as atol and atof do. */
+  const char *s = getenv("WF_MAX_OUTPUT_MB");
+  long mb = s ? atol(s) : 0;
+  if (mb > 0) o->max_output_mb = (uint64_t)mb > (SIZE_MAX >> 20) ? SIZE_MAX >> 20 : (uint64_t)mb;
+  s = getenv("WF_KILL_GRACE_S");
+  double grace = s ? atof(s) : 0;
+  if (grace > 0 && grace < 1e9) o->kill_grace_s = grace;
+}
+
+static int open_store(wf_cli *cli, unsigned flags, wf_store **st) {
   if (wf_check_home(cli)) return EXIT_STORE;
-  int rc = wfs_open_existing(cli->home, env);
+  wf_store_opts o;
+  cli_store_opts(flags, &o);
+  int rc = wf_store_open_ex(cli->home, &o, st);
   return rc ? open_failed(cli, rc) : 0;
 }
 
-int wf_open_store(wf_cli *cli, wfs_env **env) {
-  if (wf_check_home(cli)) return EXIT_STORE;
-  int rc = wfs_open(cli->home, env);
-  return rc ? open_failed(cli, rc) : 0;
+int wf_open_existing(wf_cli *cli, wf_store **st) { return open_store(cli, WF_STORE_NOCREATE, st); }
+
+int wf_open_store(wf_cli *cli, wf_store **st) { return open_store(cli, 0, st); }
+
+int64_t cli_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 void wf_time_iso(int64_t ms, char *buf, size_t cap) {
@@ -260,7 +290,7 @@ int64_t wf_parse_since(const char *s) {
   if (end != s && n >= 0 && end[0] && !end[1]) {
     int64_t unit = end[0] == 's' ? 1000 : end[0] == 'm' ? 60000 : end[0] == 'h' ? 3600000
                    : end[0] == 'd' ? 86400000 : 0;
-    if (unit) return n > wfs_now_ms() / unit ? 0 : wfs_now_ms() - (int64_t)n * unit;
+    if (unit) return n > cli_now_ms() / unit ? 0 : cli_now_ms() - (int64_t)n * unit;
   }
   struct tm tm = {0};
   int y, mo, d, h = 0, mi = 0, sec = 0;
