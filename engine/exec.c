@@ -491,12 +491,8 @@ int wfi_exec_init(wfi_exec *x, wfs_env *env, const char *run_id, const wfi_plan 
   x->last_heartbeat = x->run.heartbeat;
   x->epoch = opts->lease ? opts->lease->epoch : x->run.epoch;
   if (x->run.epoch != x->epoch) return WF_EFENCED; /* taken over before it began */
-  const char *e = getenv("WF_MAX_OUTPUT_MB");
-  x->max_output = opts->max_output ? opts->max_output
-                  : e && atol(e) > 0 ? (size_t)atol(e) << 20 : WFS_MAX_VALUE;
-  e = getenv("WF_KILL_GRACE_S");
-  x->kill_grace_s = opts->kill_grace_s > 0 ? opts->kill_grace_s
-                    : e && atof(e) > 0 ? atof(e) : WFI_KILL_GRACE_S;
+  x->max_output = opts->max_output ? opts->max_output : WFS_MAX_VALUE;
+  x->kill_grace_s = opts->kill_grace_s > 0 ? opts->kill_grace_s : WFI_KILL_GRACE_S;
   if ((rc = wfi_run_dir(x->home, run_id, x->run_dir, sizeof x->run_dir)) != 0) return rc;
   /* Absolute, so that a step running in another directory finds it ($WF_RUN_DIR). */
   char abs[PATH_MAX];

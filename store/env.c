@@ -127,18 +127,6 @@ static int make_folders(char *home) {
 
 /* ---- map size ------------------------------------------------------------------- */
 
-static size_t map_cap(void) {
-  const char *s = getenv("WF_MAP_CAP_MB");
-  unsigned long long mb = WFS_MAP_CAP_MB;
-  if (s && *s) {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (!errno && !*end && v > 0 && v <= SIZE_MAX / MIB) mb = v;
-  }
-  return (size_t)mb;
-}
-
 /* 16 MiB, or the power-of-two multiple of it that holds the existing data file; never
  * above the cap unless the file itself already is. */
 static size_t initial_map(size_t filesize, size_t cap) {
@@ -407,24 +395,12 @@ static int open_lmdb(wfs_env *env, const char *dir, size_t filesize, unsigned re
   return 0;
 }
 
-/* Reader slots: $WF_MAX_READERS, else the default. */
-static unsigned max_readers(void) {
-  const char *s = getenv("WF_MAX_READERS");
-  if (s && *s) {
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (!errno && !*end && v >= 1 && v <= (1ul << 20) && s[0] != '-') return (unsigned)v;
-  }
-  return WFS_MAX_READERS;
-}
-
 /* The options with their defaults filled in; WF_EINVAL when one is out of range. */
 static int resolve_opts(const wfs_opts *o, wfs_opts *r) {
   static const wfs_opts none;
   *r = o ? *o : none;
-  if (!r->map_cap_mb) r->map_cap_mb = map_cap();
-  if (!r->max_readers) r->max_readers = max_readers();
+  if (!r->map_cap_mb) r->map_cap_mb = WFS_MAP_CAP_MB;
+  if (!r->max_readers) r->max_readers = WFS_MAX_READERS;
   if (r->map_cap_mb > SIZE_MAX / MIB || r->max_readers > (1u << 20)) return WF_EINVAL;
   return 0;
 }

@@ -71,10 +71,8 @@ typedef struct wfs_env wfs_env;
 /* How a store is opened; zero-initialized fields take their defaults. */
 typedef struct wfs_opts {
   int existing;            /* open only a store that exists (see wfs_open_existing) */
-  uint64_t map_cap_mb;     /* the map grows on demand up to this; 0: $WF_MAP_CAP_MB, else
-                              WFS_MAP_CAP_MB */
-  unsigned max_readers;    /* reader slots, 1 .. 1 << 20; 0: $WF_MAX_READERS, else
-                              WFS_MAX_READERS */
+  uint64_t map_cap_mb;     /* the map grows on demand up to this; 0: WFS_MAP_CAP_MB */
+  unsigned max_readers;    /* reader slots, 1 .. 1 << 20; 0: WFS_MAX_READERS */
 } wfs_opts;
 
 /* Open or create the store under `home` (created with its store/, logs/ and runs/

@@ -22,6 +22,7 @@ typedef struct fx {
   char dir[256];
   char home[300];
   wfs_env *env;
+  wfs_opts opts;           /* how open_store opens it */
 } fx;
 
 static void rm_rf(const char *path) {
@@ -49,7 +50,6 @@ static int setup(void **state) {
   snprintf(f->dir, sizeof f->dir, "%s/wfstore-XXXXXX", tmp && *tmp ? tmp : "/tmp");
   if (!mkdtemp(f->dir)) return -1;
   snprintf(f->home, sizeof f->home, "%s/home/", f->dir); /* trailing slash on purpose */
-  unsetenv("WF_MAP_CAP_MB");
   *state = f;
   return 0;
 }
@@ -59,12 +59,11 @@ static int teardown(void **state) {
   wfs_close(f->env);
   rm_rf(f->dir);
   free(f);
-  unsetenv("WF_MAP_CAP_MB");
   return 0;
 }
 
 static wfs_env *open_store(fx *f) {
-  assert_int_equal(wfs_open(f->home, &f->env), 0);
+  assert_int_equal(wfs_open_with(f->home, &f->opts, &f->env), 0);
   return f->env;
 }
 
@@ -507,6 +506,24 @@ static void test_runs_scan_range(void **state) {
   wfs_read_end(&t);
 }
 
+/* Options out of range are refused before anything is made. */
+static void test_open_opts(void **state) {
+  fx *f = *state;
+  struct stat st;
+  f->opts.max_readers = (1u << 20) + 1;
+  assert_int_equal(wfs_open_with(f->home, &f->opts, &f->env), WF_EINVAL);
+  f->opts = (wfs_opts){.map_cap_mb = UINT64_MAX};
+  assert_int_equal(wfs_open_with(f->home, &f->opts, &f->env), WF_EINVAL);
+  assert_int_not_equal(stat(f->home, &st), 0);
+  f->opts = (wfs_opts){.existing = 1};
+  assert_int_equal(wfs_open_with(f->home, &f->opts, &f->env), WF_ENOTFOUND);
+  f->opts = (wfs_opts){.max_readers = 8};
+  open_store(f);
+  unsigned n = 0;
+  assert_int_equal(mdb_env_get_maxreaders(f->env->env, &n), 0);
+  assert_true(n >= 8 && n < 64);
+}
+
 static void test_steps(void **state) {
   fx *f = *state;
   wfs_step s = {0}, back;
@@ -685,7 +702,7 @@ static void test_map_growth(void **state) {
   MDB_envinfo info;
   wfs_txn t;
   int n = 0;
-  setenv("WF_MAP_CAP_MB", "1024", 1);
+  f->opts.map_cap_mb = 1024;
   open_store(f);
   assert_int_equal(wfs_write(f->env, put_step_fn, &op), 0);
   assert_int_equal(mdb_env_info(f->env->env, &info), 0);
@@ -704,7 +721,7 @@ static void test_map_cap(void **state) {
   step_op op = {"cap", &s, 640, 64 << 10}; /* 40 MiB */
   wfs_txn t;
   int n = 0;
-  setenv("WF_MAP_CAP_MB", "16", 1);
+  f->opts.map_cap_mb = 16;
   open_store(f);
   make_run(&r, "early", WFS_RUN_SUCCEEDED, 1);
   assert_int_equal(put_run(f->env, &r, NULL), 0);
@@ -713,7 +730,7 @@ static void test_map_cap(void **state) {
   make_run(&back, "later", WFS_RUN_PENDING, 2);
   assert_int_equal(put_run(f->env, &back, NULL), 0);
   wfs_run_clear(&back);
-  unsetenv("WF_MAP_CAP_MB");
+  f->opts.map_cap_mb = 0;
   reopen(f);
   assert_int_equal(wfs_read_begin(f->env, &t), 0);
   assert_int_equal(wfs_run_get(&t, "early", &back), 0);
@@ -733,7 +750,7 @@ static void test_map_resized_elsewhere(void **state) {
   wfs_run r, back;
   wfs_txn t;
   int n = 0;
-  setenv("WF_MAP_CAP_MB", "1024", 1);
+  f->opts.map_cap_mb = 1024;
   assert_int_equal(pipe(go), 0);
   pid_t pid = fork();
   assert_true(pid >= 0);
@@ -741,7 +758,7 @@ static void test_map_resized_elsewhere(void **state) {
     wfs_env *env;
     wfs_step s = {.stage = "big", .status = WFS_STEP_SUCCEEDED};
     step_op op = {"other", &s, 640, 64 << 10};
-    int ok = read(go[0], &c, 1) == 1 && wfs_open(f->home, &env) == 0 &&
+    int ok = read(go[0], &c, 1) == 1 && wfs_open_with(f->home, &f->opts, &env) == 0 &&
              wfs_write(env, put_step_fn, &op) == 0;
     if (ok) wfs_close(env);
     _exit(ok ? 0 : 1);
@@ -811,7 +828,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
     T(test_open_layout), T(test_open_existing), T(test_schema_newer), T(test_schema_not_wf),
     T(test_run_put_get),
-    T(test_indexes),     T(test_runs_scan),     T(test_runs_scan_range),
+    T(test_indexes),     T(test_runs_scan),     T(test_runs_scan_range), T(test_open_opts),
     T(test_steps),       T(test_events),
     T(test_run_del),     T(test_key_checks),    T(test_map_growth),   T(test_map_cap),
     T(test_map_resized_elsewhere), T(test_durable_flags),
