@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build wf with its tests and run the quick suites twice: in ./build (RelWithDebInfo) and in
-# ./build-asan (AddressSanitizer + UndefinedBehaviorSanitizer, Debug); then run every fuzz
-# target for WF_FUZZ_SECONDS (default 60) in ./build-fuzz.
+# ./build-asan (AddressSanitizer + UndefinedBehaviorSanitizer, Debug); build the example of
+# docs/examples against ./build installed, through pkg-config; then run every fuzz target
+# for WF_FUZZ_SECONDS (default 60) in ./build-fuzz.
 # The quick suites are every ctest label except crash, bench and fuzz; the short crash
 # runs (label crash-quick) are part of them.
 #
@@ -18,7 +19,7 @@ for arg in "$@"; do
   case $arg in
     --quick) quick=1 ;;
     --all) all=1 ;;
-    -h | --help) sed -n '2,10s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h | --help) sed -n '2,11s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "test: unknown option: $arg (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -51,9 +52,31 @@ build_and_test() {
   ctest --test-dir "$dir" --output-on-failure -LE "$exclude" -j2 || return 1
 }
 
+# check_example DIR: install DIR's build to a scratch prefix, build docs/examples/list_runs.c
+# against it through the installed wf.pc (as a program embedding wf would), and list the
+# runs of a small store with it. Every step checks for itself, as in build_and_test.
+check_example() {
+  local dir=$1 tmp pc out
+  tmp=$(mktemp -d)
+  say "example: docs/examples/list_runs.c against $dir/ installed in $tmp"
+  cmake --install "$dir" --prefix "$tmp/prefix" >/dev/null &&
+    pc=$(find "$tmp/prefix" -name wf.pc -print -quit) && [[ -n $pc ]] &&
+    cc -std=c11 -Wall -Wextra -Werror docs/examples/list_runs.c \
+      $(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config --cflags --libs wf) -o "$tmp/list_runs" &&
+    "$tmp/prefix/bin/wf" --home "$tmp/home" start tests/data/wf/three.json --run-id example \
+      -p log="$tmp/log" >/dev/null &&
+    out=$("$tmp/list_runs" "$tmp/home") && grep -q '^example  *three  *succeeded ' <<<"$out" &&
+    out=$("$tmp/list_runs" "$tmp/home" failed) && [[ $out == "no runs" ]]
+  local rc=$?
+  ((rc)) && echo "test: the example did not build or list the runs (output: ${out:-none})" >&2
+  rm -rf "$tmp"
+  return "$rc"
+}
+
 failed=()
 
 build_and_test build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWF_SANITIZE=OFF || failed+=(build)
+check_example build || failed+=(example)
 
 if ((!quick)); then
   # LeakSanitizer needs ptrace-like access some sandboxes deny; probe it once so a
