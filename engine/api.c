@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "api_int.h"
-#include "exec_int.h"
+#include "sched_int.h"
 #include "wfmp.h"
 
 #define MIB ((uint64_t)1 << 20)

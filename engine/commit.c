@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "exec_int.h"
+#include "sched_int.h"
 
 struct commit_ctx {
   wfi_exec *x;

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "exec_int.h"
+#include "sched_int.h"
 #include "wfmp.h"
 
 struct collect {

@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "exec_int.h"
+#include "sched_int.h"
 
 #define WFI_DEFAULT_WINDOW 8
 

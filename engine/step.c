@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "exec_int.h"
+#include "sched_int.h"
 #include "wfmp.h"
 
 static int64_t now_us(void) { return (int64_t)(uv_hrtime() / 1000); }

@@ -5,7 +5,7 @@
 # embedding wf can do too.
 set -u
 root=${1:?usage: cli_api.sh <source-dir>}
-if grep -nE '\b(wfs|wfi|WFS|WFI)_|"(wfstore|wfengine|wfs_internal|exec_int|api_int)\.h"' \
+if grep -nE '\b(wfs|wfi|WFS|WFI)_|"(wfstore|wfengine|wfs_internal|sched_int|api_int)\.h"' \
   "$root"/cli/*.c "$root"/cli/*.h; then
   echo "FAIL [lint.cli_api]: cli/ uses the store or the engine's internals (above);" \
     "use wf/wf.h, or the workflows layer to start and resume runs" >&2

@@ -1,4 +1,4 @@
-/* exec.c — the scheduler: executes a claimed run's plan on one libuv loop.
+/* sched.c — the scheduler: executes a claimed run's plan on one libuv loop.
  *
  * Stages become active when the stages they need are done. Active stages offer steps
  * to a rolling window: at most `window` steps of the run in flight, at most
@@ -18,7 +18,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
-#include "exec_int.h"
+#include "sched_int.h"
 
 static void on_idle(uv_idle_t *h) { wfi_exec_drive(h->data, 1); }
 

@@ -1,7 +1,7 @@
-/* exec_int.h — the state of one execution of a run, shared by the scheduler (exec.c),
+/* sched_int.h — the state of one execution of a run, shared by the scheduler (sched.c),
  * its commit path (commit.c) and the embedding API (api.c). */
-#ifndef WF_EXEC_INT_H
-#define WF_EXEC_INT_H
+#ifndef WF_SCHED_INT_H
+#define WF_SCHED_INT_H
 
 #include <limits.h>
 
@@ -131,7 +131,7 @@ int wfi_exec_heartbeat(wfi_exec *x, int *cancel_requested);
 void wfi_step_free(struct rstep *s);
 int wfi_exec_add_event(wfi_exec *x, const char *key, int type, const char *detail);
 
-/* exec.c: the scheduler's loop, used by step.c */
+/* sched.c: the scheduler's loop, used by step.c */
 void wfi_exec_drive(wfi_exec *x, int flush_ok);
 void wfi_exec_want_commit(wfi_exec *x);
 void wfi_exec_progress(wfi_exec *x, int type, uint32_t stage, const struct rstep *s);
@@ -142,7 +142,7 @@ void wfi_exec_fail(wfi_exec *x, int reason, const char *fmt, ...)
  * without --continue-on-error the run stops, with it the other stages go on. */
 void wfi_exec_fail_stage(wfi_exec *x, uint32_t stage, int rc);
 
-/* step.c: a step's life, used by exec.c */
+/* step.c: a step's life, used by sched.c */
 struct rstep *wfi_step_make(wfi_exec *x, uint32_t stage, const char *key, const uint8_t *item,
                             size_t item_len, const char *cls);
 void wfi_step_park(struct rstage *st, struct rstep *s);
@@ -152,7 +152,7 @@ void wfi_step_finish(wfi_exec *x, struct rstep *s);
 void wfi_step_retry_later(wfi_exec *x, struct rstep *s);
 void wfi_step_list_del(struct rstep **head, struct rstep *s);
 
-/* exec.c entry points used by api.c */
+/* sched.c entry points used by api.c */
 int wfi_exec_init(wfi_exec *x, wfs_env *env, const char *run_id, const wfi_plan *plan,
                   const wfi_exec_opts *opts);
 int wfi_exec_loop(wfi_exec *x, int *final_status);
