@@ -1,6 +1,6 @@
-/* exec.c — the exec activity: one attempt is a child process started with posix_spawn
- * in a process group of its own, JSON on stdin, one JSON value on stdout, stderr to the
- * step's log, and its exit observed on the job's libuv loop.
+/* process.c — the exec activity's child processes: one attempt is a child started with
+ * posix_spawn in a process group of its own, JSON on stdin, one JSON value on stdout,
+ * stderr to the step's log, and its exit observed on the job's libuv loop.
  */
 #define _GNU_SOURCE /* pipe2, posix_spawn_file_actions_addchdir_np */
 #include <errno.h>
@@ -19,7 +19,7 @@
 #include "wf/wf.h"
 #include "wfact.h"
 #include "wfmp.h"
-#include "exec_int.h"
+#include "process_int.h"
 #include "loopreg.h"
 
 #define EXEC_TAIL 4096

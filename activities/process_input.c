@@ -1,10 +1,10 @@
-/* exec_input.c — what the exec activity hands a child: its argv from the step input
+/* process_input.c — what the exec activity hands a child: its argv from the step input
  * ("run" or "shell"), the JSON it reads on stdin, and its environment. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "exec_int.h"
+#include "process_int.h"
 #include "wfmp.h"
 
 extern char **environ;

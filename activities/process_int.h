@@ -1,6 +1,7 @@
-/* exec_int.h — the pieces of the exec activity shared between its files. */
-#ifndef WF_EXEC_ACT_INT_H
-#define WF_EXEC_ACT_INT_H
+/* process_int.h — the pieces of the exec activity (child processes) shared by process.c
+ * and process_input.c. */
+#ifndef WF_PROCESS_INT_H
+#define WF_PROCESS_INT_H
 
 #include <stddef.h>
 #include <stdint.h>
