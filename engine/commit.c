@@ -22,10 +22,10 @@ struct commit_ctx {
 
 static int step_status_of(int outcome) {
   switch (outcome) {
-  case OUT_SUCCEEDED: return WFS_STEP_SUCCEEDED;
-  case OUT_FAILED: return WFS_STEP_FAILED;
-  case OUT_RETRY: return WFS_STEP_PENDING;
-  case OUT_CANCELED: return WFS_STEP_CANCELED;
+  case WFI_OUT_SUCCEEDED: return WFS_STEP_SUCCEEDED;
+  case WFI_OUT_FAILED: return WFS_STEP_FAILED;
+  case WFI_OUT_RETRY: return WFS_STEP_PENDING;
+  case WFI_OUT_CANCELED: return WFS_STEP_CANCELED;
   default: return -1;
   }
 }
@@ -66,7 +66,7 @@ int wfi_event_put(wfs_txn *t, wfs_run *r, const char *key, int type, uint32_t at
   return wfs_event_put(t, &ev);
 }
 
-static int put_step(wfs_txn *t, struct commit_ctx *c, struct rstep *s, int64_t now) {
+static int put_step(wfs_txn *t, struct commit_ctx *c, struct wfi_rstep *s, int64_t now) {
   wfi_exec *x = c->x;
   int status = step_status_of(s->outcome);
   if (status < 0) return 0;  /* dropped by a signal: leave the old record */
@@ -95,13 +95,13 @@ static int put_step(wfs_txn *t, struct commit_ctx *c, struct rstep *s, int64_t n
   /* One event per attempt, at its end: the start time is in the step record, and a
    * second event per step is a quarter of a short step's cost. */
   switch (s->outcome) {
-  case OUT_SUCCEEDED:
+  case WFI_OUT_SUCCEEDED:
     return wfi_event_put(t, &c->run, s->key, WFS_EV_STEP_SUCCEEDED, s->attempt, now, NULL);
-  case OUT_FAILED:
+  case WFI_OUT_FAILED:
     return wfi_event_put(t, &c->run, s->key,
                  s->kill_reason == WFI_KILL_TIMEOUT ? WFS_EV_STEP_TIMED_OUT : WFS_EV_STEP_FAILED,
                  s->attempt, now, s->res.error);
-  case OUT_RETRY: {
+  case WFI_OUT_RETRY: {
     int rc = wfi_event_put(t, &c->run, s->key,
                s->kill_reason == WFI_KILL_TIMEOUT ? WFS_EV_STEP_TIMED_OUT : WFS_EV_STEP_FAILED,
                s->attempt, now, s->res.error);
@@ -117,7 +117,7 @@ static int put_step(wfs_txn *t, struct commit_ctx *c, struct rstep *s, int64_t n
 /* A fan-out stage's own record: its result and the hash of what it iterated, so a
  * later execution can skip the whole stage without reading its items. */
 static int put_stage(wfs_txn *t, wfi_exec *x, uint32_t i, int64_t now) {
-  struct rstage *st = &x->st[i];
+  struct wfi_rstage *st = &x->st[i];
   wfs_step rec = {0};
   rec.stage = rec.key = (char *)x->plan->stages[i].id;
   rec.status = (uint8_t)st->result;
@@ -142,7 +142,7 @@ static int commit_txn(wfs_txn *t, void *ud) {
   /* Another process may only have asked us to stop: keep its flag and its event. */
   c->run.cancel_requested = disk.cancel_requested;
   c->run.event_seq = disk.event_seq;
-  for (struct rstep *s = x->done_head; s && rc == 0; s = s->next) rc = put_step(t, c, s, now);
+  for (struct wfi_rstep *s = x->done_head; s && rc == 0; s = s->next) rc = put_step(t, c, s, now);
   for (uint32_t i = 0; i < x->nfinishing && rc == 0; i++) rc = put_stage(t, x, x->finishing[i], now);
   for (uint32_t i = 0; i < x->npev && rc == 0; i++)
     rc = wfi_event_put(t, &c->run, x->pev[i].key, x->pev[i].type, 0, now, x->pev[i].detail);
@@ -164,7 +164,7 @@ static void apply(wfi_exec *x, const wfs_run *r) {
 
 int wfi_commit(wfi_exec *x) {
   if (!x->done_head && !x->nfinishing && !x->npev) return 0;
-  if (x->stop_reason == STOP_FENCED) return WF_EFENCED;
+  if (x->stop_reason == WFI_STOP_FENCED) return WF_EFENCED;
   struct commit_ctx c = {x, {0}};
   int rc = wfs_write(x->env, commit_txn, &c);
   if (rc == 0) apply(x, &c.run);
@@ -179,12 +179,12 @@ int wfi_commit(wfi_exec *x) {
 int wfi_exec_add_event(wfi_exec *x, const char *key, int type, const char *detail) {
   if (x->npev == x->capev) {
     uint32_t cap = x->capev ? x->capev * 2 : 16;
-    struct pending_event *p = realloc(x->pev, cap * sizeof *p);
+    struct wfi_pending_event *p = realloc(x->pev, cap * sizeof *p);
     if (!p) return WF_ENOMEM;
     x->pev = p;
     x->capev = cap;
   }
-  struct pending_event *e = &x->pev[x->npev++];
+  struct wfi_pending_event *e = &x->pev[x->npev++];
   e->key = wfs_strdup(key);
   e->type = type;
   e->detail = wfs_strdup(detail);
@@ -228,7 +228,7 @@ static int finish_txn(wfs_txn *t, void *ud) {
 
 int wfi_exec_finish_run(wfi_exec *x, int status) {
   struct finish_ctx f = {x, status, {0}};
-  if (x->stop_reason == STOP_FENCED) return WF_EFENCED;
+  if (x->stop_reason == WFI_STOP_FENCED) return WF_EFENCED;
   int rc = wfs_write(x->env, finish_txn, &f);
   if (rc == 0) {
     x->run.status = f.run.status;

@@ -22,9 +22,9 @@
 
 static void on_idle(uv_idle_t *h) { wfi_exec_drive(h->data, 1); }
 
-void wfi_exec_progress(wfi_exec *x, int type, uint32_t stage, const struct rstep *s) {
+void wfi_exec_progress(wfi_exec *x, int type, uint32_t stage, const struct wfi_rstep *s) {
   if (!x->opts.observe) return;
-  struct rstage *st = &x->st[stage];
+  struct wfi_rstage *st = &x->st[stage];
   wfi_progress p = {0};
   p.type = type;
   p.stage = stage;
@@ -40,8 +40,8 @@ void wfi_exec_progress(wfi_exec *x, int type, uint32_t stage, const struct rstep
   if (s) {
     p.step_key = s->key;
     p.attempt = s->attempt;
-    p.status = s->outcome == OUT_SUCCEEDED ? WFS_STEP_SUCCEEDED
-               : s->outcome == OUT_CANCELED ? WFS_STEP_CANCELED
+    p.status = s->outcome == WFI_OUT_SUCCEEDED ? WFS_STEP_SUCCEEDED
+               : s->outcome == WFI_OUT_CANCELED ? WFS_STEP_CANCELED
                                             : WFS_STEP_FAILED;
     p.duration_s = (double)(wfs_now_ms() - s->attempt_start) / 1000.0;
     p.delay_s = s->retry_delay_s;
@@ -57,12 +57,12 @@ void wfi_exec_fail(wfi_exec *x, int reason, const char *fmt, ...) {
     vsnprintf(x->err, sizeof x->err, fmt, ap);
     va_end(ap);
   }
-  if (x->stop_reason == STOP_FENCED) return;
-  if (!x->stop_reason || reason == STOP_STORE) x->stop_reason = reason;
+  if (x->stop_reason == WFI_STOP_FENCED) return;
+  if (!x->stop_reason || reason == WFI_STOP_STORE) x->stop_reason = reason;
 }
 
 void wfi_exec_fail_stage(wfi_exec *x, uint32_t stage, int rc) {
-  struct rstage *st = &x->st[stage];
+  struct wfi_rstage *st = &x->st[stage];
   const char *id = x->plan->stages[stage].id;
   int keep_going = x->opts.continue_on_error || x->run.continue_on_error;
   st->failed++;
@@ -75,7 +75,7 @@ void wfi_exec_fail_stage(wfi_exec *x, uint32_t stage, int rc) {
   else snprintf(msg, sizeof msg, "stage %s: %s", id, wf_strerror(rc));
   free(st->error);
   st->error = wfs_strdup(msg);
-  wfi_exec_fail(x, keep_going ? STOP_NONE : STOP_FAILED, "%s", msg);
+  wfi_exec_fail(x, keep_going ? WFI_STOP_NONE : WFI_STOP_FAILED, "%s", msg);
 }
 
 void wfi_exec_error(wfi_exec *x, const char *fmt, ...) {
@@ -94,8 +94,8 @@ void wfi_exec_want_commit(wfi_exec *x) {
 /* ---- stages ------------------------------------------------------------------------ */
 
 static void stage_done(wfi_exec *x, uint32_t i, int result) {
-  struct rstage *st = &x->st[i];
-  st->state = S_DONE;
+  struct wfi_rstage *st = &x->st[i];
+  st->state = WFI_STAGE_DONE;
   st->result = result;
   x->again = 1; /* stages that need this one may start now */
   wfi_exec_progress(x, WFI_P_STAGE_FINISHED, i, NULL);
@@ -103,8 +103,8 @@ static void stage_done(wfi_exec *x, uint32_t i, int result) {
 
 /* Whether a finished stage lets the stages that need it run. */
 static int need_ok(wfi_exec *x, uint32_t i) {
-  struct rstage *st = &x->st[i];
-  if (st->state != S_DONE) return 0;
+  struct wfi_rstage *st = &x->st[i];
+  if (st->state != WFI_STAGE_DONE) return 0;
   if (st->result == WFS_STEP_SUCCEEDED || st->unselected) return 1;
   /* Under --continue-on-error a fan-out goes on with the items that succeeded, when
    * every item was at least tried. */
@@ -113,7 +113,7 @@ static int need_ok(wfi_exec *x, uint32_t i) {
 }
 
 static void activate_fanout(wfi_exec *x, uint32_t i) {
-  struct rstage *st = &x->st[i];
+  struct wfi_rstage *st = &x->st[i];
   const wfi_stage *sd = &x->plan->stages[i];
   x->hook_err[0] = '\0';
   int rc = x->plan->ops->items_open(x->plan->ud, x, i, &st->it, &st->source_hash);
@@ -144,9 +144,9 @@ static void activate_fanout(wfi_exec *x, uint32_t i) {
 }
 
 static void activate(wfi_exec *x, uint32_t i) {
-  struct rstage *st = &x->st[i];
+  struct wfi_rstage *st = &x->st[i];
   const wfi_stage *sd = &x->plan->stages[i];
-  st->state = S_ACTIVE;
+  st->state = WFI_STAGE_ACTIVE;
   st->t_start = wfs_now_ms();
   if (!sd->selected) {
     st->unselected = 1;
@@ -160,21 +160,21 @@ static void activate(wfi_exec *x, uint32_t i) {
   }
   st->exhausted = 1;
   st->pulled = 1;
-  struct rstep *s = wfi_step_make(x, i, sd->id, NULL, 0, NULL);
+  struct wfi_rstep *s = wfi_step_make(x, i, sd->id, NULL, 0, NULL);
   if (!s) return; /* memoized: finishes in check_stages */
-  if (s->outcome == OUT_FAILED) wfi_step_finish(x, s);
+  if (s->outcome == WFI_OUT_FAILED) wfi_step_finish(x, s);
   else wfi_step_park(st, s);
 }
 
 static void activate_ready(wfi_exec *x) {
   for (uint32_t i = 0; i < x->plan->nstages; i++) {
-    struct rstage *st = &x->st[i];
-    if (st->state != S_WAIT) continue;
+    struct wfi_rstage *st = &x->st[i];
+    if (st->state != WFI_STAGE_WAIT) continue;
     const wfi_stage *sd = &x->plan->stages[i];
     int ready = 1, blocked = 0;
     for (uint32_t k = 0; k < sd->nneeds; k++) {
       uint32_t n = sd->needs[k];
-      if (x->st[n].state != S_DONE) ready = 0;
+      if (x->st[n].state != WFI_STAGE_DONE) ready = 0;
       else if (!need_ok(x, n)) blocked = 1;
     }
     if (!ready) continue;
@@ -192,14 +192,14 @@ static void activate_ready(wfi_exec *x) {
  * by a stop gets no record, so a later execution iterates it again. */
 static void check_stages(wfi_exec *x) {
   for (uint32_t i = 0; i < x->plan->nstages; i++) {
-    struct rstage *st = &x->st[i];
-    if (st->state != S_ACTIVE || !st->exhausted || st->nparked || st->outstanding) continue;
+    struct wfi_rstage *st = &x->st[i];
+    if (st->state != WFI_STAGE_ACTIVE || !st->exhausted || st->nparked || st->outstanding) continue;
     int result = st->failed ? WFS_STEP_FAILED : WFS_STEP_SUCCEEDED;
     if (st->truncated) {
       /* Cut short: canceled by request, else stopped (a signal, a store error) and
        * left pending for a resume. */
       stage_done(x, i, st->failed ? WFS_STEP_FAILED
-                       : x->stop_reason == STOP_CANCEL ? WFS_STEP_CANCELED
+                       : x->stop_reason == WFI_STOP_CANCEL ? WFS_STEP_CANCELED
                                                        : WFS_STEP_PENDING);
       continue;
     }
@@ -207,7 +207,7 @@ static void check_stages(wfi_exec *x) {
       stage_done(x, i, result);
       continue;
     }
-    st->state = S_FINISHING;
+    st->state = WFI_STAGE_FINISHING;
     st->result = result;
     x->finishing[x->nfinishing++] = i;
   }
@@ -219,11 +219,11 @@ static void fill(wfi_exec *x) {
     int started = 0;
     for (uint32_t k = 0; k < n && !started; k++) {
       uint32_t i = (x->rr + k) % n;
-      struct rstage *st = &x->st[i];
+      struct wfi_rstage *st = &x->st[i];
       const wfi_stage *sd = &x->plan->stages[i];
-      if (st->state != S_ACTIVE) continue;
+      if (st->state != WFI_STAGE_ACTIVE) continue;
       if (sd->concurrency && st->inflight >= sd->concurrency) continue;
-      struct rstep *s = wfi_step_next(x, i);
+      struct wfi_rstep *s = wfi_step_next(x, i);
       if (!s) continue;
       x->rr = i + 1;
       started = 1;
@@ -245,32 +245,32 @@ static void flush(wfi_exec *x) {
     fence(x);
   } else if (rc) {
     x->store_rc = rc;
-    wfi_exec_fail(x, STOP_STORE, "could not record finished steps: %s", wf_strerror(rc));
+    wfi_exec_fail(x, WFI_STOP_STORE, "could not record finished steps: %s", wf_strerror(rc));
   }
-  struct rstep *s = x->done_head;
+  struct wfi_rstep *s = x->done_head;
   x->done_head = x->done_tail = NULL;
   x->ndone = 0;
   while (s) {
-    struct rstep *next = s->next;
-    struct rstage *st = &x->st[s->stage];
-    if (rc) s->outcome = OUT_DROPPED;
+    struct wfi_rstep *next = s->next;
+    struct wfi_rstage *st = &x->st[s->stage];
+    if (rc) s->outcome = WFI_OUT_DROPPED;
     switch (s->outcome) {
-    case OUT_SUCCEEDED: st->done++; break;
-    case OUT_CANCELED: case OUT_DROPPED: st->truncated = 1; break;
-    case OUT_FAILED:
+    case WFI_OUT_SUCCEEDED: st->done++; break;
+    case WFI_OUT_CANCELED: case WFI_OUT_DROPPED: st->truncated = 1; break;
+    case WFI_OUT_FAILED:
       st->failed++;
       x->any_failed = 1;
       if (!x->opts.continue_on_error && !x->run.continue_on_error)
-        wfi_exec_fail(x, STOP_FAILED, "step %s failed: %s", s->key,
+        wfi_exec_fail(x, WFI_STOP_FAILED, "step %s failed: %s", s->key,
                  s->res.error ? s->res.error : "unknown error");
       break;
     default: break;
     }
-    if (s->outcome == OUT_RETRY && !rc) {
+    if (s->outcome == WFI_OUT_RETRY && !rc) {
       wfi_exec_progress(x, WFI_P_STEP_RETRY, s->stage, s);
       wfi_step_retry_later(x, s);
     } else {
-      if (s->outcome != OUT_DROPPED) wfi_exec_progress(x, WFI_P_STEP_FINISHED, s->stage, s);
+      if (s->outcome != WFI_OUT_DROPPED) wfi_exec_progress(x, WFI_P_STEP_FINISHED, s->stage, s);
       st->outstanding--;
       wfi_step_free(s);
     }
@@ -300,7 +300,7 @@ static void stop_handles(wfi_exec *x) {
 }
 
 static void kill_running(wfi_exec *x, int reason) {
-  for (struct rstep *s = x->running; s; s = s->rnext) {
+  for (struct wfi_rstep *s = x->running; s; s = s->rnext) {
     if (s->kill_reason) continue;
     s->kill_reason = reason;
     s->job.kill_grace_s = 0.5; /* a stop must be quick even for steps that ignore TERM */
@@ -312,18 +312,18 @@ static void kill_running(wfi_exec *x, int reason) {
 /* Parked steps never started: drop them so the stages can settle. */
 static void drop_parked(wfi_exec *x) {
   for (uint32_t i = 0; i < x->plan->nstages; i++) {
-    struct rstage *st = &x->st[i];
+    struct wfi_rstage *st = &x->st[i];
     int dropped = st->parked_head != NULL;
     while (st->parked_head) {
-      struct rstep *s = st->parked_head;
+      struct wfi_rstep *s = st->parked_head;
       st->parked_head = s->next;
       st->outstanding--;
       wfi_step_free(s);
     }
     st->parked_tail = NULL;
     st->nparked = 0;
-    if (st->state == S_ACTIVE && (!st->exhausted || dropped)) st->truncated = 1;
-    if (st->state == S_ACTIVE) st->exhausted = 1;
+    if (st->state == WFI_STAGE_ACTIVE && (!st->exhausted || dropped)) st->truncated = 1;
+    if (st->state == WFI_STAGE_ACTIVE) st->exhausted = 1;
     if (st->it) {
       x->plan->ops->items_close(st->it);
       st->it = NULL;
@@ -333,14 +333,14 @@ static void drop_parked(wfi_exec *x) {
 
 static int all_done(wfi_exec *x) {
   for (uint32_t i = 0; i < x->plan->nstages; i++)
-    if (x->st[i].state != S_DONE) return 0;
+    if (x->st[i].state != WFI_STAGE_DONE) return 0;
   return 1;
 }
 
 /* Retry delays end when the run stops: the step keeps its recorded pending state. */
 static void cancel_retries(wfi_exec *x) {
   while (x->retrying) {
-    struct rstep *s = x->retrying;
+    struct wfi_rstep *s = x->retrying;
     wfi_step_list_del(&x->retrying, s);
     x->waiting--;
     x->st[s->stage].outstanding--;
@@ -389,7 +389,7 @@ void wfi_exec_drive(wfi_exec *x, int flush_ok) {
   int parked = 0, active = 0;
   for (uint32_t i = 0; i < x->plan->nstages; i++) {
     parked |= x->st[i].nparked != 0;
-    active |= x->st[i].state == S_ACTIVE || x->st[i].state == S_FINISHING;
+    active |= x->st[i].state == WFI_STAGE_ACTIVE || x->st[i].state == WFI_STAGE_FINISHING;
   }
   if (!x->stop_reason && (parked || active)) return; /* e.g. waiting for a class's rate */
   x->ended = 1;
@@ -399,7 +399,7 @@ void wfi_exec_drive(wfi_exec *x, int flush_ok) {
 static void stop_for(wfi_exec *x, int reason, int kill_reason) {
   if (x->ended) return;
   wfi_exec_fail(x, reason, NULL);
-  if (reason == STOP_CANCEL && !x->err[0]) snprintf(x->err, sizeof x->err, "canceled");
+  if (reason == WFI_STOP_CANCEL && !x->err[0]) snprintf(x->err, sizeof x->err, "canceled");
   kill_running(x, kill_reason);
   wfi_exec_drive(x, 0);
 }
@@ -408,18 +408,18 @@ static void stop_for(wfi_exec *x, int reason, int kill_reason) {
  * left running would be orphans that a resume runs a second time beside. */
 static void on_signal(uv_signal_t *h, int signum) {
   wfi_exec *x = h->data;
-  if (x->stop_reason == STOP_FENCED) return;
+  if (x->stop_reason == WFI_STOP_FENCED) return;
   snprintf(x->err, sizeof x->err, "interrupted by %s",
            signum == SIGINT ? "SIGINT" : signum == SIGHUP ? "SIGHUP" : "SIGTERM");
-  x->stop_reason = STOP_SIGNAL;
-  stop_for(x, STOP_SIGNAL, WFI_KILL_SHUTDOWN);
+  x->stop_reason = WFI_STOP_SIGNAL;
+  stop_for(x, WFI_STOP_SIGNAL, WFI_KILL_SHUTDOWN);
 }
 
 /* Another process took the run over (this one was frozen, or thought gone): stop
  * scheduling, end the steps' process groups, and record nothing more. */
 static void fence(wfi_exec *x) {
-  if (x->stop_reason == STOP_FENCED) return;
-  x->stop_reason = STOP_FENCED;
+  if (x->stop_reason == WFI_STOP_FENCED) return;
+  x->stop_reason = WFI_STOP_FENCED;
   snprintf(x->err, sizeof x->err, "taken over by pid %d on %s", (int)x->fenced_by.pid,
            x->fenced_by.host[0] ? x->fenced_by.host : "?");
   kill_running(x, WFI_KILL_SHUTDOWN);
@@ -429,16 +429,16 @@ static void fence(wfi_exec *x) {
 static void on_tick(uv_timer_t *t) {
   wfi_exec *x = t->data;
   int cancel = 0;
-  if (x->ended || x->stop_reason == STOP_FENCED) return;
+  if (x->ended || x->stop_reason == WFI_STOP_FENCED) return;
   int rc = wfi_exec_heartbeat(x, &cancel);
   if (rc == WF_EFENCED) {
     fence(x);
     return;
   }
-  if (rc == 0 && cancel && x->stop_reason != STOP_CANCEL && x->stop_reason != STOP_SIGNAL) {
-    x->stop_reason = STOP_CANCEL;
+  if (rc == 0 && cancel && x->stop_reason != WFI_STOP_CANCEL && x->stop_reason != WFI_STOP_SIGNAL) {
+    x->stop_reason = WFI_STOP_CANCEL;
     snprintf(x->err, sizeof x->err, "canceled by wf cancel-run");
-    stop_for(x, STOP_CANCEL, WFI_KILL_CANCEL);
+    stop_for(x, WFI_STOP_CANCEL, WFI_KILL_CANCEL);
   }
 }
 
@@ -531,9 +531,9 @@ void wfi_exec_destroy(wfi_exec *x) {
   }
   for (uint32_t i = 0; i < x->plan->nstages; i++) {
     free(x->st[i].error);
-    struct rclass *c = x->st[i].classes;
+    struct wfi_rclass *c = x->st[i].classes;
     while (c) {
-      struct rclass *n = c->next;
+      struct wfi_rclass *n = c->next;
       free(c->name);
       free(c);
       c = n;
@@ -547,7 +547,7 @@ void wfi_exec_destroy(wfi_exec *x) {
 
 int wfi_exec_loop(wfi_exec *x, int *final_status) {
   x->ended = 0;
-  x->stop_reason = STOP_NONE;
+  x->stop_reason = WFI_STOP_NONE;
   uv_timer_start(&x->tick, on_tick, 250, 250);
   wfi_exec_drive(x, 1);
   uv_run(&x->loop, UV_RUN_DEFAULT);
@@ -557,8 +557,10 @@ int wfi_exec_loop(wfi_exec *x, int *final_status) {
   uv_run(&x->loop, UV_RUN_DEFAULT);
   int status;
   switch (x->stop_reason) {
-  case STOP_SIGNAL: case STOP_STORE: case STOP_FENCED: status = WFS_RUN_INTERRUPTED; break;
-  case STOP_CANCEL: status = WFS_RUN_CANCELED; break;
+  case WFI_STOP_SIGNAL:
+  case WFI_STOP_STORE:
+  case WFI_STOP_FENCED: status = WFS_RUN_INTERRUPTED; break;
+  case WFI_STOP_CANCEL: status = WFS_RUN_CANCELED; break;
   default:
     status = !x->any_failed ? WFS_RUN_SUCCEEDED
              : (x->opts.continue_on_error || x->run.continue_on_error) ? WFS_RUN_DEGRADED
@@ -569,7 +571,7 @@ int wfi_exec_loop(wfi_exec *x, int *final_status) {
   int rc = x->keep_open ? 0 : wfi_exec_finish_run(x, status);
   int crc = uv_loop_close(&x->loop);
   (void)crc;
-  if (x->stop_reason == STOP_FENCED) {
+  if (x->stop_reason == WFI_STOP_FENCED) {
     if (x->opts.taken_by) *x->opts.taken_by = x->fenced_by;
     return WF_EFENCED;
   }

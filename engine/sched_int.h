@@ -13,12 +13,18 @@
                               * stdout and stderr pipes and its log */
 #define WFI_FD_RESERVE 32    /* descriptors kept for the loop, the store, curl, files */
 
-enum rstep_outcome { OUT_NONE, OUT_SUCCEEDED, OUT_FAILED, OUT_RETRY, OUT_CANCELED, OUT_DROPPED };
-enum rstage_state { S_WAIT, S_ACTIVE, S_FINISHING, S_DONE };
-enum stop_reason { STOP_NONE, STOP_FAILED, STOP_CANCEL, STOP_SIGNAL, STOP_STORE, STOP_FENCED };
+enum wfi_step_outcome {
+  WFI_OUT_NONE, WFI_OUT_SUCCEEDED, WFI_OUT_FAILED, WFI_OUT_RETRY, WFI_OUT_CANCELED,
+  WFI_OUT_DROPPED
+};
+enum wfi_stage_state { WFI_STAGE_WAIT, WFI_STAGE_ACTIVE, WFI_STAGE_FINISHING, WFI_STAGE_DONE };
+enum wfi_stop_reason {
+  WFI_STOP_NONE, WFI_STOP_FAILED, WFI_STOP_CANCEL, WFI_STOP_SIGNAL, WFI_STOP_STORE,
+  WFI_STOP_FENCED
+};
 
-struct rclass {
-  struct rclass *next;
+struct wfi_rclass {
+  struct wfi_rclass *next;
   char *name;
   uint32_t limit;
   double rate;
@@ -26,14 +32,14 @@ struct rclass {
   int64_t next_at_us;     /* rate: earliest next start */
 };
 
-struct rstep {
-  struct rstep *next;     /* parked list, done list */
-  struct rstep *rprev, *rnext; /* running or retrying list */
+struct wfi_rstep {
+  struct wfi_rstep *next;     /* parked list, done list */
+  struct wfi_rstep *rprev, *rnext; /* running or retrying list */
   wfi_exec *x;
   wfi_job job;
   uint32_t stage;
   char *key;
-  struct rclass *cls;
+  struct wfi_rclass *cls;
   uint8_t *input;
   size_t input_len;
   uint64_t input_hash;
@@ -43,25 +49,25 @@ struct rstep {
   int64_t attempt_start;  /* ms */
   uv_timer_t *timer;      /* timeout or retry delay; NULL when unused */
   int kill_reason;
-  int outcome;            /* enum rstep_outcome */
+  int outcome;            /* enum wfi_step_outcome */
   double retry_delay_s;
   wfi_result res;
   char *log_path;         /* malloc'd when the step starts */
 };
 
-struct rstage {
+struct wfi_rstage {
   int state;
   int result;             /* wfs_step_status once finished */
   int unselected;
   wfi_items *it;
   int exhausted;
   uint64_t source_hash;
-  struct rstep *parked_head, *parked_tail;
+  struct wfi_rstep *parked_head, *parked_tail;
   uint32_t nparked;
   uint32_t inflight;
   uint64_t outstanding;   /* steps made and not yet finally recorded */
   uint64_t done, failed, memo, pulled;
-  struct rclass *classes;
+  struct wfi_rclass *classes;
   int64_t t_start;
   int record_prev;        /* previous status of the stage record, -1 none */
   int truncated;          /* stopped before all its items ran */
@@ -70,7 +76,7 @@ struct rstage {
   int64_t next_at_us;     /* the stage's rate: earliest next start */
 };
 
-struct pending_event {
+struct wfi_pending_event {
   char *key;
   int type;
   char *detail;
@@ -88,17 +94,17 @@ struct wfi_exec {
   uv_timer_t tick, wake;
   uv_signal_t sigint, sigterm, sighup;
   int handles_open;
-  struct rstage *st;
+  struct wfi_rstage *st;
   uint32_t window, inflight, max_inflight;
   uint32_t fd_steps;      /* steps the open-file limit lets run at once */
   int held;               /* a start lacked a resource: none until a running step ends */
-  struct rstep *running;   /* steps in flight */
-  struct rstep *retrying;  /* steps in a retry delay */
-  struct rstep *done_head, *done_tail;
+  struct wfi_rstep *running;   /* steps in flight */
+  struct wfi_rstep *retrying;  /* steps in a retry delay */
+  struct wfi_rstep *done_head, *done_tail;
   uint32_t ndone;
   uint32_t *finishing;
   uint32_t nfinishing;
-  struct pending_event *pev;
+  struct wfi_pending_event *pev;
   uint32_t npev, capev;
   uint64_t waiting;       /* steps in a retry delay */
   int stop_reason;
@@ -128,13 +134,13 @@ int wfi_exec_check_owner(wfi_exec *x, wfs_txn *t, wfs_run_head *h);
 int wfi_commit(wfi_exec *x);                 /* commit.c: group commit of finished work */
 int wfi_exec_finish_run(wfi_exec *x, int status); /* commit.c: final run record */
 int wfi_exec_heartbeat(wfi_exec *x, int *cancel_requested);
-void wfi_step_free(struct rstep *s);
+void wfi_step_free(struct wfi_rstep *s);
 int wfi_exec_add_event(wfi_exec *x, const char *key, int type, const char *detail);
 
 /* sched.c: the scheduler's loop, used by step.c */
 void wfi_exec_drive(wfi_exec *x, int flush_ok);
 void wfi_exec_want_commit(wfi_exec *x);
-void wfi_exec_progress(wfi_exec *x, int type, uint32_t stage, const struct rstep *s);
+void wfi_exec_progress(wfi_exec *x, int type, uint32_t stage, const struct wfi_rstep *s);
 void wfi_exec_fail(wfi_exec *x, int reason, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* A fan-out stage cannot go on with its items (they cannot be read, or one is refused:
@@ -143,14 +149,14 @@ void wfi_exec_fail(wfi_exec *x, int reason, const char *fmt, ...)
 void wfi_exec_fail_stage(wfi_exec *x, uint32_t stage, int rc);
 
 /* step.c: a step's life, used by sched.c */
-struct rstep *wfi_step_make(wfi_exec *x, uint32_t stage, const char *key, const uint8_t *item,
+struct wfi_rstep *wfi_step_make(wfi_exec *x, uint32_t stage, const char *key, const uint8_t *item,
                             size_t item_len, const char *cls);
-void wfi_step_park(struct rstage *st, struct rstep *s);
-struct rstep *wfi_step_next(wfi_exec *x, uint32_t stage);
-void wfi_step_start(wfi_exec *x, struct rstep *s);
-void wfi_step_finish(wfi_exec *x, struct rstep *s);
-void wfi_step_retry_later(wfi_exec *x, struct rstep *s);
-void wfi_step_list_del(struct rstep **head, struct rstep *s);
+void wfi_step_park(struct wfi_rstage *st, struct wfi_rstep *s);
+struct wfi_rstep *wfi_step_next(wfi_exec *x, uint32_t stage);
+void wfi_step_start(wfi_exec *x, struct wfi_rstep *s);
+void wfi_step_finish(wfi_exec *x, struct wfi_rstep *s);
+void wfi_step_retry_later(wfi_exec *x, struct wfi_rstep *s);
+void wfi_step_list_del(struct wfi_rstep **head, struct wfi_rstep *s);
 
 /* sched.c entry points used by api.c */
 int wfi_exec_init(wfi_exec *x, wfs_env *env, const char *run_id, const wfi_plan *plan,

@@ -13,14 +13,14 @@ static int64_t now_us(void) { return (int64_t)(uv_hrtime() / 1000); }
 
 static void on_wake(uv_timer_t *t) { wfi_exec_drive(t->data, 0); }
 
-static void list_add(struct rstep **head, struct rstep *s) {
+static void list_add(struct wfi_rstep **head, struct wfi_rstep *s) {
   s->rprev = NULL;
   s->rnext = *head;
   if (*head) (*head)->rprev = s;
   *head = s;
 }
 
-void wfi_step_list_del(struct rstep **head, struct rstep *s) {
+void wfi_step_list_del(struct wfi_rstep **head, struct wfi_rstep *s) {
   if (s->rprev) s->rprev->rnext = s->rnext;
   else *head = s->rnext;
   if (s->rnext) s->rnext->rprev = s->rprev;
@@ -30,14 +30,14 @@ void wfi_step_list_del(struct rstep **head, struct rstep *s) {
 
 static void timer_free_cb(uv_handle_t *h) { free(h); }
 
-static void step_timer_stop(struct rstep *s) {
+static void step_timer_stop(struct wfi_rstep *s) {
   if (!s->timer) return;
   uv_timer_stop(s->timer);
   uv_close((uv_handle_t *)s->timer, timer_free_cb);
   s->timer = NULL;
 }
 
-void wfi_step_free(struct rstep *s) {
+void wfi_step_free(struct wfi_rstep *s) {
   if (!s) return;
   step_timer_stop(s);
   free(s->key);
@@ -49,11 +49,11 @@ void wfi_step_free(struct rstep *s) {
   free(s);
 }
 
-static struct rclass *class_for(wfi_exec *x, uint32_t stage, const char *name) {
+static struct wfi_rclass *class_for(wfi_exec *x, uint32_t stage, const char *name) {
   const wfi_stage *sd = &x->plan->stages[stage];
-  struct rstage *st = &x->st[stage];
+  struct wfi_rstage *st = &x->st[stage];
   if (!name[0] || !sd->nclasses) return NULL;
-  for (struct rclass *c = st->classes; c; c = c->next)
+  for (struct wfi_rclass *c = st->classes; c; c = c->next)
     if (strcmp(c->name, name) == 0) return c;
   const wfi_class_limit *lim = NULL;
   for (uint32_t i = 0; i < sd->nclasses; i++) {
@@ -61,7 +61,7 @@ static struct rclass *class_for(wfi_exec *x, uint32_t stage, const char *name) {
     if (strcmp(sd->classes[i].cls, "*") == 0) lim = &sd->classes[i];
   }
   if (!lim) return NULL;
-  struct rclass *c = calloc(1, sizeof *c);
+  struct wfi_rclass *c = calloc(1, sizeof *c);
   if (!c || !(c->name = wfs_strdup(name))) {
     free(c);
     return NULL;
@@ -84,7 +84,7 @@ static uint32_t tries_spent(const wfs_step *old) {
 
 /* Read what is recorded of s->key: its status (-1 none) and, when it is not a success,
  * its attempt number so numbering continues, and the retry budget it spent. */
-static void load_prev(wfi_exec *x, struct rstep *s, uint64_t *hash, uint32_t *gen) {
+static void load_prev(wfi_exec *x, struct wfi_rstep *s, uint64_t *hash, uint32_t *gen) {
   wfs_txn t;
   int status = -1;
   s->prev_status = -1;
@@ -105,7 +105,7 @@ static void load_prev(wfi_exec *x, struct rstep *s, uint64_t *hash, uint32_t *ge
 }
 
 /* Whether the recorded result of s can be reused instead of executing it. */
-static int memoized(wfi_exec *x, uint32_t stage, struct rstep *s) {
+static int memoized(wfi_exec *x, uint32_t stage, struct wfi_rstep *s) {
   uint64_t hash = 0;
   uint32_t gen = 0;
   load_prev(x, s, &hash, &gen);
@@ -124,13 +124,13 @@ static int memoized(wfi_exec *x, uint32_t stage, struct rstep *s) {
 
 /* Make the step for a single stage (item NULL) or one item; NULL when memoized or on
  * error (then the stage or run is failed). */
-struct rstep *wfi_step_make(wfi_exec *x, uint32_t stage, const char *key,
+struct wfi_rstep *wfi_step_make(wfi_exec *x, uint32_t stage, const char *key,
                                const uint8_t *item, size_t item_len, const char *cls) {
-  struct rstage *st = &x->st[stage];
-  struct rstep *s = calloc(1, sizeof *s);
+  struct wfi_rstage *st = &x->st[stage];
+  struct wfi_rstep *s = calloc(1, sizeof *s);
   if (!s || !(s->key = wfs_strdup(key))) {
     free(s);
-    wfi_exec_fail(x, STOP_STORE, "out of memory");
+    wfi_exec_fail(x, WFI_STOP_STORE, "out of memory");
     return NULL;
   }
   s->x = x;
@@ -151,7 +151,7 @@ struct rstep *wfi_step_make(wfi_exec *x, uint32_t stage, const char *key,
     /* The input cannot be built: the step fails now, without retries. */
     uint64_t hash;
     uint32_t gen;
-    s->outcome = OUT_FAILED;
+    s->outcome = WFI_OUT_FAILED;
     load_prev(x, s, &hash, &gen);
     s->res.error = wfs_strdup(x->hook_err[0] ? x->hook_err : wf_strerror(rc));
   }
@@ -160,7 +160,7 @@ struct rstep *wfi_step_make(wfi_exec *x, uint32_t stage, const char *key,
   return s;
 }
 
-void wfi_step_park(struct rstage *st, struct rstep *s) {
+void wfi_step_park(struct wfi_rstage *st, struct wfi_rstep *s) {
   s->next = NULL;
   if (st->parked_tail) st->parked_tail->next = s;
   else st->parked_head = s;
@@ -175,7 +175,7 @@ static void arm_wake(wfi_exec *x, int64_t at_us) {
     uv_timer_start(&x->wake, on_wake, ms, 0);
 }
 
-static int class_ok(wfi_exec *x, struct rclass *c) {
+static int class_ok(wfi_exec *x, struct wfi_rclass *c) {
   if (!c) return 1;
   if (c->limit && c->inflight >= c->limit) return 0;
   if (c->rate > 0) {
@@ -188,12 +188,12 @@ static int class_ok(wfi_exec *x, struct rclass *c) {
   return 1;
 }
 
-void wfi_step_finish(wfi_exec *x, struct rstep *s);
+void wfi_step_finish(wfi_exec *x, struct wfi_rstep *s);
 
 /* Pull items from the stage's cursor until one can start now (returned), the cursor
  * ends, or too many wait for their class. */
-static struct rstep *pull(wfi_exec *x, uint32_t stage) {
-  struct rstage *st = &x->st[stage];
+static struct wfi_rstep *pull(wfi_exec *x, uint32_t stage) {
+  struct wfi_rstage *st = &x->st[stage];
   const wfi_stage *sd = &x->plan->stages[stage];
   char ikey[WFS_MAX_STEP_KEY + 1], cls[256], key[WFS_MAX_STEP_KEY + 2];
   while (!st->exhausted && st->nparked < WFI_PARK_CAP && !x->stop_reason) {
@@ -220,9 +220,9 @@ static struct rstep *pull(wfi_exec *x, uint32_t stage) {
       wfi_exec_fail_stage(x, stage, WF_EINVAL);
       break;
     }
-    struct rstep *s = wfi_step_make(x, stage, key, item, item_len, cls);
+    struct wfi_rstep *s = wfi_step_make(x, stage, key, item, item_len, cls);
     if (!s) continue;
-    if (s->outcome == OUT_FAILED) {
+    if (s->outcome == WFI_OUT_FAILED) {
       wfi_step_finish(x, s);
       continue;
     }
@@ -236,14 +236,14 @@ static struct rstep *pull(wfi_exec *x, uint32_t stage) {
   return NULL;
 }
 
-struct rstep *wfi_step_next(wfi_exec *x, uint32_t stage) {
-  struct rstage *st = &x->st[stage];
+struct wfi_rstep *wfi_step_next(wfi_exec *x, uint32_t stage) {
+  struct wfi_rstage *st = &x->st[stage];
   if (x->plan->stages[stage].rate > 0 && now_us() < st->next_at_us) {
     arm_wake(x, st->next_at_us);
     return NULL;
   }
-  struct rstep *prev = NULL;
-  for (struct rstep *s = st->parked_head; s; prev = s, s = s->next) {
+  struct wfi_rstep *prev = NULL;
+  for (struct wfi_rstep *s = st->parked_head; s; prev = s, s = s->next) {
     if (!class_ok(x, s->cls)) continue;
     if (prev) prev->next = s->next;
     else st->parked_head = s->next;
@@ -256,7 +256,7 @@ struct rstep *wfi_step_next(wfi_exec *x, uint32_t stage) {
 }
 
 static void on_timeout(uv_timer_t *t) {
-  struct rstep *s = t->data;
+  struct wfi_rstep *s = t->data;
   const wfi_stage *sd = &s->x->plan->stages[s->stage];
   s->kill_reason = WFI_KILL_TIMEOUT;
   sd->act->kill(sd->act_ctx, &s->job, WFI_KILL_TIMEOUT);
@@ -264,13 +264,13 @@ static void on_timeout(uv_timer_t *t) {
 
 static void on_job_done(wfi_job *job, wfi_result *res);
 
-void wfi_step_start(wfi_exec *x, struct rstep *s) {
-  struct rstage *st = &x->st[s->stage];
+void wfi_step_start(wfi_exec *x, struct wfi_rstep *s) {
+  struct wfi_rstage *st = &x->st[s->stage];
   const wfi_stage *sd = &x->plan->stages[s->stage];
   s->attempt++;
   s->tries++;
   s->attempt_start = wfs_now_ms();
-  s->outcome = OUT_NONE;
+  s->outcome = WFI_OUT_NONE;
   s->kill_reason = 0;
   free(s->res.output);
   free(s->res.error);
@@ -321,7 +321,7 @@ void wfi_step_start(wfi_exec *x, struct rstep *s) {
 }
 
 /* A step reached an outcome: queue it for the next group commit. */
-void wfi_step_finish(wfi_exec *x, struct rstep *s) {
+void wfi_step_finish(wfi_exec *x, struct wfi_rstep *s) {
   s->next = NULL;
   if (x->done_tail) x->done_tail->next = s;
   else x->done_head = s;
@@ -332,8 +332,8 @@ void wfi_step_finish(wfi_exec *x, struct rstep *s) {
 
 /* Put s back at the front of its stage, as if never started, and start nothing more
  * until a running step ends: the attempt lacked a resource the running steps hold. */
-static void defer(wfi_exec *x, struct rstep *s) {
-  struct rstage *st = &x->st[s->stage];
+static void defer(wfi_exec *x, struct wfi_rstep *s) {
+  struct wfi_rstage *st = &x->st[s->stage];
   s->attempt--;
   s->tries--;
   free(s->res.output);
@@ -352,7 +352,7 @@ static void defer(wfi_exec *x, struct rstep *s) {
 /* Every output is checked before it is recorded, whichever activity made it: a value
  * nested too deeply would make records that cannot be read back, and strings that are
  * not UTF-8 or hold a NUL could not be shown (as JSON) as they are. */
-static void check_output(struct rstep *s) {
+static void check_output(struct wfi_rstep *s) {
   wfm_fault f;
   size_t at;
   if (wfm_check_value(s->res.output, s->res.output_len, WFM_MAX_VALUE_DEPTH, WFM_CHECK_TEXT,
@@ -373,9 +373,9 @@ static void check_output(struct rstep *s) {
 }
 
 static void on_job_done(wfi_job *job, wfi_result *res) {
-  struct rstep *s = (struct rstep *)((char *)job - offsetof(struct rstep, job));
+  struct wfi_rstep *s = (struct wfi_rstep *)((char *)job - offsetof(struct wfi_rstep, job));
   wfi_exec *x = s->x;
-  struct rstage *st = &x->st[s->stage];
+  struct wfi_rstage *st = &x->st[s->stage];
   const wfi_stage *sd = &x->plan->stages[s->stage];
   step_timer_stop(s);
   s->res = *res;
@@ -409,21 +409,21 @@ static void on_job_done(wfi_job *job, wfi_result *res) {
     s->res.ok = 0;
     s->res.retryable = 1;
   }
-  if (s->kill_reason == WFI_KILL_CANCEL) s->outcome = OUT_CANCELED;
-  else if (s->kill_reason == WFI_KILL_SHUTDOWN) s->outcome = OUT_DROPPED;
-  else if (s->res.ok) s->outcome = OUT_SUCCEEDED;
+  if (s->kill_reason == WFI_KILL_CANCEL) s->outcome = WFI_OUT_CANCELED;
+  else if (s->kill_reason == WFI_KILL_SHUTDOWN) s->outcome = WFI_OUT_DROPPED;
+  else if (s->res.ok) s->outcome = WFI_OUT_SUCCEEDED;
   else if (!x->stop_reason && wfi_retry_allowed(&sd->retry, s->tries, &s->res)) {
-    s->outcome = OUT_RETRY;
+    s->outcome = WFI_OUT_RETRY;
     s->retry_delay_s = wfi_retry_delay(&sd->retry, s->tries);
   } else
-    s->outcome = OUT_FAILED;
+    s->outcome = WFI_OUT_FAILED;
   if (!s->res.ok && !s->res.error) s->res.error = wfs_strdup("step failed");
   wfi_step_finish(x, s);
   wfi_exec_drive(x, 0);
 }
 
 static void on_retry(uv_timer_t *t) {
-  struct rstep *s = t->data;
+  struct wfi_rstep *s = t->data;
   wfi_exec *x = s->x;
   step_timer_stop(s);
   wfi_step_list_del(&x->retrying, s);
@@ -435,7 +435,7 @@ static void on_retry(uv_timer_t *t) {
     wfi_step_free(s);
   } else {
     /* Back to the front of its stage: it was ready before the items behind it. */
-    struct rstage *st = &x->st[s->stage];
+    struct wfi_rstage *st = &x->st[s->stage];
     s->next = st->parked_head;
     st->parked_head = s;
     if (!st->parked_tail) st->parked_tail = s;
@@ -445,7 +445,7 @@ static void on_retry(uv_timer_t *t) {
 }
 
 /* A failed attempt that may be retried waits its backoff delay on a timer. */
-void wfi_step_retry_later(wfi_exec *x, struct rstep *s) {
+void wfi_step_retry_later(wfi_exec *x, struct wfi_rstep *s) {
   s->prev_status = WFS_STEP_PENDING;
   s->timer = malloc(sizeof *s->timer);
   if (!s->timer) {
