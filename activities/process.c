@@ -621,7 +621,7 @@ static void watch(exec_proc *p, exec_loop *el, int in_w, int out_r, int err_r) {
  * NULL, or the message (NULL when out of memory: *failed tells). */
 static char *prepare(exec_proc *p, char **cwd, int *failed, int *retryable) {
   const wfi_job *job = p->job;
-  exec_input in;
+  wfa_exec_input in;
   char err[256];
   int rc;
 

@@ -10,7 +10,7 @@
 extern char **environ;
 
 
-int wfa_exec_input_split(const uint8_t *p, size_t n, exec_input *in) {
+int wfa_exec_input_split(const uint8_t *p, size_t n, wfa_exec_input *in) {
   static const char *const names[] = {"run", "shell", "params", "inputs", "item", "cwd"};
   const uint8_t **slot[] = {&in->run, &in->shell, &in->params, &in->inputs, &in->item,
                             &in->cwd};
@@ -68,7 +68,7 @@ void wfa_exec_argv_free(char **argv) {
   free(argv);
 }
 
-int wfa_exec_build_argv(const exec_input *in, char ***out, char *err, size_t cap) {
+int wfa_exec_build_argv(const wfa_exec_input *in, char ***out, char *err, size_t cap) {
   wfm_reader r;
   uint32_t n, i;
   char **argv;
@@ -121,7 +121,7 @@ static int add_json(cJSON *obj, const char *name, const uint8_t *p, size_t n,
 }
 
 /* stdin: {run_id, step_key, attempt, params, inputs, item} and a newline. */
-int wfa_exec_build_stdin(const wfi_job *job, const exec_input *in, char **out, size_t *len) {
+int wfa_exec_build_stdin(const wfi_job *job, const wfa_exec_input *in, char **out, size_t *len) {
   cJSON *o = cJSON_CreateObject();
   char *txt = NULL;
   int rc = o ? 0 : WF_ENOMEM;

@@ -18,7 +18,7 @@ static char *lower_dup(const char *s) {
   return d;
 }
 
-static int days_add(days *ds, const char *date, int64_t s, int matched) {
+static int days_add(tf_agg_days *ds, const char *date, int64_t s, int matched) {
   size_t i = ds->n;
 
   /* Entries arrive mostly in date order: the match is usually the last one. */
@@ -38,7 +38,7 @@ static int days_add(days *ds, const char *date, int64_t s, int matched) {
   return 0;
 }
 
-static void person_free(person *p) {
+static void person_free(tf_agg_person *p) {
   size_t i;
 
   for (i = 0; i < p->refs.n; i++) {
@@ -59,8 +59,8 @@ static void person_free(person *p) {
   free(p->name);
 }
 
-static person *person_get(agg *g, const char *key, int create) {
-  person *p;
+static tf_agg_person *person_get(tf_agg *g, const char *key, int create) {
+  tf_agg_person *p;
   size_t i;
 
   for (i = 0; i < g->np; i++)
@@ -76,7 +76,7 @@ static person *person_get(agg *g, const char *key, int create) {
   return p;
 }
 
-static const cJSON *user_by(const agg *g, int64_t id, const char *email) {
+static const cJSON *user_by(const tf_agg *g, int64_t id, const char *email) {
   const cJSON *u;
 
   cJSON_ArrayForEach(u, g->users) {
@@ -89,14 +89,14 @@ static const cJSON *user_by(const agg *g, int64_t id, const char *email) {
 }
 
 /* The person an entry belongs to, or NULL (out of scope or out of memory). */
-static person *entry_person(agg *g, const cJSON *e) {
+static tf_agg_person *entry_person(tf_agg *g, const cJSON *e) {
   int64_t uid = tf_jint(e, "user_id");
   const cJSON *u = user_by(g, uid, NULL);
   const char *email =
       u ? tf_jstr(u, "email") : (g->users ? NULL : tf_jstr(e, "user_email"));
   const char *name = u ? tf_jstr(u, "name") : NULL;
   char key[64], *k = key;
-  person *p;
+  tf_agg_person *p;
 
   if (email && *email)
     k = lower_dup(email);
@@ -140,7 +140,7 @@ static void add_distinct(cJSON *arr, const char *s) {
   cJSON_AddItemToArray(arr, cJSON_CreateString(s));
 }
 
-static item *item_get(items *it, const char *key, int *fresh) {
+static tf_agg_item *item_get(tf_agg_items *it, const char *key, int *fresh) {
   size_t i;
 
   for (i = 0; i < it->n; i++)
@@ -180,7 +180,7 @@ static void keep_extreme(cJSON *o, const char *field, const char *v, int latest)
     cJSON_ReplaceItemInObjectCaseSensitive(o, field, cJSON_CreateString(v));
 }
 
-static void add_to_ref(item *it, const tf_ref *r, const cJSON *e, const char *day,
+static void add_to_ref(tf_agg_item *it, const tf_ref *r, const cJSON *e, const char *day,
                        int64_t s) {
   cJSON *o = it->obj, *ent = cJSON_CreateObject();
   const cJSON *id = cJSON_GetObjectItemCaseSensitive(e, "id");
@@ -201,14 +201,14 @@ static void add_to_ref(item *it, const tf_ref *r, const cJSON *e, const char *da
   cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(o, "entries"), ent);
 }
 
-static void add_entry(agg *g, const cJSON *e) {
+static void add_entry(tf_agg *g, const cJSON *e) {
   const cJSON *d = cJSON_GetObjectItemCaseSensitive(e, "description");
   const cJSON *dur = cJSON_GetObjectItemCaseSensitive(e, "duration");
   const char *start = tf_jstr(e, "start"), *day = tf_jstr(e, "day");
   char dbuf[16], *key = NULL;
   int64_t s;
-  person *p;
-  item *it;
+  tf_agg_person *p;
+  tf_agg_item *it;
   tf_ref r;
   int fresh = 0, m;
 
@@ -309,7 +309,7 @@ static int add_sources(src **v, size_t *n, size_t *cap, const cJSON *arr) {
 }
 
 /* Mark duplicate ids (all but the first), then add each entry. */
-static int run_entries(agg *g, const cJSON *raw) {
+static int run_entries(tf_agg *g, const cJSON *raw) {
   src *v = NULL, **byid = NULL;
   size_t n = 0, cap = 0, i, nid = 0;
   int rc = add_sources(&v, &n, &cap, cJSON_GetObjectItemCaseSensitive(raw, "time_entries"));
@@ -336,14 +336,14 @@ static int run_entries(agg *g, const cJSON *raw) {
   return rc ? rc : g->err;
 }
 
-static int setup_filter(agg *g, const cJSON *raw) {
+static int setup_filter(tf_agg *g, const cJSON *raw) {
   const cJSON *f = cJSON_GetObjectItemCaseSensitive(raw, "user_emails_filter"), *e;
 
   if (!cJSON_IsArray(f))
     return 0;
   cJSON_ArrayForEach(e, f) {
     const cJSON *u;
-    person *p;
+    tf_agg_person *p;
     char *k;
 
     if (!cJSON_IsString(e) || !*e->valuestring)
@@ -366,7 +366,7 @@ static int setup_filter(agg *g, const cJSON *raw) {
 
 int tf_aggregate(const cJSON *raw, const tf_aliases *al, const char *aggregated_at,
                  cJSON **out) {
-  agg g;
+  tf_agg g;
   char now[32];
   size_t i;
   int rc;

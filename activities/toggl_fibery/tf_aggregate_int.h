@@ -11,53 +11,53 @@
 
 #include "tf_parse.h"
 
-typedef struct day_sec {
+typedef struct tf_agg_day {
   char date[16];
   int64_t total, matched, unmatched;
-} day_sec;
+} tf_agg_day;
 
-typedef struct days {
-  day_sec *v;
+typedef struct tf_agg_days {
+  tf_agg_day *v;
   size_t n, cap;
-} days;
+} tf_agg_days;
 
 /* A reference (key = entity key) or an activity (key = cleaned text) of one person. */
-typedef struct item {
+typedef struct tf_agg_item {
   char *key;
   int64_t sec, count;
   int unresolved;
-  days by_day;
+  tf_agg_days by_day;
   cJSON *obj; /* output object under construction */
-} item;
+} tf_agg_item;
 
-typedef struct items {
-  item *v;
+typedef struct tf_agg_items {
+  tf_agg_item *v;
   size_t n, cap;
-} items;
+} tf_agg_items;
 
-typedef struct person {
+typedef struct tf_agg_person {
   char *key, *email, *name;
   int64_t user_id;
   int known;
-  items refs, acts;
-  days by_day;
+  tf_agg_items refs, acts;
+  tf_agg_days by_day;
   int64_t total, matched, unmatched, unresolved, n_entries, n_matched, n_unmatched;
-} person;
+} tf_agg_person;
 
-typedef struct agg {
+typedef struct tf_agg {
   const tf_aliases *al;
   const cJSON *users; /* workspace list, or NULL when the input has none */
-  person *p;
+  tf_agg_person *p;
   size_t np, capp;
   int filtered;
-  days by_day;
+  tf_agg_days by_day;
   int64_t running, duplicates, out_of_scope, entries;
   cJSON *unknown, *warnings;
   int err;
-} agg;
+} tf_agg;
 
 /* Write the aggregation of g (people sorted and their items moved out) into out. The
  * "unknown_users" and "warnings" arrays move from g into out. */
-void tf_agg_build(agg *g, const cJSON *raw, const char *at, cJSON *out);
+void tf_agg_build(tf_agg *g, const cJSON *raw, const char *at, cJSON *out);
 
 #endif

@@ -8,11 +8,11 @@
 #include "tf_util.h"
 
 static int cmp_day(const void *a, const void *b) {
-  return strcmp(((const day_sec *)a)->date, ((const day_sec *)b)->date);
+  return strcmp(((const tf_agg_day *)a)->date, ((const tf_agg_day *)b)->date);
 }
 
 /* {date -> seconds} (flat) or {date -> {total, matched, unmatched}}. */
-static cJSON *days_json(days *ds, int flat) {
+static cJSON *days_json(tf_agg_days *ds, int flat) {
   cJSON *o = cJSON_CreateObject();
   size_t i;
 
@@ -32,7 +32,7 @@ static cJSON *days_json(days *ds, int flat) {
 }
 
 static int cmp_item(const void *a, const void *b) {
-  const item *x = a, *y = b;
+  const tf_agg_item *x = a, *y = b;
 
   if (x->sec != y->sec)
     return x->sec > y->sec ? -1 : 1;
@@ -40,7 +40,7 @@ static int cmp_item(const void *a, const void *b) {
 }
 
 /* Finish the items' objects (sorted) into an array; the objects move out. */
-static cJSON *items_json(items *it) {
+static cJSON *items_json(tf_agg_items *it) {
   cJSON *arr = cJSON_CreateArray();
   size_t i;
 
@@ -58,7 +58,7 @@ static cJSON *items_json(items *it) {
   return arr;
 }
 
-static cJSON *person_json(person *p) {
+static cJSON *person_json(tf_agg_person *p) {
   cJSON *o = cJSON_CreateObject(), *st;
 
   cJSON_AddStringToObject(o, "person_key", p->key);
@@ -90,11 +90,11 @@ static int cmp_str(const void *a, const void *b) {
 }
 
 static int cmp_person(const void *a, const void *b) {
-  return strcmp(((const person *)a)->key, ((const person *)b)->key);
+  return strcmp(((const tf_agg_person *)a)->key, ((const tf_agg_person *)b)->key);
 }
 
 /* Distinct keys among refs (unresolved_only: those with a reason) or activities. */
-static int64_t distinct(const agg *g, int acts, int unresolved_only) {
+static int64_t distinct(const tf_agg *g, int acts, int unresolved_only) {
   size_t i, j, n = 0, total = 0;
   const char **v;
   int64_t c = 0;
@@ -104,7 +104,7 @@ static int64_t distinct(const agg *g, int acts, int unresolved_only) {
   if (!(v = malloc((total + 1) * sizeof *v)))
     return -1;
   for (i = 0; i < g->np; i++) {
-    const items *it = acts ? &g->p[i].acts : &g->p[i].refs;
+    const tf_agg_items *it = acts ? &g->p[i].acts : &g->p[i].refs;
 
     for (j = 0; j < it->n; j++)
       if (!unresolved_only || it->v[j].unresolved)
@@ -117,7 +117,7 @@ static int64_t distinct(const agg *g, int acts, int unresolved_only) {
   return c;
 }
 
-static void add_stats(agg *g, cJSON *out) {
+static void add_stats(tf_agg *g, cJSON *out) {
   cJSON *st = cJSON_AddObjectToObject(out, "statistics");
   int64_t tot = 0, mat = 0, unm = 0, unr = 0, uniq = distinct(g, 0, 0);
   size_t i;
@@ -140,7 +140,7 @@ static void add_stats(agg *g, cJSON *out) {
   cJSON_AddNumberToObject(st, "unresolved_references", (double)distinct(g, 0, 1));
 }
 
-static void add_warnings(agg *g) {
+static void add_warnings(tf_agg *g) {
   const cJSON *u;
   char buf[512];
 
@@ -168,7 +168,7 @@ static void copy_field(cJSON *out, const cJSON *raw, const char *k) {
   cJSON_AddItemToObject(out, k, v ? cJSON_Duplicate(v, 1) : cJSON_CreateNull());
 }
 
-void tf_agg_build(agg *g, const cJSON *raw, const char *at, cJSON *out) {
+void tf_agg_build(tf_agg *g, const cJSON *raw, const char *at, cJSON *out) {
   cJSON *users, *sk;
   size_t i;
 
