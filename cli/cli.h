@@ -1,7 +1,8 @@
 /* cli.h — what the wf subcommands share: global options, argument parsing, output
  * helpers and exit codes. The commands read and control runs through the public API
  * (wf/wf.h) and start and resume them through the workflows layer (wfdef.h), never
- * through the store or the engine's internals. */
+ * through the store or the engine's internals. The CLI's own names begin with cli_;
+ * wf_ names only the public API. */
 #ifndef WF_CLI_H
 #define WF_CLI_H
 
@@ -11,7 +12,7 @@
 #include "wf/wf.h"
 #include "wfdef.h"
 
-enum wf_exit {
+enum cli_exit {
   EXIT_OK = 0,
   EXIT_FAILED = 1,
   EXIT_USAGE = 2,
@@ -22,114 +23,114 @@ enum wf_exit {
   EXIT_SIGNAL = 130
 };
 
-enum wf_format { FMT_DEFAULT, FMT_TABLE, FMT_JSON, FMT_IDS };
+enum cli_format { FMT_DEFAULT, FMT_TABLE, FMT_JSON, FMT_IDS };
 
-typedef struct wf_cli {
+typedef struct cli_ctx {
   const char *home;       /* --home, $WF_HOME, or ".wf" */
-  int format;             /* enum wf_format */
+  int format;             /* enum cli_format */
   int tty;                /* stdout is a terminal */
   int color;              /* tty and NO_COLOR unset */
-} wf_cli;
+} cli_ctx;
 
 /* Options of one subcommand. `arg` 1: takes a value. */
-typedef struct wf_opt {
+typedef struct cli_opt {
   const char *name;       /* long name without "--" */
   char short_name;        /* 0 for none */
   int arg;
   int id;
-} wf_opt;
+} cli_opt;
 
 /* Option ids of the subcommands' tables (opts.c); 0 is the repeatable -p. */
 enum { O_PARAM = 0, O_RUN_ID, O_START_FROM, O_ONLY, O_SKIP, O_TO, O_DRY, O_WINDOW, O_COE,
        O_DETACH, O_ALL, O_HISTORY, O_STATUS, O_WORKFLOW, O_SINCE, O_LIMIT, O_NOWAIT, O_STEP,
        O_FOLLOW, O_FORCE, O_NOPTS };
-extern const wf_opt wf_start_opts[], wf_resume_opts[], wf_show_opts[], wf_list_opts[],
-    wf_cancel_opts[], wf_logs_opts[], wf_no_opts[];
+extern const cli_opt cli_start_opts[], cli_resume_opts[], cli_show_opts[], cli_list_opts[],
+    cli_cancel_opts[], cli_logs_opts[], cli_no_opts[];
 
 /* A parsed command line: options by id (value or "1"), repeated ones (-p) collected,
  * and the positional arguments. */
-#define WF_MAX_ARGS 64
-typedef struct wf_args {
+#define CLI_MAX_ARGS 64
+typedef struct cli_args {
   const char *val[O_NOPTS]; /* by option id */
-  const char *multi[WF_MAX_ARGS];
+  const char *multi[CLI_MAX_ARGS];
   int nmulti;             /* values of the option with id 0 (repeatable) */
-  const char *pos[WF_MAX_ARGS];
+  const char *pos[CLI_MAX_ARGS];
   int npos;
   int help;
-} wf_args;
+} cli_args;
 
 /* Parse argv (after the command name) against opts; global options (--home, -o) are
  * taken out into cli wherever they appear. Prints the error and returns EXIT_USAGE. */
-int wf_parse(wf_cli *cli, const char *cmd, int argc, char **argv, const wf_opt *opts,
-             wf_args *out);
+int cli_parse(cli_ctx *cli, const char *cmd, int argc, char **argv, const cli_opt *opts,
+              cli_args *out);
 
-/* Print "wf: <message>" to stderr. Returns `code` for `return wf_fail(...)`. */
-int wf_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Print "wf: <message>" to stderr. Returns `code` for `return cli_fail(...)`. */
+int cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* "invalid run id ..." (what: "run id" or "step key") with the id shown escaped;
  * returns EXIT_USAGE. */
-int wf_bad_id(const char *what, const char *id);
+int cli_bad_id(const char *what, const char *id);
 /* Exit code for a store-level error code (not found, busy, ...). */
-int wf_exit_for(int rc);
+int cli_exit_for(int rc);
 
 /* Why a store call failed, for a message: wf_strerror(rc), or for a failure on a file
  * (wf_last_failure) the file, the cause and what to do. Returns buf. */
-const char *wf_store_why(int rc, char *buf, size_t cap);
+const char *cli_store_why(int rc, char *buf, size_t cap);
 
 /* EXIT_STORE (and a message) when the home exists but is not a directory, else 0. */
-int wf_check_home(const wf_cli *cli);
+int cli_check_home(const cli_ctx *cli);
 /* The store options the environment asks for: WF_MAP_CAP_MB, WF_MAX_READERS,
  * WF_MAX_OUTPUT_MB and WF_KILL_GRACE_S; a value that is not a valid number leaves the
  * default. flags: WF_STORE_*. */
 void cli_store_opts(unsigned flags, wf_store_opts *o);
 /* Open the store for reading only when it exists; prints why not. */
-int wf_open_existing(wf_cli *cli, wf_store **st);
-int wf_open_store(wf_cli *cli, wf_store **st);
+int cli_open_existing(cli_ctx *cli, wf_store **st);
+int cli_open_store(cli_ctx *cli, wf_store **st);
 
 /* Time formatting: ISO-8601 UTC with milliseconds, or "" for 0. */
-void wf_time_iso(int64_t ms, char *buf, size_t cap);
+void cli_time_iso(int64_t ms, char *buf, size_t cap);
 /* Human form "2026-11-23 11:50:01". */
-void wf_time_human(int64_t ms, char *buf, size_t cap);
-void wf_duration(double s, char *buf, size_t cap);
+void cli_time_human(int64_t ms, char *buf, size_t cap);
+void cli_duration(double s, char *buf, size_t cap);
 /* Parse --since: YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS], or N[smhd] ago. -1 if invalid. */
-int64_t wf_parse_since(const char *s);
+int64_t cli_parse_since(const char *s);
 /* Now, in ms since the epoch. */
 int64_t cli_now_ms(void);
 
 /* JSON of a run (+ steps, + events, read from st) as show-run prints it. */
-cJSON *wf_run_json(wf_store *st, const wf_run_info *r, int with_steps, int with_events);
+cJSON *cli_run_json(wf_store *st, const wf_run_info *r, int with_steps, int with_events);
 /* "pid 12 on host[, another PID namespace|machine][, no heartbeat for 40s]" for a run a live
  * process owns: 1 and buf set; 0 and "" when no live process owns it. */
-int wf_owner_note(const wf_run_info *r, char *buf, size_t cap);
+int cli_owner_note(const wf_run_info *r, char *buf, size_t cap);
 /* Make every string and member name of a cJSON tree valid UTF-8, each byte that is not
  * part of a UTF-8 character becoming U+FFFD, so that the JSON printed is valid: a step's
  * stderr, or an error quoting a program's output, may hold any bytes. */
-void wf_json_make_utf8(cJSON *j);
+void cli_json_make_utf8(cJSON *j);
 /* Print a cJSON value to stdout followed by a newline (as valid UTF-8), and free it. */
-void wf_print_json(cJSON *j);
+void cli_print_json(cJSON *j);
 
 /* Progress observer for start/resume. */
-typedef struct wf_progress_ctx {
-  wf_cli *cli;
+typedef struct cli_progress_ctx {
+  cli_ctx *cli;
   FILE *out;
   int live;               /* a live counter line is on screen */
   int64_t last_draw;
-} wf_progress_ctx;
-void wf_progress(void *ud, const wfw_progress *p);
+} cli_progress_ctx;
+void cli_progress(void *ud, const wfw_progress *p);
 
 /* Write $home/runs/<id>/run_metadata.json from the run's record (best effort). */
-void wf_write_run_metadata(wf_store *st, const char *run_id);
+void cli_write_run_metadata(wf_store *st, const char *run_id);
 /* The "warning_messages" array of the metadata the definition's metadata_stage gave the run
  * (the caller deletes it), or NULL when there is none. */
-cJSON *wf_run_warnings(wf_store *st, const wf_run_info *r);
+cJSON *cli_run_warnings(wf_store *st, const wf_run_info *r);
 
 /* Subcommands. */
-int cmd_start(wf_cli *cli, int argc, char **argv);
-int cmd_resume(wf_cli *cli, int argc, char **argv);
-int cmd_show_run(wf_cli *cli, int argc, char **argv);
-int cmd_list_runs(wf_cli *cli, int argc, char **argv);
-int cmd_cancel_run(wf_cli *cli, int argc, char **argv);
-int cmd_logs(wf_cli *cli, int argc, char **argv);
-int cmd_list(wf_cli *cli, int argc, char **argv);
-int cmd_describe(wf_cli *cli, int argc, char **argv);
+int cmd_start(cli_ctx *cli, int argc, char **argv);
+int cmd_resume(cli_ctx *cli, int argc, char **argv);
+int cmd_show_run(cli_ctx *cli, int argc, char **argv);
+int cmd_list_runs(cli_ctx *cli, int argc, char **argv);
+int cmd_cancel_run(cli_ctx *cli, int argc, char **argv);
+int cmd_logs(cli_ctx *cli, int argc, char **argv);
+int cmd_list(cli_ctx *cli, int argc, char **argv);
+int cmd_describe(cli_ctx *cli, int argc, char **argv);
 
 #endif

@@ -42,30 +42,30 @@ static void sleep_ms(long ms) {
   nanosleep(&ts, NULL);
 }
 
-int cmd_cancel_run(wf_cli *cli, int argc, char **argv) {
-  wf_args a;
-  int code = wf_parse(cli, "cancel-run", argc, argv, wf_cancel_opts, &a);
+int cmd_cancel_run(cli_ctx *cli, int argc, char **argv) {
+  cli_args a;
+  int code = cli_parse(cli, "cancel-run", argc, argv, cli_cancel_opts, &a);
   if (code) return code;
   if (a.help) return fputs(cancel_usage, stdout), EXIT_OK;
-  if (a.npos != 1) return wf_fail(EXIT_USAGE, "cancel-run needs one run id");
+  if (a.npos != 1) return cli_fail(EXIT_USAGE, "cancel-run needs one run id");
   if (wf_run_id_check(a.pos[0]) != 0)
-    return wf_bad_id("run id", a.pos[0]);
+    return cli_bad_id("run id", a.pos[0]);
   wf_store *st = NULL;
-  if ((code = wf_open_existing(cli, &st)) != 0) return code;
+  if ((code = cli_open_existing(cli, &st)) != 0) return code;
   const char *id = a.pos[0];
   int rc = wf_run_cancel(st, id);
   wf_run_info *r = NULL;
   if (rc == WF_ENOTFOUND) {
-    code = wf_fail(EXIT_NOTFOUND, "no run %s in %s (see 'wf list-runs')", id, cli->home);
+    code = cli_fail(EXIT_NOTFOUND, "no run %s in %s (see 'wf list-runs')", id, cli->home);
   } else if (rc == WF_ESTATE) {
     reread(st, id, &r);
-    code = wf_fail(EXIT_USAGE, "run %s already finished (%s); nothing to cancel", id,
-                   wf_run_status_name(r ? r->recorded_status : -1));
+    code = cli_fail(EXIT_USAGE, "run %s already finished (%s); nothing to cancel", id,
+                    wf_run_status_name(r ? r->recorded_status : -1));
   } else if (rc) {
     char why[8192];
-    code = wf_fail(EXIT_STORE, "cannot cancel run %s: %s", id, wf_store_why(rc, why, sizeof why));
+    code = cli_fail(EXIT_STORE, "cannot cancel run %s: %s", id, cli_store_why(rc, why, sizeof why));
   } else if (reread(st, id, &r) == 0 && r->recorded_status == WF_RUN_CANCELED) {
-    wf_write_run_metadata(st, id);
+    cli_write_run_metadata(st, id);
     printf("run %s canceled\n", id);
   } else if (a.val[O_NOWAIT]) {
     printf("cancel requested for run %s (pid %d)\n", id, r ? r->owner.pid : 0);
@@ -151,24 +151,24 @@ static void key_of(const char *name, char *key, size_t cap) {
   key[j] = '\0';
 }
 
-int cmd_logs(wf_cli *cli, int argc, char **argv) {
-  wf_args a;
-  int code = wf_parse(cli, "logs", argc, argv, wf_logs_opts, &a);
+int cmd_logs(cli_ctx *cli, int argc, char **argv) {
+  cli_args a;
+  int code = cli_parse(cli, "logs", argc, argv, cli_logs_opts, &a);
   if (code) return code;
   if (a.help) return fputs(logs_usage, stdout), EXIT_OK;
-  if (a.npos != 1) return wf_fail(EXIT_USAGE, "logs needs one run id");
+  if (a.npos != 1) return cli_fail(EXIT_USAGE, "logs needs one run id");
   const char *id = a.pos[0];
-  if (wf_run_id_check(id) != 0) return wf_bad_id("run id", id);
+  if (wf_run_id_check(id) != 0) return cli_bad_id("run id", id);
   if (a.val[O_STEP] && wf_step_key_check(a.val[O_STEP]) != 0)
-    return wf_bad_id("step key", a.val[O_STEP]);
+    return cli_bad_id("step key", a.val[O_STEP]);
   wf_store *st = NULL;
-  if ((code = wf_open_existing(cli, &st)) != 0) return code;
+  if ((code = cli_open_existing(cli, &st)) != 0) return code;
   wf_run_info *r = NULL;
   int rc = wf_run_info_get(st, id, &r);
   if (rc) {
     wf_store_close(st);
-    if (rc == WF_ENOTFOUND) return wf_fail(EXIT_NOTFOUND, "no run %s in %s", id, cli->home);
-    return wf_fail(EXIT_STORE, "run %s cannot be read: %s", id, wf_strerror(rc));
+    if (rc == WF_ENOTFOUND) return cli_fail(EXIT_NOTFOUND, "no run %s in %s", id, cli->home);
+    return cli_fail(EXIT_STORE, "run %s cannot be read: %s", id, wf_strerror(rc));
   }
   char dir[4096];
   snprintf(dir, sizeof dir, "%s/logs/%s", cli->home, id);
@@ -182,7 +182,7 @@ int cmd_logs(wf_cli *cli, int argc, char **argv) {
       char path[4096];
       if (wf_log_path(st, id, a.val[O_STEP], path, sizeof path) == 0) {
         if (!a.val[O_FOLLOW] && access(path, R_OK) != 0) {
-          code = wf_fail(EXIT_NOTFOUND, "step %s of run %s has no log (it wrote nothing to "
+          code = cli_fail(EXIT_NOTFOUND, "step %s of run %s has no log (it wrote nothing to "
                                         "stderr, or never ran)", a.val[O_STEP], id);
           break;
         }

@@ -48,7 +48,7 @@ static int print_step_row(void *ud, const wf_step_info *s) {
   }
   char dur[32] = "-";
   if (s->started_at && s->finished_at)
-    wf_duration((double)(s->finished_at - s->started_at) / 1000.0, dur, sizeof dur);
+    cli_duration((double)(s->finished_at - s->started_at) / 1000.0, dur, sizeof dur);
   char err[121] = "";
   if (s->error) {
     snprintf(err, sizeof err, "%s", s->error);
@@ -66,7 +66,7 @@ static int print_event_row(void *ud, const wf_event_info *e) {
     c->any = 1;
   }
   char tm[40];
-  wf_time_iso(e->time, tm, sizeof tm);
+  cli_time_iso(e->time, tm, sizeof tm);
   char att[16] = "";
   if (e->attempt) snprintf(att, sizeof att, "#%u ", e->attempt);
   printf("%-6llu %-23s %-16s %-30s %s%s\n", (unsigned long long)e->seq, tm,
@@ -82,14 +82,14 @@ static int print_run_table(wf_store *st, const wf_run_info *r, int history, char
   printf("workflow  %s\n", r->workflow);
   char note[256];
   printf("status    %s", wf_run_status_name(r->status));
-  if (wf_owner_note(r, note, sizeof note)) printf(" (%s)", note);
+  if (cli_owner_note(r, note, sizeof note)) printf(" (%s)", note);
   printf("\n");
-  wf_time_human(r->created_at, tm, sizeof tm);
+  cli_time_human(r->created_at, tm, sizeof tm);
   printf("created   %s UTC\n", tm);
   if (r->finished_at) {
     char dur[32];
-    wf_duration((double)(r->finished_at - r->started_at) / 1000.0, dur, sizeof dur);
-    wf_time_human(r->finished_at, tm, sizeof tm);
+    cli_duration((double)(r->finished_at - r->started_at) / 1000.0, dur, sizeof dur);
+    cli_time_human(r->finished_at, tm, sizeof tm);
     printf("finished  %s UTC (last execution took %s)\n", tm, dur);
   }
   if (r->generation) printf("generation %u\n", r->generation);
@@ -141,40 +141,40 @@ static int count_unreadable(const cJSON *run, char *names, size_t cap) {
   return n;
 }
 
-int cmd_show_run(wf_cli *cli, int argc, char **argv) {
-  wf_args a;
-  int code = wf_parse(cli, "show-run", argc, argv, wf_show_opts, &a);
+int cmd_show_run(cli_ctx *cli, int argc, char **argv) {
+  cli_args a;
+  int code = cli_parse(cli, "show-run", argc, argv, cli_show_opts, &a);
   if (code) return code;
   if (a.help) return fputs(show_usage, stdout), EXIT_OK;
-  if (a.npos != 1) return wf_fail(EXIT_USAGE, "show-run needs one run id (see 'wf list-runs')");
+  if (a.npos != 1) return cli_fail(EXIT_USAGE, "show-run needs one run id (see 'wf list-runs')");
   if (wf_run_id_check(a.pos[0]) != 0)
-    return wf_bad_id("run id", a.pos[0]);
-  if (cli->format == FMT_IDS) return wf_fail(EXIT_USAGE, "show-run prints table or json");
+    return cli_bad_id("run id", a.pos[0]);
+  if (cli->format == FMT_IDS) return cli_fail(EXIT_USAGE, "show-run prints table or json");
   wf_store *st = NULL;
-  if ((code = wf_open_existing(cli, &st)) != 0) return code;
+  if ((code = cli_open_existing(cli, &st)) != 0) return code;
   wf_run_info *r = NULL;
   int rc = wf_run_info_get(st, a.pos[0], &r);
   if (rc == WF_ENOTFOUND) {
-    code = wf_fail(EXIT_NOTFOUND, "no run %s in %s (see 'wf list-runs')", a.pos[0], cli->home);
+    code = cli_fail(EXIT_NOTFOUND, "no run %s in %s (see 'wf list-runs')", a.pos[0], cli->home);
   } else if (rc == WF_ECORRUPT || rc == WF_EINVAL) {
-    code = wf_fail(EXIT_STORE, "run %s cannot be read: %s", a.pos[0], wf_strerror(rc));
+    code = cli_fail(EXIT_STORE, "run %s cannot be read: %s", a.pos[0], wf_strerror(rc));
   } else if (rc) {
     char why[8192];
-    code = wf_fail(EXIT_STORE, "cannot read the store: %s", wf_store_why(rc, why, sizeof why));
+    code = cli_fail(EXIT_STORE, "cannot read the store: %s", cli_store_why(rc, why, sizeof why));
   } else {
     int unreadable;
     char names[256] = "";
     if (cli->format == FMT_JSON) {
-      cJSON *j = wf_run_json(st, r, 1, a.val[O_HISTORY] != NULL);
+      cJSON *j = cli_run_json(st, r, 1, a.val[O_HISTORY] != NULL);
       unreadable = count_unreadable(j, names, sizeof names);
-      wf_print_json(j);
+      cli_print_json(j);
     } else {
       unreadable = print_run_table(st, r, a.val[O_HISTORY] != NULL, names, sizeof names);
     }
     if (unreadable)
-      code = wf_fail(EXIT_STORE, "run %s: %d step record%s cannot be decoded (%s%s); the store "
+      code = cli_fail(EXIT_STORE, "run %s: %d step record%s cannot be decoded (%s%s); the store "
                                  "is damaged", a.pos[0], unreadable, unreadable == 1 ? "" : "s",
-                     names, unreadable > 1 && strlen(names) > 200 ? ", ..." : "");
+                      names, unreadable > 1 && strlen(names) > 200 ? ", ..." : "");
   }
   wf_run_info_free(r);
   wf_store_close(st);
@@ -182,7 +182,7 @@ int cmd_show_run(wf_cli *cli, int argc, char **argv) {
 }
 
 struct list_ctx {
-  wf_cli *cli;
+  cli_ctx *cli;
   long shown;
   cJSON *json;
   int bad;
@@ -198,7 +198,7 @@ static int list_one(void *ud, const wf_run_info *r) {
   uint64_t total = 0;
   for (int i = 0; i < WF_STEP_NSTATUS; i++) total += r->counts[i];
   if (c->cli->format == FMT_JSON) {
-    cJSON_AddItemToArray(c->json, wf_run_json(NULL, r, 0, 0));
+    cJSON_AddItemToArray(c->json, cli_run_json(NULL, r, 0, 0));
   } else if (c->cli->format == FMT_IDS) {
     printf("%s\n", r->id);
   } else {
@@ -206,9 +206,9 @@ static int list_one(void *ud, const wf_run_info *r) {
       printf("%-32s %-16s %-11s %-19s %11s %9s\n", "RUN", "WORKFLOW", "STATUS", "CREATED (UTC)",
              "STEPS OK", "DURATION");
     char tm[40], dur[32] = "-", steps[32];
-    wf_time_human(r->created_at, tm, sizeof tm);
+    cli_time_human(r->created_at, tm, sizeof tm);
     if (r->finished_at && r->started_at)
-      wf_duration((double)(r->finished_at - r->started_at) / 1000.0, dur, sizeof dur);
+      cli_duration((double)(r->finished_at - r->started_at) / 1000.0, dur, sizeof dur);
     snprintf(steps, sizeof steps, "%llu/%llu", (unsigned long long)r->counts[WF_STEP_SUCCEEDED],
              (unsigned long long)total);
     printf("%-32s %-16s %-11s %-19s %11s %9s\n", r->id, r->workflow,
@@ -218,12 +218,12 @@ static int list_one(void *ud, const wf_run_info *r) {
   return 0;
 }
 
-int cmd_list_runs(wf_cli *cli, int argc, char **argv) {
-  wf_args a;
-  int code = wf_parse(cli, "list-runs", argc, argv, wf_list_opts, &a);
+int cmd_list_runs(cli_ctx *cli, int argc, char **argv) {
+  cli_args a;
+  int code = cli_parse(cli, "list-runs", argc, argv, cli_list_opts, &a);
   if (code) return code;
   if (a.help) return fputs(list_usage, stdout), EXIT_OK;
-  if (a.npos) return wf_fail(EXIT_USAGE, "list-runs takes no arguments (did you mean --status?)");
+  if (a.npos) return cli_fail(EXIT_USAGE, "list-runs takes no arguments (did you mean --status?)");
   struct list_ctx c = {cli, 0, NULL, 0};
   wf_run_filter f = {0};
   f.workflow = a.val[O_WORKFLOW];
@@ -231,22 +231,23 @@ int cmd_list_runs(wf_cli *cli, int argc, char **argv) {
   int status;
   if (a.val[O_STATUS]) {
     if (wf_run_status_parse(a.val[O_STATUS], &status) != 0)
-      return wf_fail(EXIT_USAGE, "unknown status \"%s\" (pending, running, succeeded, failed, "
+      return cli_fail(EXIT_USAGE, "unknown status \"%s\" (pending, running, succeeded, failed, "
                                  "degraded, canceled, interrupted)", a.val[O_STATUS]);
     f.statuses = 1u << status;
   }
-  if (a.val[O_SINCE] && (f.since = wf_parse_since(a.val[O_SINCE])) < 0)
-    return wf_fail(EXIT_USAGE, "--since \"%s\": use YYYY-MM-DD, YYYY-MM-DDTHH:MM or an age like 7d",
-                   a.val[O_SINCE]);
+  if (a.val[O_SINCE] && (f.since = cli_parse_since(a.val[O_SINCE])) < 0)
+    return cli_fail(EXIT_USAGE,
+                    "--since \"%s\": use YYYY-MM-DD, YYYY-MM-DDTHH:MM or an age like 7d",
+                    a.val[O_SINCE]);
   if (a.val[O_LIMIT]) {
     char *end;
     long limit = strtol(a.val[O_LIMIT], &end, 10);
     if (*end || limit < 0)
-      return wf_fail(EXIT_USAGE, "--limit needs a number (0 for all), not \"%s\"", a.val[O_LIMIT]);
+      return cli_fail(EXIT_USAGE, "--limit needs a number (0 for all), not \"%s\"", a.val[O_LIMIT]);
     f.limit = (size_t)limit;
   }
   wf_store *st = NULL;
-  if (wf_check_home(cli)) return EXIT_STORE;
+  if (cli_check_home(cli)) return EXIT_STORE;
   wf_store_opts o;
   cli_store_opts(WF_STORE_NOCREATE, &o);
   int rc = wf_store_open_ex(cli->home, &o, &st);
@@ -256,7 +257,7 @@ int cmd_list_runs(wf_cli *cli, int argc, char **argv) {
     else if (cli->format != FMT_IDS) printf("no runs in %s\n", cli->home);
     return EXIT_OK;
   }
-  if (rc) return wf_open_existing(cli, &st);
+  if (rc) return cli_open_existing(cli, &st);
   if (cli->format == FMT_JSON) c.json = cJSON_CreateArray();
   rc = wf_runs_list(st, &f, list_one, &c);
   if (rc && rc != WF_ECORRUPT && !c.shown && !c.bad) {
@@ -264,9 +265,9 @@ int cmd_list_runs(wf_cli *cli, int argc, char **argv) {
     char why[8192];
     cJSON_Delete(c.json);
     wf_store_close(st);
-    return wf_fail(EXIT_STORE, "cannot read the store: %s", wf_store_why(rc, why, sizeof why));
+    return cli_fail(EXIT_STORE, "cannot read the store: %s", cli_store_why(rc, why, sizeof why));
   }
-  if (c.json) wf_print_json(c.json);
+  if (c.json) cli_print_json(c.json);
   else if (c.shown == 0 && cli->format != FMT_IDS) printf("no runs match\n");
   wf_store_close(st);
   return rc < 0 ? EXIT_STORE : (c.bad ? EXIT_STORE : EXIT_OK);

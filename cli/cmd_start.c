@@ -53,7 +53,7 @@ static int parse_window(const char *v, uint32_t *out) {
   char *end;
   long n = strtol(v, &end, 10);
   if (*end || n < 1 || n > 100000)
-    return wf_fail(EXIT_USAGE, "--window must be a number from 1 to 100000, not \"%s\"", v);
+    return cli_fail(EXIT_USAGE, "--window must be a number from 1 to 100000, not \"%s\"", v);
   *out = (uint32_t)n;
   return 0;
 }
@@ -63,20 +63,20 @@ static int busy(const char *run_id, const wf_owner *owner) {
   int64_t age = (cli_now_ms() - owner->heartbeat) / 1000;
   const char *host = owner->host[0] ? owner->host : "?";
   if (!owner->same_machine)
-    return wf_fail(EXIT_FAILED,
-                   "run %s is owned by pid %d on %s, another machine (or a copy of this store "
-                   "made while it ran); its last heartbeat was %llds ago and it counts as gone "
-                   "%llds after that. If that process is gone, take it over now with: "
-                   "wf resume --force %s",
-                   run_id, (int)owner->pid, host, (long long)age,
-                   (long long)(WF_OWNER_LEASE_MS / 1000), run_id);
-  return wf_fail(EXIT_FAILED,
-                 "run %s is owned by pid %d on %s%s, which holds its lock and is still running "
-                 "it (last heartbeat %llds ago); wait for it, stop it with: wf cancel-run %s, "
-                 "or if it is stuck: wf resume --force %s",
-                 run_id, (int)owner->pid, host,
-                 owner->pid_visible ? "" : " (another PID namespace)",
-                 (long long)age, run_id, run_id);
+    return cli_fail(EXIT_FAILED,
+                    "run %s is owned by pid %d on %s, another machine (or a copy of this store "
+                    "made while it ran); its last heartbeat was %llds ago and it counts as gone "
+                    "%llds after that. If that process is gone, take it over now with: "
+                    "wf resume --force %s",
+                    run_id, (int)owner->pid, host, (long long)age,
+                    (long long)(WF_OWNER_LEASE_MS / 1000), run_id);
+  return cli_fail(EXIT_FAILED,
+                  "run %s is owned by pid %d on %s%s, which holds its lock and is still running "
+                  "it (last heartbeat %llds ago); wait for it, stop it with: wf cancel-run %s, "
+                  "or if it is stuck: wf resume --force %s",
+                  run_id, (int)owner->pid, host,
+                  owner->pid_visible ? "" : " (another PID namespace)",
+                  (long long)age, run_id, run_id);
 }
 
 static int exit_for_status(int status) {
@@ -100,12 +100,12 @@ static int fenced(wf_store *st, const char *run_id, const wf_owner *by) {
              wf_run_status_name(r->status));
   }
   wf_run_info_free(r);
-  return wf_fail(EXIT_FENCED,
-                 "run %s was taken from this process by %s (wf resume --force, or wf resume or "
-                 "cancel-run after its heartbeat lease ran out while it was stopped); this "
-                 "process killed its steps in flight and recorded nothing more. See: "
-                 "wf show-run %s",
-                 run_id, who, run_id);
+  return cli_fail(EXIT_FENCED,
+                  "run %s was taken from this process by %s (wf resume --force, or wf resume or "
+                  "cancel-run after its heartbeat lease ran out while it was stopped); this "
+                  "process killed its steps in flight and recorded nothing more. See: "
+                  "wf show-run %s",
+                  run_id, who, run_id);
 }
 
 /* The run's warnings (from its definition's metadata_stage), a line each, at most 20. */
@@ -123,30 +123,30 @@ static void print_warnings(const cJSON *warnings, const char *run_id) {
 }
 
 /* Execute a claimed run with its plan; prints progress and the outcome. */
-static int execute(wf_cli *cli, wf_store *st, wf_run *run, const wfw_plan *plan,
+static int execute(cli_ctx *cli, wf_store *st, wf_run *run, const wfw_plan *plan,
                    uint32_t window, int continue_on_error, const char *verb,
                    const char *workflow) {
   const char *run_id = wf_run_id(run);
   FILE *out = cli->format == FMT_JSON || cli->format == FMT_IDS ? stderr : stdout;
-  wf_progress_ctx pc = {cli, out, 0, 0};
+  cli_progress_ctx pc = {cli, out, 0, 0};
   if (cli->format == FMT_IDS) printf("%s\n", run_id);
   fprintf(out, "run %s %s (workflow %s)\n", run_id, verb, workflow);
   fflush(out);
   wfw_exec_opts opts = {0};
   opts.window = window;
   opts.continue_on_error = continue_on_error;
-  opts.observe = wf_progress;
+  opts.observe = cli_progress;
   opts.observe_ud = &pc;
   opts.handle_signals = 1;
   wf_owner taken_by = {0};
   int64_t t0 = cli_now_ms();
   int status = WF_RUN_FAILED;
-  wf_write_run_metadata(st, run_id);
+  cli_write_run_metadata(st, run_id);
   int rc = wfw_run_execute(run, plan, &opts, &status, &taken_by);
   if (rc == WF_EFENCED) return fenced(st, run_id, &taken_by);
-  wf_write_run_metadata(st, run_id);
+  cli_write_run_metadata(st, run_id);
   char dur[32];
-  wf_duration((double)(cli_now_ms() - t0) / 1000.0, dur, sizeof dur);
+  cli_duration((double)(cli_now_ms() - t0) / 1000.0, dur, sizeof dur);
   if (rc == WF_EMAPFULL) {
     const char *cap = getenv("WF_MAP_CAP_MB");
     long mb = cap && atol(cap) > 0 ? atol(cap) : 65536;
@@ -159,14 +159,14 @@ static int execute(wf_cli *cli, wf_store *st, wf_run *run, const wfw_plan *plan,
     char why[8192];
     fprintf(stderr, "wf: run %s stopped: could not write to the store at %s: %s; once that is "
                     "fixed it can be resumed with: wf resume %s\n",
-            run_id, cli->home, wf_store_why(rc, why, sizeof why), run_id);
+            run_id, cli->home, cli_store_why(rc, why, sizeof why), run_id);
     return EXIT_STORE;
   }
   wf_run_info *r = NULL;
   cJSON *warnings = NULL;
   if (wf_run_info_get(st, run_id, &r) == 0) {
-    if (cli->format == FMT_JSON) wf_print_json(wf_run_json(st, r, 1, 0));
-    warnings = wf_run_warnings(st, r);
+    if (cli->format == FMT_JSON) cli_print_json(cli_run_json(st, r, 1, 0));
+    warnings = cli_run_warnings(st, r);
   }
   /* What went wrong, what to look at and what to do go to stderr; the outcome stays the
    * last line. */
@@ -194,7 +194,7 @@ static int merge_recorded_params(const wf_run_info *r, const char **kv, int *n, 
   cJSON *j = NULL;
   if (!r->params || wfa_mp_to_json(r->params, r->params_len, &j) != 0) return 0;
   int given = *n;
-  for (cJSON *e = j ? j->child : NULL; e && *n < WF_MAX_ARGS; e = e->next) {
+  for (cJSON *e = j ? j->child : NULL; e && *n < CLI_MAX_ARGS; e = e->next) {
     size_t klen = strlen(e->string);
     int dup = 0;
     for (int i = 0; i < given; i++)
@@ -218,10 +218,10 @@ static int merge_recorded_params(const wf_run_info *r, const char **kv, int *n, 
  * a pipe; the parent prints it and returns. */
 static int detach(int *report_fd) {
   int fds[2];
-  if (pipe(fds) != 0) return wf_fail(EXIT_STORE, "--detach: cannot create a pipe");
+  if (pipe(fds) != 0) return cli_fail(EXIT_STORE, "--detach: cannot create a pipe");
   fflush(NULL);
   pid_t pid = fork();
-  if (pid < 0) return wf_fail(EXIT_STORE, "--detach: cannot fork");
+  if (pid < 0) return cli_fail(EXIT_STORE, "--detach: cannot fork");
   if (pid == 0) {
     close(fds[0]);
     setsid();
@@ -323,44 +323,45 @@ static int check_first(wfw_plan *plan, const char *run_id, int restart) {
   int rc = wfw_validate(plan, run_id, restart, &err, &note);
   if (note.msg[0]) fprintf(stderr, "wf: note: %s\n", note.msg);
   if (rc == WF_EINVAL)
-    return wf_fail(EXIT_USAGE, "%s; nothing was recorded", err.msg);
-  if (rc) return wf_fail(EXIT_FAILED, "cannot make the checks before the run: %s", wf_strerror(rc));
+    return cli_fail(EXIT_USAGE, "%s; nothing was recorded", err.msg);
+  if (rc)
+    return cli_fail(EXIT_FAILED, "cannot make the checks before the run: %s", wf_strerror(rc));
   return 0;
 }
 
-int cmd_start(wf_cli *cli, int argc, char **argv) {
-  wf_args a;
-  int code = wf_parse(cli, "start", argc, argv, wf_start_opts, &a);
+int cmd_start(cli_ctx *cli, int argc, char **argv) {
+  cli_args a;
+  int code = cli_parse(cli, "start", argc, argv, cli_start_opts, &a);
   if (code) return code;
   if (a.help) return fputs(start_usage, stdout), EXIT_OK;
   if (a.npos != 1)
-    return wf_fail(EXIT_USAGE, "start needs exactly one workflow (see 'wf start --help')");
+    return cli_fail(EXIT_USAGE, "start needs exactly one workflow (see 'wf start --help')");
   uint32_t window;
   if (parse_window(a.val[O_WINDOW], &window)) return EXIT_USAGE;
   const char *run_id = a.val[O_RUN_ID];
   if (run_id && wf_run_id_check(run_id) != 0)
-    return wf_bad_id("run id", run_id);
+    return cli_bad_id("run id", run_id);
   if (a.val[O_START_FROM] && !run_id)
-    return wf_fail(EXIT_USAGE,
-                   "--start-from reuses the recorded results of an existing run: add --run-id "
-                   "ID (see 'wf list-runs')");
+    return cli_fail(EXIT_USAGE,
+                    "--start-from reuses the recorded results of an existing run: add --run-id "
+                    "ID (see 'wf list-runs')");
   if (a.val[O_DETACH] && a.val[O_DRY])
-    return wf_fail(EXIT_USAGE, "--detach and --dry-run do not go together");
+    return cli_fail(EXIT_USAGE, "--detach and --dry-run do not go together");
 
   wfw_err err = {{0}};
   char path[4096];
   int rc = wfw_resolve(a.pos[0], path, sizeof path, &err);
-  if (rc) return wf_fail(rc == WF_ENOTFOUND ? EXIT_NOTFOUND : EXIT_USAGE, "%s", err.msg);
+  if (rc) return cli_fail(rc == WF_ENOTFOUND ? EXIT_NOTFOUND : EXIT_USAGE, "%s", err.msg);
   wfw_def *def = NULL;
   rc = wfw_load(path, &def, &err);
-  if (rc) return wf_fail(rc == WF_ENOTFOUND ? EXIT_NOTFOUND : EXIT_USAGE, "%s", err.msg);
+  if (rc) return cli_fail(rc == WF_ENOTFOUND ? EXIT_NOTFOUND : EXIT_USAGE, "%s", err.msg);
 
   wf_store *st = NULL;
   wfw_plan *plan = NULL;
   uint8_t *params = NULL;
   size_t params_len = 0;
-  const char *kv[WF_MAX_ARGS];
-  char *owned[WF_MAX_ARGS];
+  const char *kv[CLI_MAX_ARGS];
+  char *owned[CLI_MAX_ARGS];
   int nkv = a.nmulti, nowned = 0;
   memcpy(kv, a.multi, sizeof(char *) * (size_t)a.nmulti);
   wf_run_info *existing = NULL;
@@ -381,37 +382,37 @@ int cmd_start(wf_cli *cli, int argc, char **argv) {
     st = NULL;
   }
   if (!exists && a.val[O_START_FROM]) {
-    code = wf_fail(EXIT_NOTFOUND,
-                   "no run %s in %s: --start-from executes stages of a run that exists again "
-                   "(see 'wf list-runs'); to start a new run, leave out --start-from",
-                   run_id, cli->home);
+    code = cli_fail(EXIT_NOTFOUND,
+                    "no run %s in %s: --start-from executes stages of a run that exists again "
+                    "(see 'wf list-runs'); to start a new run, leave out --start-from",
+                    run_id, cli->home);
     goto out;
   }
   if (exists) {
     if (strcmp(existing->workflow, wfw_def_name(def)) != 0) {
-      code = wf_fail(EXIT_USAGE, "run %s is a run of workflow \"%s\", not \"%s\"", run_id,
-                     existing->workflow, wfw_def_name(def));
+      code = cli_fail(EXIT_USAGE, "run %s is a run of workflow \"%s\", not \"%s\"", run_id,
+                      existing->workflow, wfw_def_name(def));
       goto out;
     }
     if (!a.val[O_START_FROM]) {
-      code = wf_fail(EXIT_USAGE,
-                     "run %s already exists (%s). To continue it: wf resume %s; to execute "
-                     "stages again: wf start %s --run-id %s --start-from STAGE",
-                     run_id, wf_run_status_name(existing->status), run_id, a.pos[0], run_id);
+      code = cli_fail(EXIT_USAGE,
+                      "run %s already exists (%s). To continue it: wf resume %s; to execute "
+                      "stages again: wf start %s --run-id %s --start-from STAGE",
+                      run_id, wf_run_status_name(existing->status), run_id, a.pos[0], run_id);
       goto out;
     }
     merge_recorded_params(existing, kv, &nkv, owned, &nowned);
   }
   rc = wfw_bind_params(def, kv, (size_t)nkv, &params, &params_len, &err);
   if (rc) {
-    code = wf_fail(EXIT_USAGE, "%s", err.msg);
+    code = cli_fail(EXIT_USAGE, "%s", err.msg);
     goto out;
   }
   rc = wfw_plan_new(def, params, params_len, a.val[O_ONLY], a.val[O_SKIP], a.val[O_START_FROM],
                     a.val[O_TO], &plan, &err);
   if (rc == 0) rc = wfw_plan_set_home(plan, cli->home);
   if (rc) {
-    code = wf_fail(EXIT_USAGE, "%s", err.msg);
+    code = cli_fail(EXIT_USAGE, "%s", err.msg);
     goto out;
   }
   {
@@ -422,7 +423,7 @@ int cmd_start(wf_cli *cli, int argc, char **argv) {
       selected += s.selected != 0;
     }
     if (!selected) {
-      code = wf_fail(EXIT_USAGE, "nothing to run: --only/--skip/--to leave no stage selected");
+      code = cli_fail(EXIT_USAGE, "nothing to run: --only/--skip/--to leave no stage selected");
       goto out;
     }
   }
@@ -436,7 +437,7 @@ int cmd_start(wf_cli *cli, int argc, char **argv) {
     code = detach(&report_fd);
     if (code >= 0) goto out;
   }
-  if ((code = wf_open_store(cli, &st)) != 0) goto out;
+  if ((code = cli_open_store(cli, &st)) != 0) goto out;
   wfw_run_opts spec = {0};
   spec.run_id = run_id;
   spec.params = params;
@@ -459,13 +460,13 @@ int cmd_start(wf_cli *cli, int argc, char **argv) {
   } else {
     rc = wfw_run_create(st, def, &spec, &run);
     if (rc == WF_EEXIST) {
-      code = wf_fail(EXIT_USAGE, "run %s was created meanwhile by another process", run_id);
+      code = cli_fail(EXIT_USAGE, "run %s was created meanwhile by another process", run_id);
       goto out;
     }
   }
   if (rc) {
     char why[8192];
-    code = wf_fail(wf_exit_for(rc), "cannot record run: %s", wf_store_why(rc, why, sizeof why));
+    code = cli_fail(cli_exit_for(rc), "cannot record run: %s", cli_store_why(rc, why, sizeof why));
     goto out;
   }
   report_started(&report_fd, st, wf_run_id(run));
@@ -484,32 +485,32 @@ out:
 }
 
 /* Resume one run: its recorded definition, params and selection. flags: WF_RESUME_*. */
-static int resume_one(wf_cli *cli, wf_store *st, const char *run_id, uint32_t window,
+static int resume_one(cli_ctx *cli, wf_store *st, const char *run_id, uint32_t window,
                       unsigned flags, int skip_busy) {
   wf_run_info *r = NULL;
   char why[8192];
   int rc = wf_run_info_get(st, run_id, &r);
   if (rc == WF_ENOTFOUND)
-    return wf_fail(EXIT_NOTFOUND, "no run %s in %s (see 'wf list-runs')", run_id, cli->home);
+    return cli_fail(EXIT_NOTFOUND, "no run %s in %s (see 'wf list-runs')", run_id, cli->home);
   if (rc == WF_ECORRUPT)
-    return wf_fail(EXIT_STORE, "cannot read run %s: %s", run_id, wf_strerror(rc));
+    return cli_fail(EXIT_STORE, "cannot read run %s: %s", run_id, wf_strerror(rc));
   if (rc)
-    return wf_fail(EXIT_STORE, "cannot read the store: %s", wf_store_why(rc, why, sizeof why));
+    return cli_fail(EXIT_STORE, "cannot read the store: %s", cli_store_why(rc, why, sizeof why));
   int code = EXIT_OK;
   wfw_def *def = NULL;
   wfw_plan *plan = NULL;
   wfw_err err = {{0}};
   wf_run *run = NULL;
   if (r->recorded_status == WF_RUN_SUCCEEDED) {
-    code = wf_fail(EXIT_USAGE, "run %s already succeeded; nothing to resume (to execute stages "
+    code = cli_fail(EXIT_USAGE, "run %s already succeeded; nothing to resume (to execute stages "
                                "again: wf start %s --run-id %s --start-from STAGE)",
-                   run_id, r->workflow, run_id);
+                    run_id, r->workflow, run_id);
     goto out;
   }
   if (!r->def_text[0]) {
-    code = wf_fail(EXIT_USAGE, "run %s was recorded through the C API (wf_run_begin) without a "
+    code = cli_fail(EXIT_USAGE, "run %s was recorded through the C API (wf_run_begin) without a "
                                "workflow definition; continue it from the program that made it",
-                   run_id);
+                    run_id);
     goto out;
   }
   rc = wfw_parse(r->def_text, strlen(r->def_text), r->def_path[0] ? r->def_path : r->workflow,
@@ -519,8 +520,8 @@ static int resume_one(wf_cli *cli, wf_store *st, const char *run_id, uint32_t wi
                       &plan, &err);
   if (rc == 0) rc = wfw_plan_set_home(plan, cli->home);
   if (rc) {
-    code = wf_fail(EXIT_USAGE, "run %s: its recorded definition no longer loads: %s", run_id,
-                   err.msg);
+    code = cli_fail(EXIT_USAGE, "run %s: its recorded definition no longer loads: %s", run_id,
+                    err.msg);
     goto out;
   }
   wf_owner owner;
@@ -537,13 +538,13 @@ static int resume_one(wf_cli *cli, wf_store *st, const char *run_id, uint32_t wi
     goto out;
   }
   if (rc == WF_ESTATE) {
-    code = wf_fail(EXIT_USAGE, "run %s is %s and cannot be resumed", run_id,
-                   wf_run_status_name(r->recorded_status));
+    code = cli_fail(EXIT_USAGE, "run %s is %s and cannot be resumed", run_id,
+                    wf_run_status_name(r->recorded_status));
     goto out;
   }
   if (rc) {
-    code = wf_fail(wf_exit_for(rc), "cannot take over run %s: %s", run_id,
-                   wf_store_why(rc, why, sizeof why));
+    code = cli_fail(cli_exit_for(rc), "cannot take over run %s: %s", run_id,
+                    cli_store_why(rc, why, sizeof why));
     goto out;
   }
   if (owner.alive)
@@ -580,22 +581,22 @@ static int collect_id(void *ud, const wf_run_info *r) {
   return 0;
 }
 
-int cmd_resume(wf_cli *cli, int argc, char **argv) {
-  wf_args a;
-  int code = wf_parse(cli, "resume", argc, argv, wf_resume_opts, &a);
+int cmd_resume(cli_ctx *cli, int argc, char **argv) {
+  cli_args a;
+  int code = cli_parse(cli, "resume", argc, argv, cli_resume_opts, &a);
   if (code) return code;
   if (a.help) return fputs(resume_usage, stdout), EXIT_OK;
   uint32_t window;
   if (parse_window(a.val[O_WINDOW], &window)) return EXIT_USAGE;
   if ((a.npos == 1) == (a.val[O_ALL] != NULL))
-    return wf_fail(EXIT_USAGE, "resume needs one run id or --all (see 'wf resume --help')");
+    return cli_fail(EXIT_USAGE, "resume needs one run id or --all (see 'wf resume --help')");
   if (a.val[O_FORCE] && a.npos != 1)
-    return wf_fail(EXIT_USAGE, "--force takes one run id, not --all: take stuck runs over one "
+    return cli_fail(EXIT_USAGE, "--force takes one run id, not --all: take stuck runs over one "
                                "at a time");
   if (a.npos == 1 && wf_run_id_check(a.pos[0]) != 0)
-    return wf_bad_id("run id", a.pos[0]);
+    return cli_bad_id("run id", a.pos[0]);
   wf_store *st = NULL;
-  if ((code = wf_open_existing(cli, &st)) != 0) return code;
+  if ((code = cli_open_existing(cli, &st)) != 0) return code;
   if (a.npos == 1) {
     unsigned flags = WF_RESUME_CANCELED | (a.val[O_FORCE] ? WF_RESUME_FORCE : 0);
     code = resume_one(cli, st, a.pos[0], window, flags, 0);

@@ -15,7 +15,7 @@ static const char describe_usage[] =
     "A workflow's parameters (type, default, whether required) and its stages.\n";
 
 struct list_ctx {
-  wf_cli *cli;
+  cli_ctx *cli;
   cJSON *json;
   int n;
 };
@@ -37,31 +37,31 @@ static void list_cb(void *ud, const char *name, const char *path, const char *de
   c->n++;
 }
 
-int cmd_list(wf_cli *cli, int argc, char **argv) {
-  wf_args a;
-  int code = wf_parse(cli, "list", argc, argv, wf_no_opts, &a);
+int cmd_list(cli_ctx *cli, int argc, char **argv) {
+  cli_args a;
+  int code = cli_parse(cli, "list", argc, argv, cli_no_opts, &a);
   if (code) return code;
   if (a.help) return fputs(list_usage, stdout), EXIT_OK;
-  if (a.npos) return wf_fail(EXIT_USAGE, "list takes no arguments");
+  if (a.npos) return cli_fail(EXIT_USAGE, "list takes no arguments");
   struct list_ctx c = {cli, cli->format == FMT_JSON ? cJSON_CreateArray() : NULL, 0};
   wfw_list(list_cb, &c);
-  if (c.json) wf_print_json(c.json);
+  if (c.json) cli_print_json(c.json);
   else if (!c.n && cli->format != FMT_IDS) printf("no workflows found\n");
   return EXIT_OK;
 }
 
-int cmd_describe(wf_cli *cli, int argc, char **argv) {
-  wf_args a;
-  int code = wf_parse(cli, "describe", argc, argv, wf_no_opts, &a);
+int cmd_describe(cli_ctx *cli, int argc, char **argv) {
+  cli_args a;
+  int code = cli_parse(cli, "describe", argc, argv, cli_no_opts, &a);
   if (code) return code;
   if (a.help) return fputs(describe_usage, stdout), EXIT_OK;
-  if (a.npos != 1) return wf_fail(EXIT_USAGE, "describe needs one workflow (see 'wf list')");
+  if (a.npos != 1) return cli_fail(EXIT_USAGE, "describe needs one workflow (see 'wf list')");
   wfw_err err = {{0}};
   char path[4096];
   int rc = wfw_resolve(a.pos[0], path, sizeof path, &err);
   wfw_def *d = NULL;
   if (rc == 0) rc = wfw_load(path, &d, &err);
-  if (rc) return wf_fail(rc == WF_ENOTFOUND ? EXIT_NOTFOUND : EXIT_USAGE, "%s", err.msg);
+  if (rc) return cli_fail(rc == WF_ENOTFOUND ? EXIT_NOTFOUND : EXIT_USAGE, "%s", err.msg);
   uint32_t np = wfw_def_nparams(d), ns = wfw_def_nstages(d);
   if (cli->format == FMT_JSON) {
     cJSON *o = cJSON_CreateObject();
@@ -95,7 +95,7 @@ int cmd_describe(wf_cli *cli, int argc, char **argv) {
       cJSON_AddStringToObject(so, "description", s.description ? s.description : "");
       cJSON_AddItemToArray(ss, so);
     }
-    wf_print_json(o);
+    cli_print_json(o);
   } else {
     printf("%s — %s\n(%s)\n", wfw_def_name(d), wfw_def_description(d), wfw_def_path(d));
     printf("\nparams:\n");

@@ -38,7 +38,7 @@ static const char usage[] =
 
 struct command {
   const char *name;
-  int (*fn)(wf_cli *, int, char **);
+  int (*fn)(cli_ctx *, int, char **);
 };
 
 static const struct command commands[] = {
@@ -60,7 +60,7 @@ static void raise_open_files(void) {
 int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
   raise_open_files();
-  wf_cli cli = {0};
+  cli_ctx cli = {0};
   cli.home = getenv("WF_HOME");
   if (!cli.home || !cli.home[0]) cli.home = ".wf";
   cli.tty = isatty(STDOUT_FILENO);

@@ -2,18 +2,18 @@
  * command-line fuzz target parse with the same tables. Ids: cli.h. */
 #include "cli.h"
 
-const wf_opt wf_start_opts[] = {
+const cli_opt cli_start_opts[] = {
     {"param", 'p', 1, O_PARAM}, {"run-id", 0, 1, O_RUN_ID}, {"start-from", 0, 1, O_START_FROM},
     {"only", 0, 1, O_ONLY},     {"skip", 0, 1, O_SKIP},     {"to", 0, 1, O_TO},
     {"dry-run", 0, 0, O_DRY},   {"window", 0, 1, O_WINDOW}, {"continue-on-error", 0, 0, O_COE},
     {"detach", 0, 0, O_DETACH}, {NULL, 0, 0, 0}};
-const wf_opt wf_resume_opts[] = {{"all", 0, 0, O_ALL}, {"window", 0, 1, O_WINDOW},
-                                 {"force", 0, 0, O_FORCE}, {NULL, 0, 0, 0}};
-const wf_opt wf_show_opts[] = {{"history", 0, 0, O_HISTORY}, {NULL, 0, 0, 0}};
-const wf_opt wf_list_opts[] = {{"status", 0, 1, O_STATUS}, {"workflow", 0, 1, O_WORKFLOW},
-                               {"since", 0, 1, O_SINCE},   {"limit", 0, 1, O_LIMIT},
-                               {NULL, 0, 0, 0}};
-const wf_opt wf_cancel_opts[] = {{"no-wait", 0, 0, O_NOWAIT}, {NULL, 0, 0, 0}};
-const wf_opt wf_logs_opts[] = {{"step", 0, 1, O_STEP}, {"follow", 'f', 0, O_FOLLOW},
-                               {NULL, 0, 0, 0}};
-const wf_opt wf_no_opts[] = {{NULL, 0, 0, 0}};
+const cli_opt cli_resume_opts[] = {{"all", 0, 0, O_ALL}, {"window", 0, 1, O_WINDOW},
+                                   {"force", 0, 0, O_FORCE}, {NULL, 0, 0, 0}};
+const cli_opt cli_show_opts[] = {{"history", 0, 0, O_HISTORY}, {NULL, 0, 0, 0}};
+const cli_opt cli_list_opts[] = {{"status", 0, 1, O_STATUS}, {"workflow", 0, 1, O_WORKFLOW},
+                                 {"since", 0, 1, O_SINCE},   {"limit", 0, 1, O_LIMIT},
+                                 {NULL, 0, 0, 0}};
+const cli_opt cli_cancel_opts[] = {{"no-wait", 0, 0, O_NOWAIT}, {NULL, 0, 0, 0}};
+const cli_opt cli_logs_opts[] = {{"step", 0, 1, O_STEP}, {"follow", 'f', 0, O_FOLLOW},
+                                 {NULL, 0, 0, 0}};
+const cli_opt cli_no_opts[] = {{NULL, 0, 0, 0}};

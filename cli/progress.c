@@ -11,19 +11,19 @@
 #define DIM "\033[2m"
 #define RESET "\033[0m"
 
-static const char *c(const wf_progress_ctx *p, const char *code) {
+static const char *c(const cli_progress_ctx *p, const char *code) {
   return p->cli->color ? code : "";
 }
 
-static void clear_live(wf_progress_ctx *p) {
+static void clear_live(cli_progress_ctx *p) {
   if (!p->live) return;
   fputs("\r\033[K", p->out);
   p->live = 0;
 }
 
-static void stage_line(wf_progress_ctx *p, const wfw_progress *e) {
+static void stage_line(cli_progress_ctx *p, const wfw_progress *e) {
   char dur[32];
-  wf_duration(e->duration_s, dur, sizeof dur);
+  cli_duration(e->duration_s, dur, sizeof dur);
   uint64_t n = e->done + e->failed;
   char steps[64] = "";
   if (n != 1 || e->total > 1) snprintf(steps, sizeof steps, " (%llu steps)", (unsigned long long)n);
@@ -43,8 +43,8 @@ static void stage_line(wf_progress_ctx *p, const wfw_progress *e) {
   }
 }
 
-void wf_progress(void *ud, const wfw_progress *e) {
-  wf_progress_ctx *p = ud;
+void cli_progress(void *ud, const wfw_progress *e) {
+  cli_progress_ctx *p = ud;
   switch (e->type) {
   case WFW_P_STAGE_FINISHED:
     clear_live(p);
@@ -75,7 +75,7 @@ void wf_progress(void *ud, const wfw_progress *e) {
   case WFW_P_STEP_RETRY: {
     clear_live(p);
     char d[32];
-    wf_duration(e->delay_s, d, sizeof d);
+    cli_duration(e->delay_s, d, sizeof d);
     fprintf(p->out, "%sstep %s attempt %u failed%s: %s; retrying in %s\n", c(p, YELLOW),
             e->step_key, e->attempt, c(p, RESET), e->error ? e->error : "", d);
     break;

@@ -5,7 +5,7 @@
 
 #include "cli.h"
 
-int wf_owner_note(const wf_run_info *r, char *buf, size_t cap) {
+int cli_owner_note(const wf_run_info *r, char *buf, size_t cap) {
   buf[0] = '\0';
   if (!r->owner.alive) return 0;
   int64_t age = (cli_now_ms() - r->owner.heartbeat) / 1000;
@@ -21,7 +21,7 @@ int wf_owner_note(const wf_run_info *r, char *buf, size_t cap) {
 
 static void add_time(cJSON *o, const char *name, int64_t ms) {
   char buf[40];
-  wf_time_iso(ms, buf, sizeof buf);
+  cli_time_iso(ms, buf, sizeof buf);
   if (buf[0]) cJSON_AddStringToObject(o, name, buf);
   else cJSON_AddNullToObject(o, name);
 }
@@ -95,7 +95,7 @@ static int event_cb(void *ud, const wf_event_info *e) {
   return 0;
 }
 
-cJSON *wf_run_json(wf_store *st, const wf_run_info *r, int with_steps, int with_events) {
+cJSON *cli_run_json(wf_store *st, const wf_run_info *r, int with_steps, int with_events) {
   cJSON *o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "id", r->id);
   cJSON_AddStringToObject(o, "workflow", r->workflow);

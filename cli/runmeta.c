@@ -65,7 +65,7 @@ static void add_stage_fields(wf_store *st, const wf_run_info *r, const cJSON *de
   cJSON_Delete(out);
 }
 
-cJSON *wf_run_warnings(wf_store *st, const wf_run_info *r) {
+cJSON *cli_run_warnings(wf_store *st, const wf_run_info *r) {
   cJSON *def = cJSON_Parse(r->def_text), *out;
   cJSON *m = stage_metadata(st, r, def, &out);
   cJSON *w = cJSON_DetachItemFromObjectCaseSensitive(m, "warning_messages");
@@ -83,7 +83,7 @@ static cJSON *build(wf_store *st, const wf_run_info *r) {
   snprintf(buf, sizeof buf, "%s-%s", r->workflow, r->id);
   cJSON_AddStringToObject(o, "workflow_id", buf);
   cJSON_AddStringToObject(o, "workflow", r->workflow);
-  wf_time_iso(r->created_at, tm, sizeof tm);
+  cli_time_iso(r->created_at, tm, sizeof tm);
   cJSON_AddStringToObject(o, "created_at", tm);
   cJSON_AddStringToObject(o, "status", meta_status(r));
   cJSON *def = cJSON_Parse(r->def_text);
@@ -108,7 +108,7 @@ static cJSON *build(wf_store *st, const wf_run_info *r) {
   struct stages_ctx sc = {cJSON_AddArrayToObject(o, "stages_completed"),
                           cJSON_AddArrayToObject(o, "stages_failed")};
   wf_steps_list(st, r->id, "", stage_cb, &sc);
-  wf_time_iso(r->finished_at, tm, sizeof tm);
+  cli_time_iso(r->finished_at, tm, sizeof tm);
   if (tm[0]) cJSON_AddStringToObject(o, "completed_at", tm);
   else cJSON_AddNullToObject(o, "completed_at");
   if (r->error) cJSON_AddStringToObject(o, "error_message", r->error);
@@ -121,11 +121,11 @@ static cJSON *build(wf_store *st, const wf_run_info *r) {
   return o;
 }
 
-void wf_write_run_metadata(wf_store *st, const char *run_id) {
+void cli_write_run_metadata(wf_store *st, const char *run_id) {
   wf_run_info *r = NULL;
   cJSON *o = wf_run_info_get(st, run_id, &r) == 0 ? build(st, r) : NULL;
   char path[8192], tmp[8300];
-  if (o) wf_json_make_utf8(o);
+  if (o) cli_json_make_utf8(o);
   char *text = o ? cJSON_Print(o) : NULL;
   if (text && (mkdir(r->run_dir, 0755) == 0 || errno == EEXIST)) {
     snprintf(path, sizeof path, "%s/run_metadata.json", r->run_dir);

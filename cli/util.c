@@ -10,7 +10,7 @@
 #include "cli.h"
 #include "wfmp.h"
 
-int wf_fail(int code, const char *fmt, ...) {
+int cli_fail(int code, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   fputs("wf: ", stderr);
@@ -20,7 +20,7 @@ int wf_fail(int code, const char *fmt, ...) {
   return code;
 }
 
-int wf_bad_id(const char *what, const char *id) {
+int cli_bad_id(const char *what, const char *id) {
   char shown[96];
   size_t n = 0;
   /* Never echo control bytes: an id is shown escaped and cut short. */
@@ -32,16 +32,16 @@ int wf_bad_id(const char *what, const char *id) {
   }
   shown[n] = '\0';
   if (strcmp(what, "run id") != 0)
-    return wf_fail(EXIT_USAGE, "invalid %s \"%s\"%s: use 1 to %d bytes without control "
+    return cli_fail(EXIT_USAGE, "invalid %s \"%s\"%s: use 1 to %d bytes without control "
                                "characters", what, shown, strlen(id) > 60 ? "..." : "",
-                   WF_MAX_STEP_KEY);
-  return wf_fail(EXIT_USAGE,
-                 "invalid %s \"%s\"%s: use 1 to %d printable characters without spaces, '/' or "
-                 "a leading '.' or '-'",
-                 what, shown, strlen(id) > 60 ? "..." : "", WF_MAX_RUN_ID);
+                    WF_MAX_STEP_KEY);
+  return cli_fail(EXIT_USAGE,
+                  "invalid %s \"%s\"%s: use 1 to %d printable characters without spaces, '/' or "
+                  "a leading '.' or '-'",
+                  what, shown, strlen(id) > 60 ? "..." : "", WF_MAX_RUN_ID);
 }
 
-int wf_exit_for(int rc) {
+int cli_exit_for(int rc) {
   switch (rc) {
   case 0: return EXIT_OK;
   case WF_ENOTFOUND: return EXIT_NOTFOUND;
@@ -53,29 +53,29 @@ int wf_exit_for(int rc) {
   }
 }
 
-static int set_format(wf_cli *cli, const char *v) {
+static int set_format(cli_ctx *cli, const char *v) {
   if (strcmp(v, "table") == 0) cli->format = FMT_TABLE;
   else if (strcmp(v, "json") == 0) cli->format = FMT_JSON;
   else if (strcmp(v, "ids") == 0) cli->format = FMT_IDS;
-  else return wf_fail(EXIT_USAGE, "unknown output format \"%s\" (use table, json or ids)", v);
+  else return cli_fail(EXIT_USAGE, "unknown output format \"%s\" (use table, json or ids)", v);
   return 0;
 }
 
 static int check_text(const char *what, const char *v) {
   for (const unsigned char *p = (const unsigned char *)v; *p; p++)
     if (*p < 0x20 || *p == 0x7f)
-      return wf_fail(EXIT_USAGE, "%s contains a control character", what);
+      return cli_fail(EXIT_USAGE, "%s contains a control character", what);
   return 0;
 }
 
-int wf_parse(wf_cli *cli, const char *cmd, int argc, char **argv, const wf_opt *opts,
-             wf_args *out) {
+int cli_parse(cli_ctx *cli, const char *cmd, int argc, char **argv, const cli_opt *opts,
+              cli_args *out) {
   memset(out, 0, sizeof *out);
   int only_pos = 0;
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i];
     if (only_pos || a[0] != '-' || a[1] == '\0') {
-      if (out->npos == WF_MAX_ARGS) return wf_fail(EXIT_USAGE, "%s: too many arguments", cmd);
+      if (out->npos == CLI_MAX_ARGS) return cli_fail(EXIT_USAGE, "%s: too many arguments", cmd);
       out->pos[out->npos++] = a;
       continue;
     }
@@ -90,7 +90,7 @@ int wf_parse(wf_cli *cli, const char *cmd, int argc, char **argv, const wf_opt *
     /* Split --name=value and -xVALUE. */
     char name[64];
     const char *value = NULL;
-    const wf_opt *o = NULL;
+    const cli_opt *o = NULL;
     int is_long = a[1] == '-';
     if (is_long) {
       const char *eq = strchr(a + 2, '=');
@@ -107,24 +107,24 @@ int wf_parse(wf_cli *cli, const char *cmd, int argc, char **argv, const wf_opt *
     int global = is_long ? (strcmp(name, "home") == 0 || strcmp(name, "output") == 0)
                          : name[0] == 'o';
     if (!global) {
-      for (const wf_opt *p = opts; p && p->name; p++)
+      for (const cli_opt *p = opts; p && p->name; p++)
         if (is_long ? strcmp(p->name, name) == 0 : (p->short_name && p->short_name == name[0]))
           o = p;
       if (!o)
-        return wf_fail(EXIT_USAGE, "%s: unknown option %s (see 'wf %s --help')", cmd, a, cmd);
+        return cli_fail(EXIT_USAGE, "%s: unknown option %s (see 'wf %s --help')", cmd, a, cmd);
     }
     int takes = global ? 1 : o->arg;
     if (!takes && value)
-      return wf_fail(EXIT_USAGE, "%s: option %s takes no value", cmd, is_long ? name : a);
+      return cli_fail(EXIT_USAGE, "%s: option %s takes no value", cmd, is_long ? name : a);
     if (takes && !value) {
       if (i + 1 >= argc)
-        return wf_fail(EXIT_USAGE, "%s: option %s needs a value", cmd, a);
+        return cli_fail(EXIT_USAGE, "%s: option %s needs a value", cmd, a);
       value = argv[++i];
     }
     if (value && check_text(a, value)) return EXIT_USAGE;
     if (global) {
       if (is_long && strcmp(name, "home") == 0) {
-        if (!value[0]) return wf_fail(EXIT_USAGE, "--home needs a directory");
+        if (!value[0]) return cli_fail(EXIT_USAGE, "--home needs a directory");
         cli->home = value;
       } else if (set_format(cli, value)) {
         return EXIT_USAGE;
@@ -132,7 +132,7 @@ int wf_parse(wf_cli *cli, const char *cmd, int argc, char **argv, const wf_opt *
       continue;
     }
     if (o->id == 0) {
-      if (out->nmulti == WF_MAX_ARGS) return wf_fail(EXIT_USAGE, "%s: too many %s", cmd, a);
+      if (out->nmulti == CLI_MAX_ARGS) return cli_fail(EXIT_USAGE, "%s: too many %s", cmd, a);
       out->multi[out->nmulti++] = value;
     } else {
       out->val[o->id] = takes ? value : "1";
@@ -141,15 +141,15 @@ int wf_parse(wf_cli *cli, const char *cmd, int argc, char **argv, const wf_opt *
   return 0;
 }
 
-int wf_check_home(const wf_cli *cli) {
+int cli_check_home(const cli_ctx *cli) {
   struct stat st;
   if (stat(cli->home, &st) == 0 && !S_ISDIR(st.st_mode))
-    return wf_fail(EXIT_STORE, "the store home %s is not a directory (--home or WF_HOME)",
-                   cli->home);
+    return cli_fail(EXIT_STORE, "the store home %s is not a directory (--home or WF_HOME)",
+                    cli->home);
   return 0;
 }
 
-const char *wf_store_why(int rc, char *buf, size_t cap) {
+const char *cli_store_why(int rc, char *buf, size_t cap) {
   const wf_failure *f = wf_last_failure();
   const char *path = f->path;
   if (!path[0]) {
@@ -197,19 +197,19 @@ const char *wf_store_why(int rc, char *buf, size_t cap) {
 }
 
 /* Why the store could not be opened, said once for both ways of opening it. */
-static int open_failed(const wf_cli *cli, int rc) {
+static int open_failed(const cli_ctx *cli, int rc) {
   char why[8192];
   if (rc == WF_ENOTFOUND)
-    return wf_fail(EXIT_NOTFOUND, "no store at %s (start a run first, or pass --home DIR)",
-                   cli->home);
+    return cli_fail(EXIT_NOTFOUND, "no store at %s (start a run first, or pass --home DIR)",
+                    cli->home);
   if (rc == WF_ESCHEMA)
-    return wf_fail(EXIT_STORE, "the store at %s was written by a newer wf; upgrade wf to use it",
-                   cli->home);
+    return cli_fail(EXIT_STORE, "the store at %s was written by a newer wf; upgrade wf to use it",
+                    cli->home);
   if (rc == WF_ECORRUPT)
-    return wf_fail(EXIT_STORE, "the store at %s is damaged (its data file is shorter than its "
+    return cli_fail(EXIT_STORE, "the store at %s is damaged (its data file is shorter than its "
                                "own index says); restore it from a copy", cli->home);
-  return wf_fail(EXIT_STORE, "cannot open the store at %s: %s", cli->home,
-                 wf_store_why(rc, why, sizeof why));
+  return cli_fail(EXIT_STORE, "cannot open the store at %s: %s", cli->home,
+                  cli_store_why(rc, why, sizeof why));
 }
 
 /* $name as a whole number from 1 to max, or 0 when it is not set or not one. */
@@ -236,17 +236,19 @@ void cli_store_opts(unsigned flags, wf_store_opts *o) {
   if (grace > 0 && grace < 1e9) o->kill_grace_s = grace;
 }
 
-static int open_store(wf_cli *cli, unsigned flags, wf_store **st) {
-  if (wf_check_home(cli)) return EXIT_STORE;
+static int open_store(cli_ctx *cli, unsigned flags, wf_store **st) {
+  if (cli_check_home(cli)) return EXIT_STORE;
   wf_store_opts o;
   cli_store_opts(flags, &o);
   int rc = wf_store_open_ex(cli->home, &o, st);
   return rc ? open_failed(cli, rc) : 0;
 }
 
-int wf_open_existing(wf_cli *cli, wf_store **st) { return open_store(cli, WF_STORE_NOCREATE, st); }
+int cli_open_existing(cli_ctx *cli, wf_store **st) {
+  return open_store(cli, WF_STORE_NOCREATE, st);
+}
 
-int wf_open_store(wf_cli *cli, wf_store **st) { return open_store(cli, 0, st); }
+int cli_open_store(cli_ctx *cli, wf_store **st) { return open_store(cli, 0, st); }
 
 int64_t cli_now_ms(void) {
   struct timespec ts;
@@ -254,7 +256,7 @@ int64_t cli_now_ms(void) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void wf_time_iso(int64_t ms, char *buf, size_t cap) {
+void cli_time_iso(int64_t ms, char *buf, size_t cap) {
   if (ms <= 0) {
     buf[0] = '\0';
     return;
@@ -266,7 +268,7 @@ void wf_time_iso(int64_t ms, char *buf, size_t cap) {
   snprintf(buf + n, cap - n, ".%03dZ", (int)(ms % 1000));
 }
 
-void wf_time_human(int64_t ms, char *buf, size_t cap) {
+void cli_time_human(int64_t ms, char *buf, size_t cap) {
   if (ms <= 0) {
     snprintf(buf, cap, "-");
     return;
@@ -277,14 +279,14 @@ void wf_time_human(int64_t ms, char *buf, size_t cap) {
   strftime(buf, cap, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
-void wf_duration(double s, char *buf, size_t cap) {
+void cli_duration(double s, char *buf, size_t cap) {
   if (s < 0) s = 0;
   if (s < 60) snprintf(buf, cap, "%.2fs", s);
   else if (s < 3600) snprintf(buf, cap, "%dm%02ds", (int)s / 60, (int)s % 60);
   else snprintf(buf, cap, "%dh%02dm", (int)s / 3600, ((int)s % 3600) / 60);
 }
 
-int64_t wf_parse_since(const char *s) {
+int64_t cli_parse_since(const char *s) {
   char *end;
   long long n = strtoll(s, &end, 10);
   if (end != s && n >= 0 && end[0] && !end[1]) {
@@ -334,7 +336,7 @@ static char *utf8_repaired(const char *s) {
   return r;
 }
 
-void wf_json_make_utf8(cJSON *j) {
+void cli_json_make_utf8(cJSON *j) {
   for (cJSON *c = j; c; c = c->next) {
     char *r;
     if (c->string && !(c->type & cJSON_StringIsConst) && (r = utf8_repaired(c->string))) {
@@ -345,12 +347,12 @@ void wf_json_make_utf8(cJSON *j) {
       free(c->valuestring);
       c->valuestring = r;
     }
-    if (c->child) wf_json_make_utf8(c->child);
+    if (c->child) cli_json_make_utf8(c->child);
   }
 }
 
-void wf_print_json(cJSON *j) {
-  wf_json_make_utf8(j);
+void cli_print_json(cJSON *j) {
+  cli_json_make_utf8(j);
   char *s = cJSON_Print(j);
   if (s) {
     fputs(s, stdout);

@@ -1,8 +1,8 @@
-/* fuzz_cli_args.c — command-line parsing (wf_parse) with the option tables of the
+/* fuzz_cli_args.c — command-line parsing (cli_parse) with the option tables of the
  * subcommands, and the value parsers the commands apply after it (--since, run ids).
  *
  * Input: one byte choosing the subcommand's table (cli/opts.c), then the arguments separated by NUL
- * bytes. What wf_parse prints on errors goes to /dev/null.
+ * bytes. What cli_parse prints on errors goes to /dev/null.
  * Checked: counts stay within their arrays, every value and positional is one of the
  * arguments (or the part after "=" / after a short option's letter), option values hold
  * no control characters, and a successful parse of the same arguments is repeatable.
@@ -14,11 +14,11 @@
 
 static const struct {
   const char *name;
-  const wf_opt *opts;
-} commands[] = {{"start", wf_start_opts},    {"resume", wf_resume_opts},
-                {"show-run", wf_show_opts},  {"list-runs", wf_list_opts},
-                {"cancel-run", wf_cancel_opts}, {"logs", wf_logs_opts},
-                {"list", wf_no_opts},        {"describe", wf_no_opts}};
+  const cli_opt *opts;
+} commands[] = {{"start", cli_start_opts},    {"resume", cli_resume_opts},
+                {"show-run", cli_show_opts},  {"list-runs", cli_list_opts},
+                {"cancel-run", cli_cancel_opts}, {"logs", cli_logs_opts},
+                {"list", cli_no_opts},        {"describe", cli_no_opts}};
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
@@ -41,9 +41,9 @@ static int no_controls(const char *s) {
   return 1;
 }
 
-static void check_parsed(const wf_cli *cli, const wf_args *a, char **argv, int argc) {
-  FZ_CHECK(a->npos >= 0 && a->npos <= WF_MAX_ARGS);
-  FZ_CHECK(a->nmulti >= 0 && a->nmulti <= WF_MAX_ARGS);
+static void check_parsed(const cli_ctx *cli, const cli_args *a, char **argv, int argc) {
+  FZ_CHECK(a->npos >= 0 && a->npos <= CLI_MAX_ARGS);
+  FZ_CHECK(a->nmulti >= 0 && a->nmulti <= CLI_MAX_ARGS);
   for (int i = 0; i < a->npos; i++) FZ_CHECK(a->pos[i] && from_argv(a->pos[i], argv, argc));
   for (int i = 0; i < a->nmulti; i++)
     FZ_CHECK(a->multi[i] && from_argv(a->multi[i], argv, argc) && no_controls(a->multi[i]));
@@ -58,21 +58,21 @@ static void check_parsed(const wf_cli *cli, const wf_args *a, char **argv, int a
 }
 
 /* What the commands do with the values next: none of it may misbehave. */
-static void use_values(const wf_args *a) {
+static void use_values(const cli_args *a) {
   if (a->val[O_SINCE]) {
-    int64_t t = wf_parse_since(a->val[O_SINCE]);
+    int64_t t = cli_parse_since(a->val[O_SINCE]);
     char buf[64];
-    wf_time_iso(t, buf, sizeof buf);
-    wf_time_human(t, buf, sizeof buf);
+    cli_time_iso(t, buf, sizeof buf);
+    cli_time_human(t, buf, sizeof buf);
   }
   if (a->val[O_STATUS]) (void)wfs_run_status_parse(a->val[O_STATUS]);
   for (int i = 0; i < a->npos; i++) {
-    if (wfs_check_run_id(a->pos[i]) != 0) FZ_CHECK(wf_bad_id("run id", a->pos[i]) == EXIT_USAGE);
+    if (wfs_check_run_id(a->pos[i]) != 0) FZ_CHECK(cli_bad_id("run id", a->pos[i]) == EXIT_USAGE);
     if (wfs_check_step_key(a->pos[i]) != 0)
-      FZ_CHECK(wf_bad_id("step key", a->pos[i]) == EXIT_USAGE);
+      FZ_CHECK(cli_bad_id("step key", a->pos[i]) == EXIT_USAGE);
   }
   if (a->val[O_RUN_ID] && wfs_check_run_id(a->val[O_RUN_ID]) != 0)
-    (void)wf_bad_id("run id", a->val[O_RUN_ID]);
+    (void)cli_bad_id("run id", a->val[O_RUN_ID]);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -83,17 +83,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size > 1) argc = (int)fz_split(data + 1, size - 1, argv, MAX_ARGV, NULL);
   argv[argc] = NULL;
 
-  wf_cli cli = {".wf", FMT_DEFAULT, 0, 0};
-  wf_args a;
-  int rc = wf_parse(&cli, commands[c].name, argc, argv, commands[c].opts, &a);
+  cli_ctx cli = {".wf", FMT_DEFAULT, 0, 0};
+  cli_args a;
+  int rc = cli_parse(&cli, commands[c].name, argc, argv, commands[c].opts, &a);
   FZ_CHECK(rc == 0 || rc == EXIT_USAGE);
   if (rc == 0) {
     check_parsed(&cli, &a, argv, argc);
     use_values(&a);
     /* the same arguments parse the same way again */
-    wf_cli cli2 = {".wf", FMT_DEFAULT, 0, 0};
-    wf_args b;
-    FZ_CHECK(wf_parse(&cli2, commands[c].name, argc, argv, commands[c].opts, &b) == 0);
+    cli_ctx cli2 = {".wf", FMT_DEFAULT, 0, 0};
+    cli_args b;
+    FZ_CHECK(cli_parse(&cli2, commands[c].name, argc, argv, commands[c].opts, &b) == 0);
     FZ_CHECK(memcmp(&a, &b, sizeof a) == 0 && cli.home == cli2.home &&
              cli.format == cli2.format);
   }
