@@ -1,5 +1,5 @@
 /* load.c — reading a workflow definition: JSON syntax, the top level and the declared
- * params; the stages are checked by stage.c and graph.c. Also the definition accessors.
+ * params; the stages are checked by stage.c and graph.c, with the messages of diag.c.
  */
 #include <errno.h>
 #include <limits.h>
@@ -9,87 +9,6 @@
 #include <unistd.h>
 
 #include "wfw_int.h"
-
-int wfw_fail(wfw_err *err, const char *fmt, ...) {
-  if (err) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-    va_end(ap);
-  }
-  return WF_EINVAL;
-}
-
-int wfw_lfail(wfw_lctx *c, int stage, const char *fmt, ...) {
-  if (!c->err) return WF_EINVAL;
-  char *m = c->err->msg;
-  size_t cap = sizeof c->err->msg;
-  int n;
-  if (stage >= 0 && c->d->stages && c->d->stages[stage].id)
-    n = snprintf(m, cap, "%s: stage \"%s\": ", c->d->path, c->d->stages[stage].id);
-  else if (stage >= 0)
-    n = snprintf(m, cap, "%s: stage #%d: ", c->d->path, stage + 1);
-  else
-    n = snprintf(m, cap, "%s: ", c->d->path);
-  if (n >= 0 && (size_t)n < cap) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(m + n, cap - (size_t)n, fmt, ap);
-    va_end(ap);
-  }
-  return WF_EINVAL;
-}
-
-/* Edit distance, to suggest the field a misspelling meant. */
-static size_t distance(const char *a, const char *b) {
-  size_t la = strlen(a), lb = strlen(b), row[64];
-  if (la >= 63 || lb >= 63) return 99;
-  for (size_t j = 0; j <= lb; j++) row[j] = j;
-  for (size_t i = 1; i <= la; i++) {
-    size_t prev = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= lb; j++) {
-      size_t cur = row[j], best = prev + (a[i - 1] != b[j - 1]);
-      if (row[j] + 1 < best) best = row[j] + 1;
-      if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
-      row[j] = best;
-      prev = cur;
-    }
-  }
-  return row[lb];
-}
-
-int wfw_check_fields(wfw_lctx *c, int stage, const char *what, const cJSON *o,
-                     const char *const *known) {
-  for (const cJSON *f = o->child; f; f = f->next) {
-    for (const cJSON *g = o->child; g != f; g = g->next)
-      if (strcmp(g->string, f->string) == 0)
-        return wfw_lfail(c, stage, "%sfield \"%s\" appears twice", what, f->string);
-    size_t i, best = 0, bestd = 99;
-    for (i = 0; known[i]; i++) {
-      if (strcmp(known[i], f->string) == 0) break;
-      size_t d = distance(known[i], f->string);
-      if (d < bestd) bestd = d, best = i;
-    }
-    if (known[i]) continue;
-    char list[512];
-    size_t n = 0;
-    list[0] = '\0';
-    for (i = 0; known[i] && n < sizeof list; i++)
-      n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", i ? ", " : "", known[i]);
-    char hint[96] = "";
-    if (bestd <= 2) snprintf(hint, sizeof hint, "; did you mean \"%s\"?", known[best]);
-    return wfw_lfail(c, stage, "%sunknown field \"%s\" (expected one of: %s%s)", what,
-                     f->string, list, hint);
-  }
-  return 0;
-}
-
-int wfw_json_int(const cJSON *v, double lo, double hi) {
-  if (!cJSON_IsNumber(v)) return 0;
-  double x = v->valuedouble;
-  return x >= lo && x <= hi && x == (double)(long long)x;
-}
 
 static int valid_name(const char *s) {
   if (!*s) return 0;
@@ -329,65 +248,4 @@ int wfw_load(const char *path, wfw_def **out, wfw_err *err) {
   if (rc == 0) rc = wfw_parse(buf, len, path, out, err);
   free(buf);
   return rc;
-}
-
-static void stage_clear(wfw_stage *s) {
-  free(s->kind);
-  for (uint32_t i = 0; i < s->argc; i++) wfw_tmpl_clear(&s->argv[i]);
-  free(s->argv);
-  wfw_tmpl_clear(&s->shell);
-  wfw_tmpl_clear(&s->cwd);
-  wfw_tmpl_clear(&s->foreach);
-  wfw_tmpl_clear(&s->key);
-  wfw_tmpl_clear(&s->cls);
-  free(s->need_ids);
-  free(s->needs);
-  free(s->classes);
-}
-
-void wfw_def_free(wfw_def *d) {
-  if (!d) return;
-  for (uint32_t i = 0; i < d->nparams; i++) free(d->params[i].default_json);
-  free(d->params);
-  for (uint32_t i = 0; d->stages && i < d->nstages; i++) stage_clear(&d->stages[i]);
-  free(d->stages);
-  free(d->anc);
-  cJSON_Delete(d->root);
-  free(d->path);
-  free(d->dir);
-  free(d->text);
-  free(d);
-}
-
-const char *wfw_def_name(const wfw_def *d) { return d->name; }
-const char *wfw_def_description(const wfw_def *d) { return d->description; }
-const char *wfw_def_text(const wfw_def *d) { return d->text; }
-const char *wfw_def_path(const wfw_def *d) { return d->path; }
-uint32_t wfw_def_nparams(const wfw_def *d) { return d->nparams; }
-uint32_t wfw_def_nstages(const wfw_def *d) { return d->nstages; }
-
-void wfw_def_param(const wfw_def *d, uint32_t i, wfw_param_info *out) {
-  const wfw_param *p = &d->params[i];
-  out->name = p->name;
-  out->type = wfw_param_type_name(p->type);
-  out->description = p->description;
-  out->required = p->required;
-  out->default_json = p->default_json;
-}
-
-void wfw_def_stage(const wfw_def *d, uint32_t i, wfw_stage_info *out) {
-  const wfw_stage *s = &d->stages[i];
-  out->id = s->id;
-  out->description = s->description;
-  out->kind = s->kind;
-  out->foreach = s->foreach_src;
-  out->needs = s->need_ids;
-  out->nneeds = s->nneeds;
-  out->validate = s->validate;
-}
-
-int wfw_def_stage_index(const wfw_def *d, const char *id) {
-  for (uint32_t i = 0; i < d->nstages; i++)
-    if (strcmp(d->stages[i].id, id) == 0) return (int)i;
-  return -1;
 }

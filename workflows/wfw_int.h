@@ -154,6 +154,7 @@ typedef struct wfw_lctx {
   wfw_err *err;
 } wfw_lctx;
 
+/* Messages (diag.c). wfw_fail: the message into err when not NULL; returns WF_EINVAL. */
 int wfw_fail(wfw_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* "<file>: stage \"id\": " + message; stage < 0 leaves the stage part out. */
 int wfw_lfail(wfw_lctx *c, int stage, const char *fmt, ...)
