@@ -329,158 +329,176 @@ static int check_first(wfw_plan *plan, const char *run_id, int restart) {
   return 0;
 }
 
-int cmd_start(cli_ctx *cli, int argc, char **argv) {
+/* A start as its command line asks for it, with what it found of an existing run and
+ * the plan made for it; start_clear frees what it holds. */
+struct start {
   cli_args a;
-  int code = cli_parse(cli, "start", argc, argv, cli_start_opts, &a);
-  if (code) return code;
-  if (a.help) return fputs(start_usage, stdout), EXIT_OK;
-  if (a.npos != 1)
-    return cli_fail(EXIT_USAGE, "start needs exactly one workflow (see 'wf start --help')");
   uint32_t window;
-  if (parse_window(a.val[O_WINDOW], &window)) return EXIT_USAGE;
-  const char *run_id = a.val[O_RUN_ID];
-  if (run_id && wf_run_id_check(run_id) != 0)
-    return cli_bad_id("run id", run_id);
-  if (a.val[O_START_FROM] && !run_id)
+  const char *run_id;          /* --run-id, or NULL */
+  wfw_def *def;
+  wf_run_info *existing;       /* the run --run-id names, when it exists */
+  cJSON *recorded;             /* with --dry-run: what that run recorded, per stage */
+  const char *kv[CLI_MAX_ARGS]; /* params: -p, then the existing run's others */
+  char *owned[CLI_MAX_ARGS];   /* those of kv this start allocated */
+  int nkv, nowned;
+  uint8_t *params;             /* bound, msgpack */
+  size_t params_len;
+  wfw_plan *plan;
+};
+
+static void start_clear(struct start *s) {
+  for (int i = 0; i < s->nowned; i++) free(s->owned[i]);
+  wf_run_info_free(s->existing);
+  cJSON_Delete(s->recorded);
+  wfw_plan_free(s->plan);
+  free(s->params);
+  wfw_def_free(s->def);
+}
+
+/* The options that do not go together, and the workflow it names, loaded. */
+static int start_args(struct start *s) {
+  const cli_args *a = &s->a;
+  if (a->npos != 1)
+    return cli_fail(EXIT_USAGE, "start needs exactly one workflow (see 'wf start --help')");
+  if (parse_window(a->val[O_WINDOW], &s->window)) return EXIT_USAGE;
+  s->run_id = a->val[O_RUN_ID];
+  if (s->run_id && wf_run_id_check(s->run_id) != 0) return cli_bad_id("run id", s->run_id);
+  if (a->val[O_START_FROM] && !s->run_id)
     return cli_fail(EXIT_USAGE,
                     "--start-from reuses the recorded results of an existing run: add --run-id "
                     "ID (see 'wf list-runs')");
-  if (a.val[O_DETACH] && a.val[O_DRY])
+  if (a->val[O_DETACH] && a->val[O_DRY])
     return cli_fail(EXIT_USAGE, "--detach and --dry-run do not go together");
-
   wfw_err err = {{0}};
   char path[4096];
-  int rc = wfw_resolve(a.pos[0], path, sizeof path, &err);
+  int rc = wfw_resolve(a->pos[0], path, sizeof path, &err);
+  if (rc == 0) rc = wfw_load(path, &s->def, &err);
   if (rc) return cli_fail(rc == WF_ENOTFOUND ? EXIT_NOTFOUND : EXIT_USAGE, "%s", err.msg);
-  wfw_def *def = NULL;
-  rc = wfw_load(path, &def, &err);
-  if (rc) return cli_fail(rc == WF_ENOTFOUND ? EXIT_NOTFOUND : EXIT_USAGE, "%s", err.msg);
+  memcpy(s->kv, a->multi, sizeof(char *) * (size_t)a->nmulti);
+  s->nkv = a->nmulti;
+  return 0;
+}
 
-  wf_store *st = NULL;
-  wfw_plan *plan = NULL;
-  uint8_t *params = NULL;
-  size_t params_len = 0;
-  const char *kv[CLI_MAX_ARGS];
-  char *owned[CLI_MAX_ARGS];
-  int nkv = a.nmulti, nowned = 0;
-  memcpy(kv, a.multi, sizeof(char *) * (size_t)a.nmulti);
-  wf_run_info *existing = NULL;
-  int exists = 0;
-  int report_fd = -1;
-  wf_run *run = NULL;
-
-  cJSON *recorded = NULL;
-  /* An existing run is looked at (read-only) before anything is written; a dry run also
-   * counts what it has recorded, stage by stage. */
+/* The run --run-id names, looked at (read-only) before anything is written: whether
+ * this start may use it, and its params that -p does not give again; a dry run also
+ * counts what it has recorded, stage by stage. */
+static int start_inspect(const cli_ctx *cli, struct start *s) {
+  const char *run_id = s->run_id, *start_from = s->a.val[O_START_FROM];
   wf_store_opts peek;
+  wf_store *st;
   cli_store_opts(WF_STORE_NOCREATE, &peek);
   if (run_id && wf_store_open_ex(cli->home, &peek, &st) == 0) {
-    exists = wf_run_info_get(st, run_id, &existing) == 0;
-    if (exists && a.val[O_DRY] && (recorded = cJSON_CreateObject()))
-      wf_steps_list(st, run_id, "", count_recorded, recorded);
+    if (wf_run_info_get(st, run_id, &s->existing) != 0) s->existing = NULL;
+    if (s->existing && s->a.val[O_DRY] && (s->recorded = cJSON_CreateObject()))
+      wf_steps_list(st, run_id, "", count_recorded, s->recorded);
     wf_store_close(st);
-    st = NULL;
   }
-  if (!exists && a.val[O_START_FROM]) {
-    code = cli_fail(EXIT_NOTFOUND,
+  const wf_run_info *r = s->existing;
+  if (!r && start_from)
+    return cli_fail(EXIT_NOTFOUND,
                     "no run %s in %s: --start-from executes stages of a run that exists again "
                     "(see 'wf list-runs'); to start a new run, leave out --start-from",
                     run_id, cli->home);
-    goto out;
+  if (!r) return 0;
+  if (strcmp(r->workflow, wfw_def_name(s->def)) != 0)
+    return cli_fail(EXIT_USAGE, "run %s is a run of workflow \"%s\", not \"%s\"", run_id,
+                    r->workflow, wfw_def_name(s->def));
+  if (!start_from)
+    return cli_fail(EXIT_USAGE,
+                    "run %s already exists (%s). To continue it: wf resume %s; to execute "
+                    "stages again: wf start %s --run-id %s --start-from STAGE",
+                    run_id, wf_run_status_name(r->status), run_id, s->a.pos[0], run_id);
+  merge_recorded_params(r, s->kv, &s->nkv, s->owned, &s->nowned);
+  return 0;
+}
+
+/* The params bound and the plan made, with at least one stage selected. */
+static int start_plan(const cli_ctx *cli, struct start *s) {
+  const cli_args *a = &s->a;
+  wfw_err err = {{0}};
+  int rc = wfw_bind_params(s->def, s->kv, (size_t)s->nkv, &s->params, &s->params_len, &err);
+  if (rc == 0)
+    rc = wfw_plan_new(s->def, s->params, s->params_len, a->val[O_ONLY], a->val[O_SKIP],
+                      a->val[O_START_FROM], a->val[O_TO], &s->plan, &err);
+  if (rc == 0) rc = wfw_plan_set_home(s->plan, cli->home);
+  if (rc) return cli_fail(EXIT_USAGE, "%s", err.msg);
+  wfw_plan_stage_info info;
+  for (uint32_t i = 0; i < wfw_plan_nstages(s->plan); i++) {
+    wfw_plan_stage(s->plan, i, &info);
+    if (info.selected) return 0;
   }
-  if (exists) {
-    if (strcmp(existing->workflow, wfw_def_name(def)) != 0) {
-      code = cli_fail(EXIT_USAGE, "run %s is a run of workflow \"%s\", not \"%s\"", run_id,
-                      existing->workflow, wfw_def_name(def));
-      goto out;
-    }
-    if (!a.val[O_START_FROM]) {
-      code = cli_fail(EXIT_USAGE,
-                      "run %s already exists (%s). To continue it: wf resume %s; to execute "
-                      "stages again: wf start %s --run-id %s --start-from STAGE",
-                      run_id, wf_run_status_name(existing->status), run_id, a.pos[0], run_id);
-      goto out;
-    }
-    merge_recorded_params(existing, kv, &nkv, owned, &nowned);
-  }
-  rc = wfw_bind_params(def, kv, (size_t)nkv, &params, &params_len, &err);
-  if (rc) {
-    code = cli_fail(EXIT_USAGE, "%s", err.msg);
-    goto out;
-  }
-  rc = wfw_plan_new(def, params, params_len, a.val[O_ONLY], a.val[O_SKIP], a.val[O_START_FROM],
-                    a.val[O_TO], &plan, &err);
-  if (rc == 0) rc = wfw_plan_set_home(plan, cli->home);
-  if (rc) {
-    code = cli_fail(EXIT_USAGE, "%s", err.msg);
-    goto out;
-  }
-  {
-    uint32_t selected = 0;
-    wfw_plan_stage_info s;
-    for (uint32_t i = 0; i < wfw_plan_nstages(plan); i++) {
-      wfw_plan_stage(plan, i, &s);
-      selected += s.selected != 0;
-    }
-    if (!selected) {
-      code = cli_fail(EXIT_USAGE, "nothing to run: --only/--skip/--to leave no stage selected");
-      goto out;
-    }
-  }
-  if (a.val[O_DRY]) {
-    print_dry_run(def, plan, exists ? existing : NULL, recorded);
-    code = EXIT_OK;
-    goto out;
-  }
-  if ((code = check_first(plan, run_id, exists)) != 0) goto out;
-  if (a.val[O_DETACH]) {
-    code = detach(&report_fd);
-    if (code >= 0) goto out;
-  }
-  if ((code = cli_open_store(cli, &st)) != 0) goto out;
+  return cli_fail(EXIT_USAGE, "nothing to run: --only/--skip/--to leave no stage selected");
+}
+
+/* Record the run, new or existing (then for its stages to execute again), as this
+ * process's: *run, and the verb the progress says. */
+static int start_claim(const struct start *s, wf_store *st, wf_run **run, const char **verb) {
+  const cli_args *a = &s->a;
   wfw_run_opts spec = {0};
-  spec.run_id = run_id;
-  spec.params = params;
-  spec.params_len = params_len;
-  spec.window = window;
-  spec.continue_on_error = a.val[O_COE] != NULL;
-  spec.only = a.val[O_ONLY];
-  spec.skip = a.val[O_SKIP];
-  spec.start_from = a.val[O_START_FROM];
-  spec.to = a.val[O_TO];
-  const char *verb = "started";
-  if (exists) {
+  spec.run_id = s->run_id;
+  spec.params = s->params;
+  spec.params_len = s->params_len;
+  spec.window = s->window;
+  spec.continue_on_error = a->val[O_COE] != NULL;
+  spec.only = a->val[O_ONLY];
+  spec.skip = a->val[O_SKIP];
+  spec.start_from = a->val[O_START_FROM];
+  spec.to = a->val[O_TO];
+  int rc;
+  if (s->existing) {
     wf_owner owner;
-    rc = wfw_run_restart(st, def, &spec, &run, &owner);
-    if (rc == WF_EBUSY) {
-      code = busy(run_id, &owner);
-      goto out;
-    }
-    verb = "restarted";
+    *verb = "restarted";
+    rc = wfw_run_restart(st, s->def, &spec, run, &owner);
+    if (rc == WF_EBUSY) return busy(s->run_id, &owner);
   } else {
-    rc = wfw_run_create(st, def, &spec, &run);
-    if (rc == WF_EEXIST) {
-      code = cli_fail(EXIT_USAGE, "run %s was created meanwhile by another process", run_id);
-      goto out;
-    }
+    *verb = "started";
+    rc = wfw_run_create(st, s->def, &spec, run);
+    if (rc == WF_EEXIST)
+      return cli_fail(EXIT_USAGE, "run %s was created meanwhile by another process", s->run_id);
   }
-  if (rc) {
-    char why[8192];
-    code = cli_fail(cli_exit_for(rc), "cannot record run: %s", cli_store_why(rc, why, sizeof why));
-    goto out;
+  char why[8192];
+  if (rc)
+    return cli_fail(cli_exit_for(rc), "cannot record run: %s",
+                    cli_store_why(rc, why, sizeof why));
+  return 0;
+}
+
+/* The checks made before the run, then (in the background with --detach) the run
+ * recorded and executed. */
+static int start_run(cli_ctx *cli, const struct start *s) {
+  int report_fd = -1;
+  wf_store *st = NULL;
+  wf_run *run = NULL;
+  const char *verb;
+  int code = check_first(s->plan, s->run_id, s->existing != NULL);
+  if (code) return code;
+  if (s->a.val[O_DETACH] && (code = detach(&report_fd)) >= 0) return code; /* the parent */
+  code = cli_open_store(cli, &st);
+  if (code == 0) code = start_claim(s, st, &run, &verb);
+  if (code == 0) {
+    report_started(&report_fd, st, wf_run_id(run));
+    code = execute(cli, st, run, s->plan, s->window, s->a.val[O_COE] != NULL, verb,
+                   wfw_def_name(s->def));
   }
-  report_started(&report_fd, st, wf_run_id(run));
-  code = execute(cli, st, run, plan, window, a.val[O_COE] != NULL, verb, wfw_def_name(def));
-out:
   wf_run_close(run);
   if (report_fd >= 0) close(report_fd);
-  for (int i = 0; i < nowned; i++) free(owned[i]);
-  wf_run_info_free(existing);
-  cJSON_Delete(recorded);
-  wfw_plan_free(plan);
-  free(params);
-  wfw_def_free(def);
   wf_store_close(st);
+  return code;
+}
+
+int cmd_start(cli_ctx *cli, int argc, char **argv) {
+  struct start s = {0};
+  int code = cli_parse(cli, "start", argc, argv, cli_start_opts, &s.a);
+  if (code) return code;
+  if (s.a.help) return fputs(start_usage, stdout), EXIT_OK;
+  if ((code = start_args(&s)) == 0 && (code = start_inspect(cli, &s)) == 0 &&
+      (code = start_plan(cli, &s)) == 0) {
+    if (s.a.val[O_DRY])
+      print_dry_run(s.def, s.plan, s.existing, s.recorded);
+    else
+      code = start_run(cli, &s);
+  }
+  start_clear(&s);
   return code;
 }
 
