@@ -29,7 +29,6 @@ int wf_store_open_ex(const char *home, const wf_store_opts *opts, wf_store **out
   *out = NULL;
   wf_store *st = calloc(1, sizeof *st);
   if (!st) return WF_ENOMEM;
-  if (!home) home = getenv("WF_HOME");
   if (!home || !home[0]) home = ".wf";
   if (opts) st->opts = *opts;
   int rc = check_opts(&st->opts);

@@ -37,9 +37,8 @@ void wfw_plan_clear_cache(wfw_plan_state *p) {
 
 /* $home/runs/<run id>, absolute so that a step with another cwd can use it. */
 static char *run_dir_of(const wfw_plan_state *p, const char *run_id) {
-  const char *home = p->home ? p->home : getenv("WF_HOME");
+  const char *home = p->home && *p->home ? p->home : ".wf";
   char cwd[PATH_MAX] = "";
-  if (!home || !*home) home = ".wf";
   if (home[0] != '/' && !getcwd(cwd, sizeof cwd)) cwd[0] = '\0';
   size_t n = strlen(cwd) + strlen(home) + strlen(run_id) + 16;
   char *s = malloc(n);

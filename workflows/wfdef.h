@@ -110,7 +110,7 @@ int wfw_validate(wfw_plan *plan, const char *run_id, int restart, wfw_err *err,
                  wfw_err *note);
 
 /* The store home the run lives under, for ${run.dir} ($home/runs/<run id>); copied.
- * Without it, $WF_HOME or else ./.wf is assumed, as wf_store_open does. */
+ * Without it, ./.wf is assumed, as wf_store_open does with NULL. */
 int wfw_plan_set_home(wfw_plan *p, const char *home);
 
 /* A stage of a plan, for `start --dry-run` and progress. */

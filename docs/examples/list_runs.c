@@ -11,6 +11,7 @@
  */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -62,7 +63,8 @@ int main(int argc, char **argv) {
   wf_store_opts opts = {0};
   opts.flags = WF_STORE_NOCREATE;
   wf_store *st;
-  int rc = wf_store_open_ex(argc > 1 ? argv[1] : NULL, &opts, &st);
+  /* The library reads no $WF_HOME: a program passes it, as wf does. */
+  int rc = wf_store_open_ex(argc > 1 ? argv[1] : getenv("WF_HOME"), &opts, &st);
   if (rc == WF_ENOTFOUND) {
     printf("no store there, so no runs\n");
     return 0;

@@ -109,6 +109,26 @@ static void test_store_open_ex(void **state) {
   wf_store_close(NULL);
 }
 
+/* The store's place is its caller's: NULL is ./.wf whatever $WF_HOME says. */
+static void test_store_home_not_from_env(void **state) {
+  (void)state;
+  char elsewhere[128], cwd[2048];
+  struct stat sb;
+  wf_store *s;
+  snprintf(elsewhere, sizeof elsewhere, "%s/elsewhere", dir);
+  assert_non_null(getcwd(cwd, sizeof cwd));
+  assert_int_equal(chdir(dir), 0);
+  assert_int_equal(setenv("WF_HOME", elsewhere, 1), 0);
+  int rc = wf_store_open(NULL, &s);
+  assert_int_equal(unsetenv("WF_HOME"), 0);
+  assert_int_equal(rc, 0);
+  assert_string_equal(wf_store_home(s), ".wf");
+  wf_store_close(s);
+  assert_int_equal(stat(".wf/store", &sb), 0);
+  assert_int_not_equal(stat(elsewhere, &sb), 0);
+  assert_int_equal(chdir(cwd), 0);
+}
+
 static void test_names_and_checks(void **state) {
   (void)state;
   static const char *const runs[] = {"pending", "running", "succeeded", "failed",
@@ -627,7 +647,7 @@ int main(void) {
     T(test_run_info),            T(test_resume),             T(test_run_id_stays),
     T(test_runs_list_filters),   T(test_runs_list_paging),   T(test_runs_list_unreadable),
     T(test_steps_and_events),    T(test_cancel),             T(test_delete),
-    T(test_lock_of_a_deleted_run), T(test_max_output_option),
+    T(test_lock_of_a_deleted_run), T(test_max_output_option), T(test_store_home_not_from_env),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

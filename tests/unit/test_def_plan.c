@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "wfw_int.h"
 
@@ -213,6 +214,30 @@ static void test_build_input(void **state) {
   wfw_def_free(d);
 }
 
+/* ${run.dir} of a plan given no home is under ./.wf, whatever $WF_HOME says: the library
+ * takes its settings from its caller, not from the environment. */
+static void test_run_dir_without_home(void **state) {
+  (void)state;
+  wfw_def *d = load(DEFS "/full.json");
+  const char *kv[] = {"date=2026-01-31", "note=n"};
+  wfi_plan *p = plan_for(d, kv, 2);
+  assert_int_equal(wfw_plan_set_home(p, NULL), 0);
+  outputs[0] = "{\"items\":[{\"type\":\"Task\",\"id\":1}]}";
+  outputs[1] = "{\"Task:1\":{\"ok\":1}}";
+  outputs[2] = "{\"n\":5}";
+  assert_int_equal(setenv("WF_HOME", "/elsewhere", 1), 0);
+  char *got = input_json(p, exec_a, 3, NULL);
+  assert_int_equal(unsetenv("WF_HOME"), 0);
+  char cwd[2048], want[2200];
+  assert_non_null(getcwd(cwd, sizeof cwd));
+  snprintf(want, sizeof want, "\"%s/.wf/runs/run_1/r.md\"", cwd);
+  if (!got) fail_msg("no input: %s", last_error);
+  if (!strstr(got, want)) fail_msg("%s does not hold %s", got, want);
+  free(got);
+  wfw_plan_free(p);
+  wfw_def_free(d);
+}
+
 /* Iterate every item; returns the "key|class" lines, or NULL when the cursor failed. */
 static char *iterate(wfi_plan *p, wfi_exec *x, uint32_t stage, uint64_t *hash) {
   wfi_items *it;
@@ -313,6 +338,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_stages),
       cmocka_unit_test(test_build_input),
+      cmocka_unit_test(test_run_dir_without_home),
       cmocka_unit_test(test_items),
       cmocka_unit_test(test_item_keys),
   };

@@ -158,7 +158,8 @@ typedef struct wf_store_opts {
                               this many seconds later; 0: 5 */
 } wf_store_opts;
 
-/* Open the store under `home` (NULL means $WF_HOME, else "./.wf"), creating it unless
+/* Open the store under `home` (NULL or "" means "./.wf": the place comes from the caller,
+ * never from the environment; wf's CLI passes --home, else $WF_HOME), creating it unless
  * WF_STORE_NOCREATE; opts NULL takes every default. The handle is the caller's until
  * wf_store_close; it and everything begun or listed through it belong to one thread.
  * Errors: WF_EINVAL (path too long; an option out of range); WF_ENOTFOUND (with
