@@ -1,6 +1,6 @@
-/* test_exec.c — the exec activity against real children on a real loop: output, stdin,
- * env, exit codes, bad output, logs, kills of whole process groups, concurrency; and
- * the core built-ins.
+/* test_process.c — the exec activity (activities/process.c) against real children on a
+ * real loop: output, stdin, env, exit codes, bad output, logs, kills of whole process
+ * groups, concurrency; and the core built-ins.
  */
 #include <errno.h>
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* test_def.c — loading and validating definitions, binding params, selecting stages. */
+/* test_load.c — loading and validating definitions, binding params, selecting stages. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* test_def_plan.c — plans built from definitions: stage settings, selection, and the
+/* test_plan.c — plans built from definitions: stage settings, selection, and the
  * hooks (step inputs, fan-out items) driven with recorded outputs given by the test.
  */
 #include <setjmp.h>

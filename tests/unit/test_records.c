@@ -1,5 +1,6 @@
-/* test_codec.c — record codecs and the envelope: round trips, and rejection of
- * truncated, garbled, trailing and lying input. */
+/* test_records.c — record codecs (store/records.c) and the envelope (envelope.c): round
+ * trips, and rejection of truncated, garbled, trailing and lying input; the store's small
+ * helpers (util.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* test_api_query.c — reading and controlling runs through the public API (wf/wf.h): store
+/* test_query.c — reading and controlling runs through the public API (wf/wf.h): store
  * options, names, one run's description, listings of runs (filters, order, paging),
  * steps and events, cancel, resume, delete, log paths; with their refusals. */
 #include <errno.h>
