@@ -1,37 +1,20 @@
-/* test_api.c — the public embedding API (wf/wf.h): memoized steps, fan-out through the
- * scheduler, ownership, outcomes; and the engine's small pure pieces (retry timing,
- * owner liveness, log paths). */
+/* test_api.c — the embedding API of engine/api.c (wf/wf.h): opening a store and its
+ * options, memoized steps, fan-out through the scheduler, owned and resumed runs,
+ * outcomes, and the values wf refuses to keep. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
-#include "wf/wf.h"
-#include "wfengine.h"
+#include "api_fixture.h"
 #include "wfmp.h"
-
-static char dir[64];
-
-static int setup(void **state) {
-  (void)state;
-  strcpy(dir, "/tmp/wf-api-XXXXXX");
-  assert_non_null(mkdtemp(dir));
-  return 0;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  assert_int_equal(system(cmd), 0);
-  return 0;
-}
 
 static int calls;
 
@@ -51,15 +34,61 @@ static int step_fn(void *ud, const void *in, size_t inlen, void **out, size_t *o
   return 0;
 }
 
-static int failing_fn(void *ud, const void *in, size_t inlen, void **out, size_t *outlen) {
+static int counted_failing_fn(void *ud, const void *in, size_t inlen, void **out, size_t *outlen) {
   (void)ud, (void)in, (void)inlen, (void)out, (void)outlen;
   calls++;
   return -1;
 }
 
+static void test_store_open_ex(void **state) {
+  (void)state;
+  char home[128];
+  struct stat sb;
+  wf_store *s = (wf_store *)1;
+  snprintf(home, sizeof home, "%s/none", dir);
+  wf_store_opts o = {.flags = WF_STORE_NOCREATE};
+  assert_int_equal(wf_store_open_ex(home, &o, &s), WF_ENOTFOUND);
+  assert_null(s);
+  assert_int_not_equal(stat(home, &sb), 0); /* nothing was made */
+  wf_store_opts bad[] = {{.flags = 8}, {.max_readers = (1u << 20) + 1},
+                         {.kill_grace_s = -1}, {.kill_grace_s = NAN}, {.kill_grace_s = INFINITY},
+                         {.map_cap_mb = UINT64_MAX}, {.max_output_mb = UINT64_MAX}};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    assert_int_equal(wf_store_open_ex(home, &bad[i], &s), WF_EINVAL);
+  assert_int_not_equal(stat(home, &sb), 0);
+  o = (wf_store_opts){.map_cap_mb = 64, .max_readers = 16, .kill_grace_s = 0.5};
+  assert_int_equal(wf_store_open_ex(home, &o, &s), 0);
+  assert_string_equal(wf_store_home(s), home);
+  assert_string_equal(wf_last_failure()->path, "");
+  wf_store_close(s);
+  o.flags = WF_STORE_NOCREATE;
+  assert_int_equal(wf_store_open_ex(home, &o, &s), 0); /* it exists now */
+  wf_store_close(s);
+  wf_store_close(NULL);
+}
+
+/* The store's place is its caller's: NULL is ./.wf whatever $WF_HOME says. */
+static void test_store_home_not_from_env(void **state) {
+  (void)state;
+  char elsewhere[128], cwd[2048];
+  struct stat sb;
+  wf_store *s;
+  snprintf(elsewhere, sizeof elsewhere, "%s/elsewhere", dir);
+  assert_non_null(getcwd(cwd, sizeof cwd));
+  assert_int_equal(chdir(dir), 0);
+  assert_int_equal(setenv("WF_HOME", elsewhere, 1), 0);
+  int rc = wf_store_open(NULL, &s);
+  assert_int_equal(unsetenv("WF_HOME"), 0);
+  assert_int_equal(rc, 0);
+  assert_string_equal(wf_store_home(s), ".wf");
+  wf_store_close(s);
+  assert_int_equal(stat(".wf/store", &sb), 0);
+  assert_int_not_equal(stat(elsewhere, &sb), 0);
+  assert_int_equal(chdir(cwd), 0);
+}
+
 static void test_step_run_memoizes(void **state) {
   (void)state;
-  wf_store *st;
   wf_run *run;
   assert_int_equal(wf_store_open(dir, &st), 0);
   assert_int_equal(wf_run_begin(st, "api", "r1", &run), 0);
@@ -83,7 +112,7 @@ static void test_step_run_memoizes(void **state) {
   assert_int_equal(memo, 0);
   assert_int_equal(calls, 2);
   assert_int_equal(wf_step_run(run, "bad\nkey", in, 1, step_fn, NULL, &out, &outlen, NULL), WF_EINVAL);
-  assert_int_equal(wf_step_run(run, "f", in, 1, failing_fn, NULL, &out, &outlen, NULL), WF_ESTEP);
+  assert_int_equal(wf_step_run(run, "f", in, 1, counted_failing_fn, NULL, &out, &outlen, NULL), WF_ESTEP);
   assert_int_equal(wf_run_end(run, WF_RUN_FAILED), 0);
 
   /* resuming the failed run: recorded steps are reused, the failed one runs again */
@@ -97,12 +126,10 @@ static void test_step_run_memoizes(void **state) {
   assert_int_equal(wf_run_end(run, WF_RUN_SUCCEEDED), 0);
   /* a succeeded run is not begun again */
   assert_int_equal(wf_run_begin(st, "api", "r1", &run), WF_ESTATE);
-  wf_store_close(st);
 }
 
 static void test_run_owned_is_busy(void **state) {
   (void)state;
-  wf_store *st;
   wf_run *run, *other;
   assert_int_equal(wf_store_open(dir, &st), 0);
   assert_int_equal(wf_run_begin(st, "api", "owned", &run), 0);
@@ -113,10 +140,9 @@ static void test_run_owned_is_busy(void **state) {
   assert_int_equal(wf_run_begin(st, "api", NULL, &other), 0);
   assert_memory_equal(wf_run_id(other), "run_", 4);
   assert_int_equal(wf_run_end(other, 99), WF_EINVAL);
-  wf_store_close(st);
 }
 
-static int item_fn(void *ud, size_t i, char *key, size_t keycap, void **in, size_t *inlen) {
+static int byte_item_fn(void *ud, size_t i, char *key, size_t keycap, void **in, size_t *inlen) {
   (void)ud;
   snprintf(key, keycap, "item/%zu", i);
   uint8_t *p = malloc(1);
@@ -128,17 +154,16 @@ static int item_fn(void *ud, size_t i, char *key, size_t keycap, void **in, size
 
 static void test_step_map_window_and_memo(void **state) {
   (void)state;
-  wf_store *st;
   wf_run *run;
   assert_int_equal(wf_store_open(dir, &st), 0);
   assert_int_equal(wf_run_begin(st, "api", "map", &run), 0);
   unsigned maxin = 0;
   calls = 0;
-  assert_int_equal(wf_step_map(run, 500, 32, item_fn, step_fn, NULL, &maxin), 0);
+  assert_int_equal(wf_step_map(run, 500, 32, byte_item_fn, step_fn, NULL, &maxin), 0);
   assert_int_equal(calls, 500);
   assert_true(maxin >= 1 && maxin <= 32);
   calls = 0;
-  assert_int_equal(wf_step_map(run, 600, 32, item_fn, step_fn, NULL, &maxin), 0);
+  assert_int_equal(wf_step_map(run, 600, 32, byte_item_fn, step_fn, NULL, &maxin), 0);
   assert_int_equal(calls, 100); /* the first 500 are recorded */
   const void *out;
   size_t outlen;
@@ -147,7 +172,6 @@ static void test_step_map_window_and_memo(void **state) {
   assert_int_equal(wf_step_run(run, "item/7", in, 1, step_fn, NULL, &out, &outlen, &memo), 0);
   assert_int_equal(memo, 1);
   assert_int_equal(wf_run_end(run, WF_RUN_SUCCEEDED), 0);
-  wf_store_close(st);
 }
 
 /* Outputs wf would write but could not read back, or not show as they are. */
@@ -190,7 +214,6 @@ static int deep_item_fn(void *ud, size_t i, char *key, size_t keycap, void **in,
 
 static void test_values_wf_cannot_keep(void **state) {
   (void)state;
-  wf_store *st;
   wf_run *run;
   const void *out;
   size_t outlen;
@@ -222,185 +245,115 @@ static void test_values_wf_cannot_keep(void **state) {
   assert_int_equal(wf_step_map(run, 3, 2, deep_item_fn, step_fn, NULL, NULL), WF_ESTEP);
   assert_int_equal(calls, 0);
   assert_int_equal(wf_run_end(run, WF_RUN_FAILED), 0);
-  wf_store_close(st);
 }
 
-static void test_retry_delay_math(void **state) {
+/* A run nobody owns reads as interrupted and can be resumed; resuming says from whom. */
+static void test_resume(void **state) {
   (void)state;
-  wfi_retry r = {5, 1.0, 2.0, 5.0, {3}, 1};
-  assert_true(wfi_retry_delay(&r, 1) == 1.0);
-  assert_true(wfi_retry_delay(&r, 2) == 2.0);
-  assert_true(wfi_retry_delay(&r, 3) == 4.0);
-  assert_true(wfi_retry_delay(&r, 4) == 5.0); /* capped */
-  wfi_result res = {0};
-  res.retryable = 1;
-  res.exit_code = 1;
-  assert_true(wfi_retry_allowed(&r, 1, &res));
-  assert_false(wfi_retry_allowed(&r, 5, &res)); /* attempts used up */
-  res.exit_code = 3;
-  assert_false(wfi_retry_allowed(&r, 1, &res)); /* non-retryable exit code */
-  res.exit_code = 1;
-  res.retryable = 0;
-  assert_false(wfi_retry_allowed(&r, 1, &res));
+  wf_run *run = (wf_run *)1;
+  wf_owner prev;
+  wf_run_info *r;
+  assert_int_equal(wf_run_resume(st, "nope", 0, &run, &prev), WF_ENOTFOUND);
+  assert_int_equal(wf_run_resume(st, "a b", 0, &run, NULL), WF_EINVAL);
+  make_run("x", "api", -1, NULL);
+  assert_int_equal(wf_run_info_get(st, "x", &r), 0);
+  assert_int_equal(r->status, WF_RUN_INTERRUPTED);
+  assert_int_equal(r->recorded_status, WF_RUN_RUNNING);
+  assert_int_equal(r->owner.pid, getpid()); /* recorded, but its lock is gone */
+  assert_false(r->owner.alive);
+  wf_run_info_free(r);
+  assert_int_equal(wf_run_resume(st, "x", 4, &run, NULL), WF_EINVAL);
+  assert_int_equal(wf_run_resume(st, "x", 0, &run, &prev), 0);
+  assert_int_equal(prev.pid, getpid());
+  assert_false(prev.alive);
+  assert_string_equal(wf_run_id(run), "x");
+  /* Owned again: a second resume is refused and names the owner. */
+  wf_run *other;
+  memset(&prev, 0, sizeof prev);
+  assert_int_equal(wf_run_resume(st, "x", 0, &other, &prev), WF_EBUSY);
+  assert_int_equal(prev.pid, getpid());
+  assert_true(prev.alive && prev.same_machine);
+  const void *out;
+  int memo = 0;
+  const uint8_t in[] = {0x2a};
+  assert_int_equal(wf_step_run(run, "a", in, 1, echo_fn, NULL, &out, NULL, &memo), 0);
+  assert_int_equal(memo, 1); /* recorded before the interruption */
+  assert_int_equal(wf_run_end(run, WF_RUN_SUCCEEDED), 0);
+  assert_int_equal(wf_run_resume(st, "x", 0, &run, NULL), WF_ESTATE);
+  /* Canceled runs only when asked. */
+  make_run("c", "api", -1, NULL);
+  assert_int_equal(wf_run_cancel(st, "c"), 0);
+  assert_int_equal(wf_run_resume(st, "c", 0, &run, NULL), WF_ESTATE);
+  assert_int_equal(wf_run_resume(st, "c", WF_RESUME_CANCELED, &run, NULL), 0);
+  wf_run_close(run);
+  wf_run_close(NULL);
 }
 
-static void read_run(wfs_env *env, const char *id, wfs_run *r) {
-  wfs_txn t;
-  assert_int_equal(wfs_read_begin(env, &t), 0);
-  assert_int_equal(wfs_run_get(&t, id, r), 0);
-  wfs_read_end(&t);
-}
-
-/* Liveness is the owner's lock on its epoch's byte (same kernel), whatever its pid says;
- * the heartbeat lease only for another kernel; pid and start time only for old records. */
-static void test_owner_liveness(void **state) {
+/* wf_run_id stays valid while the handle lives, whatever the calls made through it. */
+static void test_run_id_stays(void **state) {
   (void)state;
-  wfs_env *env;
-  assert_int_equal(wfs_open(dir, &env), 0);
-  wfi_run_spec spec = {0};
-  spec.run_id = "live";
-  spec.workflow = "t";
-  wfi_lease lease = WFI_LEASE_INIT;
-  assert_int_equal(wfi_run_create(env, &spec, NULL, &lease), 0);
-  wfs_run r = {0};
-  read_run(env, "live", &r);
-  assert_true(r.epoch == 1 && lease.epoch == 1);
-  wfs_owner me;
-  wfi_owner_self(&me);
-  assert_int_equal(r.owner.pid, getpid());
-  assert_true(wfi_run_owner_alive(dir, &r));
-  r.owner.pid = 0x7ffffff0; /* a pid this namespace does not have: the lock still tells */
-  assert_true(wfi_run_owner_alive(dir, &r));
-  assert_int_equal(wfi_run_effective_status(dir, &r), WFS_RUN_RUNNING);
-  r.owner = me;
-  wfi_lease_release(&lease); /* the lock is gone though this process lives */
-  assert_false(wfi_run_owner_alive(dir, &r));
-  assert_int_equal(wfi_run_effective_status(dir, &r), WFS_RUN_INTERRUPTED);
-  r.epoch = 0; /* a record from before owner locks: pid and start time */
-  assert_true(wfi_run_owner_alive(dir, &r));
-  r.owner.start_time++;
-  assert_false(wfi_run_owner_alive(dir, &r));
-  r.epoch = 1;
-  r.owner = me;
-  strcpy(r.owner.boot_id, "another-kernel");
-  r.heartbeat = wfs_now_ms();
-  assert_true(wfi_run_owner_alive(dir, &r)); /* fresh heartbeat */
-  r.heartbeat -= WFI_LEASE_MS + 1000;
-  assert_false(wfi_run_owner_alive(dir, &r)); /* lease expired */
-  memset(&r.owner, 0, sizeof r.owner);
-  assert_false(wfi_run_owner_alive(dir, &r));
-  wfs_run_clear(&r);
-  wfs_close(env);
+  wf_run *run;
+  assert_int_equal(wf_run_begin(st, "api", "stays", &run), 0);
+  const char *id = wf_run_id(run);
+  assert_int_equal(wf_step_map(run, 3, 2, item_fn, echo_fn, NULL, NULL), 0);
+  assert_string_equal(id, "stays");
+  assert_ptr_equal(id, wf_run_id(run));
+  assert_int_equal(wf_run_end(run, WF_RUN_SUCCEEDED), 0);
 }
 
-struct seq_check {
-  uint64_t n, last;
-  int ordered;
-};
+/* ---- options reach the scheduler --------------------------------------------------------- */
 
-static int seq_cb(void *ud, const wfs_event *e) {
-  struct seq_check *c = ud;
-  if (c->n && e->seq != c->last + 1) c->ordered = 0;
-  c->last = e->seq;
-  c->n++;
+static int big_fn(void *ud, const void *in, size_t inlen, void **out, size_t *outlen) {
+  (void)ud, (void)in, (void)inlen;
+  size_t n = (size_t)3 << 19; /* 1.5 MiB of bin */
+  uint8_t *p = calloc(1, n + 5);
+  p[0] = 0xc6;
+  p[1] = (uint8_t)(n >> 24), p[2] = (uint8_t)(n >> 16), p[3] = (uint8_t)(n >> 8), p[4] = (uint8_t)n;
+  *out = p;
+  *outlen = n + 5;
   return 0;
 }
 
-/* Another process claims run `id`: 0 on success, 1 busy, 2 other errors; 10 + epoch when
- * `takeover` found a live owner. (LMDB allows one environment per process, so the other
- * owner has to be another process.) */
-static int claim_elsewhere(const char *id, int flags) {
-  fflush(NULL);
-  pid_t pid = fork();
-  assert_true(pid >= 0);
-  if (pid == 0) {
-    wfs_env *env;
-    if (wfs_open(dir, &env)) _exit(2);
-    wfi_lease lease = WFI_LEASE_INIT;
-    wfi_claim_info info;
-    int rc = wfi_run_claim(env, id, NULL, flags, &lease, &info);
-    wfs_close(env);
-    _exit(rc == WF_EBUSY ? 1 : rc ? 2 : info.alive ? 10 + (int)lease.epoch : 0);
-  }
-  int st = 0;
-  assert_int_equal(waitpid(pid, &st, 0), pid);
-  assert_true(WIFEXITED(st));
-  return WEXITSTATUS(st);
-}
-
-/* A takeover bumps the epoch; the owner taken over from records nothing more, and no
- * event of either is overwritten. */
-static void test_takeover_fences_old_owner(void **state) {
+static void test_max_output_option(void **state) {
   (void)state;
-  wf_store *st;
+  wf_store *capped;
   wf_run *run;
-  const void *out;
-  size_t outlen;
-  assert_int_equal(wf_store_open(dir, &st), 0);
-  assert_int_equal(wf_run_begin(st, "api", "fence", &run), 0);
-  assert_int_equal(wf_step_run(run, "a", "\x01", 1, step_fn, NULL, &out, &outlen, NULL), 0);
-  assert_int_equal(claim_elsewhere("fence", 0), 1);                       /* busy */
-  assert_int_equal(claim_elsewhere("fence", WFI_CLAIM_TAKEOVER), 10 + 2); /* epoch 2 */
-  assert_int_equal(wf_step_run(run, "b", "\x02", 1, step_fn, NULL, &out, &outlen, NULL),
-                   WF_EFENCED);
-  assert_int_equal(wf_run_end(run, WF_RUN_SUCCEEDED), WF_EFENCED);
   wf_store_close(st);
-
-  wfs_env *env;
-  assert_int_equal(wfs_open(dir, &env), 0);
-  wfs_txn t;
-  wfs_step s;
-  assert_int_equal(wfs_read_begin(env, &t), 0);
-  assert_int_equal(wfs_step_get(&t, "fence", "a", &s), 0);
-  wfs_step_clear(&s);
-  assert_int_equal(wfs_step_get(&t, "fence", "b", &s), WF_ENOTFOUND);
-  struct seq_check c = {0, 0, 1};
-  assert_int_equal(wfs_events_scan(&t, "fence", 0, seq_cb, &c), 0);
-  wfs_read_end(&t);
-  assert_true(c.ordered);
-  assert_true(c.n == 3); /* started, step a, resumed (taken over): nothing of the old owner */
-  wfs_run r = {0};
-  read_run(env, "fence", &r);
-  assert_int_equal(r.status, WFS_RUN_RUNNING); /* the old owner's "succeeded" was refused */
-  assert_true(r.epoch == 2);
-  assert_true(r.event_seq == c.last + 1);
-  assert_false(wfi_run_owner_alive(dir, &r)); /* the process that took it over is gone */
-  wfs_run_clear(&r);
-  wfs_close(env);
-}
-
-static void test_log_path_encoding(void **state) {
-  (void)state;
-  char p[256];
-  assert_int_equal(wfi_log_path("h", "r1", "fibery/Scrum/Task#12", p, sizeof p), 0);
-  assert_string_equal(p, "h/logs/r1/fibery%2FScrum%2FTask%2312.log");
-  assert_int_equal(wfi_log_path("h", "r1", "..", p, sizeof p), 0);
-  assert_string_equal(p, "h/logs/r1/%2E..log");
-  assert_int_equal(wfi_log_path("h", "r1", "x", p, 12), WF_EINVAL);
-  /* A detached run's own log is no step's: not of a stage named wf, nor of ".wf". */
-  char own[256];
-  assert_int_equal(wfi_run_log_path("h", "r1", own, sizeof own), 0);
-  assert_string_equal(own, "h/logs/r1/.wf.log");
-  static const char *const keys[] = {"wf", ".wf", "%2Ewf", ".wf.log", "wf/.wf"};
-  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-    assert_int_equal(wfi_log_path("h", "r1", keys[i], p, sizeof p), 0);
-    assert_string_not_equal(p, own);
-  }
-  assert_int_equal(wfi_run_log_path("h", "r1", own, 17), WF_EINVAL);
-  assert_string_equal(wf_strerror(WF_EBUSY), "run is owned by another live process");
-  assert_string_equal(wf_strerror(0), "success");
+  wf_store_opts o = {.max_output_mb = 1};
+  assert_int_equal(wf_store_open_ex(dir, &o, &capped), 0);
+  assert_int_equal(wf_run_begin(capped, "api", "big", &run), 0);
+  assert_int_equal(wf_step_map(run, 1, 1, item_fn, big_fn, NULL, NULL), WF_ESTEP);
+  wf_step_info *s;
+  assert_int_equal(wf_step_info_get(capped, "big", "m/0", &s), 0);
+  assert_int_equal(s->status, WF_STEP_FAILED);
+  assert_non_null(strstr(s->error, "exceeds"));
+  wf_step_info_free(s);
+  assert_int_equal(wf_run_end(run, WF_RUN_FAILED), 0);
+  wf_store_close(capped);
+  /* The default, 64 MiB, whatever the environment says: mapping it to options is the
+   * CLI's business, not the library's. */
+  setenv("WF_MAX_OUTPUT_MB", "1", 1);
+  assert_int_equal(wf_store_open(dir, &st), 0);
+  assert_int_equal(wf_run_begin(st, "api", "big2", &run), 0);
+  int rc = wf_step_map(run, 1, 1, item_fn, big_fn, NULL, NULL);
+  unsetenv("WF_MAX_OUTPUT_MB");
+  assert_int_equal(rc, 0);
+  assert_int_equal(wf_run_end(run, WF_RUN_SUCCEEDED), 0);
 }
 
 int main(void) {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T_DIR(fn) cmocka_unit_test_setup_teardown(fn, setup_dir, teardown)
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_step_run_memoizes, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_run_owned_is_busy, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_step_map_window_and_memo, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_values_wf_cannot_keep, setup, teardown),
-      cmocka_unit_test(test_retry_delay_math),
-      cmocka_unit_test_setup_teardown(test_owner_liveness, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_takeover_fences_old_owner, setup, teardown),
-      cmocka_unit_test(test_log_path_encoding),
+      T(test_store_open_ex),
+      T(test_store_home_not_from_env),
+      T_DIR(test_step_run_memoizes),
+      T_DIR(test_run_owned_is_busy),
+      T_DIR(test_step_map_window_and_memo),
+      T_DIR(test_values_wf_cannot_keep),
+      T(test_resume),
+      T(test_run_id_stays),
+      T(test_max_output_option),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

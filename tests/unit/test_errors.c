@@ -11,6 +11,7 @@
 
 static void test_strerror(void **state) {
   (void)state;
+  assert_string_equal(wf_strerror(WF_EBUSY), "run is owned by another live process");
   assert_string_equal(wf_strerror(0), "success");
   assert_string_equal(wf_strerror(-99), "unknown error");
   assert_string_equal(wf_strerror(1), "unknown error");
