@@ -1,4 +1,6 @@
-/* test_load.c — loading and validating definitions, binding params, selecting stages. */
+/* test_load.c — loading and validating definitions (workflows/load.c, with stage.c and
+ * graph.c): JSON syntax, the top level, declared params, stage fields, limits, the graph,
+ * interpolations, fan-out and checking stages. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,34 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "def_fixture.h"
 #include "wfw_int.h"
 
-#define DEFS WF_TEST_DATA "/defs"
 #define DEMO WF_TEST_DATA "/../../workflows/bundled/demo.json"
-
-/* JSON written with ' for " to keep the cases readable. */
-static char *q(const char *s) {
-  char *r = strdup(s);
-  for (char *p = r; *p; p++)
-    if (*p == '\'') *p = '"';
-  return r;
-}
-
-static void expect_invalid(const char *json, const char *n1, const char *n2, const char *n3) {
-  char *text = q(json);
-  wfw_def *d = (wfw_def *)1;
-  wfw_err err;
-  int rc = wfw_parse(text, strlen(text), "t.json", &d, &err);
-  if (rc != WF_EINVAL) fail_msg("expected WF_EINVAL for %s, got %d", text, rc);
-  assert_null(d);
-  const char *needles[] = {"t.json: ", n1, n2, n3};
-  for (int i = 0; i < 4; i++)
-    if (needles[i] && !strstr(err.msg, needles[i]))
-      fail_msg("message for %s\n  is: %s\n  lacks: %s", text, err.msg, needles[i]);
-  free(text);
-}
-
-#define ONE_STAGE "'stages':[{'id':'a','run':['true']}]"
 
 static void test_demo_loads(void **state) {
   (void)state;
@@ -314,134 +292,6 @@ static void test_fanout_fields(void **state) {
 #undef A
 }
 
-static wfw_def *load_full(void) {
-  wfw_def *d;
-  wfw_err err;
-  int rc = wfw_load(DEFS "/full.json", &d, &err);
-  if (rc) fail_msg("full.json: %s", err.msg);
-  return d;
-}
-
-static void expect_bind(wfw_def *d, const char *const *kv, size_t n, const char *want_json) {
-  uint8_t *mp;
-  size_t len;
-  wfw_err err;
-  int rc = wfw_bind_params(d, kv, n, &mp, &len, &err);
-  if (rc) fail_msg("bind: %s", err.msg);
-  cJSON *j;
-  assert_int_equal(wfa_mp_to_json(mp, len, &j), 0);
-  char *s = cJSON_PrintUnformatted(j);
-  assert_string_equal(s, want_json);
-  free(s);
-  cJSON_Delete(j);
-  free(mp);
-}
-
-static void expect_bind_error(wfw_def *d, const char *const *kv, size_t n, const char *needle) {
-  uint8_t *mp = (uint8_t *)1;
-  size_t len = 1;
-  wfw_err err;
-  assert_int_equal(wfw_bind_params(d, kv, n, &mp, &len, &err), WF_EINVAL);
-  assert_null(mp);
-  assert_int_equal(len, 0);
-  if (!strstr(err.msg, needle)) fail_msg("bind error is \"%s\", wanted \"%s\"", err.msg, needle);
-}
-
-static void test_bind_params(void **state) {
-  (void)state;
-  wfw_def *d = load_full();
-  const char *a[] = {"date=2026-01-31"};
-  expect_bind(d, a, 1, "{\"date\":\"2026-01-31\",\"limit\":10,\"dry\":false,\"label\":\"nightly\"}");
-  const char *b[] = {"limit=-5", "date=2024-02-29", "dry=YES", "note=a=b c", "label="};
-  expect_bind(d, b, 5, "{\"date\":\"2024-02-29\",\"limit\":-5,\"dry\":true,\"label\":\"\",\"note\":\"a=b c\"}");
-  const char *c[] = {"date=2026-01-01", "date=2026-01-02", "dry=0"};
-  expect_bind(d, c, 3, "{\"date\":\"2026-01-02\",\"limit\":10,\"dry\":false,\"label\":\"nightly\"}");
-
-  expect_bind_error(d, NULL, 0, "missing required param \"date\" (use -p date=YYYY-MM-DD)");
-  const char *e1[] = {"date=2026-02-30"};
-  expect_bind_error(d, e1, 1, "param \"date\": \"2026-02-30\" is not a date (expected YYYY-MM-DD");
-  const char *e2[] = {"date=2023-02-29"};
-  expect_bind_error(d, e2, 1, "is not a date");
-  const char *e3[] = {"date=2026-1-01"};
-  expect_bind_error(d, e3, 1, "is not a date");
-  const char *e4[] = {"date=2026-13-01"};
-  expect_bind_error(d, e4, 1, "is not a date");
-  const char *e5[] = {"date=2026-01-01", "limit=12x"};
-  expect_bind_error(d, e5, 2, "param \"limit\": expected an int, got \"12x\"");
-  const char *e6[] = {"date=2026-01-01", "limit="};
-  expect_bind_error(d, e6, 2, "expected an int");
-  const char *e7[] = {"date=2026-01-01", "limit=99999999999999999999"};
-  expect_bind_error(d, e7, 2, "expected an int");
-  const char *e8[] = {"date=2026-01-01", "dry=maybe"};
-  expect_bind_error(d, e8, 2, "param \"dry\": expected a bool");
-  const char *e9[] = {"date=2026-01-01", "foo=1"};
-  expect_bind_error(d, e9, 2, "unknown param \"foo\" (declared: date, limit, dry, label, note)");
-  const char *e10[] = {"date"};
-  expect_bind_error(d, e10, 1, "-p \"date\": expected key=value");
-  const char *e11[] = {"=x"};
-  expect_bind_error(d, e11, 1, "expected key=value");
-  wfw_def_free(d);
-
-  char *none = q("{'name':'t','stages':[{'id':'a','run':['x']}]}");
-  assert_int_equal(wfw_parse(none, strlen(none), "t.json", &d, NULL), 0);
-  expect_bind(d, NULL, 0, "{}");
-  const char *e12[] = {"x=1"};
-  expect_bind_error(d, e12, 1, "unknown param \"x\" (workflow \"t\" declares no params)");
-  wfw_def_free(d);
-  free(none);
-}
-
-#define PERIOD "'start':{'type':'date','required':true},"
-
-/* Declared constraints: refused at load when they cannot apply, checked at bind. */
-static void test_param_constraints(void **state) {
-  (void)state;
-  expect_invalid("{'name':'t','params':{" PERIOD "'end':{'type':'date','not_before':'nope'}}," ONE_STAGE "}",
-                 "param \"end\": \"not_before\" must name another date param", NULL, NULL);
-  expect_invalid("{'name':'t','params':{" PERIOD "'end':{'type':'date','not_before':'end'}}," ONE_STAGE "}",
-                 "must name another date param", NULL, NULL);
-  expect_invalid("{'name':'t','params':{" PERIOD "'end':{'type':'string','not_before':'start'}}," ONE_STAGE "}",
-                 "apply to date params", NULL, NULL);
-  expect_invalid("{'name':'t','params':{" PERIOD "'end':{'type':'date','max_days_from':{'param':'start'}}}," ONE_STAGE "}",
-                 "\"max_days_from\" must be {\"param\"", NULL, NULL);
-  expect_invalid("{'name':'t','params':{" PERIOD "'end':{'type':'date','max_days_from':{'param':'start','days':3,'x':1}}}," ONE_STAGE "}",
-                 "unknown field \"x\"", NULL, NULL);
-  expect_invalid("{'name':'t','params':{'n':{'type':'string','min':1}}," ONE_STAGE "}",
-                 "apply to int and number params", NULL, NULL);
-  expect_invalid("{'name':'t','params':{'n':{'type':'number','min':2,'max':1}}," ONE_STAGE "}",
-                 "min <= max", NULL, NULL);
-  expect_invalid("{'name':'t','params':{'n':{'type':'number','default':0,'min':0.5}}," ONE_STAGE "}",
-                 "\"default\" is outside", NULL, NULL);
-  expect_invalid("{'name':'t','params':{'n':{'type':'number','default':'1'}}," ONE_STAGE "}",
-                 "\"default\" must be a number", NULL, NULL);
-
-  /* the end may be declared before the param it is checked against */
-  char *text = q("{'name':'t','params':{'end':{'type':'date','required':true,'not_before':'start',"
-                 "'max_days_from':{'param':'start','days':366}}," PERIOD
-                 "'rps':{'type':'number','default':1,'min':0.001,'max':100}}," ONE_STAGE "}");
-  wfw_def *d;
-  wfw_err err;
-  if (wfw_parse(text, strlen(text), "t.json", &d, &err)) fail_msg("%s", err.msg);
-  free(text);
-  const char *ok1[] = {"start=2025-01-01", "end=2026-01-01", "rps=0.5"};
-  expect_bind(d, ok1, 3, "{\"end\":\"2026-01-01\",\"start\":\"2025-01-01\",\"rps\":0.5}");
-  const char *ok2[] = {"start=2025-03-04", "end=2025-03-04"};
-  expect_bind(d, ok2, 2, "{\"end\":\"2025-03-04\",\"start\":\"2025-03-04\",\"rps\":1}");
-  const char *e1[] = {"start=2025-03-04", "end=2025-03-03"};
-  expect_bind_error(d, e1, 2, "param \"end\" is 2025-03-03, before param \"start\" (2025-03-04); "
-                              "it must be the same day or later");
-  const char *e2[] = {"start=2025-01-01", "end=2026-01-02"};
-  expect_bind_error(d, e2, 2, "param \"end\" is 2026-01-02, 367 days from param \"start\" "
-                              "(2025-01-01) counting both; at most 366 are allowed");
-  const char *e3[] = {"start=2024-01-01", "end=2024-12-31", "rps=0"};
-  expect_bind_error(d, e3, 3, "param \"rps\" is 0, below its minimum 0.001");
-  const char *e4[] = {"start=2024-01-01", "end=2024-12-31", "rps=fast"};
-  expect_bind_error(d, e4, 3, "param \"rps\": expected a number, got \"fast\"");
-  const char *e5[] = {"start=2024-01-01", "end=2024-12-31", "rps=nan"};
-  expect_bind_error(d, e5, 3, "expected a number");
-  wfw_def_free(d);
-}
-
 /* A stage that checks a start runs before the run exists: one step, needing only other
  * such stages, with no run id or folder to use. */
 static void test_validate_stages(void **state) {
@@ -471,105 +321,6 @@ static void test_validate_stages(void **state) {
   free(text);
 }
 
-static void test_dates(void **state) {
-  (void)state;
-  assert_true(wfw_date_valid("2026-01-31"));
-  assert_true(wfw_date_valid("2000-02-29"));
-  assert_false(wfw_date_valid("1900-02-29"));
-  assert_false(wfw_date_valid("2026-04-31"));
-  assert_false(wfw_date_valid("2026-00-10"));
-  assert_false(wfw_date_valid("2026-01-00"));
-  assert_false(wfw_date_valid("0000-01-01"));
-  assert_false(wfw_date_valid("2026-01-31T00"));
-  assert_false(wfw_date_valid("2026/01/31"));
-  assert_false(wfw_date_valid("+026-01-31"));
-}
-
-static void expect_select(wfw_def *d, const char *only, const char *skip, const char *from,
-                          const char *to, const char *want_sel, const char *want_rerun) {
-  int sel[4], rerun[4];
-  char gs[5] = "", gr[5] = "";
-  wfw_err err;
-  int rc = wfw_select(d, only, skip, from, to, sel, rerun, &err);
-  if (rc) fail_msg("select: %s", err.msg);
-  for (int i = 0; i < 4; i++) {
-    gs[i] = (char)('0' + sel[i]);
-    gr[i] = (char)('0' + rerun[i]);
-  }
-  assert_string_equal(gs, want_sel);
-  assert_string_equal(gr, want_rerun);
-}
-
-static void expect_select_error(wfw_def *d, const char *only, const char *skip, const char *from,
-                                const char *to, const char *needle) {
-  int sel[4], rerun[4];
-  wfw_err err;
-  assert_int_equal(wfw_select(d, only, skip, from, to, sel, rerun, &err), WF_EINVAL);
-  if (!strstr(err.msg, needle)) fail_msg("select error is \"%s\", wanted \"%s\"", err.msg, needle);
-}
-
-/* full.json: fetch <- enrich <- count <- report, and report also needs fetch. */
-static void test_select(void **state) {
-  (void)state;
-  wfw_def *d = load_full();
-  expect_select(d, NULL, NULL, NULL, NULL, "1111", "0000");
-  expect_select(d, "enrich,count", NULL, NULL, NULL, "0110", "0000");
-  expect_select(d, " count , enrich", NULL, NULL, NULL, "0110", "0000");
-  expect_select(d, NULL, "count", NULL, NULL, "1101", "0000");
-  expect_select(d, NULL, "fetch,report", NULL, NULL, "0110", "0000");
-  expect_select(d, NULL, NULL, NULL, "count", "1110", "0000");
-  expect_select(d, NULL, NULL, NULL, "fetch", "1000", "0000");
-  expect_select(d, NULL, NULL, "enrich", NULL, "1111", "0111");
-  expect_select(d, NULL, NULL, "report", NULL, "1111", "0001");
-  expect_select(d, NULL, NULL, "fetch", NULL, "1111", "1111");
-  expect_select(d, NULL, NULL, "count", "count", "1110", "0010");
-  expect_select(d, "enrich,report", NULL, "enrich", NULL, "0101", "0101");
-  expect_select(d, NULL, "count", "enrich", NULL, "1101", "0101");
-
-  expect_select_error(d, "count,enrich", "count", NULL, NULL, "stage count is both in --only and --skip");
-  expect_select_error(d, "nope", NULL, NULL, NULL,
-                      "--only: unknown stage \"nope\" (stages of full: fetch, enrich, count, report)");
-  expect_select_error(d, NULL, "fetch,nope", NULL, NULL, "--skip: unknown stage \"nope\"");
-  expect_select_error(d, NULL, NULL, "Fetch", NULL, "--start-from: unknown stage \"Fetch\"");
-  expect_select_error(d, NULL, NULL, NULL, "x", "--to: unknown stage \"x\"");
-  expect_select_error(d, "fetch,,count", NULL, NULL, NULL, "--only \"fetch,,count\": empty stage name");
-  expect_select_error(d, "", NULL, NULL, NULL, "empty stage name");
-  wfw_def_free(d);
-}
-
-static void test_resolve(void **state) {
-  (void)state;
-  char path[4096];
-  wfw_err err;
-  assert_int_equal(wfw_resolve(DEFS "/full.json", path, sizeof path, &err), 0);
-  assert_string_equal(path, DEFS "/full.json");
-  /* The test binaries live in <build>/tests, beside <build>/share/wf/workflows. */
-  assert_int_equal(wfw_resolve("demo", path, sizeof path, &err), 0);
-  assert_non_null(strstr(path, "/share/wf/workflows/demo.json"));
-  wfw_def *d;
-  assert_int_equal(wfw_load(path, &d, &err), 0);
-  wfw_def_free(d);
-  assert_int_equal(wfw_resolve("no-such-flow", path, sizeof path, &err), WF_ENOTFOUND);
-  assert_non_null(strstr(err.msg, "workflow \"no-such-flow\" not found (tried: no-such-flow, "
-                                  "./workflows/no-such-flow.json, "));
-  assert_non_null(strstr(err.msg, "/share/wf/workflows/no-such-flow.json); `wf list`"));
-  assert_int_equal(wfw_resolve("dir/none.json", path, sizeof path, &err), WF_ENOTFOUND);
-  assert_non_null(strstr(err.msg, "(tried: dir/none.json)"));
-  assert_int_equal(wfw_resolve(DEFS "/full.json", path, 8, &err), WF_EINVAL);
-}
-
-static void on_list(void *ud, const char *name, const char *path, const char *desc) {
-  int *found = ud;
-  if (strcmp(name, "demo") == 0 && strstr(path, "demo.json") && strstr(desc, "fan-out")) ++*found;
-}
-
-static void test_list(void **state) {
-  (void)state;
-  int found = 0;
-  assert_int_equal(wfw_list(on_list, &found), 0);
-  assert_int_equal(found, 1);
-}
-
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_demo_loads),     cmocka_unit_test(test_full_loads),
@@ -577,10 +328,7 @@ int main(void) {
       cmocka_unit_test(test_top_level),      cmocka_unit_test(test_params_decl),
       cmocka_unit_test(test_stage_fields),   cmocka_unit_test(test_limits_and_retry),
       cmocka_unit_test(test_graph),          cmocka_unit_test(test_interpolations),
-      cmocka_unit_test(test_fanout_fields),  cmocka_unit_test(test_bind_params),
-      cmocka_unit_test(test_param_constraints), cmocka_unit_test(test_validate_stages),
-      cmocka_unit_test(test_dates),          cmocka_unit_test(test_select),
-      cmocka_unit_test(test_resolve),        cmocka_unit_test(test_list),
+      cmocka_unit_test(test_fanout_fields),  cmocka_unit_test(test_validate_stages),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

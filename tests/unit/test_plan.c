@@ -1,5 +1,6 @@
-/* test_plan.c — plans built from definitions: stage settings, selection, and the
- * hooks (step inputs, fan-out items) driven with recorded outputs given by the test.
+/* test_plan.c — plans built from definitions (workflows/plan.c, hooks.c): stage settings,
+ * selection (--only, --skip, --start-from, --to), and the hooks (step inputs, fan-out
+ * items) driven with recorded outputs given by the test.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -155,6 +156,58 @@ static void test_stages(void **state) {
   assert_int_equal(wfw_plan_new(d, not_map, 1, NULL, NULL, NULL, NULL, &p, &err), WF_EINVAL);
   assert_non_null(strstr(err.msg, "not a map"));
   wfw_plan_free(NULL);
+  wfw_def_free(d);
+}
+
+static void expect_select(wfw_def *d, const char *only, const char *skip, const char *from,
+                          const char *to, const char *want_sel, const char *want_rerun) {
+  int sel[4], rerun[4];
+  char gs[5] = "", gr[5] = "";
+  wfw_err err;
+  int rc = wfw_select(d, only, skip, from, to, sel, rerun, &err);
+  if (rc) fail_msg("select: %s", err.msg);
+  for (int i = 0; i < 4; i++) {
+    gs[i] = (char)('0' + sel[i]);
+    gr[i] = (char)('0' + rerun[i]);
+  }
+  assert_string_equal(gs, want_sel);
+  assert_string_equal(gr, want_rerun);
+}
+
+static void expect_select_error(wfw_def *d, const char *only, const char *skip, const char *from,
+                                const char *to, const char *needle) {
+  int sel[4], rerun[4];
+  wfw_err err;
+  assert_int_equal(wfw_select(d, only, skip, from, to, sel, rerun, &err), WF_EINVAL);
+  if (!strstr(err.msg, needle)) fail_msg("select error is \"%s\", wanted \"%s\"", err.msg, needle);
+}
+
+/* full.json: fetch <- enrich <- count <- report, and report also needs fetch. */
+static void test_select(void **state) {
+  (void)state;
+  wfw_def *d = load(DEFS "/full.json");
+  expect_select(d, NULL, NULL, NULL, NULL, "1111", "0000");
+  expect_select(d, "enrich,count", NULL, NULL, NULL, "0110", "0000");
+  expect_select(d, " count , enrich", NULL, NULL, NULL, "0110", "0000");
+  expect_select(d, NULL, "count", NULL, NULL, "1101", "0000");
+  expect_select(d, NULL, "fetch,report", NULL, NULL, "0110", "0000");
+  expect_select(d, NULL, NULL, NULL, "count", "1110", "0000");
+  expect_select(d, NULL, NULL, NULL, "fetch", "1000", "0000");
+  expect_select(d, NULL, NULL, "enrich", NULL, "1111", "0111");
+  expect_select(d, NULL, NULL, "report", NULL, "1111", "0001");
+  expect_select(d, NULL, NULL, "fetch", NULL, "1111", "1111");
+  expect_select(d, NULL, NULL, "count", "count", "1110", "0010");
+  expect_select(d, "enrich,report", NULL, "enrich", NULL, "0101", "0101");
+  expect_select(d, NULL, "count", "enrich", NULL, "1101", "0101");
+
+  expect_select_error(d, "count,enrich", "count", NULL, NULL, "stage count is both in --only and --skip");
+  expect_select_error(d, "nope", NULL, NULL, NULL,
+                      "--only: unknown stage \"nope\" (stages of full: fetch, enrich, count, report)");
+  expect_select_error(d, NULL, "fetch,nope", NULL, NULL, "--skip: unknown stage \"nope\"");
+  expect_select_error(d, NULL, NULL, "Fetch", NULL, "--start-from: unknown stage \"Fetch\"");
+  expect_select_error(d, NULL, NULL, NULL, "x", "--to: unknown stage \"x\"");
+  expect_select_error(d, "fetch,,count", NULL, NULL, NULL, "--only \"fetch,,count\": empty stage name");
+  expect_select_error(d, "", NULL, NULL, NULL, "empty stage name");
   wfw_def_free(d);
 }
 
@@ -337,6 +390,7 @@ static void test_item_keys(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_stages),
+      cmocka_unit_test(test_select),
       cmocka_unit_test(test_build_input),
       cmocka_unit_test(test_run_dir_without_home),
       cmocka_unit_test(test_items),
