@@ -1,4 +1,4 @@
-/* test_http.c — the libcurl-on-libuv HTTP client against wf-stub-http on 127.0.0.1:
+/* test_http.c — the libcurl-on-libuv HTTP client (activities/http.c) against wf-stub-http:
  * round trips, auth, Retry-After, bursts, timeouts, cancel, size caps, refused
  * connections, and a loop left with no handles once requests are done.
  */

@@ -1,5 +1,5 @@
-/* test_interp.c — `${...}` templates: parsing, raw and embedded evaluation, indexes,
- * escapes, and the messages of missing paths.
+/* test_interp.c — `${...}` templates (workflows/interp.c): parsing, raw and embedded
+ * evaluation, indexes, escapes, and the messages of missing paths.
  */
 #include <setjmp.h>
 #include <stdarg.h>

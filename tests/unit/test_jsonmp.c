@@ -1,5 +1,5 @@
-/* test_jsonmp.c — JSON <-> msgpack conversion: round trips, numbers, unicode, depth,
- * and refusal of malformed msgpack.
+/* test_jsonmp.c — JSON <-> msgpack conversion (activities/jsonmp.c): round trips,
+ * numbers, unicode, depth, and refusal of malformed msgpack.
  */
 #include <setjmp.h>
 #include <stdarg.h>

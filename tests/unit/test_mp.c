@@ -1,5 +1,5 @@
-/* test_mp.c — the validating msgpack reader: every type, truncation, hostile lengths,
- * trailing bytes, nesting depth, typed reads and the packing helpers. */
+/* test_mp.c — the validating msgpack reader (store/mp.c): every type, truncation, hostile
+ * lengths, trailing bytes, nesting depth, typed reads and the packing helpers. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,6 +1,7 @@
-/* test_sched.c — the scheduler through wfi_run_execute with an in-test activity that
- * completes on a timer: window, stage and class limits, rate, retries, timeouts,
- * dependencies, memoization on a second execution, bounded memory for large fan-outs. */
+/* test_sched.c — the scheduler (engine/sched.c, with step.c and commit.c) through
+ * wfi_run_execute with an in-test activity that completes on a timer: window, stage and
+ * class limits, rate, retries, timeouts, dependencies, memoization on a second execution,
+ * bounded memory for large fan-outs. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,5 +1,6 @@
-/* test_store.c — the LMDB store: opening, schema, runs with their indexes, steps,
- * events, deletion, map growth and its cap, and another process growing the map. */
+/* test_store.c — the LMDB store through wfstore.h (store/env.c, access.c): opening,
+ * schema, runs with their indexes, steps, events, deletion, map growth and its cap, and
+ * another process growing the map. */
 #include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
