@@ -14,17 +14,19 @@
 #include "wf/wf.h"
 
 /* "WF_EIO (input/output error ...)", "0 (success)", or the number of a code wf does not
- * define. Returns buf. */
+ * define. Returns buf. From the table of wf.h, not wf_strerror, so that the tests of the
+ * store, which do not link the engine, can use it. */
 static inline const char *wft_rc_text(int rc, char *buf, size_t cap) {
-  const char *name = rc == 0 ? "0" : NULL;
+  const char *name = NULL, *msg = NULL;
   switch (rc) {
-#define WFT_RC_NAME(code, value, msg) \
-  case code: name = #code; break;
+  case 0: name = "0", msg = "success"; break;
+#define WFT_RC_NAME(code, value, text) \
+  case code: name = #code, msg = text; break;
     WF_ERRORS(WFT_RC_NAME)
 #undef WFT_RC_NAME
   default: break;
   }
-  if (name) snprintf(buf, cap, "%s (%s)", name, wf_strerror(rc));
+  if (name) snprintf(buf, cap, "%s (%s)", name, msg);
   else snprintf(buf, cap, "%d, not a wf code", rc);
   return buf;
 }

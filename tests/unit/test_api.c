@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "assert_wf.h"
 #include "api_fixture.h"
 #include "wfmp.h"
 
@@ -47,22 +48,22 @@ static void test_store_open_ex(void **state) {
   wf_store *s = (wf_store *)1;
   snprintf(home, sizeof home, "%s/none", dir);
   wf_store_opts o = {.flags = WF_STORE_NOCREATE};
-  assert_int_equal(wf_store_open_ex(home, &o, &s), WF_ENOTFOUND);
+  assert_wf_err(wf_store_open_ex(home, &o, &s), WF_ENOTFOUND);
   assert_null(s);
   assert_int_not_equal(stat(home, &sb), 0); /* nothing was made */
   wf_store_opts bad[] = {{.flags = 8}, {.max_readers = (1u << 20) + 1},
                          {.kill_grace_s = -1}, {.kill_grace_s = NAN}, {.kill_grace_s = INFINITY},
                          {.map_cap_mb = UINT64_MAX}, {.max_output_mb = UINT64_MAX}};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-    assert_int_equal(wf_store_open_ex(home, &bad[i], &s), WF_EINVAL);
+    assert_wf_err(wf_store_open_ex(home, &bad[i], &s), WF_EINVAL);
   assert_int_not_equal(stat(home, &sb), 0);
   o = (wf_store_opts){.map_cap_mb = 64, .max_readers = 16, .kill_grace_s = 0.5};
-  assert_int_equal(wf_store_open_ex(home, &o, &s), 0);
+  assert_wf_ok(wf_store_open_ex(home, &o, &s));
   assert_string_equal(wf_store_home(s), home);
   assert_string_equal(wf_last_failure()->path, "");
   wf_store_close(s);
   o.flags = WF_STORE_NOCREATE;
-  assert_int_equal(wf_store_open_ex(home, &o, &s), 0); /* it exists now */
+  assert_wf_ok(wf_store_open_ex(home, &o, &s)); /* it exists now */
   wf_store_close(s);
   wf_store_close(NULL);
 }
@@ -79,7 +80,7 @@ static void test_store_home_not_from_env(void **state) {
   assert_int_equal(setenv("WF_HOME", elsewhere, 1), 0);
   int rc = wf_store_open(NULL, &s);
   assert_int_equal(unsetenv("WF_HOME"), 0);
-  assert_int_equal(rc, 0);
+  assert_wf_ok(rc);
   assert_string_equal(wf_store_home(s), ".wf");
   wf_store_close(s);
   assert_int_equal(stat(".wf/store", &sb), 0);
@@ -90,56 +91,57 @@ static void test_store_home_not_from_env(void **state) {
 static void test_step_run_memoizes(void **state) {
   (void)state;
   wf_run *run;
-  assert_int_equal(wf_store_open(dir, &st), 0);
-  assert_int_equal(wf_run_begin(st, "api", "r1", &run), 0);
+  assert_wf_ok(wf_store_open(dir, &st));
+  assert_wf_ok(wf_run_begin(st, "api", "r1", &run));
   assert_string_equal(wf_run_id(run), "r1");
   const uint8_t in[] = {0x2a}; /* 42 */
   const void *out;
   size_t outlen;
   int memo = -1;
   calls = 0;
-  assert_int_equal(wf_step_run(run, "a", in, 1, step_fn, NULL, &out, &outlen, &memo), 0);
+  assert_wf_ok(wf_step_run(run, "a", in, 1, step_fn, NULL, &out, &outlen, &memo));
   assert_int_equal(memo, 0);
   assert_int_equal(outlen, 3);
   assert_int_equal(((const uint8_t *)out)[1], 0x2a);
-  assert_int_equal(wf_step_run(run, "a", in, 1, step_fn, NULL, &out, &outlen, &memo), 0);
+  assert_wf_ok(wf_step_run(run, "a", in, 1, step_fn, NULL, &out, &outlen, &memo));
   assert_int_equal(memo, 1);
   assert_int_equal(calls, 1);
   assert_int_equal(((const uint8_t *)out)[1], 0x2a);
   /* a different input executes again */
   const uint8_t in2[] = {0x2b};
-  assert_int_equal(wf_step_run(run, "a", in2, 1, step_fn, NULL, &out, &outlen, &memo), 0);
+  assert_wf_ok(wf_step_run(run, "a", in2, 1, step_fn, NULL, &out, &outlen, &memo));
   assert_int_equal(memo, 0);
   assert_int_equal(calls, 2);
-  assert_int_equal(wf_step_run(run, "bad\nkey", in, 1, step_fn, NULL, &out, &outlen, NULL), WF_EINVAL);
-  assert_int_equal(wf_step_run(run, "f", in, 1, counted_failing_fn, NULL, &out, &outlen, NULL), WF_ESTEP);
-  assert_int_equal(wf_run_end(run, WF_RUN_FAILED), 0);
+  assert_wf_err(wf_step_run(run, "bad\nkey", in, 1, step_fn, NULL, &out, &outlen, NULL), WF_EINVAL);
+  assert_wf_err(wf_step_run(run, "f", in, 1, counted_failing_fn, NULL, &out, &outlen, NULL),
+                WF_ESTEP);
+  assert_wf_ok(wf_run_end(run, WF_RUN_FAILED));
 
   /* resuming the failed run: recorded steps are reused, the failed one runs again */
-  assert_int_equal(wf_run_begin(st, "api", "r1", &run), 0);
+  assert_wf_ok(wf_run_begin(st, "api", "r1", &run));
   calls = 0;
-  assert_int_equal(wf_step_run(run, "a", in2, 1, step_fn, NULL, &out, &outlen, &memo), 0);
+  assert_wf_ok(wf_step_run(run, "a", in2, 1, step_fn, NULL, &out, &outlen, &memo));
   assert_int_equal(memo, 1);
-  assert_int_equal(wf_step_run(run, "f", in, 1, step_fn, NULL, &out, &outlen, &memo), 0);
+  assert_wf_ok(wf_step_run(run, "f", in, 1, step_fn, NULL, &out, &outlen, &memo));
   assert_int_equal(memo, 0);
   assert_int_equal(calls, 1);
-  assert_int_equal(wf_run_end(run, WF_RUN_SUCCEEDED), 0);
+  assert_wf_ok(wf_run_end(run, WF_RUN_SUCCEEDED));
   /* a succeeded run is not begun again */
-  assert_int_equal(wf_run_begin(st, "api", "r1", &run), WF_ESTATE);
+  assert_wf_err(wf_run_begin(st, "api", "r1", &run), WF_ESTATE);
 }
 
 static void test_run_owned_is_busy(void **state) {
   (void)state;
   wf_run *run, *other;
-  assert_int_equal(wf_store_open(dir, &st), 0);
-  assert_int_equal(wf_run_begin(st, "api", "owned", &run), 0);
+  assert_wf_ok(wf_store_open(dir, &st));
+  assert_wf_ok(wf_run_begin(st, "api", "owned", &run));
   /* this process is alive and owns it: a second begin is refused */
-  assert_int_equal(wf_run_begin(st, "api", "owned", &other), WF_EBUSY);
-  assert_int_equal(wf_run_begin(st, "api", "bad id", &other), WF_EINVAL);
-  assert_int_equal(wf_run_end(run, WF_RUN_SUCCEEDED), 0);
-  assert_int_equal(wf_run_begin(st, "api", NULL, &other), 0);
+  assert_wf_err(wf_run_begin(st, "api", "owned", &other), WF_EBUSY);
+  assert_wf_err(wf_run_begin(st, "api", "bad id", &other), WF_EINVAL);
+  assert_wf_ok(wf_run_end(run, WF_RUN_SUCCEEDED));
+  assert_wf_ok(wf_run_begin(st, "api", NULL, &other));
   assert_memory_equal(wf_run_id(other), "run_", 4);
-  assert_int_equal(wf_run_end(other, 99), WF_EINVAL);
+  assert_wf_err(wf_run_end(other, 99), WF_EINVAL);
 }
 
 static int byte_item_fn(void *ud, size_t i, char *key, size_t keycap, void **in, size_t *inlen) {
@@ -155,23 +157,23 @@ static int byte_item_fn(void *ud, size_t i, char *key, size_t keycap, void **in,
 static void test_step_map_window_and_memo(void **state) {
   (void)state;
   wf_run *run;
-  assert_int_equal(wf_store_open(dir, &st), 0);
-  assert_int_equal(wf_run_begin(st, "api", "map", &run), 0);
+  assert_wf_ok(wf_store_open(dir, &st));
+  assert_wf_ok(wf_run_begin(st, "api", "map", &run));
   unsigned maxin = 0;
   calls = 0;
-  assert_int_equal(wf_step_map(run, 500, 32, byte_item_fn, step_fn, NULL, &maxin), 0);
+  assert_wf_ok(wf_step_map(run, 500, 32, byte_item_fn, step_fn, NULL, &maxin));
   assert_int_equal(calls, 500);
   assert_true(maxin >= 1 && maxin <= 32);
   calls = 0;
-  assert_int_equal(wf_step_map(run, 600, 32, byte_item_fn, step_fn, NULL, &maxin), 0);
+  assert_wf_ok(wf_step_map(run, 600, 32, byte_item_fn, step_fn, NULL, &maxin));
   assert_int_equal(calls, 100); /* the first 500 are recorded */
   const void *out;
   size_t outlen;
   int memo = 0;
   const uint8_t in[] = {7};
-  assert_int_equal(wf_step_run(run, "item/7", in, 1, step_fn, NULL, &out, &outlen, &memo), 0);
+  assert_wf_ok(wf_step_run(run, "item/7", in, 1, step_fn, NULL, &out, &outlen, &memo));
   assert_int_equal(memo, 1);
-  assert_int_equal(wf_run_end(run, WF_RUN_SUCCEEDED), 0);
+  assert_wf_ok(wf_run_end(run, WF_RUN_SUCCEEDED));
 }
 
 /* Outputs wf would write but could not read back, or not show as they are. */
@@ -219,18 +221,18 @@ static void test_values_wf_cannot_keep(void **state) {
   size_t outlen;
   int memo;
   char key[16];
-  assert_int_equal(wf_store_open(dir, &st), 0);
-  assert_int_equal(wf_run_begin(st, "api", "bad", &run), 0);
+  assert_wf_ok(wf_store_open(dir, &st));
+  assert_wf_ok(wf_run_begin(st, "api", "bad", &run));
   for (bad_kind = 0; bad_kind <= 5; bad_kind++) {
     snprintf(key, sizeof key, "k%d", bad_kind);
     const uint8_t in[] = {(uint8_t)bad_kind};
     int rc = wf_step_run(run, key, in, 1, bad_fn, NULL, &out, &outlen, &memo);
-    assert_int_equal(rc, bad_kind == 0 ? 0 : WF_ESTEP);
+    assert_wf_err(rc, bad_kind == 0 ? 0 : WF_ESTEP);
     /* Whatever happened was recorded readably: the step is read back (memoized at the
      * limit; executed again when it failed). */
     calls = 0;
     rc = wf_step_run(run, key, in, 1, bad_fn, NULL, &out, &outlen, &memo);
-    assert_int_equal(rc, bad_kind == 0 ? 0 : WF_ESTEP);
+    assert_wf_err(rc, bad_kind == 0 ? 0 : WF_ESTEP);
     assert_int_equal(calls, bad_kind == 0 ? 0 : 1);
   }
   /* An input one level too deep is refused before anything runs. */
@@ -238,13 +240,13 @@ static void test_values_wf_cannot_keep(void **state) {
   memset(deep, 0x91, WF_MAX_VALUE_DEPTH + 1);
   deep[WF_MAX_VALUE_DEPTH + 1] = 0xc3;
   calls = 0;
-  assert_int_equal(wf_step_run(run, "deepin", deep, sizeof deep, step_fn, NULL, &out, &outlen,
-                               &memo), WF_EINVAL);
+  assert_wf_err(wf_step_run(run, "deepin", deep, sizeof deep, step_fn, NULL, &out, &outlen,
+                            &memo), WF_EINVAL);
   assert_int_equal(calls, 0);
   /* So are such items of a fan-out. */
-  assert_int_equal(wf_step_map(run, 3, 2, deep_item_fn, step_fn, NULL, NULL), WF_ESTEP);
+  assert_wf_err(wf_step_map(run, 3, 2, deep_item_fn, step_fn, NULL, NULL), WF_ESTEP);
   assert_int_equal(calls, 0);
-  assert_int_equal(wf_run_end(run, WF_RUN_FAILED), 0);
+  assert_wf_ok(wf_run_end(run, WF_RUN_FAILED));
 }
 
 /* A run nobody owns reads as interrupted and can be resumed; resuming says from whom. */
@@ -253,38 +255,38 @@ static void test_resume(void **state) {
   wf_run *run = (wf_run *)1;
   wf_owner prev;
   wf_run_info *r;
-  assert_int_equal(wf_run_resume(st, "nope", 0, &run, &prev), WF_ENOTFOUND);
-  assert_int_equal(wf_run_resume(st, "a b", 0, &run, NULL), WF_EINVAL);
+  assert_wf_err(wf_run_resume(st, "nope", 0, &run, &prev), WF_ENOTFOUND);
+  assert_wf_err(wf_run_resume(st, "a b", 0, &run, NULL), WF_EINVAL);
   make_run("x", "api", -1, NULL);
-  assert_int_equal(wf_run_info_get(st, "x", &r), 0);
+  assert_wf_ok(wf_run_info_get(st, "x", &r));
   assert_int_equal(r->status, WF_RUN_INTERRUPTED);
   assert_int_equal(r->recorded_status, WF_RUN_RUNNING);
   assert_int_equal(r->owner.pid, getpid()); /* recorded, but its lock is gone */
   assert_false(r->owner.alive);
   wf_run_info_free(r);
-  assert_int_equal(wf_run_resume(st, "x", 4, &run, NULL), WF_EINVAL);
-  assert_int_equal(wf_run_resume(st, "x", 0, &run, &prev), 0);
+  assert_wf_err(wf_run_resume(st, "x", 4, &run, NULL), WF_EINVAL);
+  assert_wf_ok(wf_run_resume(st, "x", 0, &run, &prev));
   assert_int_equal(prev.pid, getpid());
   assert_false(prev.alive);
   assert_string_equal(wf_run_id(run), "x");
   /* Owned again: a second resume is refused and names the owner. */
   wf_run *other;
   memset(&prev, 0, sizeof prev);
-  assert_int_equal(wf_run_resume(st, "x", 0, &other, &prev), WF_EBUSY);
+  assert_wf_err(wf_run_resume(st, "x", 0, &other, &prev), WF_EBUSY);
   assert_int_equal(prev.pid, getpid());
   assert_true(prev.alive && prev.same_machine);
   const void *out;
   int memo = 0;
   const uint8_t in[] = {0x2a};
-  assert_int_equal(wf_step_run(run, "a", in, 1, echo_fn, NULL, &out, NULL, &memo), 0);
+  assert_wf_ok(wf_step_run(run, "a", in, 1, echo_fn, NULL, &out, NULL, &memo));
   assert_int_equal(memo, 1); /* recorded before the interruption */
-  assert_int_equal(wf_run_end(run, WF_RUN_SUCCEEDED), 0);
-  assert_int_equal(wf_run_resume(st, "x", 0, &run, NULL), WF_ESTATE);
+  assert_wf_ok(wf_run_end(run, WF_RUN_SUCCEEDED));
+  assert_wf_err(wf_run_resume(st, "x", 0, &run, NULL), WF_ESTATE);
   /* Canceled runs only when asked. */
   make_run("c", "api", -1, NULL);
-  assert_int_equal(wf_run_cancel(st, "c"), 0);
-  assert_int_equal(wf_run_resume(st, "c", 0, &run, NULL), WF_ESTATE);
-  assert_int_equal(wf_run_resume(st, "c", WF_RESUME_CANCELED, &run, NULL), 0);
+  assert_wf_ok(wf_run_cancel(st, "c"));
+  assert_wf_err(wf_run_resume(st, "c", 0, &run, NULL), WF_ESTATE);
+  assert_wf_ok(wf_run_resume(st, "c", WF_RESUME_CANCELED, &run, NULL));
   wf_run_close(run);
   wf_run_close(NULL);
 }
@@ -293,12 +295,12 @@ static void test_resume(void **state) {
 static void test_run_id_stays(void **state) {
   (void)state;
   wf_run *run;
-  assert_int_equal(wf_run_begin(st, "api", "stays", &run), 0);
+  assert_wf_ok(wf_run_begin(st, "api", "stays", &run));
   const char *id = wf_run_id(run);
-  assert_int_equal(wf_step_map(run, 3, 2, item_fn, echo_fn, NULL, NULL), 0);
+  assert_wf_ok(wf_step_map(run, 3, 2, item_fn, echo_fn, NULL, NULL));
   assert_string_equal(id, "stays");
   assert_ptr_equal(id, wf_run_id(run));
-  assert_int_equal(wf_run_end(run, WF_RUN_SUCCEEDED), 0);
+  assert_wf_ok(wf_run_end(run, WF_RUN_SUCCEEDED));
 }
 
 /* ---- options reach the scheduler --------------------------------------------------------- */
@@ -320,25 +322,25 @@ static void test_max_output_option(void **state) {
   wf_run *run;
   wf_store_close(st);
   wf_store_opts o = {.max_output_mb = 1};
-  assert_int_equal(wf_store_open_ex(dir, &o, &capped), 0);
-  assert_int_equal(wf_run_begin(capped, "api", "big", &run), 0);
-  assert_int_equal(wf_step_map(run, 1, 1, item_fn, big_fn, NULL, NULL), WF_ESTEP);
+  assert_wf_ok(wf_store_open_ex(dir, &o, &capped));
+  assert_wf_ok(wf_run_begin(capped, "api", "big", &run));
+  assert_wf_err(wf_step_map(run, 1, 1, item_fn, big_fn, NULL, NULL), WF_ESTEP);
   wf_step_info *s;
-  assert_int_equal(wf_step_info_get(capped, "big", "m/0", &s), 0);
+  assert_wf_ok(wf_step_info_get(capped, "big", "m/0", &s));
   assert_int_equal(s->status, WF_STEP_FAILED);
   assert_non_null(strstr(s->error, "exceeds"));
   wf_step_info_free(s);
-  assert_int_equal(wf_run_end(run, WF_RUN_FAILED), 0);
+  assert_wf_ok(wf_run_end(run, WF_RUN_FAILED));
   wf_store_close(capped);
   /* The default, 64 MiB, whatever the environment says: mapping it to options is the
    * CLI's business, not the library's. */
   setenv("WF_MAX_OUTPUT_MB", "1", 1);
-  assert_int_equal(wf_store_open(dir, &st), 0);
-  assert_int_equal(wf_run_begin(st, "api", "big2", &run), 0);
+  assert_wf_ok(wf_store_open(dir, &st));
+  assert_wf_ok(wf_run_begin(st, "api", "big2", &run));
   int rc = wf_step_map(run, 1, 1, item_fn, big_fn, NULL, NULL);
   unsetenv("WF_MAX_OUTPUT_MB");
-  assert_int_equal(rc, 0);
-  assert_int_equal(wf_run_end(run, WF_RUN_SUCCEEDED), 0);
+  assert_wf_ok(rc);
+  assert_wf_ok(wf_run_end(run, WF_RUN_SUCCEEDED));
 }
 
 int main(void) {

@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include "assert_wf.h"
 #include "job_harness.h"
 
 static void test_builtins(void **state) {
@@ -23,7 +24,7 @@ static void test_builtins(void **state) {
   assert_non_null(fail);
   assert_null(wfa_builtin("core.nope"));
   assert_null(wfa_builtin(NULL));
-  assert_int_equal(wfa_json_to_mp_buf(j, &in, &n), 0);
+  assert_wf_ok(wfa_json_to_mp_buf(j, &in, &n));
   cJSON_Delete(j);
   uv_loop_init(&loop);
   tjob_init(&t, &loop, in, n, "echo");

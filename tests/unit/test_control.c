@@ -10,26 +10,27 @@
 
 #include <cmocka.h>
 
+#include "assert_wf.h"
 #include "api_fixture.h"
 
 static void test_cancel(void **state) {
   (void)state;
   wf_run *run;
   wf_run_info *r;
-  assert_int_equal(wf_run_cancel(st, "nope"), WF_ENOTFOUND);
-  assert_int_equal(wf_run_cancel(st, "no pe"), WF_EINVAL);
+  assert_wf_err(wf_run_cancel(st, "nope"), WF_ENOTFOUND);
+  assert_wf_err(wf_run_cancel(st, "no pe"), WF_EINVAL);
   make_run("live", "api", -2, &run);
-  assert_int_equal(wf_run_cancel(st, "live"), 0); /* its owner is asked */
-  assert_int_equal(wf_run_info_get(st, "live", &r), 0);
+  assert_wf_ok(wf_run_cancel(st, "live")); /* its owner is asked */
+  assert_wf_ok(wf_run_info_get(st, "live", &r));
   assert_int_equal(r->status, WF_RUN_RUNNING);
   assert_true(r->cancel_requested);
   wf_run_info_free(r);
   wf_run_close(run);
-  assert_int_equal(wf_run_cancel(st, "live"), 0); /* nobody owns it now: at once */
-  assert_int_equal(wf_run_info_get(st, "live", &r), 0);
+  assert_wf_ok(wf_run_cancel(st, "live")); /* nobody owns it now: at once */
+  assert_wf_ok(wf_run_info_get(st, "live", &r));
   assert_int_equal(r->status, WF_RUN_CANCELED);
   wf_run_info_free(r);
-  assert_int_equal(wf_run_cancel(st, "live"), WF_ESTATE);
+  assert_wf_err(wf_run_cancel(st, "live"), WF_ESTATE);
 }
 
 static void touch(const char *path) {
@@ -49,8 +50,8 @@ static void test_delete(void **state) {
   (void)state;
   wf_run *run;
   char p[256];
-  assert_int_equal(wf_run_delete(st, "nope"), WF_ENOTFOUND);
-  assert_int_equal(wf_run_delete(st, "../x"), WF_EINVAL);
+  assert_wf_err(wf_run_delete(st, "nope"), WF_ENOTFOUND);
+  assert_wf_err(wf_run_delete(st, "../x"), WF_EINVAL);
   make_run("gone", "api", -2, &run);
   make_run("kept", "api", WF_RUN_SUCCEEDED, NULL);
   snprintf(p, sizeof p, "%s/runs/gone", dir);
@@ -59,29 +60,29 @@ static void test_delete(void **state) {
   touch(p);
   snprintf(p, sizeof p, "%s/logs/gone", dir);
   assert_int_equal(mkdir(p, 0755), 0);
-  assert_int_equal(wf_log_path(st, "gone", "a", p, sizeof p), 0);
+  assert_wf_ok(wf_log_path(st, "gone", "a", p, sizeof p));
   touch(p);
   /* Owned by a live process (this one): refused, nothing touched. */
-  assert_int_equal(wf_run_delete(st, "gone"), WF_EBUSY);
+  assert_wf_err(wf_run_delete(st, "gone"), WF_EBUSY);
   assert_true(exists("%s/runs/%s/out.csv", "gone") && exists("%s/locks/%s", "gone"));
-  assert_int_equal(wf_run_end(run, WF_RUN_FAILED), 0);
-  assert_int_equal(wf_run_delete(st, "gone"), 0);
+  assert_wf_ok(wf_run_end(run, WF_RUN_FAILED));
+  assert_wf_ok(wf_run_delete(st, "gone"));
   wf_run_info *r;
-  assert_int_equal(wf_run_info_get(st, "gone", &r), WF_ENOTFOUND);
+  assert_wf_err(wf_run_info_get(st, "gone", &r), WF_ENOTFOUND);
   seen s = {0};
-  assert_int_equal(wf_steps_list(st, "gone", "", collect_step, &s), WF_ENOTFOUND);
+  assert_wf_err(wf_steps_list(st, "gone", "", collect_step, &s), WF_ENOTFOUND);
   assert_string_equal(list(NULL), "kept");
   assert_false(exists("%s/runs/%s", "gone"));
   assert_false(exists("%s/logs/%s", "gone"));
   assert_false(exists("%s/locks/%s", "gone"));
   assert_true(exists("%s/locks/%s", "kept"));
   snprintf(p, sizeof p, "rmdir %s/runs %s/logs", dir, dir); /* nothing left beside them */
-  assert_int_equal(wf_run_delete(st, "kept"), 0);
+  assert_wf_ok(wf_run_delete(st, "kept"));
   assert_int_equal(system(p), 0);
-  assert_int_equal(wf_run_delete(st, "gone"), WF_ENOTFOUND);
+  assert_wf_err(wf_run_delete(st, "gone"), WF_ENOTFOUND);
   /* The id can be used again. */
   make_run("gone", "api", WF_RUN_SUCCEEDED, NULL);
-  assert_int_equal(wf_run_info_get(st, "gone", &r), 0);
+  assert_wf_ok(wf_run_info_get(st, "gone", &r));
   assert_int_equal(r->counts[WF_STEP_SUCCEEDED], 1);
   wf_run_info_free(r);
 }

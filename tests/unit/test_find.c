@@ -7,6 +7,7 @@
 #include <cmocka.h>
 #include <string.h>
 
+#include "assert_wf.h"
 #include "wfw_int.h"
 
 #define DEFS WF_TEST_DATA "/defs"
@@ -15,21 +16,21 @@ static void test_resolve(void **state) {
   (void)state;
   char path[4096];
   wfw_err err;
-  assert_int_equal(wfw_resolve(DEFS "/full.json", path, sizeof path, &err), 0);
+  assert_wf_ok(wfw_resolve(DEFS "/full.json", path, sizeof path, &err));
   assert_string_equal(path, DEFS "/full.json");
   /* The test binaries live in <build>/tests, beside <build>/share/wf/workflows. */
-  assert_int_equal(wfw_resolve("demo", path, sizeof path, &err), 0);
+  assert_wf_ok(wfw_resolve("demo", path, sizeof path, &err));
   assert_non_null(strstr(path, "/share/wf/workflows/demo.json"));
   wfw_def *d;
-  assert_int_equal(wfw_load(path, &d, &err), 0);
+  assert_wf_ok(wfw_load(path, &d, &err));
   wfw_def_free(d);
-  assert_int_equal(wfw_resolve("no-such-flow", path, sizeof path, &err), WF_ENOTFOUND);
+  assert_wf_err(wfw_resolve("no-such-flow", path, sizeof path, &err), WF_ENOTFOUND);
   assert_non_null(strstr(err.msg, "workflow \"no-such-flow\" not found (tried: no-such-flow, "
                                   "./workflows/no-such-flow.json, "));
   assert_non_null(strstr(err.msg, "/share/wf/workflows/no-such-flow.json); `wf list`"));
-  assert_int_equal(wfw_resolve("dir/none.json", path, sizeof path, &err), WF_ENOTFOUND);
+  assert_wf_err(wfw_resolve("dir/none.json", path, sizeof path, &err), WF_ENOTFOUND);
   assert_non_null(strstr(err.msg, "(tried: dir/none.json)"));
-  assert_int_equal(wfw_resolve(DEFS "/full.json", path, 8, &err), WF_EINVAL);
+  assert_wf_err(wfw_resolve(DEFS "/full.json", path, 8, &err), WF_EINVAL);
 }
 
 static void on_list(void *ud, const char *name, const char *path, const char *desc) {
@@ -40,7 +41,7 @@ static void on_list(void *ud, const char *name, const char *path, const char *de
 static void test_list(void **state) {
   (void)state;
   int found = 0;
-  assert_int_equal(wfw_list(on_list, &found), 0);
+  assert_wf_ok(wfw_list(on_list, &found));
   assert_int_equal(found, 1);
 }
 

@@ -21,6 +21,7 @@
 #include <cjson/cJSON.h>
 #include <cmocka.h>
 
+#include "assert_wf.h"
 #include "wf/wf.h"
 #include "wfhttp.h"
 
@@ -208,7 +209,7 @@ static void on_resp(void *ud, wfa_http_resp *r) {
   x->r = *r;
   x->t_done = now_s();
   if (x->next_req)
-    assert_int_equal(wfa_http_start(x->loop, x->next_req, on_resp, x->next_res, NULL), 0);
+    assert_wf_ok(wfa_http_start(x->loop, x->next_req, on_resp, x->next_res, NULL));
 }
 
 static void url(char *buf, size_t cap, const char *path) {
@@ -227,7 +228,7 @@ static void fetch(const wfa_http_req *req, res *x) {
 
   memset(x, 0, sizeof *x);
   assert_int_equal(uv_loop_init(&loop), 0);
-  assert_int_equal(wfa_http_start(&loop, req, on_resp, x, NULL), 0);
+  assert_wf_ok(wfa_http_start(&loop, req, on_resp, x, NULL));
   run_and_close(&loop);
   assert_int_equal(x->ndone, 1);
 }
@@ -434,7 +435,7 @@ static void test_burst(void **state) {
   memset(xs, 0, sizeof xs);
   assert_int_equal(uv_loop_init(&loop), 0);
   for (i = 0; i < BURST; i++)
-    assert_int_equal(wfa_http_start(&loop, &req, on_resp, &xs[i], NULL), 0);
+    assert_wf_ok(wfa_http_start(&loop, &req, on_resp, &xs[i], NULL));
   run_and_close(&loop);
   for (i = 0; i < BURST; i++) {
     assert_int_equal(xs[i].ndone, 1);
@@ -474,7 +475,7 @@ static void test_sequential_reuse(void **state) {
   a.next_req = &req;
   a.next_res = &b;
   assert_int_equal(uv_loop_init(&loop), 0);
-  assert_int_equal(wfa_http_start(&loop, &req, on_resp, &a, NULL), 0);
+  assert_wf_ok(wfa_http_start(&loop, &req, on_resp, &a, NULL));
   run_and_close(&loop);
   assert_int_equal(a.ndone, 1);
   assert_int_equal(b.ndone, 1);
@@ -541,9 +542,9 @@ static void test_cancel(void **state) {
   memset(&x, 0, sizeof x);
   memset(&y, 0, sizeof y);
   assert_int_equal(uv_loop_init(&loop), 0);
-  assert_int_equal(wfa_http_start(&loop, &req, on_resp, &x, &call), 0);
+  assert_wf_ok(wfa_http_start(&loop, &req, on_resp, &x, &call));
   assert_non_null(call);
-  assert_int_equal(wfa_http_start(&loop, &req2, on_resp, &y, NULL), 0);
+  assert_wf_ok(wfa_http_start(&loop, &req2, on_resp, &y, NULL));
   uv_timer_init(&loop, &t);
   t.data = call;
   uv_timer_start(&t, cancel_cb, 200, 0);
@@ -561,7 +562,7 @@ static void test_cancel(void **state) {
   /* Before the loop ever ran: the callback still comes from the loop. */
   memset(&x, 0, sizeof x);
   assert_int_equal(uv_loop_init(&loop), 0);
-  assert_int_equal(wfa_http_start(&loop, &req, on_resp, &x, &call), 0);
+  assert_wf_ok(wfa_http_start(&loop, &req, on_resp, &x, &call));
   inside_caller = 1;
   wfa_http_cancel(call);
   inside_caller = 0;
@@ -655,15 +656,15 @@ static void test_unmatched_and_bad_args(void **state) {
 
   assert_int_equal(uv_loop_init(&loop), 0);
   req.url = NULL;
-  assert_int_equal(wfa_http_start(&loop, &req, on_resp, &x, &call), WF_EINVAL);
+  assert_wf_err(wfa_http_start(&loop, &req, on_resp, &x, &call), WF_EINVAL);
   assert_null(call);
   req.url = u;
   req.method = "get";
-  assert_int_equal(wfa_http_start(&loop, &req, on_resp, &x, NULL), WF_EINVAL);
+  assert_wf_err(wfa_http_start(&loop, &req, on_resp, &x, NULL), WF_EINVAL);
   req.method = NULL;
-  assert_int_equal(wfa_http_start(&loop, &req, NULL, &x, NULL), WF_EINVAL);
+  assert_wf_err(wfa_http_start(&loop, &req, NULL, &x, NULL), WF_EINVAL);
   req.nheaders = 1;
-  assert_int_equal(wfa_http_start(&loop, &req, on_resp, &x, NULL), WF_EINVAL);
+  assert_wf_err(wfa_http_start(&loop, &req, on_resp, &x, NULL), WF_EINVAL);
   run_and_close(&loop);
   wfa_http_resp_clear(NULL);
   wfa_http_cancel(NULL);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "assert_wf.h"
 #include "wfw_int.h"
 
 static cJSON *params, *fetch_out, *item;
@@ -65,7 +66,7 @@ static void assert_str_eval(const char *src, const char *want) {
   int rc;
   ctx(&c);
   char *got = eval_str(src, &c, &rc);
-  assert_int_equal(rc, 0);
+  assert_wf_ok(rc);
   assert_string_equal(got, want);
   free(got);
 }
@@ -76,8 +77,8 @@ static void assert_json_eval(const char *src, const char *want_json) {
   char err[512];
   cJSON *v;
   ctx(&c);
-  assert_int_equal(wfw_tmpl_parse(src, &t, err, sizeof err), 0);
-  assert_int_equal(wfw_tmpl_eval_json(&t, &c, &v), 0);
+  assert_wf_ok(wfw_tmpl_parse(src, &t, err, sizeof err));
+  assert_wf_ok(wfw_tmpl_eval_json(&t, &c, &v));
   char *js = cJSON_PrintUnformatted(v);
   assert_string_equal(js, want_json);
   free(js);
@@ -88,7 +89,7 @@ static void assert_json_eval(const char *src, const char *want_json) {
 static void assert_parse_error(const char *src, const char *needle) {
   wfw_tmpl t;
   char err[512] = "";
-  assert_int_equal(wfw_tmpl_parse(src, &t, err, sizeof err), WF_EINVAL);
+  assert_wf_err(wfw_tmpl_parse(src, &t, err, sizeof err), WF_EINVAL);
   if (!strstr(err, needle)) fail_msg("parse error for \"%s\" is \"%s\", wanted \"%s\"", src, err, needle);
   assert_int_equal(t.nparts, 0);
 }
@@ -98,7 +99,7 @@ static void assert_missing(const char *src, const char *needle) {
   int rc;
   ctx(&c);
   char *got = eval_str(src, &c, &rc);
-  assert_int_equal(rc, WF_ENOTFOUND);
+  assert_wf_err(rc, WF_ENOTFOUND);
   assert_null(got);
   if (!strstr(c.err, needle)) fail_msg("error for \"%s\" is \"%s\", wanted \"%s\"", src, c.err, needle);
 }
@@ -107,7 +108,7 @@ static void test_parse_structure(void **state) {
   (void)state;
   wfw_tmpl t;
   char err[256];
-  assert_int_equal(wfw_tmpl_parse("a ${params.date} b ${item.tags[1]}", &t, err, sizeof err), 0);
+  assert_wf_ok(wfw_tmpl_parse("a ${params.date} b ${item.tags[1]}", &t, err, sizeof err));
   assert_int_equal(t.nparts, 4);
   assert_string_equal(t.parts[0].lit, "a ");
   assert_int_equal(t.parts[1].expr.root, WFW_R_PARAMS);
@@ -123,7 +124,7 @@ static void test_parse_structure(void **state) {
   assert_false(wfw_tmpl_is_literal(&t));
   wfw_tmpl_clear(&t);
 
-  assert_int_equal(wfw_tmpl_parse("${stages.fetch.output.items}", &t, err, sizeof err), 0);
+  assert_wf_ok(wfw_tmpl_parse("${stages.fetch.output.items}", &t, err, sizeof err));
   assert_true(wfw_tmpl_is_expr(&t));
   assert_int_equal(t.parts[0].expr.root, WFW_R_STAGES);
   assert_string_equal(t.parts[0].expr.name, "fetch");
@@ -131,14 +132,14 @@ static void test_parse_structure(void **state) {
   assert_int_equal(t.parts[0].expr.stage, -1);
   wfw_tmpl_clear(&t);
 
-  assert_int_equal(wfw_tmpl_parse("plain text", &t, err, sizeof err), 0);
+  assert_wf_ok(wfw_tmpl_parse("plain text", &t, err, sizeof err));
   assert_true(wfw_tmpl_is_literal(&t));
   wfw_tmpl_clear(&t);
-  assert_int_equal(wfw_tmpl_parse("", &t, err, sizeof err), 0);
+  assert_wf_ok(wfw_tmpl_parse("", &t, err, sizeof err));
   assert_int_equal(t.nparts, 0);
   wfw_tmpl_clear(&t);
 
-  assert_int_equal(wfw_tmpl_parse("${ run.id }/${run.dir}/${workflow.dir}", &t, err, sizeof err), 0);
+  assert_wf_ok(wfw_tmpl_parse("${ run.id }/${run.dir}/${workflow.dir}", &t, err, sizeof err));
   assert_int_equal(t.parts[0].expr.root, WFW_R_RUN_ID);
   assert_int_equal(t.parts[2].expr.root, WFW_R_RUN_DIR);
   assert_int_equal(t.parts[4].expr.root, WFW_R_WORKFLOW_DIR);
@@ -210,13 +211,13 @@ static void test_missing(void **state) {
   ctx(&c);
   c.item = NULL;
   char *got = eval_str("${item.id}", &c, &rc);
-  assert_int_equal(rc, WF_ENOTFOUND);
+  assert_wf_err(rc, WF_ENOTFOUND);
   assert_null(got);
   assert_non_null(strstr(c.err, "outside a foreach stage"));
   ctx(&c);
   c.run_dir = NULL;
   got = eval_str("${run.dir}", &c, &rc);
-  assert_int_equal(rc, WF_ENOTFOUND);
+  assert_wf_err(rc, WF_ENOTFOUND);
   assert_non_null(strstr(c.err, "${run.dir}"));
 }
 
@@ -227,7 +228,7 @@ static void test_json_interp(void **state) {
                             "\"n\":3,\"deep\":{\"all\":\"${stages.fetch.output.items[1]}\"},\"lit\":\"$${x}\"}");
   cJSON *out;
   ctx(&c);
-  assert_int_equal(wfw_json_interp(with, &c, &out), 0);
+  assert_wf_ok(wfw_json_interp(with, &c, &out));
   char *js = cJSON_PrintUnformatted(out);
   assert_string_equal(js, "{\"date\":\"2026-01-31\",\"ids\":[7,\"x-7\"],\"n\":3,"
                           "\"deep\":{\"all\":{\"id\":8,\"type\":\"Task\",\"tags\":[]}},\"lit\":\"${x}\"}");
@@ -236,12 +237,12 @@ static void test_json_interp(void **state) {
   cJSON_Delete(with);
 
   with = cJSON_Parse("{\"a\":[\"${item.missing}\"]}");
-  assert_int_equal(wfw_json_interp(with, &c, &out), WF_ENOTFOUND);
+  assert_wf_err(wfw_json_interp(with, &c, &out), WF_ENOTFOUND);
   assert_null(out);
   assert_non_null(strstr(c.err, "no field \"missing\""));
   cJSON_Delete(with);
   with = cJSON_Parse("[\"${nope}\"]");
-  assert_int_equal(wfw_json_interp(with, &c, &out), WF_EINVAL);
+  assert_wf_err(wfw_json_interp(with, &c, &out), WF_EINVAL);
   assert_non_null(strstr(c.err, "unknown root \"nope\""));
   cJSON_Delete(with);
 }

@@ -32,21 +32,21 @@ static void test_retry_delay_math(void **state) {
 static void test_log_path_encoding(void **state) {
   (void)state;
   char p[256];
-  assert_int_equal(wfi_log_path("h", "r1", "fibery/Scrum/Task#12", p, sizeof p), 0);
+  assert_wf_ok(wfi_log_path("h", "r1", "fibery/Scrum/Task#12", p, sizeof p));
   assert_string_equal(p, "h/logs/r1/fibery%2FScrum%2FTask%2312.log");
-  assert_int_equal(wfi_log_path("h", "r1", "..", p, sizeof p), 0);
+  assert_wf_ok(wfi_log_path("h", "r1", "..", p, sizeof p));
   assert_string_equal(p, "h/logs/r1/%2E..log");
-  assert_int_equal(wfi_log_path("h", "r1", "x", p, 12), WF_EINVAL);
+  assert_wf_err(wfi_log_path("h", "r1", "x", p, 12), WF_EINVAL);
   /* A detached run's own log is no step's: not of a stage named wf, nor of ".wf". */
   char own[256];
-  assert_int_equal(wfi_run_log_path("h", "r1", own, sizeof own), 0);
+  assert_wf_ok(wfi_run_log_path("h", "r1", own, sizeof own));
   assert_string_equal(own, "h/logs/r1/.wf.log");
   static const char *const keys[] = {"wf", ".wf", "%2Ewf", ".wf.log", "wf/.wf"};
   for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-    assert_int_equal(wfi_log_path("h", "r1", keys[i], p, sizeof p), 0);
+    assert_wf_ok(wfi_log_path("h", "r1", keys[i], p, sizeof p));
     assert_string_not_equal(p, own);
   }
-  assert_int_equal(wfi_run_log_path("h", "r1", own, 17), WF_EINVAL);
+  assert_wf_err(wfi_run_log_path("h", "r1", own, 17), WF_EINVAL);
 }
 
 int main(void) {

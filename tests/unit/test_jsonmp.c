@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "assert_wf.h"
 #include "wf/wf.h"
 #include "wfact.h"
 #include "wfmp.h"
@@ -30,10 +31,10 @@ static char *round_trip(const char *json, uint8_t **mp, size_t *mplen) {
   char *txt;
 
   assert_non_null(j);
-  assert_int_equal(wfa_json_to_mp_buf(j, mp, mplen), 0);
+  assert_wf_ok(wfa_json_to_mp_buf(j, mp, mplen));
   cJSON_Delete(j);
-  assert_int_equal(wfm_validate(*mp, *mplen), 0);
-  assert_int_equal(wfa_mp_to_json(*mp, *mplen, &back), 0);
+  assert_wf_ok(wfm_validate(*mp, *mplen));
+  assert_wf_ok(wfa_mp_to_json(*mp, *mplen, &back));
   txt = cJSON_PrintUnformatted(back);
   cJSON_Delete(back);
   return txt;
@@ -71,9 +72,9 @@ static void test_unicode(void **state) {
   assert_string_equal(txt, "{\"k\xc3\xa9y\":\"h\xc3\xa9llo \xe2\x98\x83 \xf0\x9f\x98\x80\"}");
   cJSON_free(txt);
   wfm_reader_init(&r, mp, n);
-  assert_int_equal(wfm_next(&r, &o), 0);
+  assert_wf_ok(wfm_next(&r, &o));
   assert_int_equal(o.type, WFM_MAP);
-  assert_int_equal(wfm_next(&r, &o), 0);
+  assert_wf_ok(wfm_next(&r, &o));
   assert_int_equal(o.type, WFM_STR);
   assert_int_equal(o.v.s.n, 4);
   assert_memory_equal(o.v.s.p, "k\xc3\xa9y", 4);
@@ -104,7 +105,7 @@ static void test_json_numbers(void **state) {
     uint8_t *mp;
     size_t n;
     assert_non_null(j);
-    assert_int_equal(wfa_json_to_mp_buf(j, &mp, &n), 0);
+    assert_wf_ok(wfa_json_to_mp_buf(j, &mp, &n));
     cJSON_Delete(j);
     assert_int_equal(n, cases[i].n);
     assert_memory_equal(mp, cases[i].mp, n);
@@ -122,7 +123,7 @@ static cJSON *int_to_json(int neg, uint64_t u, int64_t i) {
     msgpack_pack_int64(&b.pk, i);
   else
     msgpack_pack_uint64(&b.pk, u);
-  assert_int_equal(wfa_mp_to_json((uint8_t *)b.sb.data, b.sb.size, &j), 0);
+  assert_wf_ok(wfa_mp_to_json((uint8_t *)b.sb.data, b.sb.size, &j));
   msgpack_sbuffer_destroy(&b.sb);
   return j;
 }
@@ -170,7 +171,7 @@ static void test_bin_ext_and_keys(void **state) {
     mp_init(&b);
     msgpack_pack_bin(&b.pk, i);
     msgpack_pack_bin_body(&b.pk, "foobar", i);
-    assert_int_equal(wfa_mp_to_json((uint8_t *)b.sb.data, b.sb.size, &j), 0);
+    assert_wf_ok(wfa_mp_to_json((uint8_t *)b.sb.data, b.sb.size, &j));
     assert_true(cJSON_IsString(j));
     assert_string_equal(j->valuestring, b64[i]);
     cJSON_Delete(j);
@@ -187,7 +188,7 @@ static void test_bin_ext_and_keys(void **state) {
   msgpack_pack_ext_with_body(&b.pk, "xyz", 3, 7);
   msgpack_pack_str_with_body(&b.pk, "s", 1);
   msgpack_pack_true(&b.pk);
-  assert_int_equal(wfa_mp_to_json((uint8_t *)b.sb.data, b.sb.size, &j), 0);
+  assert_wf_ok(wfa_mp_to_json((uint8_t *)b.sb.data, b.sb.size, &j));
   txt = cJSON_PrintUnformatted(j);
   assert_string_equal(txt, "{\"1\":\"a\",\"[1,2]\":null,\"s\":true}");
   cJSON_free(txt);
@@ -218,21 +219,21 @@ static void test_rejects_bad_msgpack(void **state) {
     /* an exact-size copy, so ASan catches any read past the cut */
     copy = malloc(cut ? cut : 1);
     memcpy(copy, mp, cut);
-    assert_int_equal(wfa_mp_to_json(copy, cut, &j), WF_ECORRUPT);
+    assert_wf_err(wfa_mp_to_json(copy, cut, &j), WF_ECORRUPT);
     assert_null(j);
     free(copy);
   }
   copy = malloc(n + 1);
   memcpy(copy, mp, n);
   copy[n] = 0xc0; /* trailing byte */
-  assert_int_equal(wfa_mp_to_json(copy, n + 1, &j), WF_ECORRUPT);
+  assert_wf_err(wfa_mp_to_json(copy, n + 1, &j), WF_ECORRUPT);
   assert_null(j);
   free(copy);
   free(mp);
   for (i = 0; i < sizeof hostile_n / sizeof hostile_n[0]; i++) {
     copy = malloc(hostile_n[i]);
     memcpy(copy, hostile[i], hostile_n[i]);
-    assert_int_equal(wfa_mp_to_json(copy, hostile_n[i], &j), WF_ECORRUPT);
+    assert_wf_err(wfa_mp_to_json(copy, hostile_n[i], &j), WF_ECORRUPT);
     free(copy);
   }
 }
@@ -253,7 +254,7 @@ static void test_depth(void **state) {
     memset(json + d, ']', d);
     json[2 * d] = 0;
     assert_non_null(j = cJSON_Parse(json));
-    assert_int_equal(wfa_json_to_mp_buf(j, &out, &n), d == WFM_MAX_VALUE_DEPTH ? 0 : WF_EINVAL);
+    assert_wf_err(wfa_json_to_mp_buf(j, &out, &n), d == WFM_MAX_VALUE_DEPTH ? 0 : WF_EINVAL);
     if (d == WFM_MAX_VALUE_DEPTH) {
       assert_int_equal(n, d);
       free(out);
@@ -265,7 +266,7 @@ static void test_depth(void **state) {
   for (d = WFM_MAX_DEPTH; d <= WFM_MAX_DEPTH + 1; d++) {
     memset(mp, 0x91, d); /* arrays of one element, innermost holds 0 */
     mp[d] = 0x00;
-    assert_int_equal(wfa_mp_to_json(mp, d + 1, &j), d == WFM_MAX_DEPTH ? 0 : WF_ECORRUPT);
+    assert_wf_err(wfa_mp_to_json(mp, d + 1, &j), d == WFM_MAX_DEPTH ? 0 : WF_ECORRUPT);
     cJSON_Delete(j);
   }
 }
@@ -277,10 +278,10 @@ static void test_container_keys(void **state) {
   const uint8_t nested[] = {0x81, 0x81, 0x81, 0xa1, 'k', 0x01, 0x02, 0x03}; /* {{{"k":1}:2}:3} */
   cJSON *j;
   (void)state;
-  assert_int_equal(wfa_mp_to_json(akey, sizeof akey, &j), 0);
+  assert_wf_ok(wfa_mp_to_json(akey, sizeof akey, &j));
   assert_non_null(cJSON_GetObjectItem(j, "[1]"));
   cJSON_Delete(j);
-  assert_int_equal(wfa_mp_to_json(nested, sizeof nested, &j), WF_ECORRUPT);
+  assert_wf_err(wfa_mp_to_json(nested, sizeof nested, &j), WF_ECORRUPT);
 }
 
 static void test_map_get(void **state) {
@@ -291,16 +292,16 @@ static void test_map_get(void **state) {
 
   (void)state;
   cJSON_free(txt);
-  assert_int_equal(wfa_mp_map_get(mp, n, "with", &v, &vn), 0);
+  assert_wf_ok(wfa_mp_map_get(mp, n, "with", &v, &vn));
   assert_int_equal(vn, 4);
   assert_memory_equal(v, "\x81\xa1x\x01", 4);
-  assert_int_equal(wfa_mp_map_get(mp, n, "item", &v, &vn), 0);
+  assert_wf_ok(wfa_mp_map_get(mp, n, "item", &v, &vn));
   assert_int_equal(vn, 1);
   assert_int_equal(v[0], 0xc0);
-  assert_int_equal(wfa_mp_map_get(mp, n, "wit", &v, &vn), WF_ENOTFOUND);
+  assert_wf_err(wfa_mp_map_get(mp, n, "wit", &v, &vn), WF_ENOTFOUND);
   assert_null(v);
-  assert_int_equal(wfa_mp_map_get((const uint8_t *)"\x93", 1, "x", &v, &vn), WF_ECORRUPT);
-  assert_int_equal(wfa_mp_map_get(mp, n - 2, "zzz", &v, &vn), WF_ECORRUPT);
+  assert_wf_err(wfa_mp_map_get((const uint8_t *)"\x93", 1, "x", &v, &vn), WF_ECORRUPT);
+  assert_wf_err(wfa_mp_map_get(mp, n - 2, "zzz", &v, &vn), WF_ECORRUPT);
   free(mp);
 }
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "assert_wf.h"
 #include "keys.h"
 #include "wf/wf.h"
 
@@ -62,14 +63,14 @@ static void test_unique(void **state) {
   wfw_keys_dup dup;
   for (size_t t = 0; t < NTUNINGS; t++) {
     cJSON *a = items_of(5000, 5000, UINT64_MAX, 0);
-    assert_int_equal(check(a, &tunings[t], &dup), 0);
+    assert_wf_ok(check(a, &tunings[t], &dup));
     assert_int_equal(checked, 5000); /* every item checked once */
     cJSON_Delete(a);
   }
   cJSON *a = cJSON_CreateArray();
-  assert_int_equal(check(a, NULL, &dup), 0);
+  assert_wf_ok(check(a, NULL, &dup));
   cJSON_AddItemToArray(a, cJSON_CreateString("BAD"));
-  assert_int_equal(check(a, NULL, &dup), WF_EINVAL);
+  assert_wf_err(check(a, NULL, &dup), WF_EINVAL);
   cJSON_Delete(a);
 }
 
@@ -106,7 +107,7 @@ static void test_bad_after_duplicate(void **state) {
   for (size_t t = 0; t < NTUNINGS; t++) {
     cJSON *a = items_of(3000, 3000, 10, 0);
     cJSON_AddItemToArray(a, cJSON_CreateString("BAD"));
-    assert_int_equal(check(a, &tunings[t], &dup), WF_EINVAL);
+    assert_wf_err(check(a, &tunings[t], &dup), WF_EINVAL);
     cJSON_Delete(a);
   }
 }
@@ -117,7 +118,7 @@ static void test_cost(void **state) {
   (void)state;
   wfw_keys_dup dup;
   cJSON *a = items_of(100000, 100000, UINT64_MAX, 0);
-  assert_int_equal(check(a, NULL, &dup), 0);
+  assert_wf_ok(check(a, NULL, &dup));
   assert_true(computed <= 2 * 100000 + 1000);
   cJSON_Delete(a);
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "assert_wf.h"
 #include "def_fixture.h"
 #include "wfw_int.h"
 
@@ -77,7 +78,7 @@ static void test_missing_file(void **state) {
   (void)state;
   wfw_def *d;
   wfw_err err;
-  assert_int_equal(wfw_load(DEFS "/nope.json", &d, &err), WF_ENOTFOUND);
+  assert_wf_err(wfw_load(DEFS "/nope.json", &d, &err), WF_ENOTFOUND);
   assert_null(d);
   assert_non_null(strstr(err.msg, "nope.json"));
 }
@@ -86,13 +87,13 @@ static void test_json_syntax(void **state) {
   (void)state;
   wfw_def *d;
   wfw_err err;
-  assert_int_equal(wfw_load(DEFS "/bad_syntax.json", &d, &err), WF_EINVAL);
+  assert_wf_err(wfw_load(DEFS "/bad_syntax.json", &d, &err), WF_EINVAL);
   assert_non_null(strstr(err.msg, "bad_syntax.json: 4:16: invalid JSON"));
-  assert_int_equal(wfw_load(DEFS "/trailing.json", &d, &err), WF_EINVAL);
+  assert_wf_err(wfw_load(DEFS "/trailing.json", &d, &err), WF_EINVAL);
   assert_non_null(strstr(err.msg, "trailing.json: 3:3: unexpected text after the JSON value"));
   expect_invalid("{'name': 'x', 'stages': [", "1:26", "unexpected end of input", NULL);
   expect_invalid("", "1:1", NULL, NULL);
-  assert_int_equal(wfw_parse("{\"a\":\0}", 7, "n.json", &d, &err), WF_EINVAL);
+  assert_wf_err(wfw_parse("{\"a\":\0}", 7, "n.json", &d, &err), WF_EINVAL);
   assert_non_null(strstr(err.msg, "n.json:1:6: a NUL byte"));
 }
 
@@ -260,7 +261,7 @@ static void test_interpolations(void **state) {
                "{'id':'c','needs':['b'],'run':['x','${stages.a.output.v}']}]}");
   wfw_def *d;
   wfw_err err;
-  assert_int_equal(wfw_parse(ok, strlen(ok), "t.json", &d, &err), 0);
+  assert_wf_ok(wfw_parse(ok, strlen(ok), "t.json", &d, &err));
   assert_int_equal(d->stages[2].argv[1].parts[0].expr.stage, 0);
   wfw_def_free(d);
   free(ok);

@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "assert_wf.h"
 #include "wfmp.h"
 #include "wfstore.h"
 
@@ -91,7 +92,7 @@ static void pack_everything(void) {
 }
 
 static void expect(wfm_reader *r, wfm_type type, wfm_obj *o) {
-  assert_int_equal(wfm_next(r, o), 0);
+  assert_wf_ok(wfm_next(r, o));
   assert_int_equal(o->type, type);
 }
 
@@ -100,7 +101,7 @@ static void test_every_type(void **state) {
   wfm_reader r;
   wfm_obj o;
   pack_everything();
-  assert_int_equal(wfm_validate(sb.data, sb.size), 0);
+  assert_wf_ok(wfm_validate(sb.data, sb.size));
   wfm_reader_init(&r, sb.data, sb.size);
   expect(&r, WFM_ARRAY, &o);
   assert_int_equal(o.v.n, 28);
@@ -147,19 +148,19 @@ static void test_every_type(void **state) {
   assert_int_equal(o.v.s.n, 20);
   expect(&r, WFM_ARRAY, &o);
   assert_int_equal(o.v.n, 20);
-  for (int i = 0; i < 20; i++) assert_int_equal(wfm_skip(&r), 0);
+  for (int i = 0; i < 20; i++) assert_wf_ok(wfm_skip(&r));
   expect(&r, WFM_MAP, &o);
   assert_int_equal(o.v.n, 1);
-  assert_int_equal(wfm_skip(&r), 0);
-  assert_int_equal(wfm_skip(&r), 0);
+  assert_wf_ok(wfm_skip(&r));
+  assert_wf_ok(wfm_skip(&r));
   expect(&r, WFM_MAP, &o);
   assert_int_equal(o.v.n, 16);
-  for (int i = 0; i < 32; i++) assert_int_equal(wfm_skip(&r), 0);
+  for (int i = 0; i < 32; i++) assert_wf_ok(wfm_skip(&r));
   expect(&r, WFM_ARRAY, &o);
   assert_int_equal(o.v.n, 70000);
   for (int i = 0; i < 70000; i++) expect(&r, WFM_NIL, &o);
   assert_ptr_equal(r.p, r.end);
-  assert_int_equal(wfm_next(&r, &o), WF_ECORRUPT);
+  assert_wf_err(wfm_next(&r, &o), WF_ECORRUPT);
 }
 
 /* Signed encodings of non-negative numbers read as unsigned. */
@@ -205,14 +206,14 @@ static void test_truncation(void **state) {
   wfm_reader r;
   wfm_obj o;
   pack_small();
-  assert_int_equal(wfm_validate(sb.data, sb.size), 0);
+  assert_wf_ok(wfm_validate(sb.data, sb.size));
   /* Each prefix in a buffer of its own size, so a read past it is caught by ASan. */
   for (size_t n = 0; n < sb.size; n++) {
     uint8_t *copy = malloc(n ? n : 1);
     memcpy(copy, sb.data, n);
-    assert_int_equal(wfm_validate(copy, n), WF_ECORRUPT);
+    assert_wf_err(wfm_validate(copy, n), WF_ECORRUPT);
     wfm_reader_init(&r, copy, n);
-    assert_int_equal(wfm_skip(&r), WF_ECORRUPT);
+    assert_wf_err(wfm_skip(&r), WF_ECORRUPT);
     free(copy);
   }
   /* The hand-written wide headers read as what they are. */
@@ -253,8 +254,8 @@ static void test_hostile_lengths(void **state) {
   wfm_obj o;
   for (size_t i = 0; i < sizeof hostile / sizeof hostile[0]; i++) {
     wfm_reader_init(&r, hostile[i], sizeof hostile[i]);
-    assert_int_equal(wfm_next(&r, &o), WF_ECORRUPT);
-    assert_int_equal(wfm_validate(hostile[i], sizeof hostile[i]), WF_ECORRUPT);
+    assert_wf_err(wfm_next(&r, &o), WF_ECORRUPT);
+    assert_wf_err(wfm_validate(hostile[i], sizeof hostile[i]), WF_ECORRUPT);
   }
 }
 
@@ -262,10 +263,10 @@ static void test_trailing(void **state) {
   (void)state;
   static const uint8_t two[] = {0x01, 0x02};
   static const uint8_t one[] = {0x92, 0x01, 0x02};
-  assert_int_equal(wfm_validate(two, sizeof two), WF_ECORRUPT);
-  assert_int_equal(wfm_validate(one, sizeof one), 0);
-  assert_int_equal(wfm_validate(one, 0), WF_ECORRUPT);
-  assert_int_equal(wfm_validate(NULL, 0), WF_ECORRUPT);
+  assert_wf_err(wfm_validate(two, sizeof two), WF_ECORRUPT);
+  assert_wf_ok(wfm_validate(one, sizeof one));
+  assert_wf_err(wfm_validate(one, 0), WF_ECORRUPT);
+  assert_wf_err(wfm_validate(NULL, 0), WF_ECORRUPT);
 }
 
 static void test_depth(void **state) {
@@ -274,15 +275,15 @@ static void test_depth(void **state) {
   uint8_t *b = malloc(BOMB + 1);
   memset(b, 0x91, BOMB);
   b[BOMB] = 0xc0;
-  assert_int_equal(wfm_validate(b, BOMB + 1), WF_ECORRUPT);
+  assert_wf_err(wfm_validate(b, BOMB + 1), WF_ECORRUPT);
   /* The limit itself: WFM_MAX_DEPTH nested arrays pass, one more does not. */
   uint8_t *ok = b + BOMB - WFM_MAX_DEPTH;
-  assert_int_equal(wfm_validate(ok, WFM_MAX_DEPTH + 1), 0);
-  assert_int_equal(wfm_validate(ok - 1, WFM_MAX_DEPTH + 2), WF_ECORRUPT);
+  assert_wf_ok(wfm_validate(ok, WFM_MAX_DEPTH + 1));
+  assert_wf_err(wfm_validate(ok - 1, WFM_MAX_DEPTH + 2), WF_ECORRUPT);
   /* Maps count as nesting too. */
   memset(b, 0x81, BOMB);
   for (int i = 0; i < BOMB; i += 2) b[i + 1] = 0x81;
-  assert_int_equal(wfm_validate(b, BOMB + 1), WF_ECORRUPT);
+  assert_wf_err(wfm_validate(b, BOMB + 1), WF_ECORRUPT);
   free(b);
 }
 
@@ -312,23 +313,23 @@ static void test_check_value(void **state) {
   deep[sizeof deep - 1] = 0xc0;
   /* WFM_MAX_VALUE_DEPTH levels pass, one more fails at the bracket too many */
   const uint8_t *v = deep + sizeof deep - 1 - WFM_MAX_VALUE_DEPTH;
-  assert_int_equal(wfm_check_value(v, WFM_MAX_VALUE_DEPTH + 1, WFM_MAX_VALUE_DEPTH, 0, &f, &at), 0);
-  assert_int_equal(wfm_check_value(v - 1, WFM_MAX_VALUE_DEPTH + 2, WFM_MAX_VALUE_DEPTH, 0, &f, &at),
-                   WF_EINVAL);
+  assert_wf_ok(wfm_check_value(v, WFM_MAX_VALUE_DEPTH + 1, WFM_MAX_VALUE_DEPTH, 0, &f, &at));
+  assert_wf_err(wfm_check_value(v - 1, WFM_MAX_VALUE_DEPTH + 2, WFM_MAX_VALUE_DEPTH, 0, &f, &at),
+                WF_EINVAL);
   assert_int_equal(f, WFM_FAULT_DEPTH);
   assert_int_equal(at, WFM_MAX_VALUE_DEPTH);
   /* never deeper than the decoders, whatever is asked */
-  assert_int_equal(wfm_check_value(deep, sizeof deep, 1000, 0, &f, &at), WF_EINVAL);
+  assert_wf_err(wfm_check_value(deep, sizeof deep, 1000, 0, &f, &at), WF_EINVAL);
   assert_int_equal(f, WFM_FAULT_DEPTH);
   /* {"k": "ab\xff"}: bad only with the text checks; the offset is the byte's */
   const uint8_t bad[] = {0x81, 0xa1, 'k', 0xa3, 'a', 'b', 0xff};
-  assert_int_equal(wfm_check_value(bad, sizeof bad, 8, 0, &f, &at), 0);
-  assert_int_equal(wfm_check_value(bad, sizeof bad, 8, WFM_CHECK_TEXT, &f, &at), WF_EINVAL);
+  assert_wf_ok(wfm_check_value(bad, sizeof bad, 8, 0, &f, &at));
+  assert_wf_err(wfm_check_value(bad, sizeof bad, 8, WFM_CHECK_TEXT, &f, &at), WF_EINVAL);
   assert_int_equal(f, WFM_FAULT_UTF8);
   assert_int_equal(at, 6);
   /* a NUL in a key */
   const uint8_t nul[] = {0x81, 0xa2, 'k', 0, 0xc0};
-  assert_int_equal(wfm_check_value(nul, sizeof nul, 8, WFM_CHECK_TEXT, &f, &at), WF_EINVAL);
+  assert_wf_err(wfm_check_value(nul, sizeof nul, 8, WFM_CHECK_TEXT, &f, &at), WF_EINVAL);
   assert_int_equal(f, WFM_FAULT_NUL);
   assert_int_equal(at, 3);
   /* {[1]: 2} and {[{"k": [1]}]: 2} are shown with their keys as text; {{[1]: 2}: 3} has a
@@ -336,19 +337,19 @@ static void test_check_value(void **state) {
   const uint8_t akey[] = {0x81, 0x91, 0x01, 0x02};
   const uint8_t deepkey[] = {0x81, 0x91, 0x81, 0xa1, 'k', 0x91, 0x01, 0x02};
   const uint8_t keykey[] = {0x81, 0x81, 0x91, 0x01, 0x02, 0x03};
-  assert_int_equal(wfm_check_value(akey, sizeof akey, 8, WFM_CHECK_TEXT, &f, &at), 0);
-  assert_int_equal(wfm_check_value(deepkey, sizeof deepkey, 8, WFM_CHECK_TEXT, &f, &at), 0);
-  assert_int_equal(wfm_check_value(keykey, sizeof keykey, 8, WFM_CHECK_TEXT, &f, &at), WF_EINVAL);
+  assert_wf_ok(wfm_check_value(akey, sizeof akey, 8, WFM_CHECK_TEXT, &f, &at));
+  assert_wf_ok(wfm_check_value(deepkey, sizeof deepkey, 8, WFM_CHECK_TEXT, &f, &at));
+  assert_wf_err(wfm_check_value(keykey, sizeof keykey, 8, WFM_CHECK_TEXT, &f, &at), WF_EINVAL);
   assert_int_equal(f, WFM_FAULT_KEY);
   assert_int_equal(at, 2);
-  assert_int_equal(wfm_check_value(keykey, sizeof keykey, 8, 0, &f, &at), 0);
+  assert_wf_ok(wfm_check_value(keykey, sizeof keykey, 8, 0, &f, &at));
   /* not one value: cut short, trailing bytes, nothing */
-  assert_int_equal(wfm_check_value(bad, 5, 8, 0, &f, &at), WF_EINVAL);
+  assert_wf_err(wfm_check_value(bad, 5, 8, 0, &f, &at), WF_EINVAL);
   assert_int_equal(f, WFM_FAULT_MALFORMED);
   const uint8_t two[] = {0x01, 0x02};
-  assert_int_equal(wfm_check_value(two, 2, 8, 0, &f, &at), WF_EINVAL);
+  assert_wf_err(wfm_check_value(two, 2, 8, 0, &f, &at), WF_EINVAL);
   assert_int_equal(at, 1);
-  assert_int_equal(wfm_check_value(two, 0, 8, 0, &f, &at), WF_EINVAL);
+  assert_wf_err(wfm_check_value(two, 0, 8, 0, &f, &at), WF_EINVAL);
 }
 
 static void test_skip(void **state) {
@@ -364,13 +365,13 @@ static void test_skip(void **state) {
   wfm_pack_str(&pk, "after");
   msgpack_pack_int(&pk, 42);
   wfm_reader_init(&r, sb.data, sb.size);
-  assert_int_equal(wfm_skip(&r), 0);
+  assert_wf_ok(wfm_skip(&r));
   expect(&r, WFM_UINT, &o);
   assert_int_equal(o.v.u, 42);
   /* Skipping the inner map only lands on "after". */
   wfm_reader_init(&r, sb.data, sb.size);
   expect(&r, WFM_ARRAY, &o);
-  assert_int_equal(wfm_skip(&r), 0);
+  assert_wf_ok(wfm_skip(&r));
   expect(&r, WFM_STR, &o);
   assert_memory_equal(o.v.s.p, "after", 5);
 }
@@ -385,37 +386,37 @@ static void test_typed_reads(void **state) {
   uint32_t n;
   static const uint8_t neg[] = {0xff};
   wfm_reader_init(&r, neg, 1);
-  assert_int_equal(wfm_read_uint(&r, &u), WF_ECORRUPT);
+  assert_wf_err(wfm_read_uint(&r, &u), WF_ECORRUPT);
   wfm_reader_init(&r, neg, 1);
-  assert_int_equal(wfm_read_int(&r, &i), 0);
+  assert_wf_ok(wfm_read_int(&r, &i));
   assert_int_equal(i, -1);
   static const uint8_t big[] = {0xcf, 0x80, 0, 0, 0, 0, 0, 0, 0};
   wfm_reader_init(&r, big, sizeof big);
-  assert_int_equal(wfm_read_int(&r, &i), WF_ECORRUPT);
+  assert_wf_err(wfm_read_int(&r, &i), WF_ECORRUPT);
   wfm_reader_init(&r, big, sizeof big);
-  assert_int_equal(wfm_read_uint(&r, &u), 0);
+  assert_wf_ok(wfm_read_uint(&r, &u));
   assert_true(u == 1ull << 63);
   static const uint8_t t[] = {0xc3, 0x01};
   wfm_reader_init(&r, t, 2);
-  assert_int_equal(wfm_read_bool(&r, &b), 0);
+  assert_wf_ok(wfm_read_bool(&r, &b));
   assert_true(b);
-  assert_int_equal(wfm_read_bool(&r, &b), WF_ECORRUPT);
+  assert_wf_err(wfm_read_bool(&r, &b), WF_ECORRUPT);
   static const uint8_t strs[] = {0xc0, 0xa2, 'o', 'k', 0xa3, 'a', 0, 'b', 0xc4, 1, 'x'};
   wfm_reader_init(&r, strs, sizeof strs);
-  assert_int_equal(wfm_read_str_opt(&r, &s), 0);
+  assert_wf_ok(wfm_read_str_opt(&r, &s));
   assert_null(s);
-  assert_int_equal(wfm_read_str_opt(&r, &s), 0);
+  assert_wf_ok(wfm_read_str_opt(&r, &s));
   assert_string_equal(s, "ok");
   free(s);
-  assert_int_equal(wfm_read_str_opt(&r, &s), WF_ECORRUPT); /* embedded NUL */
+  assert_wf_err(wfm_read_str_opt(&r, &s), WF_ECORRUPT); /* embedded NUL */
   assert_null(s);
-  assert_int_equal(wfm_read_str_opt(&r, &s), WF_ECORRUPT); /* bin is not a string */
+  assert_wf_err(wfm_read_str_opt(&r, &s), WF_ECORRUPT); /* bin is not a string */
   static const uint8_t arr[] = {0x92, 0xc0, 0xc0, 0xa0};
   wfm_reader_init(&r, arr, sizeof arr);
-  assert_int_equal(wfm_read_array(&r, &n), 0);
+  assert_wf_ok(wfm_read_array(&r, &n));
   assert_int_equal(n, 2);
   wfm_reader_init(&r, arr + 3, 1);
-  assert_int_equal(wfm_read_array(&r, &n), WF_ECORRUPT);
+  assert_wf_err(wfm_read_array(&r, &n), WF_ECORRUPT);
 }
 
 static void test_read_raw(void **state) {
@@ -425,18 +426,18 @@ static void test_read_raw(void **state) {
   uint8_t *p;
   size_t n;
   wfm_reader_init(&r, b, sizeof b);
-  assert_int_equal(wfm_read_raw_opt(&r, &p, &n), 0);
+  assert_wf_ok(wfm_read_raw_opt(&r, &p, &n));
   assert_int_equal(n, 6);
   assert_memory_equal(p, b, 6);
   free(p);
-  assert_int_equal(wfm_read_raw_opt(&r, &p, &n), 0);
+  assert_wf_ok(wfm_read_raw_opt(&r, &p, &n));
   assert_null(p);
   assert_int_equal(n, 0);
-  assert_int_equal(wfm_read_raw_opt(&r, &p, &n), 0);
+  assert_wf_ok(wfm_read_raw_opt(&r, &p, &n));
   assert_int_equal(n, 1);
   assert_int_equal(p[0], 5);
   free(p);
-  assert_int_equal(wfm_read_raw_opt(&r, &p, &n), WF_ECORRUPT); /* truncated array */
+  assert_wf_err(wfm_read_raw_opt(&r, &p, &n), WF_ECORRUPT); /* truncated array */
   assert_null(p);
 }
 

@@ -12,13 +12,14 @@
 
 #include <cmocka.h>
 
+#include "assert_wf.h"
 #include "api_fixture.h"
 #include "wfengine.h"
 
 static void read_run(wfs_env *env, const char *id, wfs_run *r) {
   wfs_txn t;
-  assert_int_equal(wfs_read_begin(env, &t), 0);
-  assert_int_equal(wfs_run_get(&t, id, r), 0);
+  assert_wf_ok(wfs_read_begin(env, &t));
+  assert_wf_ok(wfs_run_get(&t, id, r));
   wfs_read_end(&t);
 }
 
@@ -27,12 +28,12 @@ static void read_run(wfs_env *env, const char *id, wfs_run *r) {
 static void test_owner_liveness(void **state) {
   (void)state;
   wfs_env *env;
-  assert_int_equal(wfs_open(dir, &env), 0);
+  assert_wf_ok(wfs_open(dir, &env));
   wfi_run_spec spec = {0};
   spec.run_id = "live";
   spec.workflow = "t";
   wfi_lease lease = WFI_LEASE_INIT;
-  assert_int_equal(wfi_run_create(env, &spec, NULL, &lease), 0);
+  assert_wf_ok(wfi_run_create(env, &spec, NULL, &lease));
   wfs_run r = {0};
   read_run(env, "live", &r);
   assert_true(r.epoch == 1 && lease.epoch == 1);
@@ -106,27 +107,27 @@ static void test_takeover_fences_old_owner(void **state) {
   wf_run *run;
   const void *out;
   size_t outlen;
-  assert_int_equal(wf_store_open(dir, &st), 0);
-  assert_int_equal(wf_run_begin(st, "api", "fence", &run), 0);
-  assert_int_equal(wf_step_run(run, "a", "\x01", 1, echo_fn, NULL, &out, &outlen, NULL), 0);
+  assert_wf_ok(wf_store_open(dir, &st));
+  assert_wf_ok(wf_run_begin(st, "api", "fence", &run));
+  assert_wf_ok(wf_step_run(run, "a", "\x01", 1, echo_fn, NULL, &out, &outlen, NULL));
   assert_int_equal(claim_elsewhere("fence", 0), 1);                       /* busy */
   assert_int_equal(claim_elsewhere("fence", WFI_CLAIM_TAKEOVER), 10 + 2); /* epoch 2 */
-  assert_int_equal(wf_step_run(run, "b", "\x02", 1, echo_fn, NULL, &out, &outlen, NULL),
-                   WF_EFENCED);
-  assert_int_equal(wf_run_end(run, WF_RUN_SUCCEEDED), WF_EFENCED);
+  assert_wf_err(wf_step_run(run, "b", "\x02", 1, echo_fn, NULL, &out, &outlen, NULL),
+                WF_EFENCED);
+  assert_wf_err(wf_run_end(run, WF_RUN_SUCCEEDED), WF_EFENCED);
   wf_store_close(st);
   st = NULL;
 
   wfs_env *env;
-  assert_int_equal(wfs_open(dir, &env), 0);
+  assert_wf_ok(wfs_open(dir, &env));
   wfs_txn t;
   wfs_step s;
-  assert_int_equal(wfs_read_begin(env, &t), 0);
-  assert_int_equal(wfs_step_get(&t, "fence", "a", &s), 0);
+  assert_wf_ok(wfs_read_begin(env, &t));
+  assert_wf_ok(wfs_step_get(&t, "fence", "a", &s));
   wfs_step_clear(&s);
-  assert_int_equal(wfs_step_get(&t, "fence", "b", &s), WF_ENOTFOUND);
+  assert_wf_err(wfs_step_get(&t, "fence", "b", &s), WF_ENOTFOUND);
   struct seq_check c = {0, 0, 1};
-  assert_int_equal(wfs_events_scan(&t, "fence", 0, seq_cb, &c), 0);
+  assert_wf_ok(wfs_events_scan(&t, "fence", 0, seq_cb, &c));
   wfs_read_end(&t);
   assert_true(c.ordered);
   assert_true(c.n == 3); /* started, step a, resumed (taken over): nothing of the old owner */
@@ -146,15 +147,15 @@ static void test_lock_of_a_deleted_run(void **state) {
   (void)state;
   make_run("again", "api", WF_RUN_SUCCEEDED, NULL);
   wfi_lease stale = WFI_LEASE_INIT;
-  assert_int_equal(wfi_lease_open(dir, "again", &stale), 0); /* before the deletion */
-  assert_int_equal(wf_run_delete(st, "again"), 0);
-  assert_int_equal(wfi_lease_lock(&stale, 1), 0);
+  assert_wf_ok(wfi_lease_open(dir, "again", &stale)); /* before the deletion */
+  assert_wf_ok(wf_run_delete(st, "again"));
+  assert_wf_ok(wfi_lease_lock(&stale, 1));
   wfs_run r = {.id = "again", .status = WFS_RUN_RUNNING, .epoch = 1};
   wfi_owner_self(&r.owner);
   assert_false(wfi_run_owner_alive(dir, &r)); /* locked where nobody looks */
-  assert_int_equal(wfi_lease_recheck(&stale, dir, "again"), 0);
+  assert_wf_ok(wfi_lease_recheck(&stale, dir, "again"));
   assert_true(wfi_run_owner_alive(dir, &r));
-  assert_int_equal(wfi_lease_recheck(&stale, dir, "again"), 0); /* in place: kept */
+  assert_wf_ok(wfi_lease_recheck(&stale, dir, "again")); /* in place: kept */
   assert_true(wfi_run_owner_alive(dir, &r));
   wfi_lease_release(&stale);
   assert_false(wfi_run_owner_alive(dir, &r));

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "assert_wf.h"
 #include "def_fixture.h"
 #include "wfw_int.h"
 
@@ -28,7 +29,7 @@ static void expect_bind(wfw_def *d, const char *const *kv, size_t n, const char 
   int rc = wfw_bind_params(d, kv, n, &mp, &len, &err);
   if (rc) fail_msg("bind: %s", err.msg);
   cJSON *j;
-  assert_int_equal(wfa_mp_to_json(mp, len, &j), 0);
+  assert_wf_ok(wfa_mp_to_json(mp, len, &j));
   char *s = cJSON_PrintUnformatted(j);
   assert_string_equal(s, want_json);
   free(s);
@@ -40,7 +41,7 @@ static void expect_bind_error(wfw_def *d, const char *const *kv, size_t n, const
   uint8_t *mp = (uint8_t *)1;
   size_t len = 1;
   wfw_err err;
-  assert_int_equal(wfw_bind_params(d, kv, n, &mp, &len, &err), WF_EINVAL);
+  assert_wf_err(wfw_bind_params(d, kv, n, &mp, &len, &err), WF_EINVAL);
   assert_null(mp);
   assert_int_equal(len, 0);
   if (!strstr(err.msg, needle)) fail_msg("bind error is \"%s\", wanted \"%s\"", err.msg, needle);
@@ -82,7 +83,7 @@ static void test_bind_params(void **state) {
   wfw_def_free(d);
 
   char *none = q("{'name':'t','stages':[{'id':'a','run':['x']}]}");
-  assert_int_equal(wfw_parse(none, strlen(none), "t.json", &d, NULL), 0);
+  assert_wf_ok(wfw_parse(none, strlen(none), "t.json", &d, NULL));
   expect_bind(d, NULL, 0, "{}");
   const char *e12[] = {"x=1"};
   expect_bind_error(d, e12, 1, "unknown param \"x\" (workflow \"t\" declares no params)");

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "assert_wf.h"
 #include "wfw_int.h"
 
 #define DEFS WF_TEST_DATA "/defs"
@@ -60,12 +61,12 @@ static wfi_plan *plan_for(wfw_def *d, const char *const *kv, size_t n) {
   size_t len;
   wfi_plan *p;
   wfw_err err;
-  assert_int_equal(wfw_bind_params(d, kv, n, &params, &len, &err), 0);
+  assert_wf_ok(wfw_bind_params(d, kv, n, &params, &len, &err));
   int rc = wfw_plan_new(d, params, len, NULL, NULL, NULL, NULL, &p, &err);
   if (rc) fail_msg("plan: %s", err.msg);
   free(params);
   wfw_plan_set_io(p, &fake_io);
-  assert_int_equal(wfw_plan_set_home(p, "/h"), 0);
+  assert_wf_ok(wfw_plan_set_home(p, "/h"));
   memset(outputs, 0, sizeof outputs);
   memset(fetches, 0, sizeof fetches);
   last_error[0] = '\0';
@@ -78,14 +79,14 @@ static char *input_json(wfi_plan *p, wfi_exec *x, uint32_t stage, const char *it
   size_t inlen, ilen = 0;
   if (item) {
     cJSON *j = cJSON_Parse(item);
-    assert_int_equal(wfa_json_to_mp_buf(j, &imp, &ilen), 0);
+    assert_wf_ok(wfa_json_to_mp_buf(j, &imp, &ilen));
     cJSON_Delete(j);
   }
   int rc = p->ops->build_input(p->ud, x, stage, imp, ilen, &in, &inlen);
   free(imp);
   if (rc) return NULL;
   cJSON *j;
-  assert_int_equal(wfa_mp_to_json(in, inlen, &j), 0);
+  assert_wf_ok(wfa_mp_to_json(in, inlen, &j));
   char *s = cJSON_PrintUnformatted(j);
   cJSON_Delete(j);
   free(in);
@@ -144,16 +145,16 @@ static void test_stages(void **state) {
   wfw_plan_free(p);
 
   wfw_err err;
-  assert_int_equal(wfw_plan_new(d, NULL, 0, NULL, NULL, "count", NULL, &p, &err), 0);
+  assert_wf_ok(wfw_plan_new(d, NULL, 0, NULL, NULL, "count", NULL, &p, &err));
   assert_true(p->stages[0].selected && !p->stages[0].rerun);
   assert_true(p->stages[2].selected && p->stages[2].rerun);
   assert_true(p->stages[3].rerun);
   wfw_plan_free(p);
-  assert_int_equal(wfw_plan_new(d, NULL, 0, "fetch", "fetch", NULL, NULL, &p, &err), WF_EINVAL);
+  assert_wf_err(wfw_plan_new(d, NULL, 0, "fetch", "fetch", NULL, NULL, &p, &err), WF_EINVAL);
   assert_null(p);
   assert_non_null(strstr(err.msg, "both in --only and --skip"));
   const uint8_t not_map[] = {0x01};
-  assert_int_equal(wfw_plan_new(d, not_map, 1, NULL, NULL, NULL, NULL, &p, &err), WF_EINVAL);
+  assert_wf_err(wfw_plan_new(d, not_map, 1, NULL, NULL, NULL, NULL, &p, &err), WF_EINVAL);
   assert_non_null(strstr(err.msg, "not a map"));
   wfw_plan_free(NULL);
   wfw_def_free(d);
@@ -178,7 +179,7 @@ static void expect_select_error(wfw_def *d, const char *only, const char *skip, 
                                 const char *to, const char *needle) {
   int sel[4], rerun[4];
   wfw_err err;
-  assert_int_equal(wfw_select(d, only, skip, from, to, sel, rerun, &err), WF_EINVAL);
+  assert_wf_err(wfw_select(d, only, skip, from, to, sel, rerun, &err), WF_EINVAL);
   if (!strstr(err.msg, needle)) fail_msg("select error is \"%s\", wanted \"%s\"", err.msg, needle);
 }
 
@@ -274,7 +275,7 @@ static void test_run_dir_without_home(void **state) {
   wfw_def *d = load(DEFS "/full.json");
   const char *kv[] = {"date=2026-01-31", "note=n"};
   wfi_plan *p = plan_for(d, kv, 2);
-  assert_int_equal(wfw_plan_set_home(p, NULL), 0);
+  assert_wf_ok(wfw_plan_set_home(p, NULL));
   outputs[0] = "{\"items\":[{\"type\":\"Task\",\"id\":1}]}";
   outputs[1] = "{\"Task:1\":{\"ok\":1}}";
   outputs[2] = "{\"n\":5}";
@@ -304,7 +305,7 @@ static char *iterate(wfi_plan *p, wfi_exec *x, uint32_t stage, uint64_t *hash) {
   buf[0] = '\0';
   while ((rc = p->ops->items_next(it, &item, &len, key, sizeof key, cls, sizeof cls)) == 1) {
     cJSON *j;
-    assert_int_equal(wfa_mp_to_json(item, len, &j), 0);
+    assert_wf_ok(wfa_mp_to_json(item, len, &j));
     assert_non_null(cJSON_GetObjectItem(j, "id"));
     cJSON_Delete(j);
     n += (size_t)snprintf(buf + n, sizeof buf - n, "%s|%s\n", key, cls);
@@ -356,7 +357,7 @@ static void test_item_keys(void **state) {
                      "\"key\":\"${item.id}\"}]}";
   wfw_def *d;
   wfw_err err;
-  assert_int_equal(wfw_parse(json, strlen(json), "k.json", &d, &err), 0);
+  assert_wf_ok(wfw_parse(json, strlen(json), "k.json", &d, &err));
   wfi_plan *p = plan_for(d, NULL, 0);
   uint64_t h;
   char long_key[400];

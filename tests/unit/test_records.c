@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "assert_wf.h"
 #include "wfs_internal.h"
 
 static void assert_str_eq(const char *a, const char *b) {
@@ -158,7 +159,7 @@ static void assert_prefixes_refused(const uint8_t *buf, size_t len,
   for (size_t n = 0; n < len; n++) {
     uint8_t *copy = malloc(n ? n : 1);
     memcpy(copy, buf, n);
-    assert_int_equal(decode(copy, n, out), WF_ECORRUPT);
+    assert_wf_err(decode(copy, n, out), WF_ECORRUPT);
     free(copy);
   }
 }
@@ -174,14 +175,14 @@ static void test_run_round_trip(void **state) {
   uint8_t *buf;
   size_t len;
   full_run(&r);
-  assert_int_equal(wfs_run_encode(&r, &buf, &len), 0);
-  assert_int_equal(wfs_run_decode(buf, len, &back), 0);
+  assert_wf_ok(wfs_run_encode(&r, &buf, &len));
+  assert_wf_ok(wfs_run_decode(buf, len, &back));
   assert_run_eq(&r, &back);
   wfs_run_clear(&back);
   assert_prefixes_refused(buf, len, run_dec, &back);
   /* The head an owner's commit reads, without decoding the rest. */
   wfs_run_head h;
-  assert_int_equal(wfs_run_head_decode(buf, len, &h), 0);
+  assert_wf_ok(wfs_run_head_decode(buf, len, &h));
   assert_int_equal(h.status, r.status);
   assert_int_equal(h.cancel_requested, r.cancel_requested);
   assert_true(h.created_at == r.created_at && h.event_seq == r.event_seq && h.epoch == r.epoch);
@@ -189,15 +190,15 @@ static void test_run_round_trip(void **state) {
   /* A version 1 record (no epoch, 29 elements) is still read, with epoch 0. */
   uint8_t *mp, *v1;
   size_t mplen, v1len;
-  assert_int_equal(wfs_envelope_unwrap(buf, len, &mp, &mplen), 0);
+  assert_wf_ok(wfs_envelope_unwrap(buf, len, &mp, &mplen));
   assert_true(mp[0] == 0xdc && mp[2] == 30 && mp[3] == 2 && mp[mplen - 9] == 0xcf);
   mp[2] = 29;
   mp[3] = 1;
-  assert_int_equal(wfs_envelope_wrap(mp, mplen - 9, &v1, &v1len), 0);
-  assert_int_equal(wfs_run_decode(v1, v1len, &back), 0);
+  assert_wf_ok(wfs_envelope_wrap(mp, mplen - 9, &v1, &v1len));
+  assert_wf_ok(wfs_run_decode(v1, v1len, &back));
   assert_true(back.epoch == 0 && back.event_seq == r.event_seq);
   wfs_run_clear(&back);
-  assert_int_equal(wfs_run_head_decode(v1, v1len, &h), 0);
+  assert_wf_ok(wfs_run_head_decode(v1, v1len, &h));
   assert_true(h.epoch == 0 && h.event_seq == r.event_seq);
   free(v1);
   free(mp);
@@ -208,8 +209,8 @@ static void test_run_round_trip(void **state) {
   /* Every optional field empty. */
   memset(&empty, 0, sizeof empty);
   empty.id = wfs_strdup("r1");
-  assert_int_equal(wfs_run_encode(&empty, &buf, &len), 0);
-  assert_int_equal(wfs_run_decode(buf, len, &back), 0);
+  assert_wf_ok(wfs_run_encode(&empty, &buf, &len));
+  assert_wf_ok(wfs_run_decode(buf, len, &back));
   assert_run_eq(&empty, &back);
   assert_null(back.params);
   assert_null(back.workflow);
@@ -229,13 +230,13 @@ static void test_step_round_trip(void **state) {
   uint32_t gen;
 
   full_step(&s, 5000);
-  assert_int_equal(wfs_step_encode(&s, &buf, &len), 0);
+  assert_wf_ok(wfs_step_encode(&s, &buf, &len));
   assert_int_equal(buf[0], 1);        /* compressed */
   assert_true(len < s.output_len);    /* and smaller */
-  assert_int_equal(wfs_step_decode(buf, len, &back), 0);
+  assert_wf_ok(wfs_step_decode(buf, len, &back));
   assert_step_eq(&s, &back);
   wfs_step_clear(&back);
-  assert_int_equal(wfs__step_peek_decode(buf, len, &status, &hash, &gen), 0);
+  assert_wf_ok(wfs__step_peek_decode(buf, len, &status, &hash, &gen));
   assert_int_equal(status, WFS_STEP_SUCCEEDED);
   assert_true(hash == s.input_hash);
   assert_int_equal(gen, 2);
@@ -257,16 +258,16 @@ static void test_step_round_trip(void **state) {
   free(s.error);
   s.error = NULL;
   s.status = WFS_STEP_FAILED;
-  assert_int_equal(wfs_step_encode(&s, &buf, &len), 0);
+  assert_wf_ok(wfs_step_encode(&s, &buf, &len));
   assert_int_equal(buf[0], 0);        /* small: raw */
-  assert_int_equal(wfs_step_decode(buf, len, &back), 0);
+  assert_wf_ok(wfs_step_decode(buf, len, &back));
   assert_step_eq(&s, &back);
   wfs_step_clear(&back);
-  assert_int_equal(wfs__step_peek_decode(buf, len, &status, &hash, &gen), 0);
+  assert_wf_ok(wfs__step_peek_decode(buf, len, &status, &hash, &gen));
   assert_int_equal(status, WFS_STEP_FAILED);
   assert_prefixes_refused(buf, len, step_dec, &back);
   for (size_t n = 0; n < len; n++)
-    assert_int_equal(wfs__step_peek_decode(buf, n, &status, &hash, &gen), WF_ECORRUPT);
+    assert_wf_err(wfs__step_peek_decode(buf, n, &status, &hash, &gen), WF_ECORRUPT);
   free(buf);
   wfs_step_clear(&s);
 }
@@ -284,8 +285,8 @@ static void test_event_round_trip(void **state) {
   e.attempt = 2;
   e.detail = wfs_strdup("exit 3");
   for (int pass = 0; pass < 2; pass++) {
-    assert_int_equal(wfs_event_encode(&e, &buf, &len), 0);
-    assert_int_equal(wfs_event_decode(buf, len, &back), 0);
+    assert_wf_ok(wfs_event_encode(&e, &buf, &len));
+    assert_wf_ok(wfs_event_decode(buf, len, &back));
     assert_string_equal(back.run_id, e.run_id);
     assert_true(back.seq == e.seq && back.time == e.time);
     assert_int_equal(back.type, e.type);
@@ -305,19 +306,19 @@ static void test_event_round_trip(void **state) {
 
 /* Wraps hand-made msgpack as a record would be. */
 static void wrap(msgpack_sbuffer *sb, uint8_t **buf, size_t *len) {
-  assert_int_equal(wfs_envelope_wrap((const uint8_t *)sb->data, sb->size, buf, len), 0);
+  assert_wf_ok(wfs_envelope_wrap((const uint8_t *)sb->data, sb->size, buf, len));
 }
 
 /* The record's msgpack with one nil more after it, re-enveloped. */
 static void append_nil(uint8_t **buf, size_t *len) {
   uint8_t *mp, *longer;
   size_t n;
-  assert_int_equal(wfs_envelope_unwrap(*buf, *len, &mp, &n), 0);
+  assert_wf_ok(wfs_envelope_unwrap(*buf, *len, &mp, &n));
   longer = malloc(n + 1);
   memcpy(longer, mp, n);
   longer[n] = 0xc0;
   free(*buf);
-  assert_int_equal(wfs_envelope_wrap(longer, n + 1, buf, len), 0);
+  assert_wf_ok(wfs_envelope_wrap(longer, n + 1, buf, len));
   free(longer);
   free(mp);
 }
@@ -329,17 +330,17 @@ static void test_trailing_value(void **state) {
   uint8_t *buf;
   size_t len;
   full_run(&r);
-  assert_int_equal(wfs_run_encode(&r, &buf, &len), 0);
+  assert_wf_ok(wfs_run_encode(&r, &buf, &len));
   append_nil(&buf, &len);
-  assert_int_equal(wfs_run_decode(buf, len, &rb), WF_ECORRUPT);
+  assert_wf_err(wfs_run_decode(buf, len, &rb), WF_ECORRUPT);
   assert_null(rb.id);
   free(buf);
   for (size_t out = 10; out <= 5000; out += 4990) {
     full_step(&s, out);
-    assert_int_equal(wfs_step_encode(&s, &buf, &len), 0);
+    assert_wf_ok(wfs_step_encode(&s, &buf, &len));
     append_nil(&buf, &len);
     assert_int_equal(buf[0], out > 1000);
-    assert_int_equal(wfs_step_decode(buf, len, &sb), WF_ECORRUPT);
+    assert_wf_err(wfs_step_decode(buf, len, &sb), WF_ECORRUPT);
     assert_null(sb.key);
     free(buf);
     wfs_step_clear(&s);
@@ -355,8 +356,8 @@ static void test_bad_shapes(void **state) {
   msgpack_sbuffer sb;
   msgpack_packer pk;
   e.run_id = wfs_strdup("r1");
-  assert_int_equal(wfs_event_encode(&e, &buf, &len), 0);
-  assert_int_equal(wfs_envelope_unwrap(buf, len, &mp, &mplen), 0);
+  assert_wf_ok(wfs_event_encode(&e, &buf, &len));
+  assert_wf_ok(wfs_envelope_unwrap(buf, len, &mp, &mplen));
   free(buf);
   msgpack_sbuffer_init(&sb);
   msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
@@ -365,14 +366,14 @@ static void test_bad_shapes(void **state) {
   msgpack_sbuffer_write(&sb, (const char *)mp, mplen);
   msgpack_pack_nil(&pk);
   wrap(&sb, &buf, &len);
-  assert_int_equal(wfs_event_decode(buf, len, &back), WF_ECORRUPT);
+  assert_wf_err(wfs_event_decode(buf, len, &back), WF_ECORRUPT);
   free(buf);
-  assert_int_equal(wfs_envelope_wrap(mp, mplen, &buf, &len), 0);
+  assert_wf_ok(wfs_envelope_wrap(mp, mplen, &buf, &len));
   uint8_t *longer = malloc(len + 1);
   memcpy(longer, buf, len);
   longer[len] = 0xc0;
-  assert_int_equal(wfs_event_decode(longer, len + 1, &back), WF_ECORRUPT);
-  assert_int_equal(wfs_event_decode(buf, len, &back), 0);
+  assert_wf_err(wfs_event_decode(longer, len + 1, &back), WF_ECORRUPT);
+  assert_wf_ok(wfs_event_decode(buf, len, &back));
   wfs_event_clear(&back);
   free(longer);
   free(buf);
@@ -382,34 +383,34 @@ static void test_bad_shapes(void **state) {
   memcpy(v2, mp, mplen);
   v2[1] = 3;
   assert_int_equal(v2[0], 0x98);
-  assert_int_equal(wfs_envelope_wrap(v2, mplen, &buf, &len), 0);
-  assert_int_equal(wfs_event_decode(buf, len, &back), WF_ECORRUPT);
+  assert_wf_ok(wfs_envelope_wrap(v2, mplen, &buf, &len));
+  assert_wf_err(wfs_event_decode(buf, len, &back), WF_ECORRUPT);
   free(buf);
   v2[1] = 1;
   v2[0] = 0x97;
-  assert_int_equal(wfs_envelope_wrap(v2, mplen - 1, &buf, &len), 0);
-  assert_int_equal(wfs_event_decode(buf, len, &back), WF_ECORRUPT);
+  assert_wf_ok(wfs_envelope_wrap(v2, mplen - 1, &buf, &len));
+  assert_wf_err(wfs_event_decode(buf, len, &back), WF_ECORRUPT);
   free(buf);
   v2[0] = 0x98;
   v2[2] = 0x01; /* run id as a number */
-  assert_int_equal(wfs_envelope_wrap(v2, mplen, &buf, &len), 0);
-  assert_int_equal(wfs_event_decode(buf, len, &back), WF_ECORRUPT);
+  assert_wf_ok(wfs_envelope_wrap(v2, mplen, &buf, &len));
+  assert_wf_err(wfs_event_decode(buf, len, &back), WF_ECORRUPT);
   assert_null(back.run_id);
   free(buf);
   free(v2);
 
   /* Another record's bytes. */
-  assert_int_equal(wfs_envelope_wrap(mp, mplen, &buf, &len), 0);
+  assert_wf_ok(wfs_envelope_wrap(mp, mplen, &buf, &len));
   wfs_run r;
   wfs_step s;
-  assert_int_equal(wfs_run_decode(buf, len, &r), WF_ECORRUPT);
-  assert_int_equal(wfs_step_decode(buf, len, &s), WF_ECORRUPT);
+  assert_wf_err(wfs_run_decode(buf, len, &r), WF_ECORRUPT);
+  assert_wf_err(wfs_step_decode(buf, len, &s), WF_ECORRUPT);
   free(buf);
 
   /* Every single-byte garbling decodes or is refused, never crashes or leaks. */
   wfs_run full;
   full_run(&full);
-  assert_int_equal(wfs_run_encode(&full, &buf, &len), 0);
+  assert_wf_ok(wfs_run_encode(&full, &buf, &len));
   for (size_t i = 0; i < len; i++) {
     uint8_t keep = buf[i];
     for (int x = 1; x < 256; x <<= 1) {
@@ -433,9 +434,9 @@ static void test_envelope(void **state) {
   size_t len, outlen, mplen;
   uint8_t *mp = big_value(4000, &mplen);
 
-  assert_int_equal(wfs_envelope_wrap(mp, mplen, &buf, &len), 0);
+  assert_wf_ok(wfs_envelope_wrap(mp, mplen, &buf, &len));
   assert_int_equal(buf[0], 1);
-  assert_int_equal(wfs_envelope_unwrap(buf, len, &out, &outlen), 0);
+  assert_wf_ok(wfs_envelope_unwrap(buf, len, &out, &outlen));
   assert_raw_eq(out, outlen, mp, mplen);
   free(out);
 
@@ -448,17 +449,17 @@ static void test_envelope(void **state) {
     buf[2] = (uint8_t)(lies[i] >> 16);
     buf[3] = (uint8_t)(lies[i] >> 8);
     buf[4] = (uint8_t)lies[i];
-    assert_int_equal(wfs_envelope_unwrap(buf, len, &out, &outlen), WF_ECORRUPT);
+    assert_wf_err(wfs_envelope_unwrap(buf, len, &out, &outlen), WF_ECORRUPT);
     assert_null(out);
   }
   memcpy(buf + 1, saved, 4);
 
   /* Garbled zlib data and a truncated stream. */
   buf[len / 2] ^= 0x55;
-  assert_int_equal(wfs_envelope_unwrap(buf, len, &out, &outlen), WF_ECORRUPT);
+  assert_wf_err(wfs_envelope_unwrap(buf, len, &out, &outlen), WF_ECORRUPT);
   buf[len / 2] ^= 0x55;
-  assert_int_equal(wfs_envelope_unwrap(buf, len - 1, &out, &outlen), WF_ECORRUPT);
-  assert_int_equal(wfs_envelope_unwrap(buf, 5, &out, &outlen), WF_ECORRUPT);
+  assert_wf_err(wfs_envelope_unwrap(buf, len - 1, &out, &outlen), WF_ECORRUPT);
+  assert_wf_err(wfs_envelope_unwrap(buf, 5, &out, &outlen), WF_ECORRUPT);
   free(buf);
 
   /* Incompressible data above the threshold stays raw. */
@@ -468,7 +469,7 @@ static void test_envelope(void **state) {
     x ^= x << 13, x ^= x >> 7, x ^= x << 17;
     noise[i] = (uint8_t)x;
   }
-  assert_int_equal(wfs_envelope_wrap(noise, 3000, &buf, &len), 0);
+  assert_wf_ok(wfs_envelope_wrap(noise, 3000, &buf, &len));
   assert_int_equal(buf[0], 0);
   assert_int_equal(len, 3001);
   free(buf);
@@ -476,9 +477,9 @@ static void test_envelope(void **state) {
 
   /* Unknown tag, empty input. */
   static const uint8_t tag9[] = {9, 0xc0};
-  assert_int_equal(wfs_envelope_unwrap(tag9, sizeof tag9, &out, &outlen), WF_ECORRUPT);
-  assert_int_equal(wfs_envelope_unwrap(tag9, 0, &out, &outlen), WF_ECORRUPT);
-  assert_int_equal(wfs_envelope_unwrap(NULL, 0, &out, &outlen), WF_ECORRUPT);
+  assert_wf_err(wfs_envelope_unwrap(tag9, sizeof tag9, &out, &outlen), WF_ECORRUPT);
+  assert_wf_err(wfs_envelope_unwrap(tag9, 0, &out, &outlen), WF_ECORRUPT);
+  assert_wf_err(wfs_envelope_unwrap(NULL, 0, &out, &outlen), WF_ECORRUPT);
   free(mp);
 }
 

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "assert_wf.h"
 #include "wfengine.h"
 #include "wfmp.h"
 
@@ -203,7 +204,7 @@ static int setup(void **state) {
   struct fx *x = calloc(1, sizeof *x);
   strcpy(x->dir, "/tmp/wf-sched-XXXXXX");
   assert_non_null(mkdtemp(x->dir));
-  assert_int_equal(wfs_open(x->dir, &x->env), 0);
+  assert_wf_ok(wfs_open(x->dir, &x->env));
   for (int i = 0; i < 3; i++) {
     x->st[i].retry.max_attempts = 1;
     x->st[i].retry.backoff = 2;
@@ -251,7 +252,7 @@ static int run(struct fx *x, const char *id, uint32_t window, int *status) {
   wfi_lease lease = WFI_LEASE_INIT;
   int rc = wfi_run_create(x->env, &spec, NULL, &lease);
   if (rc == WF_EEXIST) rc = wfi_run_claim(x->env, id, NULL, WFI_CLAIM_CANCELED, &lease, NULL);
-  assert_int_equal(rc, 0);
+  assert_wf_ok(rc);
   wfi_exec_opts o = {0};
   o.lease = &lease;
   rc = wfi_run_execute(x->env, id, &x->plan, &o, status);
@@ -273,16 +274,16 @@ static int rerun(struct fx *x, const char *id, const wfi_run_spec *restart, int 
 
 static void get_run(struct fx *x, const char *id, wfs_run *r) {
   wfs_txn t;
-  assert_int_equal(wfs_read_begin(x->env, &t), 0);
-  assert_int_equal(wfs_run_get(&t, id, r), 0);
+  assert_wf_ok(wfs_read_begin(x->env, &t));
+  assert_wf_ok(wfs_run_get(&t, id, r));
   wfs_read_end(&t);
 }
 
 /* The record of step `key` of run `id` (cleared by the caller). */
 static void get_step(struct fx *x, const char *id, const char *key, wfs_step *s) {
   wfs_txn t;
-  assert_int_equal(wfs_read_begin(x->env, &t), 0);
-  assert_int_equal(wfs_step_get(&t, id, key, s), 0);
+  assert_wf_ok(wfs_read_begin(x->env, &t));
+  assert_wf_ok(wfs_step_get(&t, id, key, s));
   wfs_read_end(&t);
 }
 
@@ -291,7 +292,7 @@ static void get_step(struct fx *x, const char *id, const char *key, wfs_step *s)
 static void test_window_bounds_inflight(void **state) {
   struct fx *x = *state;
   int status;
-  assert_int_equal(run(x, "w3", 3, &status), 0);
+  assert_wf_ok(run(x, "w3", 3, &status));
   assert_int_equal(status, WFS_RUN_SUCCEEDED);
   assert_int_equal(x->f.started, 42);
   assert_int_equal(x->f.max_inflight, 3);
@@ -307,7 +308,7 @@ static void test_stage_concurrency(void **state) {
   struct fx *x = *state;
   x->st[1].concurrency = 2;
   int status;
-  assert_int_equal(run(x, "c2", 16, &status), 0);
+  assert_wf_ok(run(x, "c2", 16, &status));
   assert_int_equal(status, WFS_RUN_SUCCEEDED);
   assert_int_equal(x->f.max_inflight, 2);
 }
@@ -319,7 +320,7 @@ static void test_class_limit(void **state) {
   x->st[1].classes = x->classes;
   x->st[1].nclasses = 2;
   int status;
-  assert_int_equal(run(x, "cls", 32, &status), 0);
+  assert_wf_ok(run(x, "cls", 32, &status));
   assert_int_equal(status, WFS_RUN_SUCCEEDED);
   assert_int_equal(x->f.class_max[1], 1);
   assert_true(x->f.class_max[0] <= 3 && x->f.class_max[2] <= 3 && x->f.class_max[3] <= 3);
@@ -334,7 +335,7 @@ static void test_rate_spaces_starts(void **state) {
   x->st[1].nclasses = 1;
   x->pu.nitems = 8; /* classes c0..c3, two items each */
   int status;
-  assert_int_equal(run(x, "rate", 16, &status), 0);
+  assert_wf_ok(run(x, "rate", 16, &status));
   assert_int_equal(status, WFS_RUN_SUCCEEDED);
   /* items i and i+4 share a class: their starts are at least ~20 ms apart */
   for (int i = 0; i < 4; i++) {
@@ -348,7 +349,7 @@ static void test_stage_rate_spaces_all_starts(void **state) {
   x->pu.nitems = 6;
   x->st[1].rate = 40.0; /* the whole stage: 25 ms apart, whatever the class */
   int status;
-  assert_int_equal(run(x, "srate", 16, &status), 0);
+  assert_wf_ok(run(x, "srate", 16, &status));
   assert_int_equal(status, WFS_RUN_SUCCEEDED);
   for (int i = 2; i <= 6; i++) assert_true(x->f.starts_ms[i] - x->f.starts_ms[i - 1] >= 23);
 }
@@ -359,7 +360,7 @@ static void test_retry_then_success(void **state) {
   for (int i = 0; i < 3; i++) x->st[i].retry.max_attempts = 3;
   x->pu.nitems = 5;
   int status;
-  assert_int_equal(run(x, "retry", 8, &status), 0);
+  assert_wf_ok(run(x, "retry", 8, &status));
   assert_int_equal(status, WFS_RUN_SUCCEEDED);
   assert_int_equal(x->f.started, 7 * 3);
   wfs_step s = {0};
@@ -374,7 +375,7 @@ static void test_failure_fails_run_and_resume_reexecutes_only_failed(void **stat
   x->f.fail_first = 1;
   x->pu.nitems = 5;
   int status;
-  assert_int_equal(run(x, "fail", 8, &status), 0);
+  assert_wf_ok(run(x, "fail", 8, &status));
   assert_int_equal(status, WFS_RUN_FAILED);
   assert_int_equal(x->f.started, 1); /* the first stage failed: nothing after it ran */
   wfs_run r = {0};
@@ -386,7 +387,7 @@ static void test_failure_fails_run_and_resume_reexecutes_only_failed(void **stat
   /* resume with the fault gone: "first" runs again (attempt 2), everything after once */
   x->f.fail_first = 0;
   x->f.started = 0;
-  assert_int_equal(run(x, "fail", 8, &status), 0);
+  assert_wf_ok(run(x, "fail", 8, &status));
   assert_int_equal(status, WFS_RUN_SUCCEEDED);
   assert_int_equal(x->f.started, 7);
   wfs_step s = {0};
@@ -398,17 +399,17 @@ static void test_failure_fails_run_and_resume_reexecutes_only_failed(void **stat
 static void test_second_execution_is_memoized(void **state) {
   struct fx *x = *state;
   int status;
-  assert_int_equal(run(x, "memo", 8, &status), 0);
+  assert_wf_ok(run(x, "memo", 8, &status));
   assert_int_equal(x->f.started, 42);
   /* a finished run is refused; a failed-then-resumed path is covered above. Mark it
    * failed by hand to resume it: nothing executes again. */
   wfs_run r = {0};
   get_run(x, "memo", &r);
-  assert_int_equal(rerun(x, "memo", NULL, &status), WF_ESTATE);
+  assert_wf_err(rerun(x, "memo", NULL, &status), WF_ESTATE);
   wfs_run_clear(&r);
   wfi_run_spec restart = {0};
   x->f.started = 0;
-  assert_int_equal(rerun(x, "memo", &restart, &status), 0);
+  assert_wf_ok(rerun(x, "memo", &restart, &status));
   assert_int_equal(status, WFS_RUN_SUCCEEDED);
   assert_int_equal(x->f.started, 0);
 }
@@ -416,11 +417,11 @@ static void test_second_execution_is_memoized(void **state) {
 static void test_rerun_stage_executes_again(void **state) {
   struct fx *x = *state;
   int status;
-  assert_int_equal(run(x, "rerun", 8, &status), 0);
+  assert_wf_ok(run(x, "rerun", 8, &status));
   x->st[1].rerun = x->st[2].rerun = 1; /* --start-from fan */
   wfi_run_spec restart = {0};
   x->f.started = 0;
-  assert_int_equal(rerun(x, "rerun", &restart, &status), 0);
+  assert_wf_ok(rerun(x, "rerun", &restart, &status));
   assert_int_equal(status, WFS_RUN_SUCCEEDED);
   assert_int_equal(x->f.started, 41); /* fan (40) + last, not first */
 }
@@ -430,7 +431,7 @@ static void test_timeout_kills_and_fails(void **state) {
   x->f.hang = 1;
   x->st[0].timeout_s = 0.05;
   int status;
-  assert_int_equal(run(x, "timeout", 8, &status), 0);
+  assert_wf_ok(run(x, "timeout", 8, &status));
   assert_int_equal(status, WFS_RUN_FAILED);
   assert_int_equal(x->f.killed, 1);
   wfs_step s = {0};
@@ -450,11 +451,11 @@ static void test_continue_on_error_degrades(void **state) {
   spec.workflow = "t";
   spec.continue_on_error = 1;
   wfi_lease lease = WFI_LEASE_INIT;
-  assert_int_equal(wfi_run_create(x->env, &spec, NULL, &lease), 0);
+  assert_wf_ok(wfi_run_create(x->env, &spec, NULL, &lease));
   wfi_exec_opts o = {0};
   o.lease = &lease;
   int status;
-  assert_int_equal(wfi_run_execute(x->env, "coe", &x->plan, &o, &status), 0);
+  assert_wf_ok(wfi_run_execute(x->env, "coe", &x->plan, &o, &status));
   wfi_lease_release(&lease);
   assert_int_equal(status, WFS_RUN_DEGRADED);
   assert_int_equal(x->f.started, 2 + 6); /* "last" is skipped: no fan item succeeded */
@@ -466,7 +467,7 @@ static void test_lacking_resource_waits(void **state) {
   struct fx *x = *state;
   x->f.capacity = 3;
   int status;
-  assert_int_equal(run(x, "lack", 16, &status), 0);
+  assert_wf_ok(run(x, "lack", 16, &status));
   assert_int_equal(status, WFS_RUN_SUCCEEDED);
   assert_int_equal(x->f.started, 42);
   assert_int_equal(x->f.max_inflight, 3);
@@ -489,7 +490,7 @@ static void test_lacking_resource_alone_fails(void **state) {
   x->f.no_capacity = 1;
   for (int i = 0; i < 3; i++) x->st[i].retry.max_attempts = 2;
   int status;
-  assert_int_equal(run(x, "alone", 16, &status), 0);
+  assert_wf_ok(run(x, "alone", 16, &status));
   assert_int_equal(status, WFS_RUN_FAILED);
   assert_int_equal(x->f.deferred, 2);
   wfs_step s = {0};
@@ -508,7 +509,7 @@ static void test_large_fanout_memory_is_bounded(void **state) {
   x->st[1].classes = x->classes;
   x->st[1].nclasses = 1;
   int status;
-  assert_int_equal(run(x, "big", 16, &status), 0);
+  assert_wf_ok(run(x, "big", 16, &status));
   assert_int_equal(status, WFS_RUN_SUCCEEDED);
   assert_int_equal(x->f.started, 20002);
   wfs_run r = {0};

@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "assert_wf.h"
 #include "wfs_internal.h"
 
 /* ---- fixtures ---------------------------------------------------------------------- */
@@ -64,7 +65,7 @@ static int teardown(void **state) {
 }
 
 static wfs_env *open_store(fx *f) {
-  assert_int_equal(wfs_open_with(f->home, &f->opts, &f->env), 0);
+  assert_wf_ok(wfs_open_with(f->home, &f->opts, &f->env));
   return f->env;
 }
 
@@ -178,8 +179,8 @@ static int collect_event(void *ud, const wfs_event *e) {
 static seen scan_runs(wfs_env *env, int status, int64_t since, int newest) {
   seen s = {.n = 0};
   wfs_txn t;
-  assert_int_equal(wfs_read_begin(env, &t), 0);
-  assert_int_equal(wfs_runs_scan(&t, status, since, newest, collect_id, &s), 0);
+  assert_wf_ok(wfs_read_begin(env, &t));
+  assert_wf_ok(wfs_runs_scan(&t, status, since, newest, collect_id, &s));
   wfs_read_end(&t);
   return s;
 }
@@ -200,15 +201,15 @@ static void test_open_layout(void **state) {
     assert_int_equal(stat(p, &st), 0);
     assert_true(S_ISDIR(st.st_mode));
   }
-  assert_int_equal(wfs_read_begin(f->env, &t), 0);
-  assert_int_equal(wfs_read_begin(f->env, &(wfs_txn){0}), WF_EINVAL); /* one at a time */
-  assert_int_equal(wfs_meta_get_u64(&t, "schema", &v), 0);
+  assert_wf_ok(wfs_read_begin(f->env, &t));
+  assert_wf_err(wfs_read_begin(f->env, &(wfs_txn){0}), WF_EINVAL); /* one at a time */
+  assert_wf_ok(wfs_meta_get_u64(&t, "schema", &v));
   assert_int_equal(v, WFS_SCHEMA_VERSION);
-  assert_int_equal(wfs_meta_get_u64(&t, "nope", &v), WF_ENOTFOUND);
+  assert_wf_err(wfs_meta_get_u64(&t, "nope", &v), WF_ENOTFOUND);
   wfs_read_end(&t);
   wfs_read_end(&t); /* harmless */
   for (int i = 0; i < 1000; i++) {
-    assert_int_equal(wfs_read_begin(f->env, &t), 0);
+    assert_wf_ok(wfs_read_begin(f->env, &t));
     wfs_read_end(&t);
   }
   reopen(f);
@@ -219,17 +220,17 @@ static void test_open_existing(void **state) {
   char p[400];
   struct stat st;
   wfs_env *env = (wfs_env *)1;
-  assert_int_equal(wfs_open_existing(f->home, &env), WF_ENOTFOUND);
+  assert_wf_err(wfs_open_existing(f->home, &env), WF_ENOTFOUND);
   assert_null(env);
   assert_int_equal(stat(f->home, &st), -1); /* nothing created */
   assert_int_equal(mkdir(f->home, 0700), 0);
-  assert_int_equal(wfs_open_existing(f->home, &env), WF_ENOTFOUND);
+  assert_wf_err(wfs_open_existing(f->home, &env), WF_ENOTFOUND);
   snprintf(p, sizeof p, "%sstore", f->home);
   assert_int_equal(stat(p, &st), -1);
   open_store(f);
   wfs_close(f->env);
   f->env = NULL;
-  assert_int_equal(wfs_open_existing(f->home, &env), 0);
+  assert_wf_ok(wfs_open_existing(f->home, &env));
   wfs_close(env);
 }
 
@@ -258,9 +259,9 @@ static void test_schema_newer(void **state) {
   f->env = NULL;
   put_schema(f, "\x63", 1);
   wfs_env *env = NULL;
-  assert_int_equal(wfs_open(f->home, &env), WF_ESCHEMA);
+  assert_wf_err(wfs_open(f->home, &env), WF_ESCHEMA);
   assert_null(env);
-  assert_int_equal(wfs_open_existing(f->home, &env), WF_ESCHEMA);
+  assert_wf_err(wfs_open_existing(f->home, &env), WF_ESCHEMA);
 }
 
 /* A schema value wf never writes (0, not a number) is not a wf store; the failure names
@@ -277,13 +278,13 @@ static void test_schema_not_wf(void **state) {
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     wfs_env *env = NULL;
     put_schema(f, bad[i].bytes, bad[i].len);
-    assert_int_equal(wfs_open(f->home, &env), WF_ENOTSTORE);
+    assert_wf_err(wfs_open(f->home, &env), WF_ENOTSTORE);
     assert_null(env);
     assert_string_equal(wfs_last_failure()->path, want);
-    assert_int_equal(wfs_open_existing(f->home, &env), WF_ENOTSTORE);
+    assert_wf_err(wfs_open_existing(f->home, &env), WF_ENOTSTORE);
   }
   put_schema(f, "\x01", 1);
-  assert_int_equal(wfs_open_existing(f->home, &f->env), 0);
+  assert_wf_ok(wfs_open_existing(f->home, &f->env));
   assert_string_equal(wfs_last_failure()->path, "");
 }
 
@@ -295,31 +296,31 @@ static void test_run_put_get(void **state) {
   make_run(&r, "run-1", WFS_RUN_RUNNING, 1000);
   r.params = (uint8_t *)wfs_strdup("\x81\xa1k\x01");
   r.params_len = 4;
-  assert_int_equal(put_run(f->env, &r, NULL), 0);
-  assert_int_equal(put_run(f->env, &r, NULL), WF_EEXIST);
+  assert_wf_ok(put_run(f->env, &r, NULL));
+  assert_wf_err(put_run(f->env, &r, NULL), WF_EEXIST);
   reopen(f);
-  assert_int_equal(wfs_read_begin(f->env, &t), 0);
-  assert_int_equal(wfs_run_get(&t, "run-1", &back), 0);
+  assert_wf_ok(wfs_read_begin(f->env, &t));
+  assert_wf_ok(wfs_run_get(&t, "run-1", &back));
   assert_string_equal(back.id, "run-1");
   assert_string_equal(back.workflow, "demo");
   assert_int_equal(back.status, WFS_RUN_RUNNING);
   assert_int_equal(back.params_len, 4);
   assert_memory_equal(back.params, r.params, 4);
   wfs_run_clear(&back);
-  assert_int_equal(wfs_run_get(&t, "run-2", &back), WF_ENOTFOUND);
-  assert_int_equal(wfs_run_get(&t, "bad/id", &back), WF_EINVAL);
+  assert_wf_err(wfs_run_get(&t, "run-2", &back), WF_ENOTFOUND);
+  assert_wf_err(wfs_run_get(&t, "bad/id", &back), WF_EINVAL);
   wfs_read_end(&t);
   /* A failing transaction leaves nothing behind. */
   wfs_run other;
   make_run(&other, "run-2", WFS_RUN_PENDING, 2000);
-  assert_int_equal(wfs_write(f->env, fail_fn, &other), WF_ESTATE);
-  assert_int_equal(wfs_read_begin(f->env, &t), 0);
-  assert_int_equal(wfs_run_get(&t, "run-2", &back), WF_ENOTFOUND);
+  assert_wf_err(wfs_write(f->env, fail_fn, &other), WF_ESTATE);
+  assert_wf_ok(wfs_read_begin(f->env, &t));
+  assert_wf_err(wfs_run_get(&t, "run-2", &back), WF_ENOTFOUND);
   wfs_read_end(&t);
   assert_int_equal(scan_runs(f->env, -1, 0, 0).n, 1);
   /* Statuses that are never stored. */
   other.status = WFS_RUN_INTERRUPTED;
-  assert_int_equal(put_run(f->env, &other, NULL), WF_EINVAL);
+  assert_wf_err(put_run(f->env, &other, NULL), WF_EINVAL);
   wfs_run_clear(&other);
   wfs_run_clear(&r);
 }
@@ -350,7 +351,7 @@ static void test_indexes(void **state) {
   for (int i = 0; i < N; i++) {
     snprintf(id, sizeof id, "r-%d", i);
     make_run(&runs[i], id, WFS_RUN_PENDING, 1000 + (i * 7919) % N);
-    assert_int_equal(put_run(f->env, &runs[i], NULL), 0);
+    assert_wf_ok(put_run(f->env, &runs[i], NULL));
   }
   assert_indexes(f->env, runs, N);
   static const int path[] = {WFS_RUN_RUNNING, WFS_RUN_FAILED, WFS_RUN_RUNNING,
@@ -362,14 +363,14 @@ static void test_indexes(void **state) {
       wfs_run now = old;
       now.status = (uint8_t)path[(step + i) % 6];
       if (i % 5 == 0) now.created_at += 100; /* the time index moves too */
-      assert_int_equal(put_run(f->env, &now, &old), 0);
+      assert_wf_ok(put_run(f->env, &now, &old));
       runs[i].status = now.status;
       runs[i].created_at = now.created_at;
     }
     assert_indexes(f->env, runs, N);
   }
   /* An old record that is not this run's. */
-  assert_int_equal(put_run(f->env, &runs[1], &runs[2]), WF_EINVAL);
+  assert_wf_err(put_run(f->env, &runs[1], &runs[2]), WF_EINVAL);
   for (int i = 0; i < N; i++) wfs_run_clear(&runs[i]);
 }
 
@@ -382,7 +383,7 @@ static void put_scan_runs(fx *f) {
     {"aa", WFS_RUN_FAILED, 300}};
   for (size_t i = 0; i < sizeof rs / sizeof rs[0]; i++) {
     make_run(&r, rs[i].id, rs[i].st, rs[i].at);
-    assert_int_equal(put_run(f->env, &r, NULL), 0);
+    assert_wf_ok(put_run(f->env, &r, NULL));
     wfs_run_clear(&r);
   }
 }
@@ -424,18 +425,18 @@ static void test_runs_scan(void **state) {
   /* A callback's non-zero return stops the scan and is returned. */
   wfs_txn t;
   seen stop = {.stop_at = 2};
-  assert_int_equal(wfs_read_begin(f->env, &t), 0);
+  assert_wf_ok(wfs_read_begin(f->env, &t));
   assert_int_equal(wfs_runs_scan(&t, -1, 0, 1, collect_id, &stop), 1234);
   assert_int_equal(stop.n, 2);
-  assert_int_equal(wfs_runs_scan(&t, WFS_RUN_NSTATUS, 0, 1, collect_id, &stop), WF_EINVAL);
+  assert_wf_err(wfs_runs_scan(&t, WFS_RUN_NSTATUS, 0, 1, collect_id, &stop), WF_EINVAL);
   wfs_read_end(&t);
 }
 
 static seen scan_range(wfs_env *env, const wfs_runs_range *r) {
   seen s = {.n = 0};
   wfs_txn t;
-  assert_int_equal(wfs_read_begin(env, &t), 0);
-  assert_int_equal(wfs_runs_scan_range(&t, r, collect_id, &s), 0);
+  assert_wf_ok(wfs_read_begin(env, &t));
+  assert_wf_ok(wfs_runs_scan_range(&t, r, collect_id, &s));
   wfs_read_end(&t);
   return s;
 }
@@ -493,13 +494,13 @@ static void test_runs_scan_range(void **state) {
 
   /* Refused, and stopped by the callback. */
   wfs_txn t;
-  assert_int_equal(wfs_read_begin(f->env, &t), 0);
+  assert_wf_ok(wfs_read_begin(f->env, &t));
   q = (wfs_runs_range){.statuses = 1u << WFS_RUN_NSTATUS};
-  assert_int_equal(wfs_runs_scan_range(&t, &q, collect_id, &s), WF_EINVAL);
+  assert_wf_err(wfs_runs_scan_range(&t, &q, collect_id, &s), WF_EINVAL);
   q = (wfs_runs_range){.since = -1};
-  assert_int_equal(wfs_runs_scan_range(&t, &q, collect_id, &s), WF_EINVAL);
+  assert_wf_err(wfs_runs_scan_range(&t, &q, collect_id, &s), WF_EINVAL);
   q = (wfs_runs_range){.after_id = "no/slash", .after_created_at = 1};
-  assert_int_equal(wfs_runs_scan_range(&t, &q, collect_id, &s), WF_EINVAL);
+  assert_wf_err(wfs_runs_scan_range(&t, &q, collect_id, &s), WF_EINVAL);
   seen stop = {.stop_at = 3};
   q = (wfs_runs_range){.statuses = fc, .newest_first = 1};
   assert_int_equal(wfs_runs_scan_range(&t, &q, collect_id, &stop), 1234);
@@ -512,12 +513,12 @@ static void test_open_opts(void **state) {
   fx *f = *state;
   struct stat st;
   f->opts.max_readers = (1u << 20) + 1;
-  assert_int_equal(wfs_open_with(f->home, &f->opts, &f->env), WF_EINVAL);
+  assert_wf_err(wfs_open_with(f->home, &f->opts, &f->env), WF_EINVAL);
   f->opts = (wfs_opts){.map_cap_mb = UINT64_MAX};
-  assert_int_equal(wfs_open_with(f->home, &f->opts, &f->env), WF_EINVAL);
+  assert_wf_err(wfs_open_with(f->home, &f->opts, &f->env), WF_EINVAL);
   assert_int_not_equal(stat(f->home, &st), 0);
   f->opts = (wfs_opts){.existing = 1};
-  assert_int_equal(wfs_open_with(f->home, &f->opts, &f->env), WF_ENOTFOUND);
+  assert_wf_err(wfs_open_with(f->home, &f->opts, &f->env), WF_ENOTFOUND);
   f->opts = (wfs_opts){.max_readers = 8};
   open_store(f);
   unsigned n = 0;
@@ -543,39 +544,39 @@ static void test_steps(void **state) {
       s.generation = (uint32_t)run;
       s.output = (uint8_t *)"\xa2ok";
       s.output_len = 3;
-      assert_int_equal(put_step(f->env, run ? "r1" : "r", &s), 0);
+      assert_wf_ok(put_step(f->env, run ? "r1" : "r", &s));
     }
   }
   s.key = "";
-  assert_int_equal(put_step(f->env, "r", &s), WF_EINVAL);
-  assert_int_equal(wfs_read_begin(f->env, &t), 0);
-  assert_int_equal(wfs_step_get(&t, "r", "parse/1", &back), 0);
+  assert_wf_err(put_step(f->env, "r", &s), WF_EINVAL);
+  assert_wf_ok(wfs_read_begin(f->env, &t));
+  assert_wf_ok(wfs_step_get(&t, "r", "parse/1", &back));
   assert_string_equal(back.key, "parse/1");
   assert_string_equal(back.stage, "stage");
   assert_int_equal(back.status, 3);
   assert_int_equal(back.output_len, 3);
   wfs_step_clear(&back);
-  assert_int_equal(wfs_step_peek(&t, "r1", "fetch/2", &status, &hash, &gen), 0);
+  assert_wf_ok(wfs_step_peek(&t, "r1", "fetch/2", &status, &hash, &gen));
   assert_int_equal(status, 1);
   assert_true(hash == 1001);
   assert_int_equal(gen, 1);
-  assert_int_equal(wfs_step_peek(&t, "r1", "nope", &status, &hash, &gen), WF_ENOTFOUND);
-  assert_int_equal(wfs_step_get(&t, "r2", "fetch/1", &back), WF_ENOTFOUND);
-  assert_int_equal(wfs_step_get(&t, "r", "bad\nkey", &back), WF_EINVAL);
+  assert_wf_err(wfs_step_peek(&t, "r1", "nope", &status, &hash, &gen), WF_ENOTFOUND);
+  assert_wf_err(wfs_step_get(&t, "r2", "fetch/1", &back), WF_ENOTFOUND);
+  assert_wf_err(wfs_step_get(&t, "r", "bad\nkey", &back), WF_EINVAL);
 
   seen sc = {.n = 0};
-  assert_int_equal(wfs_steps_scan(&t, "r", "fetch", collect_step, &sc), 0);
+  assert_wf_ok(wfs_steps_scan(&t, "r", "fetch", collect_step, &sc));
   assert_int_equal(sc.n, 3);
   assert_string_equal(sc.ids[0], "fetch/1");
   assert_string_equal(sc.ids[2], "fetchall");
   sc.n = 0;
-  assert_int_equal(wfs_steps_scan(&t, "r", "fetch/", collect_step, &sc), 0);
+  assert_wf_ok(wfs_steps_scan(&t, "r", "fetch/", collect_step, &sc));
   assert_int_equal(sc.n, 2);
   sc.n = 0;
-  assert_int_equal(wfs_steps_scan(&t, "r", "", collect_step, &sc), 0);
+  assert_wf_ok(wfs_steps_scan(&t, "r", "", collect_step, &sc));
   assert_int_equal(sc.n, 5); /* not r1's */
   sc.n = 0;
-  assert_int_equal(wfs_steps_scan(&t, "r", "zzz", collect_step, &sc), 0);
+  assert_wf_ok(wfs_steps_scan(&t, "r", "zzz", collect_step, &sc));
   assert_int_equal(sc.n, 0);
   wfs_read_end(&t);
 }
@@ -591,20 +592,20 @@ static void test_events(void **state) {
       e.seq = seq;
       e.type = WFS_EV_STEP_STARTED;
       e.detail = "d";
-      assert_int_equal(wfs_write(f->env, put_event_fn, &e), 0);
+      assert_wf_ok(wfs_write(f->env, put_event_fn, &e));
     }
   }
-  assert_int_equal(wfs_read_begin(f->env, &t), 0);
+  assert_wf_ok(wfs_read_begin(f->env, &t));
   seen s = {.n = 0};
-  assert_int_equal(wfs_events_scan(&t, "r", 250, collect_event, &s), 0);
+  assert_wf_ok(wfs_events_scan(&t, "r", 250, collect_event, &s));
   assert_int_equal(s.n, 50);
   /* Big-endian sequence numbers keep their order across byte boundaries (255, 256). */
   for (int i = 0; i < 50; i++) assert_true(s.times[i] == 250 + i);
   s.n = 0;
-  assert_int_equal(wfs_events_scan(&t, "r1", 299, collect_event, &s), 0);
+  assert_wf_ok(wfs_events_scan(&t, "r1", 299, collect_event, &s));
   assert_int_equal(s.n, 1);
   s.n = 0;
-  assert_int_equal(wfs_events_scan(&t, "r", 300, collect_event, &s), 0);
+  assert_wf_ok(wfs_events_scan(&t, "r", 300, collect_event, &s));
   assert_int_equal(s.n, 0);
   wfs_read_end(&t);
 }
@@ -632,34 +633,34 @@ static void test_run_del(void **state) {
   const char *ids[] = {"r", "r1"};
   for (int i = 0; i < 2; i++) {
     make_run(&r[i], ids[i], WFS_RUN_SUCCEEDED, 500);
-    assert_int_equal(put_run(f->env, &r[i], NULL), 0);
+    assert_wf_ok(put_run(f->env, &r[i], NULL));
     for (int j = 0; j < 3; j++) {
       char key[8];
       snprintf(key, sizeof key, "k%d", j);
       s.key = key;
-      assert_int_equal(put_step(f->env, ids[i], &s), 0);
+      assert_wf_ok(put_step(f->env, ids[i], &s));
       e.run_id = (char *)ids[i];
       e.seq = (uint64_t)j;
-      assert_int_equal(wfs_write(f->env, put_event_fn, &e), 0);
+      assert_wf_ok(wfs_write(f->env, put_event_fn, &e));
     }
   }
   /* The caller's copy is stale: the stored status decides which index key goes. */
   wfs_run stale = r[0];
   stale.status = WFS_RUN_RUNNING;
-  assert_int_equal(wfs_write(f->env, del_run_fn, &stale), 0);
-  assert_int_equal(wfs_read_begin(f->env, &t), 0);
+  assert_wf_ok(wfs_write(f->env, del_run_fn, &stale));
+  assert_wf_ok(wfs_read_begin(f->env, &t));
   wfs_run back;
-  assert_int_equal(wfs_run_get(&t, "r", &back), WF_ENOTFOUND);
+  assert_wf_err(wfs_run_get(&t, "r", &back), WF_ENOTFOUND);
   n = 0;
-  assert_int_equal(wfs_steps_scan(&t, "r", "", count_steps, &n), 0);
+  assert_wf_ok(wfs_steps_scan(&t, "r", "", count_steps, &n));
   assert_int_equal(n, 0);
-  assert_int_equal(wfs_events_scan(&t, "r", 0, count_events, &n), 0);
+  assert_wf_ok(wfs_events_scan(&t, "r", 0, count_events, &n));
   assert_int_equal(n, 0);
-  assert_int_equal(wfs_steps_scan(&t, "r1", "", count_steps, &n), 0);
+  assert_wf_ok(wfs_steps_scan(&t, "r1", "", count_steps, &n));
   assert_int_equal(n, 3);
-  assert_int_equal(wfs_events_scan(&t, "r1", 0, count_events, &n), 0);
+  assert_wf_ok(wfs_events_scan(&t, "r1", 0, count_events, &n));
   assert_int_equal(n, 6);
-  assert_int_equal(wfs_run_get(&t, "r1", &back), 0);
+  assert_wf_ok(wfs_run_get(&t, "r1", &back));
   wfs_run_clear(&back);
   wfs_read_end(&t);
   seen all = scan_runs(f->env, -1, 0, 0);
@@ -674,26 +675,26 @@ static void test_run_del(void **state) {
 static void test_key_checks(void **state) {
   (void)state;
   char longid[WFS_MAX_ID + 2], longkey[WFS_MAX_STEP_KEY + 2];
-  assert_int_equal(wfs_check_run_id("run_2024-01-01.x~!"), 0);
+  assert_wf_ok(wfs_check_run_id("run_2024-01-01.x~!"));
   const char *bad_ids[] = {"", ".hidden", "-x", "a/b", "a\\b", "a b", "tab\t", "é", NULL};
   for (size_t i = 0; i < sizeof bad_ids / sizeof bad_ids[0]; i++)
-    assert_int_equal(wfs_check_run_id(bad_ids[i]), WF_EINVAL);
+    assert_wf_err(wfs_check_run_id(bad_ids[i]), WF_EINVAL);
   memset(longid, 'a', sizeof longid);
   longid[WFS_MAX_ID] = 0;
-  assert_int_equal(wfs_check_run_id(longid), 0);
+  assert_wf_ok(wfs_check_run_id(longid));
   longid[WFS_MAX_ID] = 'a';
   longid[WFS_MAX_ID + 1] = 0;
-  assert_int_equal(wfs_check_run_id(longid), WF_EINVAL);
-  assert_int_equal(wfs_check_step_key("fetch/2024 ü \"q\""), 0);
+  assert_wf_err(wfs_check_run_id(longid), WF_EINVAL);
+  assert_wf_ok(wfs_check_step_key("fetch/2024 ü \"q\""));
   const char *bad_keys[] = {"", "a\nb", "\x7f", "\x1b[31m", NULL};
   for (size_t i = 0; i < sizeof bad_keys / sizeof bad_keys[0]; i++)
-    assert_int_equal(wfs_check_step_key(bad_keys[i]), WF_EINVAL);
+    assert_wf_err(wfs_check_step_key(bad_keys[i]), WF_EINVAL);
   memset(longkey, 'k', sizeof longkey);
   longkey[WFS_MAX_STEP_KEY] = 0;
-  assert_int_equal(wfs_check_step_key(longkey), 0);
+  assert_wf_ok(wfs_check_step_key(longkey));
   longkey[WFS_MAX_STEP_KEY] = 'k';
   longkey[WFS_MAX_STEP_KEY + 1] = 0;
-  assert_int_equal(wfs_check_step_key(longkey), WF_EINVAL);
+  assert_wf_err(wfs_check_step_key(longkey), WF_EINVAL);
 }
 
 static void test_map_growth(void **state) {
@@ -705,12 +706,12 @@ static void test_map_growth(void **state) {
   int n = 0;
   f->opts.map_cap_mb = 1024;
   open_store(f);
-  assert_int_equal(wfs_write(f->env, put_step_fn, &op), 0);
+  assert_wf_ok(wfs_write(f->env, put_step_fn, &op));
   assert_int_equal(mdb_env_info(f->env->env, &info), 0);
   assert_true(info.me_mapsize > (size_t)16 << 20);
   reopen(f);
-  assert_int_equal(wfs_read_begin(f->env, &t), 0);
-  assert_int_equal(wfs_steps_scan(&t, "grow", "big/", count_steps, &n), 0);
+  assert_wf_ok(wfs_read_begin(f->env, &t));
+  assert_wf_ok(wfs_steps_scan(&t, "grow", "big/", count_steps, &n));
   assert_int_equal(n, 300);
   wfs_read_end(&t);
 }
@@ -725,19 +726,19 @@ static void test_map_cap(void **state) {
   f->opts.map_cap_mb = 16;
   open_store(f);
   make_run(&r, "early", WFS_RUN_SUCCEEDED, 1);
-  assert_int_equal(put_run(f->env, &r, NULL), 0);
-  assert_int_equal(wfs_write(f->env, put_step_fn, &op), WF_EMAPFULL);
+  assert_wf_ok(put_run(f->env, &r, NULL));
+  assert_wf_err(wfs_write(f->env, put_step_fn, &op), WF_EMAPFULL);
   /* Still usable, and a small write still fits. */
   make_run(&back, "later", WFS_RUN_PENDING, 2);
-  assert_int_equal(put_run(f->env, &back, NULL), 0);
+  assert_wf_ok(put_run(f->env, &back, NULL));
   wfs_run_clear(&back);
   f->opts.map_cap_mb = 0;
   reopen(f);
-  assert_int_equal(wfs_read_begin(f->env, &t), 0);
-  assert_int_equal(wfs_run_get(&t, "early", &back), 0);
+  assert_wf_ok(wfs_read_begin(f->env, &t));
+  assert_wf_ok(wfs_run_get(&t, "early", &back));
   assert_int_equal(back.status, WFS_RUN_SUCCEEDED);
   wfs_run_clear(&back);
-  assert_int_equal(wfs_steps_scan(&t, "cap", "", count_steps, &n), 0);
+  assert_wf_ok(wfs_steps_scan(&t, "cap", "", count_steps, &n));
   assert_int_equal(n, 0);
   wfs_read_end(&t);
   wfs_run_clear(&r);
@@ -766,22 +767,22 @@ static void test_map_resized_elsewhere(void **state) {
   }
   open_store(f);
   make_run(&r, "mine", WFS_RUN_RUNNING, 5);
-  assert_int_equal(put_run(f->env, &r, NULL), 0);
-  assert_int_equal(wfs_read_begin(f->env, &t), 0);
+  assert_wf_ok(put_run(f->env, &r, NULL));
+  assert_wf_ok(wfs_read_begin(f->env, &t));
   wfs_read_end(&t);
   assert_int_equal(write(go[1], &c, 1), 1);
   int wstatus;
   assert_int_equal(waitpid(pid, &wstatus, 0), pid);
   assert_true(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0);
-  assert_int_equal(wfs_read_begin(f->env, &t), 0);
-  assert_int_equal(wfs_steps_scan(&t, "other", "", count_steps, &n), 0);
+  assert_wf_ok(wfs_read_begin(f->env, &t));
+  assert_wf_ok(wfs_steps_scan(&t, "other", "", count_steps, &n));
   assert_int_equal(n, 640);
   wfs_read_end(&t);
   wfs_run now = r;
   now.status = WFS_RUN_SUCCEEDED;
-  assert_int_equal(put_run(f->env, &now, &r), 0);
-  assert_int_equal(wfs_read_begin(f->env, &t), 0);
-  assert_int_equal(wfs_run_get(&t, "mine", &back), 0);
+  assert_wf_ok(put_run(f->env, &now, &r));
+  assert_wf_ok(wfs_read_begin(f->env, &t));
+  assert_wf_ok(wfs_run_get(&t, "mine", &back));
   assert_int_equal(back.status, WFS_RUN_SUCCEEDED);
   wfs_run_clear(&back);
   wfs_read_end(&t);
@@ -812,13 +813,13 @@ static void test_durable_flags(void **state) {
   open_store(f);
   assert_durable(f->env, "created by wfs_open");
   make_run(&r, "r1", WFS_RUN_RUNNING, 1000);
-  assert_int_equal(put_run(f->env, &r, NULL), 0);
+  assert_wf_ok(put_run(f->env, &r, NULL));
   assert_durable(f->env, "after a write");
   reopen(f);
   assert_durable(f->env, "reopened by wfs_open");
-  assert_int_equal(wfs_open_existing(f->home, &env), 0);
+  assert_wf_ok(wfs_open_existing(f->home, &env));
   assert_durable(env, "opened by wfs_open_existing");
-  assert_int_equal(put_run(env, &r, NULL), WF_EEXIST);
+  assert_wf_err(put_run(env, &r, NULL), WF_EEXIST);
   assert_durable(env, "after a refused write");
   wfs_close(env);
   wfs_run_clear(&r);

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "../assert_wf.h"
 #include "tf_aggregate.h"
 #include "tf_util.h"
 #include "wf/wf.h"
@@ -18,14 +19,14 @@
 static cJSON *load(const char *name) {
   cJSON *j;
 
-  assert_int_equal(tf_read_json(WF_TEST_DATA "/tf", name, &j), 0);
+  assert_wf_ok(tf_read_json(WF_TEST_DATA "/tf", name, &j));
   return j;
 }
 
 static cJSON *aggregate_file(const char *name, cJSON **raw_out) {
   cJSON *raw = load(name), *agg;
 
-  assert_int_equal(tf_aggregate(raw, NULL, "2025-03-05T10:01:00Z", &agg), 0);
+  assert_wf_ok(tf_aggregate(raw, NULL, "2025-03-05T10:01:00Z", &agg));
   if (raw_out)
     *raw_out = raw;
   else
@@ -180,7 +181,7 @@ static void test_users_filter(void **state) {
   cJSON_AddItemToArray(f, cJSON_CreateString("ANA@example.com"));
   cJSON_AddItemToArray(f, cJSON_CreateString("Cy@Example.com"));
   cJSON_ReplaceItemInObjectCaseSensitive(raw, "user_emails_filter", f);
-  assert_int_equal(tf_aggregate(raw, NULL, NULL, &agg), 0);
+  assert_wf_ok(tf_aggregate(raw, NULL, NULL, &agg));
   assert_int_equal(cJSON_GetArraySize(at(agg, "users")), 2);
   assert_int_equal(num(agg, "users>ana@example.com>statistics>total_duration_seconds"),
                    7200);
@@ -199,7 +200,7 @@ static void test_extract(void **state) {
   const cJSON *u;
 
   (void)state;
-  assert_int_equal(tf_extract(agg, &ex), 0);
+  assert_wf_ok(tf_extract(agg, &ex));
   assert_int_equal(cJSON_GetArraySize(at(ex, "by_type")), 2);
   assert_string_equal(at(ex, "by_type")->child->string, "Scrum/Build");
   assert_string_equal(cJSON_GetArrayItem(at(ex, "by_type>Scrum/Task"), 0)->valuestring,
@@ -227,7 +228,7 @@ static void test_extract_id_order(void **state) {
   const cJSON *ids;
 
   (void)state;
-  assert_int_equal(tf_extract(agg, &ex), 0);
+  assert_wf_ok(tf_extract(agg, &ex));
   ids = at(ex, "by_type>S/T");
   assert_string_equal(cJSON_GetArrayItem(ids, 0)->valuestring, "007");
   assert_string_equal(cJSON_GetArrayItem(ids, 1)->valuestring, "7");
@@ -241,19 +242,19 @@ static void test_empty_and_invalid(void **state) {
   cJSON *raw = cJSON_Parse("{\"time_entries\": [], \"users\": []}"), *agg;
 
   (void)state;
-  assert_int_equal(tf_aggregate(raw, NULL, NULL, &agg), 0);
+  assert_wf_ok(tf_aggregate(raw, NULL, NULL, &agg));
   assert_int_equal(num(agg, "statistics>total_users"), 0);
   assert_int_equal(num(agg, "statistics>total_duration_seconds"), 0);
   cJSON_Delete(agg);
   cJSON_Delete(raw);
   raw = cJSON_Parse("{\"entries\": []}");
-  assert_int_equal(tf_aggregate(raw, NULL, NULL, &agg), WF_EINVAL);
+  assert_wf_err(tf_aggregate(raw, NULL, NULL, &agg), WF_EINVAL);
   assert_null(agg);
   cJSON_Delete(raw);
   /* malformed entries are skipped or defaulted, never fatal */
   raw = cJSON_Parse("{\"time_entries\": [1, \"x\", {}, {\"id\": \"a\", \"stop\": \"s\","
                     " \"duration\": 5, \"description\": 7}]}");
-  assert_int_equal(tf_aggregate(raw, NULL, NULL, &agg), 0);
+  assert_wf_ok(tf_aggregate(raw, NULL, NULL, &agg));
   assert_int_equal(num(agg, "statistics>total_duration_seconds"), 5);
   assert_int_equal(num(agg, "skipped>running"), 3);
   assert_non_null(at(agg, "users>toggl-user-0"));
@@ -276,9 +277,8 @@ static void test_raw_assemble(void **state) {
   cJSON *raw, *agg;
 
   (void)state;
-  assert_int_equal(tf_raw_assemble(days, map, "r1", "2025-03-03", "2025-03-04", NULL,
-                                   "2025-03-05T00:00:00Z", &raw),
-                   0);
+  assert_wf_ok(tf_raw_assemble(days, map, "r1", "2025-03-03", "2025-03-04", NULL,
+                               "2025-03-05T00:00:00Z", &raw));
   assert_string_equal(tf_jstr(raw, "report_timezone"), "+02:00");
   assert_int_equal(cJSON_GetArraySize(at(raw, "time_entries")), 2);
   assert_string_equal(tf_jstr(cJSON_GetArrayItem(at(raw, "time_entries"), 0), "day"),
@@ -290,7 +290,7 @@ static void test_raw_assemble(void **state) {
   assert_int_equal(cJSON_GetArraySize(at(raw, "users")), 2);
   assert_string_equal(tf_jstr(cJSON_GetArrayItem(at(raw, "users"), 0), "name"), "Ana");
   assert_true(cJSON_IsNull(at(cJSON_GetArrayItem(at(raw, "users"), 1), "name")));
-  assert_int_equal(tf_aggregate(raw, NULL, NULL, &agg), 0);
+  assert_wf_ok(tf_aggregate(raw, NULL, NULL, &agg));
   assert_int_equal(num(agg, "users>ana@example.com>statistics>matched_duration_seconds"),
                    1800);
   assert_int_equal(num(agg, "users>ana@example.com>statistics>total_duration_seconds"),
@@ -303,21 +303,20 @@ static void test_raw_assemble(void **state) {
   map = cJSON_Parse("{\"1\": {\"email\": \"ana@example.com\", \"name\": \"Ana Lima\"},"
                     " \"2\": {\"email\": \"bo@example.com\", \"name\": \"Bo Berg\"}}");
   cJSON *filter = cJSON_Parse("[\"bo@example.com\"]");
-  assert_int_equal(tf_raw_assemble(days, map, "r1", "2025-03-03", "2025-03-04", filter,
-                                   "2025-03-05T00:00:00Z", &raw),
-                   0);
+  assert_wf_ok(tf_raw_assemble(days, map, "r1", "2025-03-03", "2025-03-04", filter,
+                               "2025-03-05T00:00:00Z", &raw));
   cJSON_Delete(filter);
   assert_string_equal(tf_jstr(cJSON_GetArrayItem(at(raw, "users"), 0), "name"), "Ana Lima");
   assert_string_equal(tf_jstr(cJSON_GetArrayItem(at(raw, "users"), 1), "name"), "Bo Berg");
-  assert_int_equal(tf_aggregate(raw, NULL, NULL, &agg), 0);
+  assert_wf_ok(tf_aggregate(raw, NULL, NULL, &agg));
   assert_string_equal(tf_jstr(at(agg, "users>bo@example.com"), "name"), "Bo Berg");
   assert_int_equal(num(agg, "users>bo@example.com>statistics>total_duration_seconds"), 0);
   cJSON_Delete(agg);
   cJSON_Delete(raw);
-  assert_int_equal(tf_raw_assemble(map, NULL, NULL, NULL, NULL, NULL, NULL, &raw), 0);
+  assert_wf_ok(tf_raw_assemble(map, NULL, NULL, NULL, NULL, NULL, NULL, &raw));
   cJSON_Delete(raw);
-  assert_int_equal(tf_raw_assemble(NULL, NULL, NULL, NULL, NULL, NULL, NULL, &raw),
-                   WF_EINVAL);
+  assert_wf_err(tf_raw_assemble(NULL, NULL, NULL, NULL, NULL, NULL, NULL, &raw),
+                WF_EINVAL);
   cJSON_Delete(map);
   cJSON_Delete(days);
 }

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "../assert_wf.h"
 #include "tf_builtins.h"
 #include "tf_util.h"
 #include "wf/wf.h"
@@ -77,7 +78,7 @@ static void test_pipeline(void **state) {
   assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(out, "files"), 0)->valuestring,
                       PERSON_MD);
   cJSON_Delete(out);
-  assert_int_equal(tf_read_json(run_dir, "enriched_data.json", &enr), 0);
+  assert_wf_ok(tf_read_json(run_dir, "enriched_data.json", &enr));
   assert_string_equal(
       tf_jstr(cJSON_GetArrayItem(cJSON_GetObjectItem(enr, "enriched_entities"), 0),
               "entity_key"),
@@ -113,7 +114,7 @@ static void test_aliases_from_config(void **state) {
   /* Scrum/Task is no longer an alias: unresolved; the bug pair maps to Scrum/Defect */
   assert_int_equal(tf_jint(out, "unresolved"), 1);
   cJSON_Delete(out);
-  assert_int_equal(tf_read_json(run_dir, "toggl_aggregated.json", &agg), 0);
+  assert_wf_ok(tf_read_json(run_dir, "toggl_aggregated.json", &agg));
   {
     const cJSON *refs = cJSON_GetObjectItem(
         cJSON_GetObjectItem(cJSON_GetObjectItem(agg, "users"), "ana@example.com"),

@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "../assert_wf.h"
 #include "tf_api.h"
 #include "tf_fibery.h"
 #include "wf/wf.h"
@@ -43,13 +44,13 @@ static void test_config(void **state) {
 
   (void)state;
   /* the bundled default passes its own checks; the override merges per key */
-  assert_int_equal(tf_fibery_config_load(BUNDLED, NULL, &cfg, err, sizeof err), 0);
+  assert_wf_ok(tf_fibery_config_load(BUNDLED, NULL, &cfg, err, sizeof err));
   assert_int_equal(tf_fibery_batch_size(cfg), 50);
   assert_true(cJSON_GetObjectItem(cJSON_GetObjectItem(cfg, "types"), "Scrum/Chore") != NULL);
   assert_true(cJSON_GetObjectItem(cJSON_GetObjectItem(cfg, "types"), "Scrum/Epic") != NULL);
   assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(cfg, "aliases")), 14);
   cJSON_Delete(cfg);
-  assert_int_equal(tf_fibery_config_load(BUNDLED, OVERRIDE, &cfg, err, sizeof err), 0);
+  assert_wf_ok(tf_fibery_config_load(BUNDLED, OVERRIDE, &cfg, err, sizeof err));
   assert_int_equal(tf_fibery_batch_size(cfg), 2);
   task = cJSON_GetObjectItem(cJSON_GetObjectItem(cfg, "types"), "Scrum/Task");
   assert_string_equal(cJSON_GetObjectItem(task, "title")->valuestring, "Scrum/Name");
@@ -58,17 +59,17 @@ static void test_config(void **state) {
   cJSON_Delete(cfg);
   /* unknown keys are named */
   bad = cJSON_Parse("{\"types\":{\"Scrum/Task\":{\"titel\":\"Scrum/Name\"}}}");
-  assert_int_equal(tf_fibery_config_check(bad, err, sizeof err), WF_EINVAL);
+  assert_wf_err(tf_fibery_config_check(bad, err, sizeof err), WF_EINVAL);
   assert_non_null(strstr(err, "\"titel\""));
   cJSON_Delete(bad);
   bad = cJSON_Parse("{\"batch_size\":0}");
-  assert_int_equal(tf_fibery_config_check(bad, err, sizeof err), WF_EINVAL);
+  assert_wf_err(tf_fibery_config_check(bad, err, sizeof err), WF_EINVAL);
   cJSON_Delete(bad);
   bad = cJSON_Parse("{\"types\":{\"Task\":{}}}");
-  assert_int_equal(tf_fibery_config_check(bad, err, sizeof err), WF_EINVAL);
+  assert_wf_err(tf_fibery_config_check(bad, err, sizeof err), WF_EINVAL);
   cJSON_Delete(bad);
   snprintf(path, sizeof path, "%s/missing.json", dir);
-  assert_int_equal(tf_fibery_config_load(path, NULL, &cfg, err, sizeof err), WF_EINVAL);
+  assert_wf_err(tf_fibery_config_load(path, NULL, &cfg, err, sizeof err), WF_EINVAL);
   assert_null(cfg);
 }
 
@@ -79,7 +80,7 @@ static void test_ids_and_batches(void **state) {
   char *txt;
 
   (void)state;
-  assert_int_equal(tf_fibery_ids(ids, &v, &n), 0);
+  assert_wf_ok(tf_fibery_ids(ids, &v, &n));
   assert_int_equal(n, 5);
   assert_string_equal(v[0], "45");
   assert_string_equal(v[1], "0312");
@@ -89,10 +90,10 @@ static void test_ids_and_batches(void **state) {
   free(v);
   cJSON_Delete(ids);
   ids = cJSON_Parse("[true]");
-  assert_int_equal(tf_fibery_ids(ids, &v, &n), WF_EINVAL);
+  assert_wf_err(tf_fibery_ids(ids, &v, &n), WF_EINVAL);
   cJSON_Delete(ids);
   by = cJSON_Parse("{\"Scrum/Task\":[\"3\",\"1\",\"2\"],\"Scrum/Bug\":[\"9\"]}");
-  assert_int_equal(tf_fibery_batches(by, 2, &items), 0);
+  assert_wf_ok(tf_fibery_batches(by, 2, &items));
   txt = cJSON_PrintUnformatted(items);
   assert_string_equal(txt, "[{\"key\":\"Scrum/Task/1\",\"type\":\"Scrum/Task\",\"ids\":[\"1\",\"2\"]},"
                            "{\"key\":\"Scrum/Task/2\",\"type\":\"Scrum/Task\",\"ids\":[\"3\"]},"
@@ -112,7 +113,7 @@ static void test_query_body(void **state) {
   size_t len;
 
   (void)state;
-  assert_int_equal(tf_fibery_query_body(cfg, "Scrum/Task", ids, 2, NULL, NULL, &body, &len), 0);
+  assert_wf_ok(tf_fibery_query_body(cfg, "Scrum/Task", ids, 2, NULL, NULL, &body, &len));
   assert_string_equal(body,
       "[{\"command\":\"fibery.entity/query\",\"args\":{\"query\":{\"q/from\":\"Scrum/Task\","
       "\"q/select\":[\"fibery/id\",\"fibery/public-id\",\"Scrum/Name\",{\"workflow/state\":[\"enum/name\"]},"
@@ -123,11 +124,12 @@ static void test_query_body(void **state) {
   assert_int_equal(len, strlen(body));
   free(body);
   /* an unconfigured type gets the default's common fields only */
-  assert_int_equal(tf_fibery_query_body(cfg, "Kanban/Story", ids, 1, NULL, NULL, &body, &len), 0);
+  assert_wf_ok(tf_fibery_query_body(cfg, "Kanban/Story", ids, 1, NULL, NULL, &body, &len));
   assert_non_null(strstr(body, "\"q/select\":[\"fibery/id\",\"fibery/public-id\","
                                "{\"workflow/state\":[\"enum/name\"]},\"fibery/creation-date\"]"));
   free(body);
-  assert_int_equal(tf_fibery_query_body(cfg, "Scrum/Task", ids, 0, NULL, NULL, &body, &len), WF_EINVAL);
+  assert_wf_err(tf_fibery_query_body(cfg, "Scrum/Task", ids, 0, NULL, NULL, &body, &len),
+                WF_EINVAL);
   cJSON_Delete(cfg);
 }
 
@@ -154,10 +156,10 @@ static void test_read_result(void **state) {
   const char *rejected = "[{\"success\":false,\"result\":{\"message\":\"no such type\"}}]";
 
   (void)state;
-  assert_int_equal(tf_fibery_config_load(BUNDLED, NULL, &cfg, err, sizeof err), 0);
+  assert_wf_ok(tf_fibery_config_load(BUNDLED, NULL, &cfg, err, sizeof err));
   body = slurp("fibery_batch1.json", &len);
-  assert_int_equal(tf_fibery_read_result(body, len, cfg, "Scrum/Task", ids, 2,
-                                         "https://acme.fibery.io", ents, secrets, err, sizeof err), 0);
+  assert_wf_ok(tf_fibery_read_result(body, len, cfg, "Scrum/Task", ids, 2,
+                                     "https://acme.fibery.io", ents, secrets, err, sizeof err));
   free(body);
   r = cJSON_GetObjectItem(ents, "Scrum/Task#7701");
   assert_string_equal(cJSON_GetObjectItem(r, "status")->valuestring, "not_found");
@@ -172,20 +174,20 @@ static void test_read_result(void **state) {
   assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "fields"), "comments")->valueint, 3);
   assert_true(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "fields"), "completed")));
   assert_string_equal(cJSON_GetObjectItem(secrets, "sec-7658")->valuestring, "Scrum/Task#7658");
-  assert_int_equal(tf_fibery_docs_body(secrets, &body, &len), 0);
+  assert_wf_ok(tf_fibery_docs_body(secrets, &body, &len));
   assert_string_equal(body, "{\"command\":\"get-documents\",\"args\":[{\"secret\":\"sec-7658\"}]}");
   free(body);
-  assert_int_equal(tf_fibery_read_docs(docs, strlen(docs), secrets, ents), 0);
+  assert_wf_ok(tf_fibery_read_docs(docs, strlen(docs), secrets, ents));
   assert_string_equal(cJSON_GetObjectItem(r, "description_md")->valuestring, "# Title\nText");
-  assert_int_equal(tf_fibery_read_docs("{}", 2, secrets, ents), WF_EINVAL);
+  assert_wf_err(tf_fibery_read_docs("{}", 2, secrets, ents), WF_EINVAL);
   /* a rejected query: every id unknown_type, with Fibery's message */
-  assert_int_equal(tf_fibery_read_result(rejected, strlen(rejected), cfg, "Kanban/Story", ids, 1,
-                                         NULL, ents, NULL, err, sizeof err), 0);
+  assert_wf_ok(tf_fibery_read_result(rejected, strlen(rejected), cfg, "Kanban/Story", ids, 1,
+                                     NULL, ents, NULL, err, sizeof err));
   r = cJSON_GetObjectItem(ents, "Kanban/Story#7658");
   assert_string_equal(cJSON_GetObjectItem(r, "status")->valuestring, "unknown_type");
   assert_non_null(strstr(cJSON_GetObjectItem(r, "error")->valuestring, "no such type"));
-  assert_int_equal(tf_fibery_read_result("<html>", 6, cfg, "Scrum/Task", ids, 1, NULL, ents,
-                                         NULL, err, sizeof err), WF_EINVAL);
+  assert_wf_err(tf_fibery_read_result("<html>", 6, cfg, "Scrum/Task", ids, 1, NULL, ents,
+                                      NULL, err, sizeof err), WF_EINVAL);
   cJSON_Delete(secrets);
   cJSON_Delete(ents);
   cJSON_Delete(cfg);
@@ -202,27 +204,27 @@ static void test_config_file_mode(void **state) {
   snprintf(path, sizeof path, "%s/loose.json", dir);
   write_file(path, "{\"toggl_api_token\":\"from-file-token\",\"fibery_workspace\":\"acme\"}", 0644);
   setenv("WF_TF_CONFIG", path, 1);
-  assert_int_equal(tf_creds_load(&c, err, sizeof err), WF_EINVAL);
+  assert_wf_err(tf_creds_load(&c, err, sizeof err), WF_EINVAL);
   assert_non_null(strstr(err, "chmod 600"));
   assert_null(strstr(err, "from-file-token"));
   chmod(path, 0600);
-  assert_int_equal(tf_creds_load(&c, err, sizeof err), 0);
+  assert_wf_ok(tf_creds_load(&c, err, sizeof err));
   assert_string_equal(c.toggl_token, "from-file-token");
   assert_string_equal(c.fibery_base, "https://acme.fibery.io");
   assert_string_equal(c.toggl_base, TF_TOGGL_BASE);
-  assert_int_equal(tf_creds_need_fibery(&c, err, sizeof err), 0);
-  assert_int_equal(tf_creds_need_toggl(&c, err, sizeof err), WF_EINVAL); /* no workspace id */
+  assert_wf_ok(tf_creds_need_fibery(&c, err, sizeof err));
+  assert_wf_err(tf_creds_need_toggl(&c, err, sizeof err), WF_EINVAL); /* no workspace id */
   assert_null(strstr(err, "from-file-token"));
   tf_creds_clear(&c);
   write_file(path, "{\"toggl_api_tokn\":\"x\"}", 0600);
-  assert_int_equal(tf_creds_load(&c, err, sizeof err), WF_EINVAL);
+  assert_wf_err(tf_creds_load(&c, err, sizeof err), WF_EINVAL);
   assert_non_null(strstr(err, "toggl_api_tokn"));
   snprintf(path, sizeof path, "%s/empty.json", dir);
   setenv("WF_TF_CONFIG", path, 1);
   setenv("TOGGL_API_TOKEN", "tok-secret-1234", 1);
   setenv("TOGGL_WORKSPACE_ID", "42x", 1);
-  assert_int_equal(tf_creds_load(&c, err, sizeof err), 0);
-  assert_int_equal(tf_creds_need_toggl(&c, err, sizeof err), WF_EINVAL);
+  assert_wf_ok(tf_creds_load(&c, err, sizeof err));
+  assert_wf_err(tf_creds_need_toggl(&c, err, sizeof err), WF_EINVAL);
   assert_non_null(strstr(err, "TOGGL_WORKSPACE_ID"));
   tf_creds_clear(&c);
   unsetenv("TOGGL_WORKSPACE_ID");

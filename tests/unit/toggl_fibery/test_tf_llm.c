@@ -18,6 +18,7 @@
 #include <cmocka.h>
 #include <uv.h>
 
+#include "../assert_wf.h"
 #include "tf_builtins.h"
 #include "tf_llm.h"
 #include "tf_report.h"
@@ -92,12 +93,12 @@ static void test_unset_unchanged(void **state) {
 
   (void)state;
   assert_false(tf_llm_enabled());
-  assert_int_equal(tf_read_json(dir, TF_AGG_FILE, &agg), 0);
-  assert_int_equal(tf_read_json(dir, TF_ENRICHED_FILE, &enr), 0);
-  assert_int_equal(tf_report_team(agg, enr, NULL, &direct), 0);
+  assert_wf_ok(tf_read_json(dir, TF_AGG_FILE, &agg));
+  assert_wf_ok(tf_read_json(dir, TF_ENRICHED_FILE, &enr));
+  assert_wf_ok(tf_report_team(agg, enr, NULL, &direct));
   assert_string_equal(direct, baseline_team);
   free(direct);
-  assert_int_equal(tf_report_person(agg, enr, "ana@example.com", NULL, &direct), 0);
+  assert_wf_ok(tf_report_person(agg, enr, "ana@example.com", NULL, &direct));
   assert_string_equal(direct, baseline_person);
   free(direct);
   cJSON_Delete(agg);

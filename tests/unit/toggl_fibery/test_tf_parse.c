@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "../assert_wf.h"
 #include "tf_parse.h"
 #include "wf/wf.h"
 
@@ -59,7 +60,7 @@ static void test_reference_cases(void **state) {
 
   (void)state;
   assert_non_null(cases);
-  assert_int_equal(tf_aliases_default(&al), 0);
+  assert_wf_ok(tf_aliases_default(&al));
   cJSON_ArrayForEach(c, cases) {
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(c, "description");
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(c, "expect");
@@ -68,7 +69,7 @@ static void test_reference_cases(void **state) {
     int ok = 1;
 
     assert_non_null(e);
-    assert_int_equal(tf_parse(al, desc, desc ? strlen(desc) : 0, &r), 0);
+    assert_wf_ok(tf_parse(al, desc, desc ? strlen(desc) : 0, &r));
     ok &= check_str(desc, "id", cJSON_GetObjectItem(e, "id"), r.id);
     ok &= check_str(desc, "database", cJSON_GetObjectItem(e, "database"), r.database);
     ok &= check_str(desc, "type", cJSON_GetObjectItem(e, "type"), r.type);
@@ -93,7 +94,7 @@ static void test_reference_cases(void **state) {
 static tf_ref parse_s(const char *s) {
   tf_ref r;
 
-  assert_int_equal(tf_parse(NULL, s, strlen(s), &r), 0);
+  assert_wf_ok(tf_parse(NULL, s, strlen(s), &r));
   assert_non_null(r.clean);
   return r;
 }
@@ -117,7 +118,7 @@ static void test_keys_and_kinds(void **state) {
     tf_ref r = parse_s(cases[i].desc);
     char *key;
 
-    assert_int_equal(tf_ref_key(&r, &key), 0);
+    assert_wf_ok(tf_ref_key(&r, &key));
     if (cases[i].key)
       assert_string_equal(key, cases[i].key);
     else
@@ -201,18 +202,18 @@ static void test_null_and_bytes(void **state) {
   tf_ref r;
 
   (void)state;
-  assert_int_equal(tf_parse(NULL, NULL, 99, &r), 0);
+  assert_wf_ok(tf_parse(NULL, NULL, 99, &r));
   assert_false(r.matched);
   assert_string_equal(r.clean, "");
   tf_ref_free(&r);
 
-  assert_int_equal(tf_parse(NULL, bad_utf8, sizeof bad_utf8 - 1, &r), 0);
+  assert_wf_ok(tf_parse(NULL, bad_utf8, sizeof bad_utf8 - 1, &r));
   assert_string_equal(r.id, "42");
   assert_string_equal(r.clean, "\xff\xfe caf\xc3");
   assert_string_equal(r.project, "\xc0\xaf");
   tf_ref_free(&r);
 
-  assert_int_equal(tf_parse(NULL, with_nul, sizeof with_nul - 1, &r), 0);
+  assert_wf_ok(tf_parse(NULL, with_nul, sizeof with_nul - 1, &r));
   assert_string_equal(r.id, "7");
   assert_string_equal(r.fibery_type, "Scrum/Bug");
   tf_ref_free(&r);
@@ -236,7 +237,7 @@ static void test_huge_inputs(void **state) {
 
     for (i = 0; i < n; i++)
       buf[i] = units[u][i % l];
-    assert_int_equal(tf_parse(NULL, buf, n, &r), 0);
+    assert_wf_ok(tf_parse(NULL, buf, n, &r));
     assert_non_null(r.clean);
     tf_ref_free(&r);
   }
@@ -247,7 +248,7 @@ static void test_huge_inputs(void **state) {
   {
     tf_ref r;
 
-    assert_int_equal(tf_parse(NULL, buf, u, &r), 0);
+    assert_wf_ok(tf_parse(NULL, buf, u, &r));
     assert_string_equal(r.id, "1");
     assert_int_equal(r.ntags, (u - 5) / 3);
     assert_string_equal(r.fibery_type, "a/a");
@@ -266,19 +267,19 @@ static void test_alias_config(void **state) {
   tf_ref r;
 
   (void)state;
-  assert_int_equal(tf_aliases_from_config(cfg, &al), 0);
-  assert_int_equal(tf_parse(al, "a #1 [K] [Story] [P]", 20, &r), 0);
+  assert_wf_ok(tf_aliases_from_config(cfg, &al));
+  assert_wf_ok(tf_parse(al, "a #1 [K] [Story] [P]", 20, &r));
   assert_string_equal(r.fibery_type, "Kanban/Story");
   assert_string_equal(r.project, "P");
   tf_ref_free(&r);
-  assert_int_equal(tf_parse(al, "a #2 [ops]", 10, &r), 0);
+  assert_wf_ok(tf_parse(al, "a #2 [ops]", 10, &r));
   assert_string_equal(r.fibery_type, "Ops/Ticket");
   tf_ref_free(&r);
-  assert_int_equal(tf_parse(al, "a #3 [Scrum] [Chore]", 20, &r), 0);
+  assert_wf_ok(tf_parse(al, "a #3 [Scrum] [Chore]", 20, &r));
   assert_true(r.resolved);
   tf_ref_free(&r);
   /* an explicit alias list replaces the default pairs */
-  assert_int_equal(tf_parse(al, "a #4 [Scrum] [Release]", 22, &r), 0);
+  assert_wf_ok(tf_parse(al, "a #4 [Scrum] [Release]", 22, &r));
   assert_false(r.resolved);
   assert_string_equal(r.fibery_type, "Scrum/Release");
   tf_ref_free(&r);
@@ -286,11 +287,11 @@ static void test_alias_config(void **state) {
   cJSON_Delete(cfg);
 
   cfg = cJSON_Parse("{\"aliases\": [{\"tags\": [], \"type\": \"A/B\"}]}");
-  assert_int_equal(tf_aliases_from_config(cfg, &al), WF_EINVAL);
+  assert_wf_err(tf_aliases_from_config(cfg, &al), WF_EINVAL);
   assert_null(al);
   cJSON_Delete(cfg);
   cfg = cJSON_Parse("{\"aliases\": [{\"tags\": [\"A\"], \"type\": \"no-slash\"}]}");
-  assert_int_equal(tf_aliases_from_config(cfg, &al), WF_EINVAL);
+  assert_wf_err(tf_aliases_from_config(cfg, &al), WF_EINVAL);
   cJSON_Delete(cfg);
   tf_aliases_free(NULL);
 }

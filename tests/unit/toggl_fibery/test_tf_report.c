@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "../assert_wf.h"
 #include "tf_aggregate.h"
 #include "tf_report.h"
 #include "tf_util.h"
@@ -20,14 +21,14 @@
 static cJSON *load(const char *name) {
   cJSON *j;
 
-  assert_int_equal(tf_read_json(WF_TEST_DATA "/tf", name, &j), 0);
+  assert_wf_ok(tf_read_json(WF_TEST_DATA "/tf", name, &j));
   return j;
 }
 
 static cJSON *aggregate(const cJSON *raw) {
   cJSON *agg;
 
-  assert_int_equal(tf_aggregate(raw, NULL, "2025-03-05T10:01:00Z", &agg), 0);
+  assert_wf_ok(tf_aggregate(raw, NULL, "2025-03-05T10:01:00Z", &agg));
   return agg;
 }
 
@@ -71,7 +72,7 @@ static void test_toggl_summary(void **state) {
   char *md, *again, want[128], h[32];
 
   (void)state;
-  assert_int_equal(tf_report_toggl(agg, NULL, &md), 0);
+  assert_wf_ok(tf_report_toggl(agg, NULL, &md));
   assert_has(md, "# Toggl Activity Report");
   assert_has(md, "- Period: 2025-03-03 to 2025-03-04 (timezone: +02:00)");
   assert_has(md, "- Run: run_2025-03-05-10-00-00");
@@ -94,7 +95,7 @@ static void test_toggl_summary(void **state) {
   /* a '|' in a description cannot break the table */
   assert_has(md, "Design \\| review");
   assert_has(md, "1 running timer(s) skipped");
-  assert_int_equal(tf_report_toggl(agg, NULL, &again), 0);
+  assert_wf_ok(tf_report_toggl(agg, NULL, &again));
   assert_string_equal(md, again);
   free(again);
   free(md);
@@ -108,7 +109,7 @@ static void test_person_report(void **state) {
   char *md;
 
   (void)state;
-  assert_int_equal(tf_report_person(agg, enr, "bo@example.com", NULL, &md), 0);
+  assert_wf_ok(tf_report_person(agg, enr, "bo@example.com", NULL, &md));
   assert_has(md, "# Individual Activity Report: Bo Chen <bo@example.com>");
   assert_has(md, "- Generated: 2025-03-05T10:02:00Z");
   assert_has(md, "| Total hours | 3.67 |");
@@ -132,11 +133,11 @@ static void test_person_report(void **state) {
   assert_has(md, "## Other activities\n\nNone.");
   free(md);
 
-  assert_int_equal(tf_report_person(agg, enr, "toggl-user-3", NULL, &md), 0);
+  assert_wf_ok(tf_report_person(agg, enr, "toggl-user-3", NULL, &md));
   assert_has(md, "not in the workspace user list");
   assert_has(md, "| Standup | ");
   free(md);
-  assert_int_equal(tf_report_person(agg, enr, "nobody@example.com", NULL, &md), WF_EINVAL);
+  assert_wf_err(tf_report_person(agg, enr, "nobody@example.com", NULL, &md), WF_EINVAL);
   assert_null(md);
   cJSON_Delete(enr);
   cJSON_Delete(agg);
@@ -149,7 +150,7 @@ static void test_team_report(void **state) {
   char *md;
 
   (void)state;
-  assert_int_equal(tf_report_team(agg, enr, NULL, &md), 0);
+  assert_wf_ok(tf_report_team(agg, enr, NULL, &md));
   assert_has(md, "# Team Activity Report");
   assert_has(md, "| Entities worked on | 4 |");
   assert_has(md, "| Found in Fibery | 1 |");
@@ -180,7 +181,7 @@ static void test_zero_matched(void **state) {
   char *md;
 
   (void)state;
-  assert_int_equal(tf_report_team(agg, enr, NULL, &md), 0);
+  assert_wf_ok(tf_report_team(agg, enr, NULL, &md));
   assert_has(md, "No time entry referenced a Fibery entity.");
   /* no entry showed an offset: say what is known, not "unknown" */
   assert_has(md, "- Period: 2025-03-03 to 2025-03-03 (in the timezone of the Toggl profile; no "
@@ -188,11 +189,11 @@ static void test_zero_matched(void **state) {
   assert_null(strstr(md, "unknown"));
   assert_has(md, "| 1.00 | 0.00 | 1.00 | 0.0% |");
   free(md);
-  assert_int_equal(tf_report_person(agg, enr, "a@x.io", NULL, &md), 0);
+  assert_wf_ok(tf_report_person(agg, enr, "a@x.io", NULL, &md));
   assert_has(md, "No time on Fibery entities");
   assert_has(md, "| Team meeting | 1.00 | 1 |");
   free(md);
-  assert_int_equal(tf_report_toggl(agg, NULL, &md), 0);
+  assert_wf_ok(tf_report_toggl(agg, NULL, &md));
   assert_has(md, "| On references | 0.00 (0.0%) |");
   free(md);
   cJSON_Delete(enr);
@@ -202,10 +203,10 @@ static void test_zero_matched(void **state) {
   /* nobody tracked anything */
   raw = cJSON_Parse("{\"time_entries\": []}");
   agg = aggregate(raw);
-  assert_int_equal(tf_report_team(agg, NULL, NULL, &md), 0);
+  assert_wf_ok(tf_report_team(agg, NULL, NULL, &md));
   assert_has(md, "No people in scope.");
   free(md);
-  assert_int_equal(tf_report_toggl(agg, NULL, &md), 0);
+  assert_wf_ok(tf_report_toggl(agg, NULL, &md));
   assert_has(md, "| Total hours | 0.00 |");
   free(md);
   cJSON_Delete(agg);
@@ -222,13 +223,13 @@ static void test_all_not_found_or_missing(void **state) {
   char *md;
 
   (void)state;
-  assert_int_equal(tf_report_team(agg, enr, NULL, &md), 0);
+  assert_wf_ok(tf_report_team(agg, enr, NULL, &md));
   assert_has(md, "No referenced entity was found in Fibery.");
   assert_has(md, "| error: HTTP 500 |");
   assert_has(md, "could not be enriched because of errors");
   free(md);
   /* without enriched_data.json at all: references are "not enriched", never an error */
-  assert_int_equal(tf_report_person(agg, NULL, "ana@example.com", "t2", &md), 0);
+  assert_wf_ok(tf_report_person(agg, NULL, "ana@example.com", "t2", &md));
   assert_has(md, "| Scrum/Task#7658 |");
   assert_has(md, "| not enriched |");
   assert_has(md, "enriched_data.json is missing");
@@ -285,17 +286,17 @@ static void test_manager_reading(void **state) {
       "{\"entity_key\": \"Scrum/Task#7742\", \"status\": \"ok\", \"name\": \"Signup\"},"
       "{\"entity_key\": \"Scrum/Task#7743\", \"status\": \"ok\", \"name\": \"Logout\"},"
       "{\"entity_key\": \"Scrum/Bug#901\", \"status\": \"ok\", \"name\": \"Crash\"}]}");
-  assert_int_equal(tf_report_team(agg, enr, NULL, &md), 0);
+  assert_wf_ok(tf_report_team(agg, enr, NULL, &md));
   assert_has(md, "| Standup | 3.75 | 5 | Ana, Bo, Cy +2 |");
   assert_has(md, "| #7741 | Login page | 0.50 | type missing; may be the same as Scrum/Task#7741 | Ana |");
   /* coverage by hours: Scrum/Task (3 h) before Scrum/Bug (2 h, the largest reference) */
   assert_has(md, "| Scrum/Task | 3 | 3.00 | yes |\n| Scrum/Bug | 1 | 2.00 | yes |");
   free(md);
-  assert_int_equal(tf_report_toggl(agg, NULL, &md), 0);
+  assert_wf_ok(tf_report_toggl(agg, NULL, &md));
   assert_has(md, "| 2025-03-03 | 3.75 | 0.00 | 3.75 |\n| 2025-03-04 | 0.00 | 0.00 | 0.00 |\n"
                  "| 2025-03-05 | 5.50 | 5.50 | 0.00 |\n");
   free(md);
-  assert_int_equal(tf_report_person(agg, enr, "a@x.io", NULL, &md), 0);
+  assert_wf_ok(tf_report_person(agg, enr, "a@x.io", NULL, &md));
   assert_has(md, "- [#7741](https://a/7741) Redesign the login page — started 2025-03-01; "
                  "The login page \\| needs a redesign.\n");
   assert_null(strstr(md, "## Context"));
@@ -308,11 +309,11 @@ static void test_manager_reading(void **state) {
   cJSON_ReplaceItemInObject(raw, "user_emails_filter", cJSON_Parse("[\"e@x.io\", \"zed@x.io\"]"));
   cJSON_ReplaceItemInObject(raw, "time_entries", cJSON_CreateArray());
   agg = aggregate(raw);
-  assert_int_equal(tf_report_person(agg, enr, "e@x.io", NULL, &md), 0);
+  assert_wf_ok(tf_report_person(agg, enr, "e@x.io", NULL, &md));
   assert_has(md, "# Individual Activity Report: Ed <e@x.io>\n");
   assert_has(md, "No time tracked in the period.");
   free(md);
-  assert_int_equal(tf_report_person(agg, enr, "zed@x.io", NULL, &md), 0);
+  assert_wf_ok(tf_report_person(agg, enr, "zed@x.io", NULL, &md));
   assert_has(md, "# Individual Activity Report: zed@x.io\n");
   free(md);
   cJSON_Delete(agg);

@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "../assert_wf.h"
 #include "tf_api.h"
 #include "tf_fibery.h"
 #include "tf_schema.h"
@@ -59,9 +60,9 @@ static cJSON *checked_schema(cJSON **cfg) {
   size_t len;
   cJSON *sc;
 
-  assert_int_equal(tf_fibery_config_load(BUNDLED, NULL, cfg, err, sizeof err), 0);
+  assert_wf_ok(tf_fibery_config_load(BUNDLED, NULL, cfg, err, sizeof err));
   buf = slurp(SCHEMA, &len);
-  assert_int_equal(tf_schema_read(buf, len, *cfg, &sc, err, sizeof err), 0);
+  assert_wf_ok(tf_schema_read(buf, len, *cfg, &sc, err, sizeof err));
   free(buf);
   return sc;
 }
@@ -92,10 +93,10 @@ static void test_read(void **state) {
   assert_false(tf_schema_type_missing(NULL, "Scrum/Chore"));
   /* not a schema: named */
   const char *refused = "[{\"success\":false,\"result\":{\"message\":\"nope\"}}]";
-  assert_int_equal(tf_schema_read(refused, strlen(refused), cfg, &bad, err, sizeof err),
-                   WF_EINVAL);
+  assert_wf_err(tf_schema_read(refused, strlen(refused), cfg, &bad, err, sizeof err),
+                WF_EINVAL);
   assert_non_null(strstr(err, "nope"));
-  assert_int_equal(tf_schema_read("<html>", 6, cfg, &bad, err, sizeof err), WF_EINVAL);
+  assert_wf_err(tf_schema_read("<html>", 6, cfg, &bad, err, sizeof err), WF_EINVAL);
   cJSON_Delete(sc);
   cJSON_Delete(cfg);
 }
@@ -136,13 +137,13 @@ static void test_query_leaves_out(void **state) {
   size_t len;
 
   (void)state;
-  assert_int_equal(tf_fibery_query_body(cfg, "Scrum/Task", ids, 1, sc, warnings, &body, &len), 0);
+  assert_wf_ok(tf_fibery_query_body(cfg, "Scrum/Task", ids, 1, sc, warnings, &body, &len));
   assert_null(strstr(body, "Scrum/Estimate (D)"));
   assert_null(strstr(body, "Scrum/name"));
   assert_non_null(strstr(body, "\"Scrum/Time spent (H)\""));
   free(body);
   /* again: the same warnings, once each */
-  assert_int_equal(tf_fibery_query_body(cfg, "Scrum/Task", ids, 1, sc, warnings, &body, &len), 0);
+  assert_wf_ok(tf_fibery_query_body(cfg, "Scrum/Task", ids, 1, sc, warnings, &body, &len));
   free(body);
   assert_int_equal(cJSON_GetArraySize(warnings), 2);
   assert_true(has_string(warnings,

@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "../assert_wf.h"
 #include "tf_api.h"
 #include "tf_toggl.h"
 #include "wf/wf.h"
@@ -43,15 +44,15 @@ static void test_search_body(void **state) {
   size_t n1, n2;
 
   (void)state;
-  assert_int_equal(tf_toggl_search_body(&q, NULL, &b1, &n1), 0);
+  assert_wf_ok(tf_toggl_search_body(&q, NULL, &b1, &n1));
   assert_string_equal(b1, "{\"start_date\":\"2025-03-03\",\"end_date\":\"2025-03-03\",\"page_size\":50}");
   assert_int_equal(n1, strlen(b1));
   free(b1);
   q.user_ids = ids;
   q.nuser_ids = 2;
   assert_int_equal(tf_toggl_next_cursor("77", "51", NULL, &c, &bad), 1);
-  assert_int_equal(tf_toggl_search_body(&q, &c, &b1, &n1), 0);
-  assert_int_equal(tf_toggl_search_body(&q, &c, &b2, &n2), 0);
+  assert_wf_ok(tf_toggl_search_body(&q, &c, &b1, &n1));
+  assert_wf_ok(tf_toggl_search_body(&q, &c, &b2, &n2));
   assert_string_equal(b1, "{\"start_date\":\"2025-03-03\",\"end_date\":\"2025-03-03\","
                           "\"user_ids\":[101,202],\"page_size\":50,\"first_id\":77,"
                           "\"first_row_number\":51}");
@@ -60,7 +61,7 @@ static void test_search_body(void **state) {
   free(b1);
   free(b2);
   strcpy(q.date, "2025-02-29");
-  assert_int_equal(tf_toggl_search_body(&q, NULL, &b1, &n1), WF_EINVAL);
+  assert_wf_err(tf_toggl_search_body(&q, NULL, &b1, &n1), WF_EINVAL);
   assert_null(b1);
 }
 
@@ -77,12 +78,12 @@ static void test_next_cursor(void **state) {
   assert_true(c.has_ts);
   assert_int_equal(c.first_row_number, 101);
   assert_int_equal(c.first_timestamp, 1740999600);
-  assert_int_equal(tf_toggl_next_cursor("12a", "3", NULL, &c, &bad), WF_EINVAL);
+  assert_wf_err(tf_toggl_next_cursor("12a", "3", NULL, &c, &bad), WF_EINVAL);
   assert_string_equal(bad, "X-Next-ID");
-  assert_int_equal(tf_toggl_next_cursor(NULL, "-3", NULL, &c, &bad), WF_EINVAL);
+  assert_wf_err(tf_toggl_next_cursor(NULL, "-3", NULL, &c, &bad), WF_EINVAL);
   assert_string_equal(bad, "X-Next-Row-Number");
-  assert_int_equal(tf_toggl_next_cursor(NULL, "99999999999999999999", NULL, &c, &bad), WF_EINVAL);
-  assert_int_equal(tf_toggl_next_cursor(NULL, "3", "", &c, &bad), WF_EINVAL);
+  assert_wf_err(tf_toggl_next_cursor(NULL, "99999999999999999999", NULL, &c, &bad), WF_EINVAL);
+  assert_wf_err(tf_toggl_next_cursor(NULL, "3", "", &c, &bad), WF_EINVAL);
   assert_string_equal(bad, "X-Next-Timestamp");
 }
 
@@ -96,7 +97,7 @@ static void test_users_and_matching(void **state) {
   char *unknown, *txt;
 
   (void)state;
-  assert_int_equal(tf_toggl_users_parse(body, strlen(body), &map), 0);
+  assert_wf_ok(tf_toggl_users_parse(body, strlen(body), &map));
   txt = cJSON_PrintUnformatted(map);
   assert_string_equal(txt, "{\"101\":{\"email\":\"ana@example.com\",\"name\":\"Ana Lima\"},"
                            "\"202\":{\"email\":\"bo@example.com\",\"name\":null}}");
@@ -104,11 +105,11 @@ static void test_users_and_matching(void **state) {
   assert_string_equal(tf_toggl_user_name(cJSON_GetObjectItem(map, "101")), "Ana Lima");
   assert_null(tf_toggl_user_name(cJSON_GetObjectItem(map, "202")));
   assert_string_equal(tf_toggl_user_email(cJSON_GetObjectItem(map, "202")), "bo@example.com");
-  assert_int_equal(tf_toggl_users_parse("{}", 2, &emails), WF_EINVAL);
-  assert_int_equal(tf_toggl_users_parse("[1,", 3, &emails), WF_EINVAL);
+  assert_wf_err(tf_toggl_users_parse("{}", 2, &emails), WF_EINVAL);
+  assert_wf_err(tf_toggl_users_parse("[1,", 3, &emails), WF_EINVAL);
 
   emails = cJSON_CreateString(" BO@example.com, ana@EXAMPLE.com ,bo@example.com");
-  assert_int_equal(tf_toggl_match_users(emails, map, &ids, &n, &unknown), 0);
+  assert_wf_ok(tf_toggl_match_users(emails, map, &ids, &n, &unknown));
   assert_int_equal(n, 2);
   assert_int_equal(ids[0], 101);
   assert_int_equal(ids[1], 202);
@@ -116,14 +117,14 @@ static void test_users_and_matching(void **state) {
   free(ids);
   cJSON_Delete(emails);
   emails = cJSON_Parse("[\"ana@example.com\", \"Zed@Example.com\", \"q@x\"]");
-  assert_int_equal(tf_toggl_match_users(emails, map, &ids, &n, &unknown), 0);
+  assert_wf_ok(tf_toggl_match_users(emails, map, &ids, &n, &unknown));
   assert_int_equal(n, 1);
   assert_string_equal(unknown, "zed@example.com, q@x");
   free(ids);
   free(unknown);
   cJSON_Delete(emails);
   emails = cJSON_Parse("[1]");
-  assert_int_equal(tf_toggl_match_users(emails, map, &ids, &n, &unknown), WF_EINVAL);
+  assert_wf_err(tf_toggl_match_users(emails, map, &ids, &n, &unknown), WF_EINVAL);
   cJSON_Delete(emails);
   cJSON_Delete(map);
 }
@@ -143,12 +144,12 @@ static void test_day_rows(void **state) {
                    "{\"id\":3,\"seconds\":0,\"start\":\"2025-03-03T11:00:00-05:00\",\"stop\":\"2025-03-03T11:00:00-05:00\"}]}]}";
 
   (void)state;
-  assert_int_equal(tf_toggl_day_init(&d, "2025-03-03", map), 0);
+  assert_wf_ok(tf_toggl_day_init(&d, "2025-03-03", map));
   d.workspace_id = 4242;
-  assert_int_equal(tf_toggl_day_add_page(&d, p1, strlen(p1), &nrows, err, sizeof err), 0);
+  assert_wf_ok(tf_toggl_day_add_page(&d, p1, strlen(p1), &nrows, err, sizeof err));
   assert_int_equal(nrows, 3);
-  assert_int_equal(tf_toggl_day_add_page(&d, "{\"x\":1}", 7, &nrows, err, sizeof err), WF_EINVAL);
-  assert_int_equal(tf_toggl_day_add_page(&d, "[]", 2, &nrows, err, sizeof err), 0);
+  assert_wf_err(tf_toggl_day_add_page(&d, "{\"x\":1}", 7, &nrows, err, sizeof err), WF_EINVAL);
+  assert_wf_ok(tf_toggl_day_add_page(&d, "[]", 2, &nrows, err, sizeof err));
   assert_int_equal(nrows, 0);
   out = tf_toggl_day_output(&d, 4, 1, 2);
   tf_toggl_day_clear(&d);
