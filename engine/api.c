@@ -164,12 +164,12 @@ static int step_txn(wfs_txn *t, void *ud) {
   int64_t now = wfs_now_ms();
   char stage[128];
   wfs_step rec = {0};
-  rec.stage = (char *)stage_of(c->key, stage, sizeof stage);
-  rec.key = (char *)c->key;
+  rec.stage = stage_of(c->key, stage, sizeof stage);
+  rec.key = c->key;
   rec.status = c->ok ? WFS_STEP_SUCCEEDED : WFS_STEP_FAILED;
   rec.attempt = 1;
   rec.input_hash = c->hash;
-  rec.input = (uint8_t *)c->in;
+  rec.input = c->in;
   rec.input_len = c->inlen;
   rec.output = c->ok ? c->out : NULL;
   rec.output_len = c->ok ? c->outlen : 0;

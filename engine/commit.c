@@ -60,9 +60,9 @@ int wfi_event_put(wfs_txn *t, wfs_run *r, const char *key, int type, uint32_t at
   ev.seq = r->event_seq++;
   ev.type = (uint8_t)type;
   ev.time = time;
-  ev.step_key = (char *)key;
+  ev.step_key = key;
   ev.attempt = attempt;
-  ev.detail = (char *)detail;
+  ev.detail = detail;
   return wfs_event_put(t, &ev);
 }
 
@@ -71,7 +71,7 @@ static int put_step(wfs_txn *t, struct commit_ctx *c, struct wfi_rstep *s, int64
   int status = step_status_of(s->outcome);
   if (status < 0) return 0;  /* dropped by a signal: leave the old record */
   wfs_step rec = {0};
-  rec.stage = (char *)x->plan->stages[s->stage].id;
+  rec.stage = x->plan->stages[s->stage].id;
   rec.key = s->key;
   rec.status = (uint8_t)status;
   rec.attempt = s->attempt;
@@ -102,7 +102,7 @@ static int put_step(wfs_txn *t, struct commit_ctx *c, struct wfi_rstep *s, int64
                  s->kill_reason == WFI_KILL_TIMEOUT ? WFS_EV_STEP_TIMED_OUT : WFS_EV_STEP_FAILED,
                  s->attempt, now, s->res.error);
   case WFI_OUT_RETRY: {
-    int rc = wfi_event_put(t, &c->run, s->key,
+    rc = wfi_event_put(t, &c->run, s->key,
                s->kill_reason == WFI_KILL_TIMEOUT ? WFS_EV_STEP_TIMED_OUT : WFS_EV_STEP_FAILED,
                s->attempt, now, s->res.error);
     char d[64];
@@ -119,7 +119,7 @@ static int put_step(wfs_txn *t, struct commit_ctx *c, struct wfi_rstep *s, int64
 static int put_stage(wfs_txn *t, wfi_exec *x, uint32_t i, int64_t now) {
   struct wfi_rstage *st = &x->st[i];
   wfs_step rec = {0};
-  rec.stage = rec.key = (char *)x->plan->stages[i].id;
+  rec.stage = rec.key = x->plan->stages[i].id;
   rec.status = (uint8_t)st->result;
   rec.attempt = 1;
   rec.input_hash = st->source_hash;

@@ -46,7 +46,9 @@ typedef struct key {
   size_t n;
 } key;
 
-static MDB_val val_of(const key *k) { return (MDB_val){k->n, (void *)k->b}; }
+/* LMDB does not write through a key it is given, but MDB_val is not const: keys are built
+ * in a key the caller may lend. */
+static MDB_val val_of(key *k) { return (MDB_val){k->n, k->b}; }
 
 static void key_add(key *k, const void *p, size_t n) {
   memcpy(k->b + k->n, p, n);
@@ -83,12 +85,12 @@ static int has_prefix(const MDB_val *v, const key *prefix) {
 
 /* ---- small LMDB wrappers -------------------------------------------------------- */
 
-static int put(wfs_txn *t, MDB_dbi db, const key *k, const void *p, size_t n, unsigned flags) {
-  MDB_val kv = val_of(k), d = {n, (void *)p};
+static int put(wfs_txn *t, MDB_dbi db, key *k, void *p, size_t n, unsigned flags) {
+  MDB_val kv = val_of(k), d = {n, p};
   return wfs__mdb_err(t->env, mdb_put(t->txn, db, &kv, &d, flags));
 }
 
-static int put_record(wfs_txn *t, MDB_dbi db, const key *k, uint8_t *enc, size_t n,
+static int put_record(wfs_txn *t, MDB_dbi db, key *k, uint8_t *enc, size_t n,
                       unsigned flags) {
   int rc = put(t, db, k, enc, n, flags);
   free(enc);
@@ -96,18 +98,18 @@ static int put_record(wfs_txn *t, MDB_dbi db, const key *k, uint8_t *enc, size_t
 }
 
 /* Deleting what is already gone is not an error. */
-static int del(wfs_txn *t, MDB_dbi db, const key *k) {
+static int del(wfs_txn *t, MDB_dbi db, key *k) {
   MDB_val kv = val_of(k);
   int rc = mdb_del(t->txn, db, &kv, NULL);
   return rc == MDB_NOTFOUND ? 0 : wfs__mdb_err(t->env, rc);
 }
 
-static int get(wfs_txn *t, MDB_dbi db, const key *k, MDB_val *d) {
+static int get(wfs_txn *t, MDB_dbi db, key *k, MDB_val *d) {
   MDB_val kv = val_of(k);
   return wfs__mdb_err(t->env, mdb_get(t->txn, db, &kv, d));
 }
 
-static int del_prefix(wfs_txn *t, MDB_dbi db, const key *prefix) {
+static int del_prefix(wfs_txn *t, MDB_dbi db, key *prefix) {
   MDB_cursor *c;
   MDB_val k = val_of(prefix), d;
   int rc = mdb_cursor_open(t->txn, db, &c);
@@ -261,7 +263,7 @@ static int cursor_seek(wfs_txn *t, run_cursor *rc, const wfs_runs_range *r) {
   int mrc;
   if (r->newest_first) {
     /* The last entry before the nearer of the two exclusive upper edges. */
-    const key *hi = r->until ? &edge : NULL;
+    key *hi = r->until ? &edge : NULL;
     if (r->after_id && (!hi || pos_cmp(val_of(&after), val_of(hi)) < 0)) hi = &after;
     if (!hi) {
       key upper = rc->prefix;
@@ -404,16 +406,16 @@ int wfs_steps_scan(wfs_txn *t, const char *run_id, const char *prefix, wfs_step_
       /* One damaged record must not hide the others: pass it on, named by its key. */
       memset(&s, 0, sizeof s);
       size_t klen = k.mv_size - (strlen(run_id) + 1);
-      s.key = malloc(klen + 1);
-      if (!s.key) {
+      if (!(s.mem = malloc(klen + 1))) {
         rc = WF_ENOMEM;
         break;
       }
-      memcpy(s.key, (const char *)k.mv_data + strlen(run_id) + 1, klen);
-      s.key[klen] = '\0';
+      memcpy(s.mem, (const char *)k.mv_data + strlen(run_id) + 1, klen);
+      s.mem[klen] = '\0';
+      s.key = s.mem;
       s.status = WFS_STEP_UNREADABLE;
       s.exit_code = -1;
-      s.error = wfs_strdup("this step's record cannot be decoded (damaged store)");
+      s.error = "this step's record cannot be decoded (damaged store)";
     }
     rc = cb(ud, &s);
     wfs_step_clear(&s);

@@ -232,11 +232,25 @@ int wfs_write(wfs_env *env, wfs_write_fn fn, void *ud) {
 
 /* ---- meta and databases ------------------------------------------------------------ */
 
+#define META_NAME_CAP 32
+
+/* The key of meta record `name`, a copy in buf: LMDB does not write through a key, but
+ * MDB_val is not const. WF_EINVAL for a name longer than any meta record has. */
+static int meta_key(const char *name, char buf[META_NAME_CAP], MDB_val *k) {
+  size_t n = strlen(name);
+  if (n >= META_NAME_CAP) return WF_EINVAL;
+  memcpy(buf, name, n);
+  *k = (MDB_val){n, buf};
+  return 0;
+}
+
 static int meta_u64(wfs_env *env, MDB_txn *txn, const char *name, uint64_t *v) {
-  MDB_val k = {strlen(name), (void *)name}, d;
+  char kb[META_NAME_CAP];
+  MDB_val k, d;
   wfm_reader r;
-  int rc = mdb_get(txn, env->meta, &k, &d);
-  if (rc) return wfs__mdb_err(env, rc);
+  int rc = meta_key(name, kb, &k);
+  if (rc) return rc;
+  if ((rc = mdb_get(txn, env->meta, &k, &d))) return wfs__mdb_err(env, rc);
   wfm_reader_init(&r, d.mv_data, d.mv_size);
   if (wfm_read_uint(&r, v) || r.p != r.end) return WF_ECORRUPT;
   return 0;
@@ -271,8 +285,10 @@ static const char *const db_names[] = {"meta", "runs", "runs_by_status",
 #define NDBS ((int)(sizeof db_names / sizeof db_names[0]))
 
 static int meta_put(wfs_env *env, MDB_txn *txn, const char *name, const msgpack_sbuffer *v) {
-  MDB_val k = {strlen(name), (void *)name}, d = {v->size, v->data};
-  return wfs__mdb_err(env, mdb_put(txn, env->meta, &k, &d, 0));
+  char kb[META_NAME_CAP];
+  MDB_val k, d = {v->size, v->data};
+  int rc = meta_key(name, kb, &k);
+  return rc ? rc : wfs__mdb_err(env, mdb_put(txn, env->meta, &k, &d, 0));
 }
 
 /* Creates what is missing; run through wfs_write, so only the first open writes. */

@@ -8,7 +8,7 @@
 
 void wfm_reader_init(wfm_reader *r, const void *buf, size_t len) {
   r->p = buf;
-  r->end = r->p + (buf ? len : 0);
+  r->end = buf ? r->p + len : r->p; /* NULL + 0 is undefined too */
 }
 
 static uint64_t be_load(const uint8_t *p, unsigned n) {
@@ -208,17 +208,29 @@ int wfm_read_bool(wfm_reader *r, int *v) {
   return 0;
 }
 
-int wfm_read_str_opt(wfm_reader *r, char **s) {
+int wfm_read_str_view(wfm_reader *r, const char **s, size_t *n) {
   wfm_obj o;
   *s = NULL;
+  *n = 0;
   int rc = wfm_next(r, &o);
   if (rc) return rc;
   if (o.type == WFM_NIL) return 0;
   if (o.type != WFM_STR || memchr(o.v.s.p, 0, o.v.s.n)) return WF_ECORRUPT;
-  char *c = malloc((size_t)o.v.s.n + 1);
+  *s = o.v.s.p;
+  *n = o.v.s.n;
+  return 0;
+}
+
+int wfm_read_str_opt(wfm_reader *r, char **s) {
+  const char *v;
+  size_t n;
+  *s = NULL;
+  int rc = wfm_read_str_view(r, &v, &n);
+  if (rc || !v) return rc;
+  char *c = malloc(n + 1);
   if (!c) return WF_ENOMEM;
-  memcpy(c, o.v.s.p, o.v.s.n);
-  c[o.v.s.n] = 0;
+  memcpy(c, v, n);
+  c[n] = 0;
   *s = c;
   return 0;
 }
@@ -232,7 +244,7 @@ int wfm_read_array(wfm_reader *r, uint32_t *n) {
   return 0;
 }
 
-int wfm_read_raw_opt(wfm_reader *r, uint8_t **p, size_t *n) {
+int wfm_read_raw_view(wfm_reader *r, const uint8_t **p, size_t *n) {
   *p = NULL;
   *n = 0;
   if (r->p < r->end && *r->p == 0xc0) {
@@ -242,10 +254,21 @@ int wfm_read_raw_opt(wfm_reader *r, uint8_t **p, size_t *n) {
   const uint8_t *start = r->p;
   int rc = wfm_skip(r);
   if (rc) return rc;
-  size_t len = (size_t)(r->p - start);
+  *p = start;
+  *n = (size_t)(r->p - start);
+  return 0;
+}
+
+int wfm_read_raw_opt(wfm_reader *r, uint8_t **p, size_t *n) {
+  const uint8_t *v;
+  size_t len;
+  *p = NULL;
+  *n = 0;
+  int rc = wfm_read_raw_view(r, &v, &len);
+  if (rc || !v) return rc;
   uint8_t *c = malloc(len);
   if (!c) return WF_ENOMEM;
-  memcpy(c, start, len);
+  memcpy(c, v, len);
   *p = c;
   *n = len;
   return 0;

@@ -171,6 +171,47 @@ static int rd_required_str(wfm_reader *r, char **s) {
   return *s ? 0 : WF_ECORRUPT;
 }
 
+/* Where a string or raw value of a step or event record lies in its msgpack, until the
+ * record is decoded whole and own_spans copies them out. */
+typedef struct span {
+  const void *p;           /* NULL: nil */
+  size_t n;
+} span;
+
+static int rd_str_span(wfm_reader *r, span *s) {
+  const char *p;
+  int rc = wfm_read_str_view(r, &p, &s->n);
+  s->p = p;
+  return rc;
+}
+
+static int rd_raw_span(wfm_reader *r, span *s) {
+  const uint8_t *p;
+  int rc = wfm_read_raw_view(r, &p, &s->n);
+  s->p = p;
+  return rc;
+}
+
+/* Copy n spans into one allocation, *mem (NULL when all are nil), each followed by a NUL,
+ * and point out[i] at the copy of span i (NULL for a nil one). */
+static int own_spans(const span *s, int n, const void **out, char **mem) {
+  size_t total = 0;
+  for (int i = 0; i < n; i++)
+    if (s[i].p) total += s[i].n + 1;
+  char *w = total ? malloc(total) : NULL;
+  if (total && !w) return WF_ENOMEM;
+  *mem = w;
+  for (int i = 0; i < n; i++) {
+    out[i] = NULL;
+    if (!s[i].p) continue;
+    memcpy(w, s[i].p, s[i].n);
+    w[s[i].n] = '\0';
+    out[i] = w;
+    w += s[i].n + 1;
+  }
+  return 0;
+}
+
 /* Whether `count` elements are what a record of `version` has: fields[0] for version 1,
  * fields[1] for version 2. */
 static int count_ok(uint64_t version, uint32_t count, const uint32_t fields[2]) {
@@ -277,6 +318,8 @@ int wfs_step_decode(const uint8_t *buf, size_t len, wfs_step *out) {
   wfm_reader r;
   uint8_t *owned = NULL;
   uint64_t version;
+  span sp[5];              /* stage, key, error, stderr_tail, input */
+  const void *own[5];
   int rc;
   memset(out, 0, sizeof *out);
   TRY(open_record(buf, len, step_fields, &r, &owned, &version));
@@ -287,15 +330,20 @@ int wfs_step_decode(const uint8_t *buf, size_t len, wfs_step *out) {
   TRY(rd_i32(&r, &out->exit_code));
   TRY(wfm_read_int(&r, &out->started_at));
   TRY(wfm_read_int(&r, &out->finished_at));
-  TRY(wfm_read_str_opt(&r, &out->stage));
-  TRY(rd_required_str(&r, &out->key));
-  TRY(wfm_read_str_opt(&r, &out->error));
-  TRY(wfm_read_str_opt(&r, &out->stderr_tail));
-  TRY(wfm_read_raw_opt(&r, &out->input, &out->input_len));
+  for (int i = 0; i < 4; i++) TRY(rd_str_span(&r, &sp[i]));
+  if (!sp[1].p) TRY(WF_ECORRUPT);
+  TRY(rd_raw_span(&r, &sp[4]));
   TRY(wfm_read_raw_opt(&r, &out->output, &out->output_len));
   if (version > 1) TRY(rd_u32(&r, &out->tries));
   else out->tries = out->attempt;
   if (r.p != r.end) TRY(WF_ECORRUPT);
+  TRY(own_spans(sp, 5, own, &out->mem));
+  out->stage = own[0];
+  out->key = own[1];
+  out->error = own[2];
+  out->stderr_tail = own[3];
+  out->input = own[4];
+  out->input_len = sp[4].n;
   free(owned);
   return 0;
 fail:
@@ -308,17 +356,24 @@ int wfs_event_decode(const uint8_t *buf, size_t len, wfs_event *out) {
   wfm_reader r;
   uint8_t *owned = NULL;
   uint64_t version;
+  span sp[3];              /* run_id, step_key, detail */
+  const void *own[3];
   int rc;
   memset(out, 0, sizeof *out);
   TRY(open_record(buf, len, event_fields, &r, &owned, &version));
-  TRY(rd_required_str(&r, &out->run_id));
+  TRY(rd_str_span(&r, &sp[0]));
+  if (!sp[0].p) TRY(WF_ECORRUPT);
   TRY(wfm_read_uint(&r, &out->seq));
   TRY(rd_u8_below(&r, 256, &out->type));
   TRY(wfm_read_int(&r, &out->time));
-  TRY(wfm_read_str_opt(&r, &out->step_key));
+  TRY(rd_str_span(&r, &sp[1]));
   TRY(rd_u32(&r, &out->attempt));
-  TRY(wfm_read_str_opt(&r, &out->detail));
+  TRY(rd_str_span(&r, &sp[2]));
   if (r.p != r.end) TRY(WF_ECORRUPT);
+  TRY(own_spans(sp, 3, own, &out->mem));
+  out->run_id = own[0];
+  out->step_key = own[1];
+  out->detail = own[2];
   free(owned);
   return 0;
 fail:
@@ -381,19 +436,13 @@ void wfs_run_clear(wfs_run *r) {
 
 void wfs_step_clear(wfs_step *s) {
   if (!s) return;
-  free(s->stage);
-  free(s->key);
-  free(s->input);
+  free(s->mem);
   free(s->output);
-  free(s->error);
-  free(s->stderr_tail);
   memset(s, 0, sizeof *s);
 }
 
 void wfs_event_clear(wfs_event *e) {
   if (!e) return;
-  free(e->run_id);
-  free(e->step_key);
-  free(e->detail);
+  free(e->mem);
   memset(e, 0, sizeof *e);
 }

@@ -91,6 +91,10 @@ int wfm_read_str_opt(wfm_reader *r, char **s);
 int wfm_read_array(wfm_reader *r, uint32_t *n);
 /* One whole value copied out as raw msgpack (malloc'd); nil gives NULL/0. */
 int wfm_read_raw_opt(wfm_reader *r, uint8_t **p, size_t *n);
+/* The same two without copying: *s or *p points into the input (NULL for nil), *n bytes
+ * of it (a string is not NUL-terminated there). */
+int wfm_read_str_view(wfm_reader *r, const char **s, size_t *n);
+int wfm_read_raw_view(wfm_reader *r, const uint8_t **p, size_t *n);
 
 /* Writing helpers over msgpack-c. */
 void wfm_pack_str(msgpack_packer *pk, const char *s);   /* NULL packs nil */

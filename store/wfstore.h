@@ -159,20 +159,24 @@ typedef struct wfs_run {
                               of an owner checks it is still the one it claimed (fencing) */
 } wfs_run;
 
+/* A step or event record built to be written points its const fields at the caller's
+ * data; a decoded one owns their copies in one allocation, mem (and a step its output,
+ * which a reader may take: set the field to NULL before wfs_step_clear). */
 typedef struct wfs_step {
-  char *stage;
-  char *key;
+  const char *stage;
+  const char *key;
   uint8_t status;          /* wfs_step_status */
   uint32_t attempt;
   uint64_t input_hash;
-  uint8_t *input;  size_t input_len;   /* msgpack or NULL */
-  uint8_t *output; size_t output_len;  /* msgpack or NULL */
-  char *error;             /* or NULL */
-  char *stderr_tail;       /* or NULL */
+  const uint8_t *input; size_t input_len;  /* msgpack or NULL */
+  uint8_t *output; size_t output_len;      /* msgpack or NULL */
+  const char *error;       /* or NULL */
+  const char *stderr_tail; /* or NULL */
   int32_t exit_code;       /* -1 when not a process */
   int64_t started_at, finished_at;
   uint32_t generation;
   uint32_t tries;          /* failed attempts counted against the retry budget so far */
+  char *mem;               /* decoded: what the const fields point into; else NULL */
 } wfs_step;
 
 /* Event types: the public ones (wf/wf.h). */
@@ -196,13 +200,14 @@ enum wfs_event_type {
 const char *wfs_event_type_name(int type);
 
 typedef struct wfs_event {
-  char *run_id;
+  const char *run_id;
   uint64_t seq;
   uint8_t type;            /* wfs_event_type */
   int64_t time;            /* ms since epoch */
-  char *step_key;          /* or NULL */
+  const char *step_key;    /* or NULL */
   uint32_t attempt;
-  char *detail;            /* or NULL */
+  const char *detail;      /* or NULL */
+  char *mem;               /* decoded: what the strings point into; else NULL (wfs_step) */
 } wfs_event;
 
 /* What an owner's write transaction needs of the stored run record, read without copying
@@ -216,7 +221,8 @@ typedef struct wfs_run_head {
   uint64_t epoch;
 } wfs_run_head;
 
-/* Free what a record owns and zero it; NULL-safe. */
+/* Free what a record owns (a run its strings and params; a step or event its mem, and a
+ * step its output) and zero it; NULL-safe. */
 void wfs_run_clear(wfs_run *r);
 void wfs_step_clear(wfs_step *s);
 void wfs_event_clear(wfs_event *e);

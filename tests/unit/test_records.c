@@ -121,16 +121,18 @@ static void assert_run_eq(const wfs_run *a, const wfs_run *b) {
 
 static void full_step(wfs_step *s, size_t outlen) {
   memset(s, 0, sizeof *s);
-  s->stage = wfs_strdup("fetch");
-  s->key = wfs_strdup("fetch/2024-01-01 ü");
+  s->stage = "fetch";
+  s->key = "fetch/2024-01-01 ü";
   s->status = WFS_STEP_SUCCEEDED;
   s->attempt = 3;
   s->tries = 2;
   s->input_hash = 0xfedcba9876543210ull;
-  s->input = sample_params(&s->input_len);
+  uint8_t *in = sample_params(&s->input_len);
+  s->input = in;
+  s->mem = (char *)in; /* owned as a decoded record's: wfs_step_clear frees it */
   s->output = big_value(outlen, &s->output_len);
-  s->error = wfs_strdup("retried");
-  s->stderr_tail = wfs_strdup("warning: x\n");
+  s->error = "retried";
+  s->stderr_tail = "warning: x\n";
   s->exit_code = -1;
   s->started_at = 1700000000000;
   s->finished_at = 1700000000999;
@@ -252,10 +254,8 @@ static void test_step_round_trip(void **state) {
   wfs_step_clear(&s);
 
   full_step(&s, 10);
-  free(s.input);
   s.input = NULL;
   s.input_len = 0;
-  free(s.error);
   s.error = NULL;
   s.status = WFS_STEP_FAILED;
   assert_wf_ok(wfs_step_encode(&s, &buf, &len));
@@ -277,13 +277,13 @@ static void test_event_round_trip(void **state) {
   wfs_event e = {0}, back;
   uint8_t *buf;
   size_t len;
-  e.run_id = wfs_strdup("r1");
+  e.run_id = "r1";
   e.seq = 1ull << 40;
   e.type = WFS_EV_STEP_RETRY;
   e.time = 1700000000000;
-  e.step_key = wfs_strdup("k");
+  e.step_key = "k";
   e.attempt = 2;
-  e.detail = wfs_strdup("exit 3");
+  e.detail = "exit 3";
   for (int pass = 0; pass < 2; pass++) {
     assert_wf_ok(wfs_event_encode(&e, &buf, &len));
     assert_wf_ok(wfs_event_decode(buf, len, &back));
@@ -296,8 +296,6 @@ static void test_event_round_trip(void **state) {
     wfs_event_clear(&back);
     assert_prefixes_refused(buf, len, event_dec, &back);
     free(buf);
-    free(e.step_key);
-    free(e.detail);
     e.step_key = e.detail = NULL;
   }
   wfs_event_clear(&e);
@@ -355,7 +353,7 @@ static void test_bad_shapes(void **state) {
   size_t len, mplen;
   msgpack_sbuffer sb;
   msgpack_packer pk;
-  e.run_id = wfs_strdup("r1");
+  e.run_id = "r1";
   assert_wf_ok(wfs_event_encode(&e, &buf, &len));
   assert_wf_ok(wfs_envelope_unwrap(buf, len, &mp, &mplen));
   free(buf);

@@ -236,7 +236,7 @@ static void test_open_existing(void **state) {
 
 /* Put `len` bytes as meta's schema value of the closed store of f. */
 static void put_schema(fx *f, const char *bytes, size_t len) {
-  char p[400];
+  char p[400], value[8];
   MDB_env *menv;
   MDB_txn *txn;
   MDB_dbi dbi;
@@ -246,7 +246,9 @@ static void put_schema(fx *f, const char *bytes, size_t len) {
   assert_int_equal(mdb_env_open(menv, p, 0, 0600), 0);
   assert_int_equal(mdb_txn_begin(menv, NULL, 0, &txn), 0);
   assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
-  MDB_val k = {6, "schema"}, v = {len, (void *)bytes};
+  assert_true(len <= sizeof value);
+  memcpy(value, bytes, len);
+  MDB_val k = {6, "schema"}, v = {len, value};
   assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
   assert_int_equal(mdb_txn_commit(txn), 0);
   mdb_env_close(menv);
@@ -537,7 +539,7 @@ static void test_steps(void **state) {
   open_store(f);
   for (int run = 0; run < 2; run++) {
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-      s.key = (char *)keys[i];
+      s.key = keys[i];
       s.stage = "stage";
       s.status = (uint8_t)(i % WFS_STEP_NSTATUS);
       s.input_hash = 1000 + i;
@@ -639,7 +641,7 @@ static void test_run_del(void **state) {
       snprintf(key, sizeof key, "k%d", j);
       s.key = key;
       assert_wf_ok(put_step(f->env, ids[i], &s));
-      e.run_id = (char *)ids[i];
+      e.run_id = ids[i];
       e.seq = (uint64_t)j;
       assert_wf_ok(wfs_write(f->env, put_event_fn, &e));
     }
