@@ -62,37 +62,31 @@ struct create_ctx {
 
 static int create_txn(wfs_txn *t, void *ud) {
   struct create_ctx *c = ud;
+  wfi_run_spec spec = *c->spec;
   wfs_run r = {0}, old = {0};
   int rc = wfs_run_get(t, c->id, &old);
   wfs_run_clear(&old);
   if (rc == 0) return WF_EEXIST;
   if (rc != WF_ENOTFOUND) return rc;
+  /* The record owns copies of the spec's strings, as one read from the store does. */
+  if (!spec.def_text) spec.def_text = "";
+  if ((rc = set_str(&r.id, c->id)) != 0 || (rc = set_str(&r.workflow, spec.workflow)) != 0 ||
+      (rc = apply_spec(&r, &spec)) != 0)
+    goto out;
   int64_t now = wfs_now_ms();
-  r.id = (char *)c->id;
-  r.workflow = (char *)c->spec->workflow;
-  r.def_path = (char *)(c->spec->def_path ? c->spec->def_path : "");
-  r.def_text = (char *)(c->spec->def_text ? c->spec->def_text : "");
-  char hash[17];
-  snprintf(hash, sizeof hash, "%016llx",
-           (unsigned long long)wfs_hash(r.def_text, strlen(r.def_text)));
-  r.def_hash = hash;
-  r.params = (uint8_t *)c->spec->params;
-  r.params_len = c->spec->params_len;
   r.status = WFS_RUN_RUNNING;
   r.created_at = r.updated_at = r.started_at = r.heartbeat = now;
   wfi_owner_self(&r.owner);
-  r.window = c->spec->window ? c->spec->window : WFI_DEFAULT_WINDOW;
-  r.continue_on_error = (uint8_t)(c->spec->continue_on_error != 0);
-  r.only = (char *)c->spec->only;
-  r.skip = (char *)c->spec->skip;
-  r.start_from = (char *)c->spec->start_from;
-  r.to = (char *)c->spec->to;
+  if (!r.window) r.window = WFI_DEFAULT_WINDOW;
   r.epoch = 1;
   if ((rc = wfi_lease_lock(c->lease, r.epoch)) != 0 ||
-      (rc = wfi_lease_recheck(c->lease, wfs_home(t->env), c->id)) != 0)
-    return rc;
-  rc = put_event(t, &r, WFS_EV_RUN_STARTED, r.workflow);
-  return rc ? rc : wfs_run_put(t, &r, NULL);
+      (rc = wfi_lease_recheck(c->lease, wfs_home(t->env), c->id)) != 0 ||
+      (rc = put_event(t, &r, WFS_EV_RUN_STARTED, r.workflow)) != 0)
+    goto out;
+  rc = wfs_run_put(t, &r, NULL);
+out:
+  wfs_run_clear(&r);
+  return rc;
 }
 
 /* Create one id under the run's lock file; the lease is released unless it succeeds. */
@@ -205,8 +199,12 @@ int wfi_run_claim(wfs_env *env, const char *run_id, const wfi_run_spec *restart,
   return rc;
 }
 
+struct cancel_ctx {
+  const char *id;
+};
+
 static int cancel_txn(wfs_txn *t, void *ud) {
-  const char *id = ud;
+  const char *id = ((const struct cancel_ctx *)ud)->id;
   wfs_run r = {0}, old = {0};
   int rc = wfs_run_get(t, id, &r);
   if (rc) return rc;
@@ -235,6 +233,7 @@ out:
 }
 
 int wfi_run_cancel(wfs_env *env, const char *run_id) {
+  struct cancel_ctx c = {run_id};
   int rc = wfs_check_run_id(run_id);
-  return rc ? rc : wfs_write(env, cancel_txn, (void *)run_id);
+  return rc ? rc : wfs_write(env, cancel_txn, &c);
 }
