@@ -208,6 +208,7 @@ static void call_free(wfa_http_call *c) {
 }
 
 /* Long URLs and curl messages are cut to fit the fixed buffer. */
+static void set_error(wfa_http_resp *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void set_error(wfa_http_resp *r, const char *fmt, ...) {
   va_list ap;
 

@@ -195,8 +195,8 @@ int cmd_logs(cli_ctx *cli, int argc, char **argv) {
       for (size_t i = 0; i < n && i < 4096; i++) {
         char path[8192];
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-        struct stat st;
-        if (stat(path, &st) != 0 || st.st_size <= offsets[i]) continue;
+        struct stat sb;
+        if (stat(path, &sb) != 0 || sb.st_size <= offsets[i]) continue;
         if (strcmp(last, names[i]) != 0) {
           char key[1024];
           key_of(names[i], key, sizeof key);

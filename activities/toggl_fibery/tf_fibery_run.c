@@ -5,6 +5,7 @@
  * document call. The Fibery contract's waits for 429 and 5xx are done inside the step.
  */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,10 +115,14 @@ static void fb_batch_done(fb_op *f) {
   fb_next_batch(f);
 }
 
-static void fb_warn(fb_op *f, const char *fmt, const char *a, long status, const char *msg) {
+static void fb_warn(fb_op *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fb_warn(fb_op *f, const char *fmt, ...) {
   char w[600];
+  va_list ap;
 
-  snprintf(w, sizeof w, fmt, a, status, msg);
+  va_start(ap, fmt);
+  vsnprintf(w, sizeof w, fmt, ap);
+  va_end(ap);
   tf_redact(w, f->creds.fibery_token);
   cJSON_AddItemToArray(f->warnings, cJSON_CreateString(w));
 }
@@ -315,7 +320,7 @@ static int enrich_item(fb_op *f, char *err, size_t cap) {
   if (!(f->type = tf_str(item, "type")))
     f->type = tf_str(f->with, "type");
   if (!(ids = cJSON_GetObjectItemCaseSensitive(item, "ids")))
-    ids = cJSON_GetObjectItemCaseSensitive((cJSON *)f->with, "ids");
+    ids = cJSON_GetObjectItemCaseSensitive(f->with, "ids");
   if (!f->type || !strchr(f->type, '/') || strlen(f->type) > 160) {
     snprintf(err, cap, "the item must be {\"type\": \"<Space>/<Type>\", \"ids\": [...]}");
     return WF_EINVAL;

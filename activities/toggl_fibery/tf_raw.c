@@ -64,8 +64,8 @@ int tf_raw_assemble(const cJSON *days, const cJSON *user_map, const char *run_id
   int n = cJSON_GetArraySize(days), i;
   int64_t running = 0, dups = 0, secs = 0, count = 0;
   const char *tz = NULL;
-  cJSON **v, *entries, *dlist, *o, *st;
-  const cJSON *d, *e;
+  const cJSON **v, *d, *e;
+  cJSON *entries, *dlist, *o, *st;
 
   *out = NULL;
   if (!cJSON_IsObject(days))
@@ -75,7 +75,7 @@ int tf_raw_assemble(const cJSON *days, const cJSON *user_map, const char *run_id
     return WF_ENOMEM;
   }
   i = 0;
-  cJSON_ArrayForEach(d, days) v[i++] = (cJSON *)d;
+  cJSON_ArrayForEach(d, days) v[i++] = d;
   qsort(v, (size_t)n, sizeof *v, cmp_day);
   entries = cJSON_CreateArray();
   dlist = cJSON_CreateArray();

@@ -147,7 +147,7 @@ static size_t count_dups(const char *side, size_t n) {
   return lines - n;
 }
 
-int cmd_w3(bench_opts *o, const char *self) {
+int cmd_w3(bench_opts *o, char *self) {
   size_t n = o->n ? o->n : 200;
   size_t k = o->k ? o->k : 100;
   if (k + 2 > n) die("W3 needs k + 2 <= n (k=%zu, n=%zu)", k, n);
@@ -157,8 +157,8 @@ int cmd_w3(bench_opts *o, const char *self) {
   remove(side);
   snprintf(ns, sizeof ns, "%zu", n);
   snprintf(ks, sizeof ks, "%zu", k);
-  char *argv[] = {(char *)self, "w3-child", "--dir", (char *)o->dir, "--side", side, "--n", ns,
-                  "--k", ks, "--crash-point", (char *)o->crash_point, NULL, NULL};
+  char *argv[] = {self, "w3-child", "--dir", o->dir, "--side", side, "--n", ns,
+                  "--k", ks, "--crash-point", o->crash_point, NULL, NULL};
 
   double t0 = now_s();
   int st = wait_status(spawn_cmd(argv, NULL, 1));

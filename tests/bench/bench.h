@@ -9,12 +9,13 @@
 
 #define PAYLOAD_LEN 200
 
-/* Options every subcommand understands: --dir D --n N --c C --k K --crash-point P ... */
+/* Options every subcommand understands: --dir D --n N --c C --k K --crash-point P ...
+ * The strings are argv's (a child's argv is made of them). */
 typedef struct bench_opts {
-  const char *dir;         /* scratch folder of this measurement (created) */
-  const char *side;        /* W3: side file */
-  const char *crash_point; /* W3: "in-step" or "next-step" */
-  const char *run_id;
+  char *dir;               /* scratch folder of this measurement (created) */
+  char *side;              /* W3: side file */
+  char *crash_point;       /* W3: "in-step" or "next-step" */
+  char *run_id;
   size_t n, c, k;
   int resume;              /* W3/resume: the restarted process */
   char **rest;             /* arguments after "--" */
@@ -56,10 +57,10 @@ double quantile(double *v, size_t n, double q);
 /* Subcommands. Each prints one "k=v ..." line on stdout that run.sh turns into RESULT. */
 int cmd_w1(bench_opts *o);
 int cmd_w2(bench_opts *o);
-int cmd_w3(bench_opts *o, const char *self);
+int cmd_w3(bench_opts *o, char *self);
 int cmd_w3_child(bench_opts *o);
 int cmd_resume_build(bench_opts *o);
-int cmd_resume_time(bench_opts *o, const char *self);
+int cmd_resume_time(bench_opts *o, char *self);
 int cmd_resume_child(bench_opts *o);
 int cmd_runs_build(bench_opts *o);
 int cmd_rss(bench_opts *o);

@@ -70,11 +70,11 @@ int cmd_resume_child(bench_opts *o) {
   return 0;
 }
 
-int cmd_resume_time(bench_opts *o, const char *self) {
+int cmd_resume_time(bench_opts *o, char *self) {
   size_t n = o->n ? o->n : 100000;
   char ns[32];
   snprintf(ns, sizeof ns, "%zu", n);
-  char *argv[] = {(char *)self, "resume-child", "--dir", (char *)o->dir, "--n", ns, NULL};
+  char *argv[] = {self, "resume-child", "--dir", o->dir, "--n", ns, NULL};
   int64_t t0 = epoch_us();
   int fd;
   int pid = spawn_cmd(argv, &fd, 0);
@@ -97,7 +97,8 @@ int cmd_resume_time(bench_opts *o, const char *self) {
 #define RUNS_PER_TXN 5000
 #define STEPS_PER_RUN 3
 
-static const char def_text[] =
+/* Not const: it is put in a run record, whose strings are not. */
+static char def_text[] =
     "{\"name\": \"bench-runs\", \"version\": 1, \"stages\": [\n"
     "  {\"id\": \"fetch\", \"run\": [\"./bin/fetch\", \"--date\", \"${params.date}\"]},\n"
     "  {\"id\": \"process\", \"needs\": [\"fetch\"], \"run\": [\"./bin/process\"]},\n"
@@ -118,7 +119,7 @@ static int put_run(wfs_txn *t, size_t i, int64_t created) {
   r.id = id;
   r.workflow = "bench-runs";
   r.def_path = "workflows/bench-runs.json";
-  r.def_text = (char *)def_text;
+  r.def_text = def_text;
   r.def_hash = "0123456789abcdef";
   r.status = failed ? WFS_RUN_FAILED : WFS_RUN_SUCCEEDED;
   r.created_at = r.started_at = created;
@@ -131,7 +132,7 @@ static int put_run(wfs_txn *t, size_t i, int64_t created) {
   int rc = wfs_run_put(t, &r, NULL);
   for (int k = 0; k < STEPS_PER_RUN && !rc; k++) {
     wfs_step s = {0};
-    s.stage = s.key = (char *)step_keys[k];
+    s.stage = s.key = step_keys[k];
     int bad = failed && k == STEPS_PER_RUN - 1;
     s.status = bad ? WFS_STEP_FAILED : WFS_STEP_SUCCEEDED;
     s.attempt = 1;

@@ -28,7 +28,8 @@ int bench_parse(int argc, char **argv, bench_opts *o) {
   memset(o, 0, sizeof *o);
   o->crash_point = "in-step";
   for (int i = 0; i < argc; i++) {
-    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    const char *a = argv[i];
+    char *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (strcmp(a, "--") == 0) {
       o->rest = argv + i + 1;
       break;

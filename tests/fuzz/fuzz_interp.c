@@ -46,7 +46,7 @@ static char *unescape(const char *s) {
   return o;
 }
 
-static void ctx_init(wfw_ictx *c, const cJSON *ctx) {
+static void ctx_init(wfw_ictx *c, cJSON *ctx) {
   memset(c, 0, sizeof *c);
   c->params = cJSON_GetObjectItemCaseSensitive(ctx, "params");
   c->item = cJSON_GetObjectItemCaseSensitive(ctx, "item");
@@ -54,10 +54,10 @@ static void ctx_init(wfw_ictx *c, const cJSON *ctx) {
   c->run_dir = "/h/runs/run_fuzz";
   c->workflow_dir = "/defs";
   c->stage_output = stage_output;
-  c->ud = (void *)ctx;
+  c->ud = ctx;
 }
 
-static void check_tmpl(const char *src, const cJSON *ctx) {
+static void check_tmpl(const char *src, cJSON *ctx) {
   wfw_tmpl t;
   wfw_ictx c;
   char err[512];

@@ -56,7 +56,7 @@ static uv_timer_t deadline;
 static cJSON *script;
 static route *routes;
 static int nroutes;
-static FILE *logf;
+static FILE *log_file;
 static conn *conns;
 static int nconns, next_conn_id;
 
@@ -88,7 +88,7 @@ static uint64_t start_ms;
 
 static uint64_t now_ms(void) { return uv_hrtime() / 1000000u; }
 
-static void die(const char *fmt, const char *arg);
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 static void load_limits(const cJSON *script_root) {
   const cJSON *ls = cJSON_GetObjectItemCaseSensitive(script_root, "rate_limits"), *l;
@@ -160,10 +160,14 @@ static void free_limits(void) {
   cJSON_Delete(throttle_headers);
 }
 
-static void die(const char *fmt, const char *arg) {
+static void die(const char *fmt, ...) {
+  va_list ap;
+
+  va_start(ap, fmt);
   fprintf(stderr, "wf-stub-http: ");
-  fprintf(stderr, fmt, arg);
+  vfprintf(stderr, fmt, ap);
   fprintf(stderr, "\n");
+  va_end(ap);
   exit(2);
 }
 
@@ -539,7 +543,7 @@ static void log_request(conn *c, const char *method, const char *path, const cha
   cJSON *o;
   char *line;
 
-  if (!logf)
+  if (!log_file)
     return;
   if (!(o = cJSON_CreateObject()))
     die("%s", "out of memory");
@@ -556,8 +560,8 @@ static void log_request(conn *c, const char *method, const char *path, const cha
     cJSON_AddTrueToObject(o, "throttled");
   if (!(line = cJSON_PrintUnformatted(o)))
     die("%s", "out of memory");
-  fprintf(logf, "%s\n", line);
-  fflush(logf); /* tests count lines while the stub runs */
+  fprintf(log_file, "%s\n", line);
+  fflush(log_file); /* tests count lines while the stub runs */
   free(line);
   cJSON_Delete(o);
 }
@@ -871,7 +875,7 @@ int main(int argc, char **argv) {
   start_ms = now_ms();
   load_script(script_path);
   load_limits(script);
-  if (log_path && !(logf = fopen(log_path, "w")))
+  if (log_path && !(log_file = fopen(log_path, "w")))
     die("cannot open %s", log_path);
   loop = uv_default_loop();
   uv_tcp_init(loop, &server);
@@ -895,8 +899,8 @@ int main(int argc, char **argv) {
     die("cannot write %s", port_file);
   uv_run(loop, UV_RUN_DEFAULT);
   rc = uv_loop_close(loop);
-  if (logf)
-    fclose(logf);
+  if (log_file)
+    fclose(log_file);
   free_script();
   free_limits();
   return rc ? 1 : 0;

@@ -39,10 +39,11 @@ static void touch(const char *path) {
   fclose(f);
 }
 
-static int exists(const char *fmt, const char *id) {
+/* Whether `rel` exists under the store's home. */
+static int exists(const char *rel) {
   char p[256];
   struct stat sb;
-  snprintf(p, sizeof p, fmt, dir, id);
+  snprintf(p, sizeof p, "%s/%s", dir, rel);
   return stat(p, &sb) == 0;
 }
 
@@ -64,7 +65,7 @@ static void test_delete(void **state) {
   touch(p);
   /* Owned by a live process (this one): refused, nothing touched. */
   assert_wf_err(wf_run_delete(st, "gone"), WF_EBUSY);
-  assert_true(exists("%s/runs/%s/out.csv", "gone") && exists("%s/locks/%s", "gone"));
+  assert_true(exists("runs/gone/out.csv") && exists("locks/gone"));
   assert_wf_ok(wf_run_end(run, WF_RUN_FAILED));
   assert_wf_ok(wf_run_delete(st, "gone"));
   wf_run_info *r;
@@ -72,10 +73,10 @@ static void test_delete(void **state) {
   seen s = {0};
   assert_wf_err(wf_steps_list(st, "gone", "", collect_step, &s), WF_ENOTFOUND);
   assert_string_equal(list(NULL), "kept");
-  assert_false(exists("%s/runs/%s", "gone"));
-  assert_false(exists("%s/logs/%s", "gone"));
-  assert_false(exists("%s/locks/%s", "gone"));
-  assert_true(exists("%s/locks/%s", "kept"));
+  assert_false(exists("runs/gone"));
+  assert_false(exists("logs/gone"));
+  assert_false(exists("locks/gone"));
+  assert_true(exists("locks/kept"));
   snprintf(p, sizeof p, "rmdir %s/runs %s/logs", dir, dir); /* nothing left beside them */
   assert_wf_ok(wf_run_delete(st, "kept"));
   assert_int_equal(system(p), 0);

@@ -24,16 +24,14 @@ static void start(tjob *t) {
   wfa_exec.start(NULL, &t->job);
 }
 
-/* One job on its own loop; `shell` may hold one %s, replaced by the scratch dir. */
+/* One job on its own loop, running `shell`. */
 static void run_shell_at(tjob *t, const char *key, const char *shell, size_t max_output,
                          uint32_t attempt) {
-  char cmd[2048];
   uv_loop_t *loop = malloc(sizeof *loop);
   uint8_t *in;
   size_t n;
 
-  snprintf(cmd, sizeof cmd, shell, dir);
-  in = make_input(&n, cmd, NULL, NULL, NULL, NULL);
+  in = make_input(&n, shell, NULL, NULL, NULL, NULL);
   uv_loop_init(loop);
   tjob_init(t, loop, in, n, key);
   if (max_output)
@@ -118,7 +116,7 @@ static void test_env(void **state) {
   (void)state;
   setenv("WF_RUN_ID", "stale-from-parent", 1);
   run_shell(&t, "envkey",
-            "printf '[\"%%s\",\"%%s\",\"%%s\",\"%%s\",\"%%s\",\"%%s\"]' \"$WF_RUN_ID\" "
+            "printf '[\"%s\",\"%s\",\"%s\",\"%s\",\"%s\",\"%s\"]' \"$WF_RUN_ID\" "
             "\"$WF_STEP_KEY\" \"$WF_ATTEMPT\" \"$WF_IDEMPOTENCY_KEY\" \"$WF_RUN_DIR\" \"$HOME\"",
             0);
   unsetenv("WF_RUN_ID");
@@ -490,7 +488,9 @@ static void test_drain_timeout(void **state) {
   pid_t bg;
 
   (void)state;
-  run_shell(&t, "drain", "sleep 4 & echo $! > %s/bg.pid; echo 1", 0);
+  char shell[512];
+  snprintf(shell, sizeof shell, "sleep 4 & echo $! > %s/bg.pid; echo 1", dir);
+  run_shell(&t, "drain", shell, 0);
   assert_true(t.res.ok);
   assert_output(&t, "1");
   assert_true(t.t_done - t.t_start >= 1.9 && t.t_done - t.t_start < 3.5);

@@ -76,6 +76,7 @@ static void kill_cb(uv_timer_t *h) {
  * the message is then in last.error). */
 static cJSON *run_k(const wfi_activity *act, const char *input_json, int kill_after_ms) {
   cJSON *in = cJSON_Parse(input_json), *out = NULL;
+  uint8_t *input;
   uv_loop_t loop;
   wfi_job job;
   killer k;
@@ -90,7 +91,8 @@ static cJSON *run_k(const wfi_activity *act, const char *input_json, int kill_af
   job.attempt = 1;
   job.max_output = 1 << 20;
   job.on_done = on_done;
-  assert_int_equal(wfa_json_to_mp_buf(in, (uint8_t **)&job.input, &job.input_len), 0);
+  assert_int_equal(wfa_json_to_mp_buf(in, &input, &job.input_len), 0);
+  job.input = input;
   cJSON_Delete(in);
   done_calls = 0;
   memset(&last, 0, sizeof last);
@@ -107,7 +109,7 @@ static cJSON *run_k(const wfi_activity *act, const char *input_json, int kill_af
   assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
   assert_int_equal(uv_loop_close(&loop), 0);
   assert_int_equal(done_calls, 1);
-  free((void *)job.input);
+  free(input);
   if (last.ok)
     assert_int_equal(wfa_mp_to_json(last.output, last.output_len, &out), 0);
   free(last.output);
