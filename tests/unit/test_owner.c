@@ -94,10 +94,10 @@ static int claim_elsewhere(const char *id, int flags) {
     wfs_close(env);
     _exit(rc == WF_EBUSY ? 1 : rc ? 2 : info.alive ? 10 + (int)lease.epoch : 0);
   }
-  int st = 0;
-  assert_int_equal(waitpid(pid, &st, 0), pid);
-  assert_true(WIFEXITED(st));
-  return WEXITSTATUS(st);
+  int ws = 0;
+  assert_int_equal(waitpid(pid, &ws, 0), pid);
+  assert_true(WIFEXITED(ws));
+  return WEXITSTATUS(ws);
 }
 
 /* A takeover bumps the epoch; the owner taken over from records nothing more, and no
