@@ -4,7 +4,8 @@
 # docs/examples against ./build installed, through pkg-config; then run every fuzz target
 # for WF_FUZZ_SECONDS (default 60) in ./build-fuzz.
 # The quick suites are every ctest label except crash, bench and fuzz; the short crash
-# runs (label crash-quick) are part of them.
+# runs (label crash-quick) are part of them. Every build treats warnings as errors
+# (WF_WERROR=ON), the fuzz build too.
 #
 #   scripts/test.sh           quick suites, normal and sanitizer builds
 #   scripts/test.sh --quick   skip the sanitizer build and the fuzzing
@@ -41,7 +42,7 @@ build_and_test() {
   local dir=$1
   shift
   say "configure: $dir/ ($*)"
-  cmake -S . -B "$dir" -DWF_BUILD_TESTS=ON "$@" >/dev/null || return 1
+  cmake -S . -B "$dir" -DWF_BUILD_TESTS=ON -DWF_WERROR=ON "$@" >/dev/null || return 1
   say "build: $dir/ -j$jobs"
   if ! cmake --build "$dir" -j"$jobs" >"$dir/test-build.log" 2>&1; then
     cat "$dir/test-build.log" >&2
@@ -95,7 +96,7 @@ if ((!quick)); then
   build_and_test build-asan -DCMAKE_BUILD_TYPE=Debug -DWF_SANITIZE=ON || failed+=(build-asan)
   # Every fuzz target for a while on its corpus (clang, ASan, UBSan): WF_FUZZ_SECONDS each.
   say "fuzz: tests/fuzz/run.sh ${WF_FUZZ_SECONDS:-60}"
-  tests/fuzz/run.sh "${WF_FUZZ_SECONDS:-60}" || failed+=(fuzz)
+  WF_WERROR=ON tests/fuzz/run.sh "${WF_FUZZ_SECONDS:-60}" || failed+=(fuzz)
 fi
 
 if ((${#failed[@]})); then

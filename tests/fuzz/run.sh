@@ -8,7 +8,8 @@
 # tests/fuzz/corpus/<target>/ under build-fuzz/fuzz-work/. Prints one line per target:
 #   FUZZ target=<t> execs=<n> seconds=<s> crashes=<k>
 # and exits non-zero when any target found something; the input that did it is kept
-# (its path is printed). $WF_FUZZ_BUILD overrides the build directory.
+# (its path is printed). $WF_FUZZ_BUILD overrides the build directory; warnings are
+# errors unless $WF_WERROR is OFF.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -48,7 +49,7 @@ jobs=$(nproc 2>/dev/null || echo 2)
 
 say "configure: $build (clang, WF_FUZZ, WF_SANITIZE)"
 cmake -S "$root" -B "$build" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DWF_BUILD_TESTS=ON -DWF_FUZZ=ON -DWF_SANITIZE=ON >/dev/null
+  -DWF_BUILD_TESTS=ON -DWF_FUZZ=ON -DWF_SANITIZE=ON -DWF_WERROR="${WF_WERROR:-ON}" >/dev/null
 say "build: ${targets[*]}"
 build_targets=()
 for t in "${targets[@]}"; do build_targets+=("fuzz_$t"); done
