@@ -55,21 +55,31 @@ build_and_test() {
 
 # check_example DIR: install DIR's build to a scratch prefix, build docs/examples/list_runs.c
 # against it through the installed wf.pc (as a program embedding wf would), and list the
-# runs of a small store with it. Every step checks for itself, as in build_and_test.
+# runs of a small store with it; the installed header, wf.pc and `wf --version` must give
+# one version. Every step checks for itself, as in build_and_test.
 check_example() {
   local dir=$1 tmp pc out
   tmp=$(mktemp -d)
   say "example: docs/examples/list_runs.c against $dir/ installed in $tmp"
+  # pkg-config of the scratch install only
+  wfpc() { PKG_CONFIG_PATH=${pc%/*} pkg-config "$@" wf; }
   cmake --install "$dir" --prefix "$tmp/prefix" >/dev/null &&
     pc=$(find "$tmp/prefix" -name wf.pc -print -quit) && [[ -n $pc ]] &&
-    cc -std=c11 -Wall -Wextra -Werror docs/examples/list_runs.c \
-      $(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config --cflags --libs wf) -o "$tmp/list_runs" &&
+    cc -std=c11 -Wall -Wextra -Werror docs/examples/list_runs.c $(wfpc --cflags --libs) \
+      -o "$tmp/list_runs" &&
     "$tmp/prefix/bin/wf" --home "$tmp/home" start tests/data/wf/three.json --run-id example \
       -p log="$tmp/log" >/dev/null &&
     out=$("$tmp/list_runs" "$tmp/home") && grep -q '^example  *three  *succeeded ' <<<"$out" &&
-    out=$("$tmp/list_runs" "$tmp/home" failed) && [[ $out == "no runs" ]]
+    out=$("$tmp/list_runs" "$tmp/home" failed) && [[ $out == "no runs" ]] &&
+    printf '#include <stdio.h>\n#include <wf/wf.h>\nint main(void) { puts(WF_VERSION_STRING); }\n' \
+      >"$tmp/version.c" &&
+    cc -std=c11 "$tmp/version.c" $(wfpc --cflags) -o "$tmp/version" &&
+    out="$("$tmp/version") $(wfpc --modversion) $("$tmp/prefix/bin/wf" --version)" &&
+    [[ $out =~ ^([0-9.]+)\ ([0-9.]+)\ wf\ ([0-9.]+)$ &&
+      ${BASH_REMATCH[1]} == "${BASH_REMATCH[2]}" && ${BASH_REMATCH[1]} == "${BASH_REMATCH[3]}" ]]
   local rc=$?
-  ((rc)) && echo "test: the example did not build or list the runs (output: ${out:-none})" >&2
+  ((rc)) && echo "test: the example did not build or list the runs, or wf.h, wf.pc and" \
+    "wf --version differ (output: ${out:-none})" >&2
   rm -rf "$tmp"
   return "$rc"
 }

@@ -15,13 +15,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <wf/version.h> /* WF_VERSION_MAJOR, _MINOR, _PATCH and WF_VERSION_STRING */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-#define WF_VERSION_MAJOR 0
-#define WF_VERSION_MINOR 1
-#define WF_VERSION_PATCH 0
 
 /* Every error code, its value and its message. */
 #define WF_ERRORS(X)                                                          \
