@@ -8,6 +8,12 @@
  * Every function returns 0 or a negative WF_E* code; results come back through
  * out-parameters. Handles are opaque. Functions that free accept NULL.
  * A store handle and the runs begun on it belong to one thread.
+ *
+ * Each function's comment lists every error it returns ("Errors:"). Besides its own, a
+ * function that reads the store may fail as the store does (WF_EREADERS, WF_ESTORE,
+ * WF_ENOMEM), and one that writes as the disk under it does (WF_EMAPFULL, WF_ENOSPC,
+ * WF_EIO, WF_EROFS, WF_ESTORE, WF_ENOMEM): those are listed too. The reference pages in
+ * docs/api/ (man 3 wf) say the same, with an example each.
  */
 #ifndef WF_WF_H
 #define WF_WF_H
@@ -126,10 +132,10 @@ const char *wf_event_type_name(int type);
 int wf_run_status_parse(const char *name, int *status);
 
 /* Whether `id` can be a run id: 1 to WF_MAX_RUN_ID bytes of printable ASCII other than
- * space, '/' and '\', not beginning with '.' or '-'. 0, or WF_EINVAL. */
+ * space, '/' and '\', not beginning with '.' or '-'. Errors: WF_EINVAL (it cannot). */
 int wf_run_id_check(const char *id);
 /* Whether `key` can be a step key: 1 to WF_MAX_STEP_KEY bytes, no control characters.
- * 0, or WF_EINVAL. */
+ * Errors: WF_EINVAL (it cannot). */
 int wf_step_key_check(const char *key);
 
 /* ---- stores ----------------------------------------------------------------------- */
@@ -170,7 +176,7 @@ typedef struct wf_store_opts {
  * wf_last_failure says on what file. */
 int wf_store_open_ex(const char *home, const wf_store_opts *opts, wf_store **out);
 
-/* wf_store_open_ex with every default. */
+/* wf_store_open_ex with every default (opts NULL), with the same errors. */
 int wf_store_open(const char *home, wf_store **out);
 
 /* Close a store; every run handle of it must have been ended or closed. NULL is fine. */
@@ -190,8 +196,10 @@ const char *wf_store_home(const wf_store *st);
  * every write made through the handle.
  * Errors: WF_EINVAL (bad id; or called from a listing callback, see wf_runs_list),
  * WF_EBUSY (a live process owns it), WF_ESTATE (the run succeeded, or was canceled: see
- * wf_run_resume), WF_ENOMEM, WF_EIO (the lock file cannot be made), WF_EMAPFULL,
- * WF_ENOSPC, WF_ESTORE. */
+ * wf_run_resume), WF_ECORRUPT (the existing run's record cannot be decoded), WF_EFENCED
+ * (another process took the run over as soon as it was claimed); the lock file cannot
+ * be made: WF_EIO, WF_EACCES, WF_EROFS, WF_ENOSPC; the store: WF_EMAPFULL, WF_ENOSPC,
+ * WF_EIO, WF_EROFS, WF_EREADERS, WF_ESTORE, WF_ENOMEM. */
 int wf_run_begin(wf_store *st, const char *workflow, const char *run_id, wf_run **out);
 
 enum wf_resume_flags {
@@ -208,8 +216,10 @@ enum wf_resume_flags {
  * took the run from a live owner).
  * Errors: WF_EINVAL (bad id, unknown flags; or called from a listing callback),
  * WF_ENOTFOUND, WF_EBUSY (a live process owns it), WF_ESTATE (it succeeded; or it was
- * canceled and WF_RESUME_CANCELED is not given), WF_EIO (the lock file cannot be made),
- * WF_ECORRUPT, WF_ENOMEM, WF_EMAPFULL, WF_ENOSPC, WF_ESTORE. */
+ * canceled and WF_RESUME_CANCELED is not given), WF_ECORRUPT (its record cannot be
+ * decoded), WF_EFENCED (another process took the run over as soon as it was claimed);
+ * the lock file cannot be made: WF_EIO, WF_EACCES, WF_EROFS, WF_ENOSPC; the store:
+ * WF_EMAPFULL, WF_ENOSPC, WF_EIO, WF_EROFS, WF_EREADERS, WF_ESTORE, WF_ENOMEM. */
 int wf_run_resume(wf_store *st, const char *run_id, unsigned flags, wf_run **out,
                   wf_owner *owner);
 
@@ -233,10 +243,12 @@ typedef int (*wf_step_fn)(void *ud, const void *in, size_t inlen, void **out, si
  * is recorded as succeeded with the same input. Either way *out and *outlen receive the
  * output, valid until the next call on this run; *memoized (may be NULL) tells which.
  * Returns after the record is durable.
- * Errors: WF_EINVAL (also: `in` is not one well-formed msgpack value at most
- * WF_MAX_VALUE_DEPTH deep), WF_ESTEP (fn failed, or gave an output wf does not take;
- * recorded as failed), WF_ESTORE, WF_ENOMEM, WF_EFENCED (another process took the run
- * over; nothing was recorded: stop and wf_run_end the handle). */
+ * Errors: WF_EINVAL (a bad key, a NULL run or fn; `in` is not one well-formed msgpack
+ * value at most WF_MAX_VALUE_DEPTH deep; or called from a listing callback), WF_ESTEP (fn
+ * failed, or gave an output wf does not take; recorded as failed), WF_EFENCED (another
+ * process took the run over; nothing was recorded: stop and wf_run_end the handle),
+ * WF_ECORRUPT (the step's or the run's record cannot be decoded); the store: WF_EMAPFULL,
+ * WF_ENOSPC, WF_EIO, WF_EROFS, WF_EREADERS, WF_ESTORE, WF_ENOMEM. */
 int wf_step_run(wf_run *run, const char *key, const void *in, size_t inlen, wf_step_fn fn,
                 void *ud, const void **out, size_t *outlen, int *memoized);
 
@@ -249,13 +261,20 @@ typedef int (*wf_item_fn)(void *ud, size_t i, char *key, size_t keycap, void **i
  * scheduler and group commit: finished steps are committed together, so many steps
  * cost one fsync. Already-recorded items are skipped. Returns when all are durable.
  * *max_inflight (may be NULL) receives the largest number seen in flight.
- * Errors: as wf_step_run; WF_ESTEP if any step failed. */
+ * Errors: WF_EINVAL (a NULL run, item or fn; or called from a listing callback), WF_ESTEP
+ * (a step failed, an item could not be made or is not one well-formed msgpack value at
+ * most WF_MAX_VALUE_DEPTH deep, or the run was canceled), WF_EFENCED (as wf_step_run),
+ * WF_ECORRUPT (a record cannot be decoded); the store: WF_EMAPFULL, WF_ENOSPC, WF_EIO,
+ * WF_EROFS, WF_EREADERS, WF_ESTORE, WF_ENOMEM. */
 int wf_step_map(wf_run *run, size_t n, unsigned window, wf_item_fn item, wf_step_fn fn,
                 void *ud, unsigned *max_inflight);
 
 /* Record the run's outcome (WF_RUN_SUCCEEDED or WF_RUN_FAILED), give up ownership and
- * free the handle. Errors: WF_EINVAL, WF_ESTORE, WF_EFENCED (another process owns the
- * run now; nothing was recorded); the handle is freed anyway. */
+ * free the handle; the handle is freed whatever the outcome.
+ * Errors: WF_EINVAL (another outcome, a NULL run; or called from a listing callback),
+ * WF_EFENCED (another process owns the run now; nothing was recorded), WF_ECORRUPT (the
+ * run's record cannot be decoded); the store: WF_EMAPFULL, WF_ENOSPC, WF_EIO, WF_EROFS,
+ * WF_ESTORE, WF_ENOMEM. */
 int wf_run_end(wf_run *run, int outcome);
 
 /* Give up ownership without recording an outcome and free the handle (NULL is fine). A
@@ -432,8 +451,8 @@ int wf_log_path(const wf_store *st, const char *run_id, const char *key, char *b
  * records the run canceled (wf_run_info: status running and cancel_requested until
  * then); a run that no live process owns is recorded canceled at once.
  * Errors: WF_EINVAL (bad id; or called from a listing callback), WF_ENOTFOUND,
- * WF_ESTATE (the run has finished already), WF_ECORRUPT, WF_EMAPFULL, WF_ENOSPC, WF_EIO,
- * WF_ESTORE. */
+ * WF_ESTATE (the run has finished already), WF_ECORRUPT (its record cannot be decoded);
+ * the store: WF_EMAPFULL, WF_ENOSPC, WF_EIO, WF_EROFS, WF_ESTORE, WF_ENOMEM. */
 int wf_run_cancel(wf_store *st, const char *run_id);
 
 /* Delete run `run_id` and everything of it: its record, steps, events and index entries
@@ -441,9 +460,10 @@ int wf_run_cancel(wf_store *st, const char *run_id);
  * Files of those folders that cannot be removed are left in a folder whose name begins
  * with '.' (no run id does) beside them; the run is gone either way.
  * Errors: WF_EINVAL (bad id; or called from a listing callback), WF_ENOTFOUND, WF_EBUSY
- * (a live process owns the run: cancel it first), WF_ECORRUPT, WF_EMAPFULL, WF_ENOSPC,
- * WF_EIO (also: its lock file or a folder could not be moved), WF_EACCES, WF_ESTORE;
- * after an error the run is as it was (but for its lock file, which only a live owner
+ * (a live process owns the run: cancel it first), WF_ECORRUPT (its record cannot be
+ * decoded); its lock file or a folder cannot be removed or moved: WF_EACCES, WF_EROFS,
+ * WF_EIO; the store: WF_EMAPFULL, WF_ENOSPC, WF_EIO, WF_EROFS, WF_ESTORE, WF_ENOMEM.
+ * After an error the run is as it was (but for its lock file, which only a live owner
  * needs). */
 int wf_run_delete(wf_store *st, const char *run_id);
 
