@@ -6,7 +6,7 @@
 #   scripts/setup.sh                   packages, build, install (prefix $PREFIX or /usr/local)
 #   scripts/setup.sh --deps-only       only the package check/install
 #   scripts/setup.sh --deps-only --test-deps
-#                                      also what the tests use (jq, clang for fuzzing)
+#                                      also what the tests use (jq, clang for fuzzing, groff)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -15,8 +15,8 @@ BUILD_PACKAGES=(build-essential cmake pkg-config liblmdb-dev lmdb-utils libmsgpa
                 libuv1-dev libcjson-dev zlib1g-dev libcurl4-openssl-dev libcmocka-dev
                 ca-certificates)
 # The integration and crash tests read `wf -o json` with jq; the fuzz targets need clang
-# and its libFuzzer runtime.
-TEST_PACKAGES=(jq clang libclang-rt-14-dev)
+# and its libFuzzer runtime; lint.api_docs formats the reference pages with groff.
+TEST_PACKAGES=(jq clang libclang-rt-14-dev groff-base)
 
 say() { printf '==> %s\n' "$*"; }
 die() { printf 'setup: %s\n' "$*" >&2; exit 1; }
