@@ -190,7 +190,8 @@ const char *wf_store_home(const wf_store *st);
 
 /* Begin run `run_id` of `workflow`, or take over the existing run of that id when its
  * owner is gone (then its recorded steps are reused). The caller owns the run.
- * run_id NULL generates "run_<date>-<time>-<random>"; see wf_run_id_check.
+ * run_id NULL generates one, "run_YYYY-MM-DD-HH-MM-SS" (UTC; "-xxxx", four random hex
+ * digits, appended when that is taken): wf_run_id gives it. See wf_run_id_check.
  * The run is owned until wf_run_end or wf_run_close: its lock (a file under
  * `home`/locks/) is held by this process, and its record's owner epoch is checked by
  * every write made through the handle.
@@ -257,7 +258,7 @@ int wf_step_run(wf_run *run, const char *key, const void *in, size_t inlen, wf_s
  * WF_MAX_STEP_KEY bytes written into key[keycap]). */
 typedef int (*wf_item_fn)(void *ud, size_t i, char *key, size_t keycap, void **in, size_t *inlen);
 
-/* Execute n steps of a fan-out with at most `window` of them in flight, through the
+/* Execute n steps of a fan-out with at most `window` (0: 8) of them in flight, through the
  * scheduler and group commit: finished steps are committed together, so many steps
  * cost one fsync. Already-recorded items are skipped. Returns when all are durable.
  * *max_inflight (may be NULL) receives the largest number seen in flight.
