@@ -108,6 +108,29 @@ void cli_json_make_utf8(cJSON *j);
 /* Print a cJSON value to stdout followed by a newline (as valid UTF-8), and free it. */
 void cli_print_json(cJSON *j);
 
+/* A run stage by stage (stages.c). The run's progress report into *p, NULL when it has
+ * none (0 then too); another error of wf_run_progress_get otherwise. */
+int cli_progress_get(wf_store *st, const char *run_id, wf_run_progress **p);
+/* A stage's status: wf_step_status_name, or "stopped" for one begun and not finished. */
+const char *cli_stage_word(const wf_stage_progress *s);
+/* "13/29"; with known 0, "13/≥16" (a lower bound) or, with total 0, "13/?". */
+void cli_done_total(uint64_t done, uint64_t total, int known, char *buf, size_t cap);
+void cli_stage_done_total(const wf_stage_progress *s, char *buf, size_t cap);
+/* Columns a UTF-8 string takes on a terminal (one per character). */
+int cli_display_width(const char *s);
+/* Seconds stage s has taken (so far, while it runs); -1 before it begins. */
+double cli_stage_seconds(const wf_stage_progress *s, int64_t now);
+/* The STAGE table of show-run. */
+void cli_print_stages(FILE *out, const wf_run_progress *p);
+/* The "stages" array of show-run -o json (empty for p NULL). */
+cJSON *cli_stages_json(const wf_run_progress *p);
+/* Pass the run's steps to cb in the order of its stages (each stage's own record first,
+ * then its items by key), with the steps in flight of p (may be NULL) among them as
+ * WF_STEP_RUNNING, and last the steps of stages the definition does not have. Without
+ * stages known (no report, no definition), in key order. */
+int cli_steps_in_order(wf_store *st, const wf_run_info *r, const wf_run_progress *p,
+                       wf_step_cb cb, void *ud);
+
 /* Progress observer for start/resume. */
 typedef struct cli_progress_ctx {
   cli_ctx *cli;
