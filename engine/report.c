@@ -34,6 +34,7 @@ struct wfi_report {
   const char *run_id;                /* read: the run it is about (in strs) */
   uint64_t epoch;                    /* the owner epoch of the execution that wrote it */
   int ended;                         /* written when the execution ended */
+  uint64_t succeeded;                /* the run's steps recorded succeeded then */
   char **strs;                       /* read: the strings the description points to */
   size_t nstrs;
 };
@@ -136,12 +137,13 @@ static int build(wfi_exec *x, int ended) {
   r->pub.steps = r->steps;
   r->epoch = x->epoch;
   r->ended = ended;
+  r->succeeded = x->run.counts[WFS_STEP_SUCCEEDED];
   return 0;
 }
 
 static void encode(const struct wfi_report *r, const char *run_id, msgpack_packer *pk) {
   const wf_run_progress *p = &r->pub;
-  msgpack_pack_array(pk, 11);
+  msgpack_pack_array(pk, 12);
   msgpack_pack_uint32(pk, REPORT_VERSION);
   wfm_pack_str(pk, run_id);
   msgpack_pack_uint64(pk, r->epoch);
@@ -152,6 +154,7 @@ static void encode(const struct wfi_report *r, const char *run_id, msgpack_packe
   else msgpack_pack_false(pk);
   msgpack_pack_uint64(pk, p->running);
   msgpack_pack_int32(pk, (int32_t)getpid());
+  msgpack_pack_uint64(pk, r->succeeded);
   msgpack_pack_array(pk, (uint32_t)p->nstages);
   for (size_t i = 0; i < p->nstages; i++) {
     const wf_stage_progress *s = &p->stages[i];
@@ -305,7 +308,7 @@ static int decode_step(wfm_reader *rd, struct wfi_report *r, wf_step_running *s)
 }
 
 /* [version, run id, epoch, generation, reported_at, started_at, ended, running, pid of
- * its writer (for a person reading the file), [stage...], [step...]] */
+ * its writer (for a person reading the file), succeeded, [stage...], [step...]] */
 static int decode(const uint8_t *buf, size_t len, struct wfi_report *r) {
   wfm_reader rd;
   wfm_reader_init(&rd, buf, len);
@@ -313,7 +316,7 @@ static int decode(const uint8_t *buf, size_t len, struct wfi_report *r) {
   const char *run_id;
   int64_t pid;
   int rc = wfm_read_array(&rd, &n);
-  if (rc == 0 && n != 11) rc = WF_ECORRUPT;
+  if (rc == 0 && n != 12) rc = WF_ECORRUPT;
   if (rc == 0) rc = read_u32(&rd, &version);
   if (rc == 0 && version != REPORT_VERSION) rc = WF_ECORRUPT;
   if (rc == 0) rc = read_str(&rd, r, &run_id);
@@ -324,6 +327,7 @@ static int decode(const uint8_t *buf, size_t len, struct wfi_report *r) {
   if (rc == 0) rc = wfm_read_bool(&rd, &r->ended);
   if (rc == 0) rc = wfm_read_uint(&rd, &r->pub.running);
   if (rc == 0) rc = wfm_read_int(&rd, &pid);
+  if (rc == 0) rc = wfm_read_uint(&rd, &r->succeeded);
   if (rc == 0) rc = wfm_read_array(&rd, &nstages);
   if (rc) return rc;
   r->run_id = run_id;
@@ -370,14 +374,28 @@ static int slurp(const char *path, uint8_t **buf, size_t *len) {
   return rc;
 }
 
-/* A report no live owner stands behind: what it had running stopped there. */
-static void settle(struct wfi_report *r) {
+/* A report no live owner stands behind: what it had running stopped there. Its owner
+ * wrote it at most a quarter second before it died, and may have recorded steps after:
+ * those (the run's record counts them) are added to the stages it had running, in order,
+ * each up to its total, so that the report agrees with the store. */
+static void settle(struct wfi_report *r, const wfs_run *rec) {
+  uint64_t now = rec->counts[WFS_STEP_SUCCEEDED];
+  uint64_t late = !r->ended && now > r->succeeded ? now - r->succeeded : 0;
   r->pub.live = 0;
   r->pub.running = 0;
   r->pub.nsteps = 0;
   for (size_t i = 0; i < r->pub.nstages; i++) {
-    r->stages[i].running = 0;
-    if (r->stages[i].status == WFS_STEP_RUNNING) r->stages[i].status = WFS_STEP_PENDING;
+    wf_stage_progress *s = &r->stages[i];
+    if (s->status == WFS_STEP_RUNNING) {
+      uint64_t room = !s->total_known ? late
+                      : s->total > s->done + s->failed ? s->total - s->done - s->failed
+                                                       : 0;
+      uint64_t add = late < room ? late : room;
+      s->done += add;
+      late -= add;
+      s->status = WFS_STEP_PENDING;
+    }
+    s->running = 0;
   }
 }
 
@@ -405,7 +423,7 @@ int wfi_report_read(const char *home, const wfs_run *rec, int alive, wf_run_prog
     return rc;
   }
   r->pub.live = alive && r->epoch == rec->epoch && !r->ended;
-  if (!r->pub.live) settle(r);
+  if (!r->pub.live) settle(r, rec);
   *out = &r->pub;
   return 0;
 }

@@ -624,7 +624,8 @@ static void test_progress_report(void **state) {
   assert_string_equal(p->steps[0].key, "fan/0");
   assert_int_equal(p->stages[1].status, WFS_STEP_RUNNING);
   wf_run_progress_free(p);
-  /* Its owner gone, nothing in it runs: the stage stopped where it was. */
+  /* Its owner gone, nothing in it runs: the stage stopped where it was, with the steps
+   * recorded after the report counted (here all of its six: the run ended after). */
   assert_wf_ok(wfi_report_read(x->dir, &rec, 0, &p));
   assert_false(p->live);
   assert_int_equal(p->running, 0);
@@ -633,6 +634,8 @@ static void test_progress_report(void **state) {
   assert_int_equal(p->stages[1].status, WFS_STEP_PENDING);
   assert_true(p->stages[1].started_at > 0);
   assert_int_equal(p->stages[1].total, 6);
+  assert_int_equal(p->stages[1].done, 6);
+  assert_int_equal(p->stages[2].done, 0);
   wf_run_progress_free(p);
   /* Written by an owner the run has since been taken from: not live either. */
   rec.epoch++;
