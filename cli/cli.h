@@ -43,7 +43,7 @@ typedef struct cli_opt {
 /* Option ids of the subcommands' tables (opts.c); 0 is the repeatable -p. */
 enum { O_PARAM = 0, O_RUN_ID, O_START_FROM, O_ONLY, O_SKIP, O_TO, O_DRY, O_WINDOW, O_COE,
        O_DETACH, O_ALL, O_HISTORY, O_STATUS, O_WORKFLOW, O_SINCE, O_LIMIT, O_NOWAIT, O_STEP,
-       O_FOLLOW, O_FORCE, O_NOPTS };
+       O_FOLLOW, O_FORCE, O_WATCH, O_NOPTS };
 extern const cli_opt cli_start_opts[], cli_resume_opts[], cli_show_opts[], cli_list_opts[],
     cli_cancel_opts[], cli_logs_opts[], cli_no_opts[];
 
@@ -131,14 +131,46 @@ cJSON *cli_stages_json(const wf_run_progress *p);
 int cli_steps_in_order(wf_store *st, const wf_run_info *r, const wf_run_progress *p,
                        wf_step_cb cb, void *ud);
 
-/* Progress observer for start/resume. */
+/* Progress of start and resume, and of show-run --watch (progress.c). */
 typedef struct cli_progress_ctx {
   cli_ctx *cli;
   FILE *out;
-  int live;               /* a live counter line is on screen */
+  int live;               /* a live line is on screen */
   int64_t last_draw;
 } cli_progress_ctx;
+/* The observer of start and resume. */
 void cli_progress(void *ud, const wfw_progress *p);
+/* A stage that ended, for its line. */
+typedef struct cli_stage_end {
+  const char *id;
+  int status;             /* wf_step_status; pending: stopped before its end */
+  double duration_s;
+  uint64_t steps;         /* its steps that ended (succeeded or failed) */
+  uint64_t reused;        /* of those, reused recorded results */
+} cli_stage_end;
+void cli_progress_stage(cli_progress_ctx *p, const cli_stage_end *e);
+/* Redraw the live line from report r (on a terminal, while a stage runs). */
+void cli_progress_live(cli_progress_ctx *p, const wf_run_progress *r);
+/* Take the live line off the screen, if it is there. */
+void cli_progress_clear(cli_progress_ctx *p);
+/* On stderr, for a run that ended with `status` and can be resumed, how to resume it:
+ * the last thing said, after the outcome line. */
+void cli_resume_hint(int status, const char *run_id);
+/* The live line's text for report r at time now: "12.30s · process 14/26 (4 running, ~8s
+ * left) · longest: process/Tokyo 7.10s". */
+void cli_live_text(const wf_run_progress *r, int64_t now, char *buf, size_t cap);
+
+/* What an existing run recorded (reuse.c): a wf_steps_list callback counting, into the
+ * cJSON object ud, the steps recorded succeeded per stage as {stage: [its own record,
+ * items]} (a fan-out stage's own record has the stage id as key). */
+int cli_count_recorded(void *ud, const wf_step_info *s);
+/* "reusing 5 recorded steps; 24 to run": what the execution of plan about to begin on
+ * existing run run_id reuses and runs, from its records and its last progress report. */
+void cli_print_reuse(FILE *out, wf_store *st, const char *run_id, const wfw_plan *plan);
+
+/* show-run --watch (watch.c): follow run r, executed by another process, until it ends
+ * or Ctrl-C; EXIT_OK. */
+int cli_watch(cli_ctx *cli, wf_store *st, const wf_run_info *r);
 
 /* Write $home/runs/<id>/run_metadata.json from the run's record (best effort). */
 void cli_write_run_metadata(wf_store *st, const char *run_id);

@@ -32,6 +32,7 @@ void wfi_exec_progress(wfi_exec *x, int type, uint32_t stage, const struct wfi_r
   p.fanout = x->plan->stages[stage].fanout;
   p.done = st->done;
   p.failed = st->failed;
+  p.reused = st->memo;
   p.total = st->nitems_known ? st->nitems : st->exhausted ? st->pulled : 0;
   if (type == WFI_P_STAGE_FINISHED) {
     p.status = st->result;

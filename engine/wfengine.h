@@ -179,6 +179,7 @@ typedef struct wfi_progress {
   int memoized;
   uint32_t attempt;
   uint64_t done, failed, total;  /* per stage; total 0 until known */
+  uint64_t reused;         /* per stage: of done, recorded results reused */
   double duration_s;       /* stage or step wall time */
   double delay_s;
   const char *error;       /* failures: the message */

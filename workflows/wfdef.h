@@ -150,7 +150,7 @@ int wfw_run_restart(wf_store *st, const wfw_def *d, const wfw_run_opts *o, wf_ru
 
 /* What an execution reports as it goes: the engine's progress reports (wfi_progress:
  * type, stage and stage_id, fanout, step_key, status as a wf_step_status, memoized,
- * attempt, done/failed/total of the stage, duration_s, delay_s, error; report, the
+ * attempt, done/failed/total/reused of the stage, duration_s, delay_s, error; report, the
  * whole run's progress as wf_run_progress_get gives it, with WFW_P_TICK). */
 typedef struct wfi_progress wfw_progress;
 enum wfw_progress_type {
