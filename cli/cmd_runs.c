@@ -5,7 +5,7 @@
 #include "cli.h"
 
 static const char show_usage[] =
-    "usage: wf show-run <run-id> [--history] [-o table|json]\n"
+    "usage: wf show-run <run-id> [--history | --watch] [-o table|json]\n"
     "\n"
     "A run's status, parameters and where its files are; its stages in definition order,\n"
     "each with its status and steps done/total; then its steps in the same order: status,\n"
@@ -13,7 +13,13 @@ static const char show_usage[] =
     "so far. -o json adds step outputs.\n"
     "\n"
     "options:\n"
-    "  --history             also every recorded event (attempts, retries, timeouts)\n";
+    "  --history             also every recorded event (attempts, retries, timeouts)\n"
+    "  -w, --watch           follow the run until it ends, as 'wf start' shows it: a line\n"
+    "                        per stage as it ends, failures and retries, and on a terminal\n"
+    "                        a live line (elapsed time, steps done/total, time left, the\n"
+    "                        longest-running steps); then its outcome. Without a terminal\n"
+    "                        only the plain lines. Ctrl-C stops watching (exit 0); the run\n"
+    "                        goes on\n";
 
 static const char list_usage[] =
     "usage: wf list-runs [--status S] [--workflow W] [--since T] [--limit N] [-o table|json|ids]\n"
@@ -176,6 +182,10 @@ int cmd_show_run(cli_ctx *cli, int argc, char **argv) {
   if (wf_run_id_check(a.pos[0]) != 0)
     return cli_bad_id("run id", a.pos[0]);
   if (cli->format == FMT_IDS) return cli_fail(EXIT_USAGE, "show-run prints table or json");
+  if (a.val[O_WATCH] && (cli->format == FMT_JSON || a.val[O_HISTORY]))
+    return cli_fail(EXIT_USAGE, "--watch prints progress lines as 'wf start' does, alone: for "
+                               "JSON, run 'wf show-run %s -o json' again (its stages say how "
+                               "far the run is)", a.pos[0]);
   wf_store *st = NULL;
   if ((code = cli_open_existing(cli, &st)) != 0) return code;
   wf_run_info *r = NULL;
@@ -188,9 +198,11 @@ int cmd_show_run(cli_ctx *cli, int argc, char **argv) {
     char why[8192];
     code = cli_fail(EXIT_STORE, "cannot read the store: %s", cli_store_why(rc, why, sizeof why));
   } else {
-    int unreadable;
+    int unreadable = 0;
     char names[256] = "";
-    if (cli->format == FMT_JSON) {
+    if (a.val[O_WATCH]) {
+      code = cli_watch(cli, st, r);
+    } else if (cli->format == FMT_JSON) {
       cJSON *j = cli_run_json(st, r, 1, a.val[O_HISTORY] != NULL);
       unreadable = count_unreadable(j, names, sizeof names);
       cli_print_json(j);
