@@ -1,0 +1,32 @@
+/* logtail.h — printing a run's logs to stdout as `tail -F` prints files: each log followed
+ * by its identity (its name and inode; a new file under a name is read from its start), its
+ * lines printed once and whole, under a "==> KEY <==" line. The logs are read from the
+ * folder wf_log_path names. */
+#ifndef WF_CLI_LOGTAIL_H
+#define WF_CLI_LOGTAIL_H
+
+#include "wf/wf.h"
+
+typedef struct cli_logtail cli_logtail;
+
+/* What to print of run `id`'s logs: every step's, or with step (not NULL) the step of
+ * that key. *out is the caller's, freed with cli_logtail_free. The strings must outlive
+ * it.
+ * Errors: WF_EINVAL (a bad id or step; the folder's path is too long), WF_ENOMEM. */
+int cli_logtail_open(const wf_store *st, const char *id, const char *step,
+                     cli_logtail **out);
+void cli_logtail_free(cli_logtail *t);
+
+/* Print what the logs hold beyond what earlier passes printed, finding logs that appeared
+ * since; a line not ended yet is left for a later pass. last: nothing more will be
+ * written (the run stopped): print everything, a last line without newline ended with
+ * one. Returns 0, or -1 when writing to stdout
+ * failed (then cli_logtail_write_error says why, and nothing more is printed). */
+int cli_logtail_pass(cli_logtail *t, int last);
+
+/* The errno of the write to stdout that failed, or 0. */
+int cli_logtail_write_error(const cli_logtail *t);
+/* 1 when a selected step's log holds something. */
+int cli_logtail_step_text(const cli_logtail *t);
+
+#endif
