@@ -1,8 +1,9 @@
-/* cmd_logs.c — `wf logs`: what a run's steps wrote to stderr, and with --follow as it
- * grows until the run stops. The printing of the logs is logtail.c's; this is the command
- * around it. */
+/* cmd_logs.c — `wf logs`: what a run's steps wrote to stderr and what a detached run
+ * printed itself, and with --follow as they grow until the run stops. The printing of the
+ * logs is logtail.c's; this is the command around it. */
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -16,7 +17,9 @@ static const char logs_usage[] =
     "usage: wf logs <run-id> [--step KEY] [--follow]\n"
     "\n"
     "Print what the run's steps wrote to stderr (one log per step, every attempt), each\n"
-    "under a line '==> KEY <=='.\n"
+    "under a line '==> KEY <=='. A run started with --detach also has a log of its own\n"
+    "(its progress and messages, logs/<run-id>/.wf.log in the store's home): it comes\n"
+    "first, under '==> run <run-id> <=='. When no step wrote anything, it says so on stderr.\n"
     "\n"
     "options:\n"
     "  --step KEY            only this step (a key as 'wf show-run' lists it)\n"
@@ -25,10 +28,27 @@ static const char logs_usage[] =
     "                        the output goes away, e.g. | head\n";
 
 #define POLL_MS 200
+#define OWNER_EXIT_MS 5000 /* the longest wait for a detached owner's last lines */
 
 static void sleep_ms(long ms) {
   struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
   nanosleep(&ts, NULL);
+}
+
+/* Whether process pid (of this PID namespace) still exists. */
+static int pid_exists(pid_t pid) {
+  return kill(pid, 0) == 0 || errno == EPERM;
+}
+
+/* A detached run's owner writes its last lines ("run ... succeeded in ...") to the run's
+ * own log after recording the outcome: give it until it exits to write them. */
+static void await_owner(const cli_logtail *t, pid_t owner) {
+  if (!cli_logtail_has_run_log(t)) return;
+  if (owner <= 0) {
+    sleep_ms(3 * POLL_MS / 2);
+    return;
+  }
+  for (int waited = 0; waited < OWNER_EXIT_MS && pid_exists(owner); waited += 50) sleep_ms(50);
 }
 
 static int stopped(const wf_run_info *r) {
@@ -51,14 +71,43 @@ static int reader_gone(int ms) {
  * they hold past that, last lines included. Returns 1 when what reads stdout went away
  * first. */
 static int follow(cli_logtail *t, wf_store *st, const char *id, wf_run_info **r) {
-  for (;;) {
+  pid_t owner = 0;
+  for (int first = 1;; first = 0) {
     int last = stopped(*r);
+    if (last && !first) await_owner(t, owner);
     if (cli_logtail_pass(t, last) != 0 || last) return 0;
     if (reader_gone(POLL_MS)) return 1;
+    if ((*r)->owner.pid && (*r)->owner.pid_visible) owner = (*r)->owner.pid;
     wf_run_info_free(*r);
     *r = NULL;
     if (wf_run_info_get(st, id, r) != 0) *r = NULL;
   }
+}
+
+/* What --step named wrote nothing, or it names no step: say which. */
+static int say_step_silent(wf_store *st, const char *id, const char *step) {
+  wf_step_info *s = NULL;
+  int found = wf_step_info_get(st, id, step, &s) == 0;
+  wf_step_info_free(s);
+  if (found) {
+    fprintf(stderr, "wf: step %s of run %s wrote nothing to stderr\n", step, id);
+    return EXIT_OK;
+  }
+  return cli_fail(EXIT_NOTFOUND, "run %s has no step %s (its steps: wf show-run %s)", id, step,
+                  id);
+}
+
+/* No step wrote anything: say so, and where the run's own output is. */
+static void say_run_silent(const cli_logtail *t, const char *id, const wf_run_info *r) {
+  const char *path = cli_logtail_run_log_path(t);
+  const char *wrote = stopped(r) ? "wrote" : "has written";
+  if (cli_logtail_has_run_log(t))
+    fprintf(stderr, "wf: no step of run %s %s to stderr; above is the run's own output (%s)\n",
+            id, wrote, path);
+  else
+    fprintf(stderr, "wf: no step of run %s %s to stderr, and the run has no log of its own (a "
+                    "run started with --detach writes its output to %s); its steps and error: "
+                    "wf show-run %s\n", id, wrote, path, id);
 }
 
 int cmd_logs(cli_ctx *cli, int argc, char **argv) {
@@ -90,9 +139,8 @@ int cmd_logs(cli_ctx *cli, int argc, char **argv) {
     else if (werr)
       code = cli_fail(EXIT_FAILED, "cannot write the logs of run %s to stdout: %s", id,
                       strerror(werr));
-    else if (step && !a.val[O_FOLLOW] && !cli_logtail_step_text(t))
-      code = cli_fail(EXIT_NOTFOUND, "step %s of run %s has no log (it wrote nothing to "
-                                    "stderr, or never ran)", step, id);
+    else if (step && !cli_logtail_step_text(t)) code = say_step_silent(st, id, step);
+    else if (!cli_logtail_step_text(t)) say_run_silent(t, id, r);
   }
   cli_logtail_free(t);
   wf_run_info_free(r);

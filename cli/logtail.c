@@ -15,10 +15,10 @@
 
 #define CHUNK 65536 /* read at once; a longer line is printed in pieces */
 
-/* One step's log. */
+/* One log: a step's, or (key NULL) the run's own. */
 struct log {
   char *name;              /* its file name in the run's log folder */
-  char *key;               /* the step key */
+  char *key;               /* the step key, or NULL */
   int opened;              /* dev and ino are those of the file read */
   dev_t dev;
   ino_t ino;
@@ -29,7 +29,9 @@ struct cli_logtail {
   const wf_store *st;
   const char *id;
   const char *step;        /* what --step selects, or NULL */
+  char run_log[4096];      /* the run's own log */
   char dir[4096];          /* the folder of the logs */
+  const char *run_log_name;
   struct log *v;           /* v[0..sorted) by name, then those found in this pass */
   size_t n, sorted, cap;
   const char *shown;       /* the name of the log whose lines came last */
@@ -43,14 +45,14 @@ int cli_logtail_open(const wf_store *st, const char *id, const char *step,
   *out = NULL;
   cli_logtail *t = calloc(1, sizeof *t);
   if (!t) return WF_ENOMEM;
-  /* The folder of the logs: that of the run's own (a detached run's output). */
-  int rc = wf_log_path(st, id, NULL, t->dir, sizeof t->dir);
-  char *slash = rc == 0 ? strrchr(t->dir, '/') : NULL;
+  int rc = wf_log_path(st, id, NULL, t->run_log, sizeof t->run_log);
+  char *slash = rc == 0 ? strrchr(t->run_log, '/') : NULL;
   if (!slash) {
     free(t);
     return rc ? rc : WF_EINVAL;
   }
-  *slash = '\0';
+  snprintf(t->dir, sizeof t->dir, "%.*s", (int)(slash - t->run_log), t->run_log);
+  t->run_log_name = slash + 1;
   t->st = st;
   t->id = id;
   t->step = step;
@@ -70,6 +72,12 @@ void cli_logtail_free(cli_logtail *t) {
 
 int cli_logtail_write_error(const cli_logtail *t) { return t->werr; }
 int cli_logtail_step_text(const cli_logtail *t) { return t->step_text; }
+const char *cli_logtail_run_log_path(const cli_logtail *t) { return t->run_log; }
+
+int cli_logtail_has_run_log(const cli_logtail *t) {
+  struct stat sb;
+  return stat(t->run_log, &sb) == 0 && S_ISREG(sb.st_mode);
+}
 
 /* ---- writing ------------------------------------------------------------------------ */
 
@@ -87,8 +95,9 @@ static void out(cli_logtail *t, const char *p, size_t n) {
 static void header(cli_logtail *t, const struct log *g) {
   if (t->shown == g->name) return;
   if (t->midline) out(t, "\n", 1);
-  char line[WF_MAX_STEP_KEY + 16];
-  int n = snprintf(line, sizeof line, "==> %s <==\n", g->key);
+  char line[WF_MAX_STEP_KEY + WF_MAX_RUN_ID + 16];
+  int n = g->key ? snprintf(line, sizeof line, "==> %s <==\n", g->key)
+                 : snprintf(line, sizeof line, "==> run %s <==\n", t->id);
   out(t, line, (size_t)n);
   t->shown = g->name;
 }
@@ -146,8 +155,8 @@ static int add(cli_logtail *t, const char *name, const char *key) {
   struct log *g = &t->v[t->n];
   memset(g, 0, sizeof *g);
   g->name = strdup(name);
-  g->key = strdup(key);
-  if (!g->name || !g->key) {
+  g->key = key ? strdup(key) : NULL;
+  if (!g->name || (key && !g->key)) {
     free(g->name);
     free(g->key);
     return WF_ENOMEM;
@@ -163,9 +172,12 @@ static void find_logs(cli_logtail *t) {
   struct dirent *e;
   char key[WF_MAX_STEP_KEY + 1];
   while ((e = readdir(d))) {
-    if (!known(t, e->d_name) && key_of(t, e->d_name, key, sizeof key) == 0 &&
-        selected(t->step, key))
+    if (known(t, e->d_name)) continue;
+    if (strcmp(e->d_name, t->run_log_name) == 0) {
+      if (!t->step) add(t, e->d_name, NULL);
+    } else if (key_of(t, e->d_name, key, sizeof key) == 0 && selected(t->step, key)) {
       add(t, e->d_name, key);
+    }
   }
   closedir(d);
   if (t->n > t->sorted) qsort(t->v, t->n, sizeof *t->v, by_name);
@@ -205,7 +217,7 @@ static void pump(cli_logtail *t, struct log *g, int last) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return;
   if (fstat(fd, &sb) == 0) {
-    if (sb.st_size > 0) t->step_text = 1;
+    if (sb.st_size > 0 && g->key) t->step_text = 1;
     if (!g->opened || sb.st_dev != g->dev || sb.st_ino != g->ino) {
       g->opened = 1;
       g->dev = sb.st_dev;
@@ -222,7 +234,11 @@ static void pump(cli_logtail *t, struct log *g, int last) {
 int cli_logtail_pass(cli_logtail *t, int last) {
   if (t->werr) return -1;
   find_logs(t);
-  for (size_t i = 0; i < t->n && !t->werr; i++) pump(t, &t->v[i], last);
+  /* The run's own log first, then the steps' by name. */
+  for (size_t i = 0; i < t->n; i++)
+    if (!t->v[i].key) pump(t, &t->v[i], last);
+  for (size_t i = 0; i < t->n && !t->werr; i++)
+    if (t->v[i].key) pump(t, &t->v[i], last);
   if (last && t->midline) out(t, "\n", 1);
   errno = 0;
   if (fflush(stdout) != 0 && !t->werr) t->werr = errno ? errno : EIO;
