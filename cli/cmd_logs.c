@@ -1,6 +1,6 @@
 /* cmd_logs.c — `wf logs`: what a run's steps wrote to stderr and what a detached run
- * printed itself, and with --follow as they grow until the run stops. The printing of the
- * logs is logtail.c's; this is the command around it. */
+ * printed itself, whole or their last lines, and with --follow as they grow until the run
+ * stops. The printing of the logs is logtail.c's; this is the command around it. */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -14,7 +14,7 @@
 #include "logtail.h"
 
 static const char logs_usage[] =
-    "usage: wf logs <run-id> [--step KEY] [--follow]\n"
+    "usage: wf logs <run-id> [--step KEY|STAGE] [--tail N] [--follow]\n"
     "\n"
     "Print what the run's steps wrote to stderr (one log per step, every attempt), each\n"
     "under a line '==> KEY <=='. A run started with --detach also has a log of its own\n"
@@ -23,6 +23,9 @@ static const char logs_usage[] =
     "\n"
     "options:\n"
     "  --step KEY            only this step (a key as 'wf show-run' lists it)\n"
+    "  --step STAGE          only the steps of this stage: STAGE and every STAGE/<item>\n"
+    "  --tail N              only the last N lines of each log (with --follow: then what\n"
+    "                        is added)\n"
     "  -f, --follow          keep printing as the logs grow, until the run stops; each\n"
     "                        line is printed once, whole. Stops (exit 0) when what reads\n"
     "                        the output goes away, e.g. | head\n";
@@ -75,7 +78,7 @@ static int follow(cli_logtail *t, wf_store *st, const char *id, wf_run_info **r)
   for (int first = 1;; first = 0) {
     int last = stopped(*r);
     if (last && !first) await_owner(t, owner);
-    if (cli_logtail_pass(t, last) != 0 || last) return 0;
+    if (cli_logtail_pass(t, first, last) != 0 || last) return 0;
     if (reader_gone(POLL_MS)) return 1;
     if ((*r)->owner.pid && (*r)->owner.pid_visible) owner = (*r)->owner.pid;
     wf_run_info_free(*r);
@@ -84,8 +87,20 @@ static int follow(cli_logtail *t, wf_store *st, const char *id, wf_run_info **r)
   }
 }
 
+static int any_step(void *ud, const wf_step_info *s) {
+  (void)ud;
+  (void)s;
+  return 1;
+}
+
 /* What --step named wrote nothing, or it names no step: say which. */
 static int say_step_silent(wf_store *st, const char *id, const char *step) {
+  char prefix[WF_MAX_STEP_KEY + 2];
+  snprintf(prefix, sizeof prefix, "%s/", step);
+  if (!strchr(step, '/') && wf_steps_list(st, id, prefix, any_step, NULL) == 1) {
+    fprintf(stderr, "wf: no step of stage %s of run %s wrote to stderr\n", step, id);
+    return EXIT_OK;
+  }
   wf_step_info *s = NULL;
   int found = wf_step_info_get(st, id, step, &s) == 0;
   wf_step_info_free(s);
@@ -93,8 +108,8 @@ static int say_step_silent(wf_store *st, const char *id, const char *step) {
     fprintf(stderr, "wf: step %s of run %s wrote nothing to stderr\n", step, id);
     return EXIT_OK;
   }
-  return cli_fail(EXIT_NOTFOUND, "run %s has no step %s (its steps: wf show-run %s)", id, step,
-                  id);
+  return cli_fail(EXIT_NOTFOUND, "run %s has no step %s, nor a stage of that name with steps "
+                                "(its steps: wf show-run %s)", id, step, id);
 }
 
 /* No step wrote anything: say so, and where the run's own output is. */
@@ -110,6 +125,17 @@ static void say_run_silent(const cli_logtail *t, const char *id, const wf_run_in
                     "wf show-run %s\n", id, wrote, path, id);
 }
 
+static int parse_tail(const char *v, long *n) {
+  *n = -1;
+  if (!v) return 0;
+  if (*v && strspn(v, "0123456789") == strlen(v)) {
+    errno = 0;
+    *n = strtol(v, NULL, 10);
+    if (!errno) return 0;
+  }
+  return cli_fail(EXIT_USAGE, "--tail needs a number of lines (0 or more), not \"%s\"", v);
+}
+
 int cmd_logs(cli_ctx *cli, int argc, char **argv) {
   cli_args a;
   int code = cli_parse(cli, "logs", argc, argv, cli_logs_opts, &a);
@@ -119,6 +145,8 @@ int cmd_logs(cli_ctx *cli, int argc, char **argv) {
   const char *id = a.pos[0], *step = a.val[O_STEP];
   if (wf_run_id_check(id) != 0) return cli_bad_id("run id", id);
   if (step && wf_step_key_check(step) != 0) return cli_bad_id("step key", step);
+  long tail;
+  if (parse_tail(a.val[O_TAIL], &tail)) return EXIT_USAGE;
   wf_store *st = NULL;
   if ((code = cli_open_existing(cli, &st)) != 0) return code;
   wf_run_info *r = NULL;
@@ -129,11 +157,11 @@ int cmd_logs(cli_ctx *cli, int argc, char **argv) {
     return cli_fail(EXIT_STORE, "run %s cannot be read: %s", id, wf_strerror(rc));
   }
   cli_logtail *t = NULL;
-  rc = cli_logtail_open(st, id, step, &t);
+  rc = cli_logtail_open(st, id, step, tail, &t);
   if (rc) {
     code = cli_fail(EXIT_STORE, "cannot read the logs of run %s: %s", id, wf_strerror(rc));
   } else {
-    int gone = a.val[O_FOLLOW] ? follow(t, st, id, &r) : (cli_logtail_pass(t, 1), 0);
+    int gone = a.val[O_FOLLOW] ? follow(t, st, id, &r) : (cli_logtail_pass(t, 1, 1), 0);
     int werr = cli_logtail_write_error(t);
     if (gone || werr == EPIPE) code = EXIT_OK; /* what read the output is done with it */
     else if (werr)

@@ -29,6 +29,7 @@ struct cli_logtail {
   const wf_store *st;
   const char *id;
   const char *step;        /* what --step selects, or NULL */
+  long tail;               /* lines of each log at the first pass, or -1: all */
   char run_log[4096];      /* the run's own log */
   char dir[4096];          /* the folder of the logs */
   const char *run_log_name;
@@ -40,7 +41,7 @@ struct cli_logtail {
   int step_text;           /* a step's log holds something */
 };
 
-int cli_logtail_open(const wf_store *st, const char *id, const char *step,
+int cli_logtail_open(const wf_store *st, const char *id, const char *step, long tail,
                      cli_logtail **out) {
   *out = NULL;
   cli_logtail *t = calloc(1, sizeof *t);
@@ -56,6 +57,7 @@ int cli_logtail_open(const wf_store *st, const char *id, const char *step,
   t->st = st;
   t->id = id;
   t->step = step;
+  t->tail = tail;
   *out = t;
   return 0;
 }
@@ -127,9 +129,11 @@ static int key_of(const cli_logtail *t, const char *name, char *key, size_t cap)
   return base && strcmp(base + 1, name) == 0 ? 0 : -1;
 }
 
-/* --step KEY selects that step. */
+/* --step KEY selects that step; a stage id (no '/') also each step of the stage. */
 static int selected(const char *step, const char *key) {
-  return !step || strcmp(step, key) == 0;
+  if (!step || strcmp(step, key) == 0) return 1;
+  size_t n = strlen(step);
+  return !strchr(step, '/') && strncmp(key, step, n) == 0 && key[n] == '/';
 }
 
 static int by_name(const void *a, const void *b) {
@@ -186,6 +190,23 @@ static void find_logs(cli_logtail *t) {
 
 /* ---- reading ------------------------------------------------------------------------ */
 
+/* Where the last n lines of the file (size bytes) begin; a last line without a newline
+ * counts as a line. */
+static off_t tail_start(int fd, off_t size, long n) {
+  char buf[CHUNK];
+  long seen = 0;
+  if (n == 0) return size;
+  for (off_t end = size; end > 0;) {
+    size_t k = end > CHUNK ? CHUNK : (size_t)end;
+    off_t at = end - (off_t)k;
+    if (pread(fd, buf, k, at) != (ssize_t)k) return 0;
+    for (size_t i = k; i-- > 0;)
+      if (buf[i] == '\n' && at + (off_t)i != size - 1 && ++seen == n) return at + (off_t)i + 1;
+    end = at;
+  }
+  return 0;
+}
+
 /* Print g's lines from g->pos up to `end`: only ended ones unless `last` (a line longer
  * than CHUNK is printed in pieces); the rest waits for a later pass. */
 static void copy_lines(cli_logtail *t, struct log *g, int fd, off_t end, int last) {
@@ -208,7 +229,7 @@ static void copy_lines(cli_logtail *t, struct log *g, int fd, off_t end, int las
 
 /* Print what log g holds beyond g->pos; a new file under its name (another inode) is read
  * from its start, one that shrank (truncated) from its start again. */
-static void pump(cli_logtail *t, struct log *g, int last) {
+static void pump(cli_logtail *t, struct log *g, int first, int last) {
   char path[8192];
   snprintf(path, sizeof path, "%s/%s", t->dir, g->name);
   struct stat sb;
@@ -222,7 +243,7 @@ static void pump(cli_logtail *t, struct log *g, int last) {
       g->opened = 1;
       g->dev = sb.st_dev;
       g->ino = sb.st_ino;
-      g->pos = 0;
+      g->pos = first && t->tail >= 0 ? tail_start(fd, sb.st_size, t->tail) : 0;
     } else if (sb.st_size < g->pos) {
       g->pos = 0;
     }
@@ -231,14 +252,14 @@ static void pump(cli_logtail *t, struct log *g, int last) {
   close(fd);
 }
 
-int cli_logtail_pass(cli_logtail *t, int last) {
+int cli_logtail_pass(cli_logtail *t, int first, int last) {
   if (t->werr) return -1;
   find_logs(t);
   /* The run's own log first, then the steps' by name. */
   for (size_t i = 0; i < t->n; i++)
-    if (!t->v[i].key) pump(t, &t->v[i], last);
+    if (!t->v[i].key) pump(t, &t->v[i], first, last);
   for (size_t i = 0; i < t->n && !t->werr; i++)
-    if (t->v[i].key) pump(t, &t->v[i], last);
+    if (t->v[i].key) pump(t, &t->v[i], first, last);
   if (last && t->midline) out(t, "\n", 1);
   errno = 0;
   if (fflush(stdout) != 0 && !t->werr) t->werr = errno ? errno : EIO;
