@@ -43,7 +43,7 @@ typedef struct cli_opt {
 /* Option ids of the subcommands' tables (opts.c); 0 is the repeatable -p. */
 enum { O_PARAM = 0, O_RUN_ID, O_START_FROM, O_ONLY, O_SKIP, O_TO, O_DRY, O_WINDOW, O_COE,
        O_DETACH, O_ALL, O_HISTORY, O_STATUS, O_WORKFLOW, O_SINCE, O_LIMIT, O_NOWAIT, O_STEP,
-       O_FOLLOW, O_FORCE, O_WATCH, O_NOPTS };
+       O_FOLLOW, O_FORCE, O_TAIL, O_WATCH, O_NOPTS };
 extern const cli_opt cli_start_opts[], cli_resume_opts[], cli_show_opts[], cli_list_opts[],
     cli_cancel_opts[], cli_logs_opts[], cli_no_opts[];
 
@@ -131,12 +131,24 @@ cJSON *cli_stages_json(const wf_run_progress *p);
 int cli_steps_in_order(wf_store *st, const wf_run_info *r, const wf_run_progress *p,
                        wf_step_cb cb, void *ud);
 
+/* Under a failed step, the last lines it wrote to stderr (its stderr_tail): at most a few
+ * lines and a few hundred bytes, blank lines left out, control characters and bytes that
+ * are not UTF-8 escaped (\xNN), each printed as indent, on, the line, off (on/off: colour
+ * codes or ""). Returns how many lines it printed (0 for NULL or blank text). */
+int cli_print_stderr_tail(FILE *out, const char *tail, const char *indent, const char *on,
+                          const char *off);
+/* How many failed steps start's progress and show-run's table show the tails of; the
+ * others' are one 'wf logs' away. */
+#define CLI_TAIL_STEPS 5
+
 /* Progress of start and resume, and of show-run --watch (progress.c). */
 typedef struct cli_progress_ctx {
   cli_ctx *cli;
   FILE *out;
   int live;               /* a live line is on screen */
   int64_t last_draw;
+  const char *run_id;
+  unsigned tails;         /* failed steps whose stderr tail was shown */
 } cli_progress_ctx;
 /* The observer of start and resume. */
 void cli_progress(void *ud, const wfw_progress *p);

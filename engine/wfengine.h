@@ -185,6 +185,7 @@ typedef struct wfi_progress {
   const char *error;       /* failures: the message */
   const wf_run_progress *report; /* WFI_P_TICK: the progress report just written (live);
                                     valid during the call */
+  const char *stderr_tail; /* failures: the end of what the step wrote to stderr, or NULL */
 } wfi_progress;
 
 typedef void (*wfi_observer_fn)(void *ud, const wfi_progress *p);
