@@ -19,6 +19,14 @@ static void on_sigint(int sig) {
   interrupted = 1;
 }
 
+/* An event of the run's history, copied out of the listing (whose callback may not read
+ * the store) to be told after it. */
+struct event {
+  int type;
+  uint32_t attempt;
+  char *key, *detail;
+};
+
 struct watch {
   cli_progress_ctx pc;
   wf_store *st;
@@ -26,10 +34,8 @@ struct watch {
   char *said;              /* per stage of the report: its end was printed */
   size_t nsaid;
   uint64_t next_seq;       /* the first event not looked at yet */
-  wf_event_info failed;    /* a step's failure, until the event after it tells whether */
-  char failed_key[WF_MAX_STEP_KEY + 1]; /* it is retried */
-  char failed_detail[512];
-  int has_failed;
+  struct event *ev;        /* the events of this look */
+  size_t nev, capev;
 };
 
 /* Print the lines of the stages that ended since the last look, in definition order;
@@ -54,39 +60,74 @@ static void stage_ends(struct watch *w, const wf_run_progress *p, int over) {
   }
 }
 
-/* The failure held back, as start prints it: retried (the next event says so) or not. */
-static void say_failure(struct watch *w, const wf_event_info *next) {
-  if (!w->has_failed) return;
-  w->has_failed = 0;
+/* Under a step's failure for good, the last lines it wrote to stderr, as start shows them
+ * (for the first CLI_TAIL_STEPS such steps). */
+static void failure_tail(struct watch *w, const char *key) {
+  cli_progress_ctx *p = &w->pc;
+  wf_step_info *s = NULL;
+  if (p->tails > CLI_TAIL_STEPS || wf_step_info_get(w->st, w->id, key, &s) != 0) return;
+  const char *dim = p->cli->color ? "\033[2m" : "", *reset = p->cli->color ? "\033[0m" : "";
+  if (p->tails < CLI_TAIL_STEPS) {
+    if (cli_print_stderr_tail(p->out, s->stderr_tail, "    ", dim, reset) > 0) p->tails++;
+  } else if (s->stderr_tail && s->stderr_tail[0]) {
+    fprintf(p->out, "    (what more failed steps wrote to stderr: wf logs %s --step KEY)\n",
+            w->id);
+    p->tails++;
+  }
+  wf_step_info_free(s);
+}
+
+/* A step's failure, as start prints it: retried (the event after it says so) or not. */
+static void say_failure(struct watch *w, const struct event *e, const struct event *next) {
   const char *red = w->pc.cli->color ? "\033[31m" : "", *yellow = w->pc.cli->color ? "\033[33m" : "";
   const char *reset = w->pc.cli->color ? "\033[0m" : "";
+  const char *detail = e->detail ? e->detail : "";
   cli_progress_clear(&w->pc);
   unsigned next_attempt;
   double delay;
-  if (next && next->type == WF_EV_STEP_RETRY && next->step_key &&
-      strcmp(next->step_key, w->failed_key) == 0 && next->detail &&
-      sscanf(next->detail, "attempt %u in %lfs", &next_attempt, &delay) == 2) {
+  if (next && next->type == WF_EV_STEP_RETRY && next->key && strcmp(next->key, e->key) == 0 &&
+      next->detail && sscanf(next->detail, "attempt %u in %lfs", &next_attempt, &delay) == 2) {
     char d[32];
     cli_duration(delay, d, sizeof d);
-    fprintf(w->pc.out, "%sstep %s attempt %u failed%s: %s; retrying in %s\n", yellow,
-            w->failed_key, w->failed.attempt, reset, w->failed_detail, d);
+    fprintf(w->pc.out, "%sstep %s attempt %u failed%s: %s; retrying in %s\n", yellow, e->key,
+            e->attempt, reset, detail, d);
   } else {
-    fprintf(w->pc.out, "%sstep %s failed%s (attempt %u): %s\n", red, w->failed_key, reset,
-            w->failed.attempt, w->failed_detail);
+    fprintf(w->pc.out, "%sstep %s failed%s (attempt %u): %s\n", red, e->key, reset, e->attempt,
+            detail);
+    failure_tail(w, e->key);
   }
 }
 
 static int on_event(void *ud, const wf_event_info *e) {
   struct watch *w = ud;
   w->next_seq = e->seq + 1;
-  say_failure(w, e);
-  if ((e->type == WF_EV_STEP_FAILED || e->type == WF_EV_STEP_TIMED_OUT) && e->step_key) {
-    w->failed = *e;
-    snprintf(w->failed_key, sizeof w->failed_key, "%s", e->step_key);
-    snprintf(w->failed_detail, sizeof w->failed_detail, "%s", e->detail ? e->detail : "");
-    w->has_failed = 1;
+  if (w->nev == w->capev) {
+    size_t cap = w->capev ? 2 * w->capev : 16;
+    struct event *ev = realloc(w->ev, cap * sizeof *ev);
+    if (!ev) return WF_ENOMEM;
+    w->ev = ev;
+    w->capev = cap;
   }
+  struct event *c = &w->ev[w->nev++];
+  c->type = e->type;
+  c->attempt = e->attempt;
+  c->key = e->step_key ? strdup(e->step_key) : NULL;
+  c->detail = e->detail ? strdup(e->detail) : NULL;
   return 0;
+}
+
+/* Tell the failures among the events of this look, and forget them. */
+static void tell_events(struct watch *w) {
+  for (size_t i = 0; i < w->nev; i++) {
+    const struct event *e = &w->ev[i];
+    if ((e->type == WF_EV_STEP_FAILED || e->type == WF_EV_STEP_TIMED_OUT) && e->key)
+      say_failure(w, e, i + 1 < w->nev ? &w->ev[i + 1] : NULL);
+  }
+  for (size_t i = 0; i < w->nev; i++) {
+    free(w->ev[i].key);
+    free(w->ev[i].detail);
+  }
+  w->nev = 0;
 }
 
 /* One look at the run: new stage ends and failures, and the live line. *r is read again;
@@ -101,7 +142,7 @@ static int look(struct watch *w, wf_run_info **r) {
   wf_run_progress *p = NULL;
   cli_progress_get(w->st, w->id, &p);
   wf_events_list(w->st, w->id, w->next_seq, on_event, w);
-  say_failure(w, NULL);
+  tell_events(w);
   if (p) stage_ends(w, p, over);
   if (p && !over) cli_progress_live(&w->pc, p);
   wf_run_progress_free(p);
@@ -119,6 +160,7 @@ int cli_watch(cli_ctx *cli, wf_store *st, const wf_run_info *first) {
   memset(&w, 0, sizeof w);
   w.pc.cli = cli;
   w.pc.out = stdout;
+  w.pc.run_id = first->id;
   w.st = st;
   w.id = first->id;
   w.next_seq = first->next_event_seq;
@@ -150,5 +192,6 @@ int cli_watch(cli_ctx *cli, wf_store *st, const wf_run_info *first) {
   fflush(stdout);
   wf_run_info_free(r);
   free(w.said);
+  free(w.ev);
   return EXIT_OK;
 }

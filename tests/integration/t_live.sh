@@ -71,6 +71,8 @@ cp "$SCRATCH/watch.out" "$OUT"
 cp "$SCRATCH/watch.err" "$ERR"
 assert_contains "$OUT" "stage list succeeded in"
 assert_contains "$OUT" "step work/6 failed (attempt 1): exited with code 7"
+# under it, as start shows it, what the step wrote to stderr
+assert_eq "$(grep -A1 '^step work/6 failed' "$OUT" | tail -n 1)" "    boom in item 6" "the line under the failure"
 grep -qE '^stage work failed in [0-9.]+s \(6 steps\)$' "$OUT" || { show_captured; fail "no line for the end of work"; }
 grep -qE '^run l2 failed in ' "$OUT" || { show_captured; fail "no outcome line"; }
 assert_contains "$ERR" "wf: resume it with: wf resume l2"
