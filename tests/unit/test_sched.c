@@ -611,7 +611,9 @@ static void test_progress_report(void **state) {
   assert_int_equal(p->stages[1].done, 6);
   assert_int_equal(p->stages[1].total, 6);
   assert_int_equal(p->stages[1].reused, 0);
-  assert_true(p->stages[1].exec_ms >= 6 * 700);
+  /* Each step waits 700 ms on a libuv timer, which counts from the loop's cached time:
+   * a step stamped later than that (a loaded machine) measures a little less. */
+  assert_true(p->stages[1].exec_ms >= 6 * 600);
   assert_true(p->stages[2].started_at && p->stages[2].finished_at >= p->stages[2].started_at);
   wf_run_progress_free(p);
 
