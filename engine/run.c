@@ -138,6 +138,29 @@ struct claim_ctx {
   wfi_claim_info info;
 };
 
+/* What the run_resumed event says: who took the run (this process), for what, and where
+ * the run stood, e.g. "by pid 12 on host1 (resume); it was interrupted: its owner, pid 9
+ * on host1, is gone". */
+static void resumed_detail(const struct claim_ctx *c, const wfs_run *old, const wfs_run *r,
+                           char *buf, size_t cap) {
+  const char *why = c->restart ? "start --start-from" : "resume";
+  int n = snprintf(buf, cap, "by pid %d on %s (%s); it was ", (int)r->owner.pid,
+                   r->owner.host, why);
+  if (n < 0 || (size_t)n >= cap) return;
+  buf += n, cap -= (size_t)n;
+  int running = old->status == WFS_RUN_RUNNING || old->status == WFS_RUN_PENDING;
+  if (c->info.alive)
+    n = snprintf(buf, cap, "running, taken over (--force) from pid %d on %s",
+                 (int)old->owner.pid, old->owner.host);
+  else if (running && old->owner.pid)
+    n = snprintf(buf, cap, "interrupted: its owner, pid %d on %s, is gone",
+                 (int)old->owner.pid, old->owner.host);
+  else
+    n = snprintf(buf, cap, "%s", running ? "interrupted" : wfs_run_status_name(old->status));
+  if (old->error && n >= 0 && (size_t)n < cap)
+    snprintf(buf + n, cap - (size_t)n, " (%s)", old->error);
+}
+
 static int claim_txn(wfs_txn *t, void *ud) {
   struct claim_ctx *c = ud;
   wfs_run r = {0}, old = {0};
@@ -176,11 +199,9 @@ static int claim_txn(wfs_txn *t, void *ud) {
   r.error = NULL;
   r.started_at = r.updated_at = r.heartbeat = now;
   wfi_owner_self(&r.owner);
-  char detail[160] = "";
-  if (c->info.alive)
-    snprintf(detail, sizeof detail, "taken over (--force) from pid %d on %s", (int)old.owner.pid,
-             old.owner.host);
-  if ((rc = put_event(t, &r, WFS_EV_RUN_RESUMED, detail[0] ? detail : NULL)) != 0) goto out;
+  char detail[512];
+  resumed_detail(c, &old, &r, detail, sizeof detail);
+  if ((rc = put_event(t, &r, WFS_EV_RUN_RESUMED, detail)) != 0) goto out;
   rc = wfs_run_put(t, &r, &old);
 out:
   wfs_run_clear(&r);

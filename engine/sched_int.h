@@ -47,6 +47,7 @@ struct wfi_rstep {
   uint32_t tries;         /* attempts in this execution (retry budget) */
   int prev_status;        /* recorded status before this execution's record; -1 none */
   int64_t attempt_start;  /* ms */
+  int start_logged;       /* this attempt's step_started event is recorded */
   uv_timer_t *timer;      /* timeout or retry delay; NULL when unused */
   int kill_reason;
   int outcome;            /* enum wfi_step_outcome */

@@ -270,6 +270,7 @@ void wfi_step_start(wfi_exec *x, struct wfi_rstep *s) {
   s->attempt++;
   s->tries++;
   s->attempt_start = wfs_now_ms();
+  s->start_logged = 0;
   s->outcome = WFI_OUT_NONE;
   s->kill_reason = 0;
   free(s->res.output);
