@@ -30,7 +30,10 @@ static const char start_usage[] =
     "  --dry-run             validate and print what would run, with --run-id of an\n"
     "                        existing run what it recorded and would reuse; write nothing\n"
     "  --window N            steps in flight at once for the run (default 8)\n"
-    "  --continue-on-error   keep going past failed steps; the run ends degraded (exit 4)\n"
+    "  --continue-on-error   keep going past failed steps: other steps keep their retries,\n"
+    "                        stages that need a failed one are not run (upstream_failed);\n"
+    "                        the run ends degraded (exit 4). Without it the first step that\n"
+    "                        fails for good stops the run\n"
     "  --detach              run in the background; print the run id and exit\n";
 
 static const char resume_usage[] =

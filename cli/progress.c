@@ -29,6 +29,12 @@ static void stage_line(cli_progress_ctx *p, const wfw_progress *e) {
   if (n != 1 || e->total > 1) snprintf(steps, sizeof steps, " (%llu steps)", (unsigned long long)n);
   else snprintf(steps, sizeof steps, " (1 step)");
   const char *word = e->status == WF_STEP_PENDING ? "stopped" : wf_step_status_name(e->status);
+  if (e->status == WF_STEP_UPSTREAM_FAILED) {
+    /* It did not run: say why instead of a duration. */
+    fprintf(p->out, "%s%s%s %s not run (upstream_failed): %s\n", c(p, RED),
+            p->cli->tty ? "✗" : "stage", c(p, RESET), e->stage_id, e->error ? e->error : "");
+    return;
+  }
   if (p->cli->tty) {
     const char *mark = e->status == WF_STEP_SUCCEEDED ? "✓"
                        : e->status == WF_STEP_SKIPPED ? "-"

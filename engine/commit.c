@@ -134,20 +134,27 @@ static int put_step(wfs_txn *t, struct commit_ctx *c, struct wfi_rstep *s, int64
 }
 
 /* A fan-out stage's own record: its result and the hash of what it iterated, so a
- * later execution can skip the whole stage without reading its items. */
-static int put_stage(wfs_txn *t, wfi_exec *x, uint32_t i, int64_t now) {
+ * later execution can skip the whole stage without reading its items. Or the record of a
+ * stage that did not run because a stage it needs failed (upstream_failed): for a stage
+ * of one step that record is its step's, and counts as one. */
+static int put_stage(wfs_txn *t, struct commit_ctx *c, uint32_t i, int64_t now) {
+  wfi_exec *x = c->x;
   struct wfi_rstage *st = &x->st[i];
+  int blocked = st->result == WFS_STEP_UPSTREAM_FAILED;
   wfs_step rec = {0};
   rec.stage = rec.key = x->plan->stages[i].id;
   rec.status = (uint8_t)st->result;
-  rec.attempt = 1;
+  rec.attempt = blocked ? 0 : 1;
   rec.input_hash = st->source_hash;
   rec.error = st->error;
   rec.exit_code = -1;
   rec.started_at = st->t_start;
   rec.finished_at = now;
   rec.generation = x->run.generation;
-  return wfs_step_put(t, x->run.id, &rec);
+  int rc = wfs_step_put(t, x->run.id, &rec);
+  if (rc || !blocked) return rc;
+  if (!x->plan->stages[i].fanout) count_move(&c->run, st->record_prev, WFS_STEP_UPSTREAM_FAILED);
+  return wfi_event_put(t, &c->run, rec.key, WFS_EV_STEP_UPSTREAM_FAILED, 0, now, st->error);
 }
 
 static int commit_txn(wfs_txn *t, void *ud) {
@@ -167,7 +174,7 @@ static int commit_txn(wfs_txn *t, void *ud) {
     rc = wfi_event_put(t, &c->run, x->pev[i].key, x->pev[i].type, 0, now, x->pev[i].detail);
   for (struct wfi_rstep *s = x->running; s && rc == 0; s = s->rnext) rc = put_start(t, c, s);
   for (struct wfi_rstep *s = x->done_head; s && rc == 0; s = s->next) rc = put_step(t, c, s, now);
-  for (uint32_t i = 0; i < x->nfinishing && rc == 0; i++) rc = put_stage(t, x, x->finishing[i], now);
+  for (uint32_t i = 0; i < x->nfinishing && rc == 0; i++) rc = put_stage(t, c, x->finishing[i], now);
   if (rc == 0) {
     c->run.updated_at = c->run.heartbeat = now;
     wfs_run old = stored(x, &disk);

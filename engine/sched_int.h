@@ -59,7 +59,8 @@ struct wfi_rstep {
 struct wfi_rstage {
   int state;
   int result;             /* wfs_step_status once finished */
-  int unselected;
+  int unselected;         /* not selected (--only, --skip, --to) */
+  int has_output;         /* unselected: its record is succeeded, so its output is there */
   wfi_items *it;
   int exhausted;
   uint64_t source_hash;
@@ -72,8 +73,7 @@ struct wfi_rstage {
   int64_t t_start;
   int record_prev;        /* previous status of the stage record, -1 none */
   int truncated;          /* stopped before all its items ran */
-  int items_failed;       /* its items could not all be read or were refused */
-  char *error;            /* why (malloc'd), for the stage's record */
+  char *error;            /* why it failed or did not run (malloc'd), for its record */
   int64_t next_at_us;     /* the stage's rate: earliest next start */
 };
 
