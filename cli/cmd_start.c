@@ -24,8 +24,9 @@ static const char start_usage[] =
     "  -p, --param KEY=VALUE a workflow parameter (repeatable)\n"
     "  --start-from STAGE    with --run-id of an existing run: keep its recorded results\n"
     "                        before STAGE, execute STAGE and everything after it again\n"
-    "  --only S1,S2          run only these stages (others use recorded results)\n"
-    "  --skip S1,S2          do not run these stages\n"
+    "  --only S1,S2          run only these stages; those they need and leave out must\n"
+    "                        have recorded outputs (--run-id), else the start is refused\n"
+    "  --skip S1,S2          do not run these stages (the same rule)\n"
     "  --to STAGE            run STAGE and the stages it needs, nothing after\n"
     "  --dry-run             validate and print what would run, with --run-id of an\n"
     "                        existing run what it recorded and would reuse; write nothing\n"
@@ -415,7 +416,25 @@ static int start_inspect(const cli_ctx *cli, struct start *s) {
   return 0;
 }
 
-/* The params bound and the plan made, with at least one stage selected. */
+/* A stage the plan leaves out that a stage it runs needs has a recorded output in the
+ * run --run-id names: a stage never runs with its input missing. */
+static int start_check_inputs(const cli_ctx *cli, const struct start *s) {
+  wf_store_opts peek;
+  wf_store *st = NULL;
+  wfw_err err = {{0}};
+  cli_store_opts(WF_STORE_NOCREATE, &peek);
+  if (s->existing && wf_store_open_ex(cli->home, &peek, &st) != 0) st = NULL;
+  int rc = wfw_plan_check_inputs(s->plan, st, st ? s->run_id : NULL, &err);
+  wf_store_close(st);
+  if (rc == WF_EINVAL) return cli_fail(EXIT_USAGE, "%s; nothing was recorded", err.msg);
+  char why[8192];
+  if (rc) return cli_fail(EXIT_STORE, "cannot read run %s: %s", s->run_id,
+                          cli_store_why(rc, why, sizeof why));
+  return 0;
+}
+
+/* The params bound and the plan made, with at least one stage selected, and the inputs
+ * of what it runs there. */
 static int start_plan(const cli_ctx *cli, struct start *s) {
   const cli_args *a = &s->a;
   wfw_err err = {{0}};
@@ -428,7 +447,7 @@ static int start_plan(const cli_ctx *cli, struct start *s) {
   wfw_plan_stage_info info;
   for (uint32_t i = 0; i < wfw_plan_nstages(s->plan); i++) {
     wfw_plan_stage(s->plan, i, &info);
-    if (info.selected) return 0;
+    if (info.selected) return start_check_inputs(cli, s);
   }
   return cli_fail(EXIT_USAGE, "nothing to run: --only/--skip/--to leave no stage selected");
 }

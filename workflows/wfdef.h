@@ -113,6 +113,12 @@ int wfw_validate(wfw_plan *plan, const char *run_id, int restart, wfw_err *err,
  * Without it, ./.wf is assumed, as wf_store_open does with NULL. */
 int wfw_plan_set_home(wfw_plan *p, const char *home);
 
+/* Whether every stage the plan runs has the inputs it needs: a stage it leaves out
+ * (--only, --skip) that a stage it runs needs must have a recorded output to reuse, in
+ * run `run_id` of st (both NULL for a new run). WF_EINVAL with err naming both stages and
+ * what to do; the store's errors otherwise. */
+int wfw_plan_check_inputs(const wfw_plan *p, wf_store *st, const char *run_id, wfw_err *err);
+
 /* A stage of a plan, for `start --dry-run` and progress. */
 typedef struct wfw_plan_stage_info {
   const char *id;              /* valid while the plan is */
