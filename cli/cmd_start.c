@@ -34,7 +34,8 @@ static const char start_usage[] =
     "  --continue-on-error   keep going past failed steps: other steps keep their retries,\n"
     "                        stages that need a failed one are not run (upstream_failed);\n"
     "                        the run ends degraded (exit 4). Without it the first step that\n"
-    "                        fails for good stops the run\n"
+    "                        fails for good stops the run: steps in flight are killed and\n"
+    "                        recorded canceled\n"
     "  --detach              run in the background; print the run id and exit\n";
 
 static const char resume_usage[] =

@@ -349,7 +349,9 @@ static void stop_handles(wfi_exec *x) {
 }
 
 static void kill_running(wfi_exec *x, int reason) {
-  for (struct wfi_rstep *s = x->running; s; s = s->rnext) {
+  struct wfi_rstep *next;
+  for (struct wfi_rstep *s = x->running; s; s = next) {
+    next = s->rnext; /* an activity may end the attempt inside kill */
     if (s->kill_reason) continue;
     s->kill_reason = reason;
     s->job.kill_grace_s = 0.5; /* a stop must be quick even for steps that ignore TERM */
@@ -423,6 +425,10 @@ void wfi_exec_drive(wfi_exec *x, int flush_ok) {
     } else {
       drop_parked(x);
       cancel_retries(x);
+      /* Fail fast: once a step failed for good (without --continue-on-error) the run's
+       * outcome is known; steps in flight are killed and recorded canceled rather than
+       * waited for (a timeout can be long), and a resume runs them again. */
+      if (x->stop_reason == WFI_STOP_FAILED) kill_running(x, WFI_KILL_CANCEL);
     }
     check_stages(x);
     if (x->ndone >= WFI_COMMIT_CAP) x->again = 1;
