@@ -68,6 +68,8 @@ struct wfa_http_call {
   char method[16];
   char where[HTTP_WHERE];
   char errbuf[CURL_ERROR_SIZE];
+  void (*on_wire)(void *ud);
+  void *on_wire_ud;
 };
 _Static_assert(offsetof(http_loop, link) == 0, "an http_loop is its registry entry");
 
@@ -169,6 +171,15 @@ static int buf_append(char **buf, size_t *len, size_t *cap, const char *p, size_
   *len += n;
   (*buf)[*len] = 0;
   return 0;
+}
+
+/* curl calls this once the connection is there, right before it sends the request (and
+ * from inside curl_multi_socket_action, so on the loop thread). */
+static int on_prereq(void *ud, char *conn_ip, char *local_ip, int conn_port, int local_port) {
+  wfa_http_call *c = ud;
+  (void)conn_ip, (void)local_ip, (void)conn_port, (void)local_port;
+  c->on_wire(c->on_wire_ud);
+  return CURL_PREREQFUNC_OK;
 }
 
 static size_t on_write(char *p, size_t size, size_t n, void *ud) {
@@ -476,6 +487,12 @@ static int call_setup(wfa_http_call *c, const wfa_http_req *req) {
   ok &= !curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
                           tmo_ms < HTTP_CONNECT_TIMEOUT_MS ? tmo_ms : HTTP_CONNECT_TIMEOUT_MS);
   ok &= !curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+  if (req->on_wire) {
+    c->on_wire = req->on_wire;
+    c->on_wire_ud = req->on_wire_ud;
+    ok &= !curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
+    ok &= !curl_easy_setopt(e, CURLOPT_PREREQDATA, c);
+  }
   ok &= !curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
 #if LIBCURL_VERSION_NUM >= 0x075500
   ok &= !curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");

@@ -21,6 +21,11 @@ typedef struct wfa_http_req {
   double timeout_s;            /* whole request; 0 means 60 */
   size_t max_body;             /* response bytes kept at most (after decoding); 0 means
                                   64 MiB; a larger response fails with status 0 */
+  /* Called on the loop thread when the request is about to go on the wire (its connection
+   * made or reused, after any queueing for one), or NULL. A rate limiter counts from
+   * here: the time it was handed to curl can be a connection setup earlier. */
+  void (*on_wire)(void *ud);
+  void *on_wire_ud;
 } wfa_http_req;
 
 typedef struct wfa_http_resp {

@@ -43,7 +43,7 @@ typedef struct cli_opt {
 /* Option ids of the subcommands' tables (opts.c); 0 is the repeatable -p. */
 enum { O_PARAM = 0, O_RUN_ID, O_START_FROM, O_ONLY, O_SKIP, O_TO, O_DRY, O_WINDOW, O_COE,
        O_DETACH, O_ALL, O_HISTORY, O_STATUS, O_WORKFLOW, O_SINCE, O_LIMIT, O_NOWAIT, O_STEP,
-       O_FOLLOW, O_FORCE, O_NOPTS };
+       O_FOLLOW, O_FORCE, O_TAIL, O_NOPTS };
 extern const cli_opt cli_start_opts[], cli_resume_opts[], cli_show_opts[], cli_list_opts[],
     cli_cancel_opts[], cli_logs_opts[], cli_no_opts[];
 
@@ -108,12 +108,24 @@ void cli_json_make_utf8(cJSON *j);
 /* Print a cJSON value to stdout followed by a newline (as valid UTF-8), and free it. */
 void cli_print_json(cJSON *j);
 
+/* Under a failed step, the last lines it wrote to stderr (its stderr_tail): at most a few
+ * lines and a few hundred bytes, blank lines left out, control characters and bytes that
+ * are not UTF-8 escaped (\xNN), each printed as indent, on, the line, off (on/off: colour
+ * codes or ""). Returns how many lines it printed (0 for NULL or blank text). */
+int cli_print_stderr_tail(FILE *out, const char *tail, const char *indent, const char *on,
+                          const char *off);
+/* How many failed steps start's progress and show-run's table show the tails of; the
+ * others' are one 'wf logs' away. */
+#define CLI_TAIL_STEPS 5
+
 /* Progress observer for start/resume. */
 typedef struct cli_progress_ctx {
   cli_ctx *cli;
   FILE *out;
   int live;               /* a live counter line is on screen */
   int64_t last_draw;
+  const char *run_id;
+  unsigned tails;         /* failed steps whose stderr tail was shown */
 } cli_progress_ctx;
 void cli_progress(void *ud, const wfw_progress *p);
 

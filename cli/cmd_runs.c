@@ -30,12 +30,33 @@ struct table_ctx {
   int any;
   int unreadable;
   char names[256];        /* the first unreadable step keys, for the message */
+  int color;
+  unsigned tails, more_tails; /* failed steps whose stderr tail was shown, and not */
 };
 
 static void note_unreadable(int *count, char *names, size_t cap, const char *key) {
   size_t n = strlen(names);
   if (n + strlen(key) + 3 < cap) snprintf(names + n, cap - n, "%s%s", n ? ", " : "", key);
   ++*count;
+}
+
+/* Under a failed step's row, the last lines it wrote to stderr: for the first
+ * CLI_TAIL_STEPS such steps; tail_note says where the others' are. */
+static void print_failed_tail(struct table_ctx *c, const wf_step_info *s) {
+  if (s->status != WF_STEP_FAILED || !s->stderr_tail || !s->stderr_tail[0]) return;
+  if (c->tails >= CLI_TAIL_STEPS) {
+    c->more_tails++;
+    return;
+  }
+  if (cli_print_stderr_tail(stdout, s->stderr_tail, "    ", c->color ? "\033[2m" : "",
+                            c->color ? "\033[0m" : "") > 0)
+    c->tails++;
+}
+
+static void print_tail_note(const struct table_ctx *c, const char *run_id) {
+  if (c->more_tails)
+    printf("    (%u more failed step%s wrote to stderr: wf logs %s --step KEY)\n",
+           c->more_tails, c->more_tails == 1 ? "" : "s", run_id);
 }
 
 static int print_step_row(void *ud, const wf_step_info *s) {
@@ -56,6 +77,7 @@ static int print_step_row(void *ud, const wf_step_info *s) {
       if (*p == '\n') *p = ' ';
   }
   printf("%-40s %-10s %7u %9s  %s\n", s->key, wf_step_status_name(s->status), s->attempt, dur, err);
+  print_failed_tail(c, s);
   return 0;
 }
 
@@ -75,8 +97,8 @@ static int print_event_row(void *ud, const wf_event_info *e) {
   return 0;
 }
 
-static int print_run_table(wf_store *st, const wf_run_info *r, int history, char *names,
-                           size_t cap) {
+static int print_run_table(wf_store *st, const wf_run_info *r, int history, int color,
+                           char *names, size_t cap) {
   char tm[40];
   printf("run       %s\n", r->id);
   printf("workflow  %s\n", r->workflow);
@@ -119,7 +141,9 @@ static int print_run_table(wf_store *st, const wf_run_info *r, int history, char
   printf("\n");
   if (r->error) printf("error     %s\n", r->error);
   struct table_ctx c = {0};
+  c.color = color;
   wf_steps_list(st, r->id, "", print_step_row, &c);
+  print_tail_note(&c, r->id);
   int unreadable = c.unreadable;
   snprintf(names, cap, "%s", c.names);
   if (history) {
@@ -169,7 +193,8 @@ int cmd_show_run(cli_ctx *cli, int argc, char **argv) {
       unreadable = count_unreadable(j, names, sizeof names);
       cli_print_json(j);
     } else {
-      unreadable = print_run_table(st, r, a.val[O_HISTORY] != NULL, names, sizeof names);
+      unreadable = print_run_table(st, r, a.val[O_HISTORY] != NULL, cli->color, names,
+                                   sizeof names);
     }
     if (unreadable)
       code = cli_fail(EXIT_STORE, "run %s: %d step record%s cannot be decoded (%s%s); the store "

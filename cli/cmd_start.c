@@ -133,7 +133,7 @@ static int execute(cli_ctx *cli, wf_store *st, wf_run *run, const wfw_plan *plan
                    const char *workflow) {
   const char *run_id = wf_run_id(run);
   FILE *out = cli->format == FMT_JSON || cli->format == FMT_IDS ? stderr : stdout;
-  cli_progress_ctx pc = {cli, out, 0, 0};
+  cli_progress_ctx pc = {cli, out, 0, 0, run_id, 0};
   if (cli->format == FMT_IDS) printf("%s\n", run_id);
   fprintf(out, "run %s %s (workflow %s)\n", run_id, verb, workflow);
   fflush(out);

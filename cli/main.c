@@ -20,7 +20,7 @@ static const char usage[] =
     "  show-run <run-id>       a run's status, steps and (--history) events\n"
     "  list-runs               runs, newest first (--status, --workflow, --since, --limit)\n"
     "  cancel-run <run-id>     stop a run; its owner stops within a second\n"
-    "  logs <run-id>           the stderr logs of a run's steps (--step, --follow)\n"
+    "  logs <run-id>           what its steps wrote to stderr (--step, --tail, --follow)\n"
     "  list                    workflows that can be started by name\n"
     "  describe <workflow>     a workflow's parameters and stages\n"
     "\n"

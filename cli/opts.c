@@ -15,5 +15,5 @@ const cli_opt cli_list_opts[] = {{"status", 0, 1, O_STATUS}, {"workflow", 0, 1, 
                                  {NULL, 0, 0, 0}};
 const cli_opt cli_cancel_opts[] = {{"no-wait", 0, 0, O_NOWAIT}, {NULL, 0, 0, 0}};
 const cli_opt cli_logs_opts[] = {{"step", 0, 1, O_STEP}, {"follow", 'f', 0, O_FOLLOW},
-                                 {NULL, 0, 0, 0}};
+                                 {"tail", 0, 1, O_TAIL}, {NULL, 0, 0, 0}};
 const cli_opt cli_no_opts[] = {{NULL, 0, 0, 0}};

@@ -49,6 +49,19 @@ static void stage_line(cli_progress_ctx *p, const wfw_progress *e) {
   }
 }
 
+/* Under a step's failure, the last lines it wrote to stderr; past CLI_TAIL_STEPS such
+ * failures, once, where the others' are. */
+static void failure_tail(cli_progress_ctx *p, const wfw_progress *e) {
+  if (p->tails < CLI_TAIL_STEPS) {
+    if (cli_print_stderr_tail(p->out, e->stderr_tail, "    ", c(p, DIM), c(p, RESET)) > 0)
+      p->tails++;
+  } else if (p->tails == CLI_TAIL_STEPS && e->stderr_tail && e->stderr_tail[0]) {
+    fprintf(p->out, "    (what more failed steps wrote to stderr: wf logs %s --step KEY)\n",
+            p->run_id);
+    p->tails++;
+  }
+}
+
 void cli_progress(void *ud, const wfw_progress *e) {
   cli_progress_ctx *p = ud;
   switch (e->type) {
@@ -61,6 +74,7 @@ void cli_progress(void *ud, const wfw_progress *e) {
       clear_live(p);
       fprintf(p->out, "%sstep %s failed%s (attempt %u): %s\n", c(p, RED), e->step_key,
               c(p, RESET), e->attempt, e->error ? e->error : "");
+      failure_tail(p, e);
     }
     if (p->cli->tty && e->fanout) {
       int64_t now = cli_now_ms();

@@ -47,6 +47,7 @@ void wfi_exec_progress(wfi_exec *x, int type, uint32_t stage, const struct wfi_r
     p.duration_s = (double)(wfs_now_ms() - s->attempt_start) / 1000.0;
     p.delay_s = s->retry_delay_s;
     p.error = s->res.error;
+    p.stderr_tail = s->res.stderr_tail;
   }
   x->opts.observe(x->opts.observe_ud, &p);
 }

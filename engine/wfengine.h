@@ -178,6 +178,7 @@ typedef struct wfi_progress {
   double duration_s;       /* stage or step wall time */
   double delay_s;
   const char *error;       /* failures: the message */
+  const char *stderr_tail; /* failures: the end of what the step wrote to stderr, or NULL */
 } wfi_progress;
 
 typedef void (*wfi_observer_fn)(void *ud, const wfi_progress *p);

@@ -441,11 +441,21 @@ static void http_cb(void *ud, wfa_http_resp *resp) {
   wfa_http_resp_clear(resp);
 }
 
+/* The request goes on the wire now: the next one of its token is spaced from here. */
+static void on_wire(void *ud) {
+  tf_op *op = ud;
+
+  tf_limiter_sent(op->lim, tf_limit_now_ms());
+}
+
 static void send_now(tf_op *op) {
   int rc;
 
-  if (op->lim)
+  if (op->lim) {
     tf_limiter_sent(op->lim, tf_limit_now_ms());
+    op->req.on_wire = on_wire;
+    op->req.on_wire_ud = op;
+  }
   if (op->resend)
     op->retried++;
   else
@@ -474,8 +484,8 @@ static void slot_cb(uv_timer_t *t) {
     return;
   if (!tf_limiter_valid(op->lim, &op->slot))
     acquire(op);
-  else if (now < op->slot.at_ms)
-    wait_ms(op, op->slot.at_ms - now, slot_cb);
+  else if (now < tf_limiter_due(op->lim, &op->slot, op->interval_s))
+    wait_ms(op, tf_limiter_due(op->lim, &op->slot, op->interval_s) - now, slot_cb);
   else
     send_now(op);
 }

@@ -79,6 +79,10 @@ tf_slot tf_limiter_reserve(tf_limiter *l, double interval_s, uint64_t now_ms) {
 
 int tf_limiter_valid(const tf_limiter *l, const tf_slot *s) { return s->epoch == l->epoch; }
 
+uint64_t tf_limiter_due(const tf_limiter *l, const tf_slot *s, double interval_s) {
+  return l->last_sent_ms ? later(s->at_ms, l->last_sent_ms + width_ms(interval_s)) : s->at_ms;
+}
+
 void tf_limiter_sent(tf_limiter *l, uint64_t now_ms) {
   l->last_sent_ms = later(l->last_sent_ms, now_ms);
 }

@@ -37,7 +37,11 @@ tf_limiter *tf_limiter_get(const char *api, const char *base, const char *token)
 tf_slot tf_limiter_reserve(tf_limiter *l, double interval_s, uint64_t now_ms);
 /* 1 while `s` holds (no pause since it was reserved). */
 int tf_limiter_valid(const tf_limiter *l, const tf_slot *s);
-/* A request goes out now: the next slot counts from here too. */
+/* When slot `s` may be used: its time, or later if the last request went on the wire
+ * late (a new connection's setup) and a full interval since then has not passed. */
+uint64_t tf_limiter_due(const tf_limiter *l, const tf_slot *s, double interval_s);
+/* A request goes out now (handed to curl, and again when it reaches the wire): the next
+ * slot counts from the later of the two. */
 void tf_limiter_sent(tf_limiter *l, uint64_t now_ms);
 /* Hold every request for `seconds` from now (a longer pause already set stays);
  * `why` (copied, may be NULL) names the cause for messages: the latest of the pauses

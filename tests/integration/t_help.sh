@@ -31,7 +31,7 @@ check_help resume --all
 check_help show-run --history
 check_help list-runs --status --workflow --since --limit
 check_help cancel-run
-check_help logs --step --follow
+check_help logs --step --tail --follow
 check_help list
 check_help describe
 

@@ -57,7 +57,9 @@ assert_not_contains "$WF_HOME/logs/D/wf.log" "run D"
 ok wf logs D
 assert_contains "$OUT" "==> wf <=="
 assert_contains "$OUT" "marker-wf-stage"
-assert_not_contains "$OUT" "run D"
+# The run's own output is a section of its own, before the steps'.
+assert_eq "$(head -1 "$OUT")" "==> run D <==" "the first line of wf logs D"
+assert_eq "$(sed -n '/^==> wf <==$/,$p' "$OUT" | grep -c "^run D")" 0 "lines of the run's own output in the log of step wf"
 ok wf logs D --step wf
 assert_contains "$OUT" "marker-wf-stage"
 assert_not_contains "$OUT" "run D"

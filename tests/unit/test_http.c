@@ -263,12 +263,15 @@ static const char *jstr(const cJSON *o, const char *a, const char *b) {
 
 /* ---- tests -------------------------------------------------------------------------- */
 
+static void count_wire(void *ud) { (*(int *)ud)++; }
+
 static void test_get_round_trip(void **state) {
   const char *hdrs[] = {"X-Test: abc", "Accept: application/json"};
   wfa_http_req req = {0};
   char u[256], buf[64];
   cJSON *l;
   res x;
+  int wired = 0;
 
   (void)state;
   url(u, sizeof u, "/hello?page=2&token=s3cret");
@@ -276,7 +279,10 @@ static void test_get_round_trip(void **state) {
   req.url = u;
   req.headers = hdrs;
   req.nheaders = 2;
+  req.on_wire = count_wire;
+  req.on_wire_ud = &wired;
   fetch(&req, &x);
+  assert_int_equal(wired, 1); /* told once, when the request went out */
   assert_int_equal(x.r.status, 200);
   assert_string_equal(x.r.body, page1);
   assert_int_equal(x.r.body_len, strlen(page1));

@@ -78,6 +78,12 @@ static void test_slots(void **state) {
   tf_limiter_sent(a, 9000);
   tf_limiter_pause(a, 0, NULL, 9000);
   assert_int_equal(tf_limiter_reserve(a, 1.0, 9001).at_ms, 10100);
+  /* a request that reached the wire late (its connection took 300 ms) pushes back the
+   * slot reserved after it, so the server never sees the two closer than the interval */
+  s1 = tf_limiter_reserve(a, 1.0, 10100);
+  assert_int_equal(tf_limiter_due(a, &s1, 1.0), 11200);
+  tf_limiter_sent(a, 10400);
+  assert_int_equal(tf_limiter_due(a, &s1, 1.0), 11500);
   tf_limiter_reset_all();
 }
 
