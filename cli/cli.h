@@ -43,7 +43,7 @@ typedef struct cli_opt {
 /* Option ids of the subcommands' tables (opts.c); 0 is the repeatable -p. */
 enum { O_PARAM = 0, O_RUN_ID, O_START_FROM, O_ONLY, O_SKIP, O_TO, O_DRY, O_WINDOW, O_COE,
        O_DETACH, O_ALL, O_HISTORY, O_STATUS, O_WORKFLOW, O_SINCE, O_LIMIT, O_NOWAIT, O_STEP,
-       O_FOLLOW, O_FORCE, O_TAIL, O_NOPTS };
+       O_FOLLOW, O_FORCE, O_TAIL, O_RELOAD, O_NOPTS };
 extern const cli_opt cli_start_opts[], cli_resume_opts[], cli_show_opts[], cli_list_opts[],
     cli_cancel_opts[], cli_logs_opts[], cli_no_opts[];
 

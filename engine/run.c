@@ -25,13 +25,9 @@ static int set_str(char **dst, const char *src) {
   return 0;
 }
 
-static int apply_spec(wfs_run *r, const wfi_run_spec *s) {
-  int rc = 0;
-  rc = rc ? rc : set_str(&r->only, s->only);
-  rc = rc ? rc : set_str(&r->skip, s->skip);
-  rc = rc ? rc : set_str(&r->start_from, s->start_from);
-  rc = rc ? rc : set_str(&r->to, s->to);
-  if (rc) return rc;
+/* The spec's definition and params (when given) in place of the recorded ones. */
+static int apply_def(wfs_run *r, const wfi_run_spec *s) {
+  int rc;
   if (s->params) {
     uint8_t *p = malloc(s->params_len ? s->params_len : 1);
     if (!p) return WF_ENOMEM;
@@ -49,6 +45,16 @@ static int apply_spec(wfs_run *r, const wfi_run_spec *s) {
         (rc = set_str(&r->def_hash, hash)) != 0)
       return rc;
   }
+  return 0;
+}
+
+static int apply_spec(wfs_run *r, const wfi_run_spec *s) {
+  int rc = 0;
+  rc = rc ? rc : set_str(&r->only, s->only);
+  rc = rc ? rc : set_str(&r->skip, s->skip);
+  rc = rc ? rc : set_str(&r->start_from, s->start_from);
+  rc = rc ? rc : set_str(&r->to, s->to);
+  if (rc || (rc = apply_def(r, s)) != 0) return rc;
   if (s->window) r->window = s->window;
   r->continue_on_error = (uint8_t)(s->continue_on_error != 0);
   return 0;
@@ -143,7 +149,9 @@ struct claim_ctx {
  * on host1, is gone". */
 static void resumed_detail(const struct claim_ctx *c, const wfs_run *old, const wfs_run *r,
                            char *buf, size_t cap) {
-  const char *why = c->restart ? "start --start-from" : "resume";
+  const char *why = !c->restart                  ? "resume"
+                    : c->flags & WFI_CLAIM_RELOAD ? "resume --reload"
+                                                  : "start --start-from";
   int n = snprintf(buf, cap, "by pid %d on %s (%s); it was ", (int)r->owner.pid,
                    r->owner.host, why);
   if (n < 0 || (size_t)n >= cap) return;
@@ -176,7 +184,14 @@ static int claim_txn(wfs_txn *t, void *ud) {
     rc = WF_EBUSY;
     goto out;
   }
-  if (c->restart) {
+  if (c->restart && (c->flags & WFI_CLAIM_RELOAD)) {
+    if (r.status == WFS_RUN_SUCCEEDED ||
+        (r.status == WFS_RUN_CANCELED && !(c->flags & WFI_CLAIM_CANCELED))) {
+      rc = WF_ESTATE;
+      goto out;
+    }
+    if ((rc = apply_def(&r, c->restart)) != 0) goto out;
+  } else if (c->restart) {
     r.generation++;
     if ((rc = apply_spec(&r, c->restart)) != 0) goto out;
     char detail[64];

@@ -154,6 +154,14 @@ int wfw_run_create(wf_store *st, const wfw_def *d, const wfw_run_opts *o, wf_run
 int wfw_run_restart(wf_store *st, const wfw_def *d, const wfw_run_opts *o, wf_run **out,
                     wf_owner *owner);
 
+/* Resume run `run_id` as wf_run_resume does (flags: WF_RESUME_*), recording d and params
+ * (bound against d) as its definition instead of the recorded ones (resume --reload): no
+ * new generation; a recorded step whose input under d is not the recorded one runs
+ * again, the others are reused. The caller checks that d is a definition of the run's
+ * workflow. Errors: as wf_run_resume. */
+int wfw_run_reload(wf_store *st, const wfw_def *d, const char *run_id, const uint8_t *params,
+                   size_t params_len, unsigned flags, wf_run **out, wf_owner *owner);
+
 /* What an execution reports as it goes: the engine's progress reports (wfi_progress:
  * type, stage and stage_id, fanout, step_key, status as a wf_step_status, memoized,
  * attempt, done/failed/total of the stage, duration_s, delay_s, error). */
