@@ -144,5 +144,6 @@ int cmd_cancel_run(cli_ctx *cli, int argc, char **argv);
 int cmd_logs(cli_ctx *cli, int argc, char **argv);
 int cmd_list(cli_ctx *cli, int argc, char **argv);
 int cmd_describe(cli_ctx *cli, int argc, char **argv);
+int cmd_explain(cli_ctx *cli, int argc, char **argv);
 
 #endif
