@@ -29,7 +29,7 @@ typedef struct cli_ctx {
   const char *home;       /* --home, $WF_HOME, or ".wf" */
   int format;             /* enum cli_format */
   int tty;                /* stdout is a terminal */
-  int color;              /* tty and NO_COLOR unset */
+  int color;              /* tty, NO_COLOR unset and TERM not dumb */
 } cli_ctx;
 
 /* Options of one subcommand. `arg` 1: takes a value. */
@@ -117,6 +117,23 @@ int cli_print_stderr_tail(FILE *out, const char *tail, const char *indent, const
 /* How many failed steps start's progress and show-run's table show the tails of; the
  * others' are one 'wf logs' away. */
 #define CLI_TAIL_STEPS 5
+
+/* Tables (table.c). Columns a UTF-8 text takes on a terminal (East Asian wide
+ * characters 2, combining marks 0). */
+size_t cli_width(const char *s);
+/* Print s as a table cell: cut to at most `max` columns (0: no limit) ending with "…"
+ * when it is longer, between on and off (colour codes, or NULL), then padded with spaces
+ * to `width` columns. Only for tables: -o json and ids print ids whole. */
+void cli_cell(FILE *out, const char *s, size_t width, size_t max, const char *on,
+              const char *off);
+/* The colour of a run or step status word on a terminal ("" without colour: not a TTY,
+ * NO_COLOR, TERM=dumb), and the code that ends it. */
+const char *cli_status_color(const cli_ctx *cli, const char *word);
+const char *cli_color_off(const cli_ctx *cli, const char *on);
+/* The one rule for -o: a command refuses a format it does not print (EXIT_USAGE, with
+ * the formats it takes), instead of printing another. takes: bits 1u << FMT_*. */
+#define CLI_TAKES(f) (1u << (f))
+int cli_check_format(const cli_ctx *cli, const char *cmd, unsigned takes);
 
 /* Progress observer for start/resume. */
 typedef struct cli_progress_ctx {

@@ -325,8 +325,8 @@ int cmd_explain(cli_ctx *cli, int argc, char **argv) {
   if (a.help) return fputs(explain_usage, stdout), EXIT_OK;
   if (a.npos != 2) return cli_fail(EXIT_USAGE, "explain needs a run id and a step key (see "
                                                "'wf explain --help')");
-  if (cli->format == FMT_IDS)
-    return cli_fail(EXIT_USAGE, "explain prints table or json, not ids");
+  if ((code = cli_check_format(cli, "explain", CLI_TAKES(FMT_TABLE) | CLI_TAKES(FMT_JSON))))
+    return code;
   const char *run_id = a.pos[0], *key = a.pos[1];
   if (wf_run_id_check(run_id) != 0) return cli_bad_id("run id", run_id);
   wf_store *st = NULL;

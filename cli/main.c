@@ -65,8 +65,8 @@ int main(int argc, char **argv) {
   cli.home = getenv("WF_HOME");
   if (!cli.home || !cli.home[0]) cli.home = ".wf";
   cli.tty = isatty(STDOUT_FILENO);
-  const char *nc = getenv("NO_COLOR");
-  cli.color = cli.tty && !(nc && nc[0]);
+  const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
+  cli.color = cli.tty && !(nc && nc[0]) && !(term && strcmp(term, "dumb") == 0);
 
   /* Find the command: the first argument that is not a global option or its value. */
   int cmd_at = -1;
