@@ -148,6 +148,10 @@ void cli_progress(void *ud, const wfw_progress *p);
 
 /* Write $home/runs/<id>/run_metadata.json from the run's record (best effort). */
 void cli_write_run_metadata(wf_store *st, const char *run_id);
+/* The status word run_metadata.json in the run's folder holds (the reference pipeline's:
+ * in_progress, completed, failed, degraded, cancelled, interrupted) into buf: 1, or 0 and
+ * "" when there is no such file or word. */
+int cli_run_metadata_status(const wf_run_info *r, char *buf, size_t cap);
 /* The "warning_messages" array of the metadata the definition's metadata_stage gave the run
  * (the caller deletes it), or NULL when there is none. */
 cJSON *cli_run_warnings(wf_store *st, const wf_run_info *r);

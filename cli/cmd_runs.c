@@ -112,6 +112,11 @@ static int print_run_table(wf_store *st, const wf_run_info *r, int history, cons
   const char *on = cli_status_color(cli, wf_run_status_name(r->status));
   printf("status    %s%s%s", on, wf_run_status_name(r->status), cli_color_off(cli, on));
   if (cli_owner_note(r, note, sizeof note)) printf(" (%s)", note);
+  /* The run folder's file keeps the reference pipeline's words: give both. */
+  char meta[32];
+  if (cli_run_metadata_status(r, meta, sizeof meta) &&
+      strcmp(meta, wf_run_status_name(r->status)) != 0)
+    printf("  (run_metadata.json: %s)", meta);
   printf("\n");
   cli_time_human(r->created_at, tm, sizeof tm);
   printf("created   %s UTC\n", tm);

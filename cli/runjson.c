@@ -100,6 +100,11 @@ cJSON *cli_run_json(wf_store *st, const wf_run_info *r, int with_steps, int with
   cJSON_AddStringToObject(o, "id", r->id);
   cJSON_AddStringToObject(o, "workflow", r->workflow);
   cJSON_AddStringToObject(o, "status", wf_run_status_name(r->status));
+  if (st) {
+    char meta[32];
+    add_str(o, "run_metadata_status",
+            cli_run_metadata_status(r, meta, sizeof meta) ? meta : NULL);
+  }
   add_time(o, "created_at", r->created_at);
   add_time(o, "started_at", r->started_at);
   add_time(o, "finished_at", r->finished_at);
