@@ -29,7 +29,7 @@ typedef struct cli_ctx {
   const char *home;       /* --home, $WF_HOME, or ".wf" */
   int format;             /* enum cli_format */
   int tty;                /* stdout is a terminal */
-  int color;              /* tty and NO_COLOR unset */
+  int color;              /* tty, NO_COLOR unset and TERM not dumb */
 } cli_ctx;
 
 /* Options of one subcommand. `arg` 1: takes a value. */
@@ -43,7 +43,7 @@ typedef struct cli_opt {
 /* Option ids of the subcommands' tables (opts.c); 0 is the repeatable -p. */
 enum { O_PARAM = 0, O_RUN_ID, O_START_FROM, O_ONLY, O_SKIP, O_TO, O_DRY, O_WINDOW, O_COE,
        O_DETACH, O_ALL, O_HISTORY, O_STATUS, O_WORKFLOW, O_SINCE, O_LIMIT, O_NOWAIT, O_STEP,
-       O_FOLLOW, O_FORCE, O_TAIL, O_WATCH, O_NOPTS };
+       O_FOLLOW, O_FORCE, O_TAIL, O_WATCH, O_RELOAD, O_NOPTS };
 extern const cli_opt cli_start_opts[], cli_resume_opts[], cli_show_opts[], cli_list_opts[],
     cli_cancel_opts[], cli_logs_opts[], cli_no_opts[];
 
@@ -116,8 +116,6 @@ const char *cli_stage_word(const wf_stage_progress *s);
 /* "13/29"; with known 0, "13/≥16" (a lower bound) or, with total 0, "13/?". */
 void cli_done_total(uint64_t done, uint64_t total, int known, char *buf, size_t cap);
 void cli_stage_done_total(const wf_stage_progress *s, char *buf, size_t cap);
-/* Columns a UTF-8 string takes on a terminal (one per character). */
-int cli_display_width(const char *s);
 /* Seconds stage s has taken (so far, while it runs); -1 before it begins. */
 double cli_stage_seconds(const wf_stage_progress *s, int64_t now);
 /* The STAGE table of show-run. */
@@ -141,6 +139,23 @@ int cli_print_stderr_tail(FILE *out, const char *tail, const char *indent, const
  * others' are one 'wf logs' away. */
 #define CLI_TAIL_STEPS 5
 
+/* Tables (table.c). Columns a UTF-8 text takes on a terminal (East Asian wide
+ * characters 2, combining marks 0). */
+size_t cli_width(const char *s);
+/* Print s as a table cell: cut to at most `max` columns (0: no limit) ending with "…"
+ * when it is longer, between on and off (colour codes, or NULL), then padded with spaces
+ * to `width` columns. Only for tables: -o json and ids print ids whole. */
+void cli_cell(FILE *out, const char *s, size_t width, size_t max, const char *on,
+              const char *off);
+/* The colour of a run or step status word on a terminal ("" without colour: not a TTY,
+ * NO_COLOR, TERM=dumb), and the code that ends it. */
+const char *cli_status_color(const cli_ctx *cli, const char *word);
+const char *cli_color_off(const cli_ctx *cli, const char *on);
+/* The one rule for -o: a command refuses a format it does not print (EXIT_USAGE, with
+ * the formats it takes), instead of printing another. takes: bits 1u << FMT_*. */
+#define CLI_TAKES(f) (1u << (f))
+int cli_check_format(const cli_ctx *cli, const char *cmd, unsigned takes);
+
 /* Progress of start and resume, and of show-run --watch (progress.c). */
 typedef struct cli_progress_ctx {
   cli_ctx *cli;
@@ -159,6 +174,7 @@ typedef struct cli_stage_end {
   double duration_s;
   uint64_t steps;         /* its steps that ended (succeeded or failed) */
   uint64_t reused;        /* of those, reused recorded results */
+  const char *error;      /* upstream_failed: why it did not run (or NULL) */
 } cli_stage_end;
 void cli_progress_stage(cli_progress_ctx *p, const cli_stage_end *e);
 /* Redraw the live line from report r (on a terminal, while a stage runs). */
@@ -186,6 +202,10 @@ int cli_watch(cli_ctx *cli, wf_store *st, const wf_run_info *r);
 
 /* Write $home/runs/<id>/run_metadata.json from the run's record (best effort). */
 void cli_write_run_metadata(wf_store *st, const char *run_id);
+/* The status word run_metadata.json in the run's folder holds (the reference pipeline's:
+ * in_progress, completed, failed, degraded, cancelled, interrupted) into buf: 1, or 0 and
+ * "" when there is no such file or word. */
+int cli_run_metadata_status(const wf_run_info *r, char *buf, size_t cap);
 /* The "warning_messages" array of the metadata the definition's metadata_stage gave the run
  * (the caller deletes it), or NULL when there is none. */
 cJSON *cli_run_warnings(wf_store *st, const wf_run_info *r);
@@ -199,5 +219,6 @@ int cmd_cancel_run(cli_ctx *cli, int argc, char **argv);
 int cmd_logs(cli_ctx *cli, int argc, char **argv);
 int cmd_list(cli_ctx *cli, int argc, char **argv);
 int cmd_describe(cli_ctx *cli, int argc, char **argv);
+int cmd_explain(cli_ctx *cli, int argc, char **argv);
 
 #endif

@@ -30,6 +30,7 @@ int cmd_cancel_run(cli_ctx *cli, int argc, char **argv) {
   int code = cli_parse(cli, "cancel-run", argc, argv, cli_cancel_opts, &a);
   if (code) return code;
   if (a.help) return fputs(cancel_usage, stdout), EXIT_OK;
+  if ((code = cli_check_format(cli, "cancel-run", CLI_TAKES(FMT_TABLE)))) return code;
   if (a.npos != 1) return cli_fail(EXIT_USAGE, "cancel-run needs one run id");
   if (wf_run_id_check(a.pos[0]) != 0)
     return cli_bad_id("run id", a.pos[0]);

@@ -141,6 +141,7 @@ int cmd_logs(cli_ctx *cli, int argc, char **argv) {
   int code = cli_parse(cli, "logs", argc, argv, cli_logs_opts, &a);
   if (code) return code;
   if (a.help) return fputs(logs_usage, stdout), EXIT_OK;
+  if ((code = cli_check_format(cli, "logs", CLI_TAKES(FMT_TABLE)))) return code;
   if (a.npos != 1) return cli_fail(EXIT_USAGE, "logs needs one run id");
   const char *id = a.pos[0], *step = a.val[O_STEP];
   if (wf_run_id_check(id) != 0) return cli_bad_id("run id", id);

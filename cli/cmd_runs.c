@@ -41,6 +41,7 @@ struct table_ctx {
   int unreadable;
   char names[256];        /* the first unreadable step keys, for the message */
   int color;
+  const cli_ctx *cli;
   unsigned tails, more_tails; /* failed steps whose stderr tail was shown, and not */
 };
 
@@ -74,7 +75,7 @@ static int print_step_row(void *ud, const wf_step_info *s) {
   if (s->status == WF_STEP_UNREADABLE)
     note_unreadable(&c->unreadable, c->names, sizeof c->names, s->key);
   if (!c->any) {
-    printf("\n%-40s %-10s %7s %9s  %s\n", "STEP", "STATUS", "ATTEMPT", "DURATION", "ERROR");
+    printf("\n%-40s %-15s %7s %9s  %s\n", "STEP", "STATUS", "ATTEMPT", "DURATION", "ERROR");
     c->any = 1;
   }
   char dur[32] = "-";
@@ -82,13 +83,18 @@ static int print_step_row(void *ud, const wf_step_info *s) {
     cli_duration((double)(s->finished_at - s->started_at) / 1000.0, dur, sizeof dur);
   else if (s->status == WF_STEP_RUNNING && s->started_at) /* so far */
     cli_duration((double)(cli_now_ms() - s->started_at) / 1000.0, dur, sizeof dur);
-  char err[121] = "";
+  char err[1024] = "";
   if (s->error) {
     snprintf(err, sizeof err, "%s", s->error);
     for (char *p = err; *p; p++)
       if (*p == '\n') *p = ' ';
   }
-  printf("%-40s %-10s %7u %9s  %s\n", s->key, wf_step_status_name(s->status), s->attempt, dur, err);
+  const char *word = wf_step_status_name(s->status), *on = cli_status_color(c->cli, word);
+  cli_cell(stdout, s->key, 41, 40, NULL, NULL);
+  cli_cell(stdout, word, 15, 0, on, cli_color_off(c->cli, on));
+  printf(" %7u %9s  ", s->attempt, dur);
+  cli_cell(stdout, err, 0, 120, NULL, NULL);
+  printf("\n");
   print_failed_tail(c, s);
   return 0;
 }
@@ -103,9 +109,9 @@ static int print_event_row(void *ud, const wf_event_info *e) {
   cli_time_iso(e->time, tm, sizeof tm);
   char att[16] = "";
   if (e->attempt) snprintf(att, sizeof att, "#%u ", e->attempt);
-  printf("%-6llu %-23s %-16s %-30s %s%s\n", (unsigned long long)e->seq, tm,
-         wf_event_type_name(e->type), e->step_key ? e->step_key : "-", att,
-         e->detail ? e->detail : "");
+  printf("%-6llu %-23s %-16s ", (unsigned long long)e->seq, tm, wf_event_type_name(e->type));
+  cli_cell(stdout, e->step_key ? e->step_key : "-", 31, 30, NULL, NULL);
+  printf("%s%s\n", att, e->detail ? e->detail : "");
   return 0;
 }
 
@@ -137,14 +143,20 @@ static void print_stages_and_steps(wf_store *st, const wf_run_info *r, struct ta
   wf_run_progress_free(p);
 }
 
-static int print_run_table(wf_store *st, const wf_run_info *r, int history, int color,
+static int print_run_table(wf_store *st, const wf_run_info *r, int history, const cli_ctx *cli,
                            char *names, size_t cap) {
   char tm[40];
   printf("run       %s\n", r->id);
   printf("workflow  %s\n", r->workflow);
   char note[256];
-  printf("status    %s", wf_run_status_name(r->status));
+  const char *on = cli_status_color(cli, wf_run_status_name(r->status));
+  printf("status    %s%s%s", on, wf_run_status_name(r->status), cli_color_off(cli, on));
   if (cli_owner_note(r, note, sizeof note)) printf(" (%s)", note);
+  /* The run folder's file keeps the reference pipeline's words: give both. */
+  char meta[32];
+  if (cli_run_metadata_status(r, meta, sizeof meta) &&
+      strcmp(meta, wf_run_status_name(r->status)) != 0)
+    printf("  (run_metadata.json: %s)", meta);
   printf("\n");
   cli_time_human(r->created_at, tm, sizeof tm);
   printf("created   %s UTC\n", tm);
@@ -173,7 +185,8 @@ static int print_run_table(wf_store *st, const wf_run_info *r, int history, int 
            r->skip ? " --skip " : "", r->skip ? r->skip : "", r->to ? " --to " : "",
            r->to ? r->to : "");
   struct table_ctx c = {0};
-  c.color = color;
+  c.color = cli->color;
+  c.cli = cli;
   print_stages_and_steps(st, r, &c);
   print_tail_note(&c, r->id);
   int unreadable = c.unreadable;
@@ -205,7 +218,8 @@ int cmd_show_run(cli_ctx *cli, int argc, char **argv) {
   if (a.npos != 1) return cli_fail(EXIT_USAGE, "show-run needs one run id (see 'wf list-runs')");
   if (wf_run_id_check(a.pos[0]) != 0)
     return cli_bad_id("run id", a.pos[0]);
-  if (cli->format == FMT_IDS) return cli_fail(EXIT_USAGE, "show-run prints table or json");
+  if ((code = cli_check_format(cli, "show-run", CLI_TAKES(FMT_TABLE) | CLI_TAKES(FMT_JSON))))
+    return code;
   if (a.val[O_WATCH] && (cli->format == FMT_JSON || a.val[O_HISTORY]))
     return cli_fail(EXIT_USAGE, "--watch prints progress lines as 'wf start' does, alone: for "
                                "JSON, run 'wf show-run %s -o json' again (its stages say how "
@@ -231,8 +245,7 @@ int cmd_show_run(cli_ctx *cli, int argc, char **argv) {
       unreadable = count_unreadable(j, names, sizeof names);
       cli_print_json(j);
     } else {
-      unreadable = print_run_table(st, r, a.val[O_HISTORY] != NULL, cli->color, names,
-                                   sizeof names);
+      unreadable = print_run_table(st, r, a.val[O_HISTORY] != NULL, cli, names, sizeof names);
     }
     if (unreadable)
       code = cli_fail(EXIT_STORE, "run %s: %d step record%s cannot be decoded (%s%s); the store "
@@ -271,9 +284,11 @@ static int list_one(void *ud, const wf_run_info *r) {
     if (r->finished_at && r->started_at)
       cli_duration((double)(r->finished_at - r->started_at) / 1000.0, dur, sizeof dur);
     cli_done_total(r->steps_done, r->steps_total, r->steps_total_known, steps, sizeof steps);
-    printf("%-32s %-16s %-11s %-19s %*s %9s\n", r->id, r->workflow,
-           wf_run_status_name(r->status), tm,
-           11 + (int)strlen(steps) - cli_display_width(steps), steps, dur);
+    const char *word = wf_run_status_name(r->status), *on = cli_status_color(c->cli, word);
+    cli_cell(stdout, r->id, 33, 32, NULL, NULL);
+    cli_cell(stdout, r->workflow, 17, 16, NULL, NULL);
+    cli_cell(stdout, word, 12, 0, on, cli_color_off(c->cli, on));
+    printf("%-19s %*s %9s\n", tm, 11 + (int)(strlen(steps) - cli_width(steps)), steps, dur);
   }
   c->shown++;
   return 0;

@@ -24,13 +24,18 @@ static const char start_usage[] =
     "  -p, --param KEY=VALUE a workflow parameter (repeatable)\n"
     "  --start-from STAGE    with --run-id of an existing run: keep its recorded results\n"
     "                        before STAGE, execute STAGE and everything after it again\n"
-    "  --only S1,S2          run only these stages (others use recorded results)\n"
-    "  --skip S1,S2          do not run these stages\n"
+    "  --only S1,S2          run only these stages; those they need and leave out must\n"
+    "                        have recorded outputs (--run-id), else the start is refused\n"
+    "  --skip S1,S2          do not run these stages (the same rule)\n"
     "  --to STAGE            run STAGE and the stages it needs, nothing after\n"
     "  --dry-run             validate and print what would run, with --run-id of an\n"
     "                        existing run what it recorded and would reuse; write nothing\n"
     "  --window N            steps in flight at once for the run (default 8)\n"
-    "  --continue-on-error   keep going past failed steps; the run ends degraded (exit 4)\n"
+    "  --continue-on-error   keep going past failed steps: other steps keep their retries,\n"
+    "                        stages that need a failed one are not run (upstream_failed);\n"
+    "                        the run ends degraded (exit 4). Without it the first step that\n"
+    "                        fails for good stops the run: steps in flight are killed and\n"
+    "                        recorded canceled\n"
     "  --detach              run in the background; print the run id and exit\n";
 
 static const char resume_usage[] =
@@ -38,6 +43,7 @@ static const char resume_usage[] =
     "\n"
     "Continue a run that was interrupted (its process died or was stopped), failed or\n"
     "canceled. Recorded steps are not executed again; failed and unfinished ones are.\n"
+    "It runs the definition recorded when the run started, with its params and stages.\n"
     "A run still owned by a live process is refused, unless --force is given.\n"
     "\n"
     "options:\n"
@@ -45,7 +51,10 @@ static const char resume_usage[] =
     "  --window N            steps in flight at once (default: the run's)\n"
     "  --force               take the run over even from a live owner that is stuck\n"
     "                        (stopped, a paused container); steps it had in flight may\n"
-    "                        still finish, then it stops and records nothing more\n";
+    "                        still finish, then it stops and records nothing more\n"
+    "  --reload              run the definition file as it is now instead of the one the\n"
+    "                        run recorded (a resume warns when they differ): steps whose\n"
+    "                        input changed run again, the others are reused\n";
 
 static int parse_window(const char *v, uint32_t *out) {
   *out = 0;
@@ -395,7 +404,25 @@ static int start_inspect(const cli_ctx *cli, struct start *s) {
   return 0;
 }
 
-/* The params bound and the plan made, with at least one stage selected. */
+/* A stage the plan leaves out that a stage it runs needs has a recorded output in the
+ * run --run-id names: a stage never runs with its input missing. */
+static int start_check_inputs(const cli_ctx *cli, const struct start *s) {
+  wf_store_opts peek;
+  wf_store *st = NULL;
+  wfw_err err = {{0}};
+  cli_store_opts(WF_STORE_NOCREATE, &peek);
+  if (s->existing && wf_store_open_ex(cli->home, &peek, &st) != 0) st = NULL;
+  int rc = wfw_plan_check_inputs(s->plan, st, st ? s->run_id : NULL, &err);
+  wf_store_close(st);
+  if (rc == WF_EINVAL) return cli_fail(EXIT_USAGE, "%s; nothing was recorded", err.msg);
+  char why[8192];
+  if (rc) return cli_fail(EXIT_STORE, "cannot read run %s: %s", s->run_id,
+                          cli_store_why(rc, why, sizeof why));
+  return 0;
+}
+
+/* The params bound and the plan made, with at least one stage selected, and the inputs
+ * of what it runs there. */
 static int start_plan(const cli_ctx *cli, struct start *s) {
   const cli_args *a = &s->a;
   wfw_err err = {{0}};
@@ -408,7 +435,7 @@ static int start_plan(const cli_ctx *cli, struct start *s) {
   wfw_plan_stage_info info;
   for (uint32_t i = 0; i < wfw_plan_nstages(s->plan); i++) {
     wfw_plan_stage(s->plan, i, &info);
-    if (info.selected) return 0;
+    if (info.selected) return start_check_inputs(cli, s);
   }
   return cli_fail(EXIT_USAGE, "nothing to run: --only/--skip/--to leave no stage selected");
 }
@@ -485,9 +512,93 @@ int cmd_start(cli_ctx *cli, int argc, char **argv) {
   return code;
 }
 
-/* Resume one run: its recorded definition, params and selection. flags: WF_RESUME_*. */
+/* Where the definition of run r is read from now: its recorded path, or for a run
+ * recorded without one its workflow's name, resolved as `wf start` does. */
+static int def_file(const wf_run_info *r, char *path, size_t cap, wfw_err *err) {
+  if (r->def_path[0]) {
+    snprintf(path, cap, "%s", r->def_path);
+    return 0;
+  }
+  return wfw_resolve(r->workflow, path, cap, err);
+}
+
+/* Whether the file at path holds other text than `text`: 1, or 0 when it is the same or
+ * cannot be read (then there is nothing to compare). */
+static int file_differs(const char *path, const char *text) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return 0;
+  size_t n = strlen(text), got = 0;
+  char buf[8192];
+  int differs = 0;
+  for (size_t k; !differs && (k = fread(buf, 1, sizeof buf, f)) > 0; got += k)
+    differs = got + k > n || memcmp(buf, text + got, k) != 0;
+  int err = ferror(f);
+  fclose(f);
+  return !err && (differs || got != n);
+}
+
+/* The definition of run r as its file holds it now (resume --reload), its recorded
+ * params bound against it, and the plan of its recorded selection. */
+static int reload_def(const cli_ctx *cli, const wf_run_info *r, wfw_def **def,
+                      uint8_t **params, size_t *params_len, wfw_plan **plan) {
+  wfw_err err = {{0}};
+  char path[4096];
+  int rc = def_file(r, path, sizeof path, &err);
+  if (rc == 0) rc = wfw_load(path, def, &err);
+  if (rc)
+    return cli_fail(rc == WF_ENOTFOUND ? EXIT_NOTFOUND : EXIT_USAGE,
+                    "run %s: --reload cannot load its definition: %s; nothing was recorded "
+                    "(without --reload, wf resume %s runs the definition it recorded)",
+                    r->id, err.msg, r->id);
+  if (strcmp(wfw_def_name(*def), r->workflow) != 0)
+    return cli_fail(EXIT_USAGE,
+                    "run %s: %s now defines workflow \"%s\", not \"%s\"; --reload takes only a "
+                    "definition of the run's own workflow (nothing was recorded)",
+                    r->id, path, wfw_def_name(*def), r->workflow);
+  const char *kv[CLI_MAX_ARGS];
+  char *owned[CLI_MAX_ARGS];
+  int nkv = 0, nowned = 0;
+  merge_recorded_params(r, kv, &nkv, owned, &nowned);
+  rc = wfw_bind_params(*def, kv, (size_t)nkv, params, params_len, &err);
+  for (int i = 0; i < nowned; i++) free(owned[i]);
+  if (rc == 0)
+    rc = wfw_plan_new(*def, *params, *params_len, r->only, r->skip, r->start_from, r->to, plan,
+                      &err);
+  if (rc == 0) rc = wfw_plan_set_home(*plan, cli->home);
+  if (rc)
+    return cli_fail(EXIT_USAGE, "run %s: --reload: its recorded params or stage selection do "
+                               "not fit the definition %s: %s; nothing was recorded",
+                    r->id, path, err.msg);
+  return 0;
+}
+
+/* The recorded definition of run r, and the plan of its recorded params and selection.
+ * Warns when its file has changed since. */
+static int recorded_def(const cli_ctx *cli, const wf_run_info *r, wfw_def **def,
+                        wfw_plan **plan) {
+  wfw_err err = {{0}};
+  char path[4096];
+  if (def_file(r, path, sizeof path, &err) == 0 && file_differs(path, r->def_text))
+    fprintf(stderr, "wf: warning: %s has changed since run %s recorded its definition; this "
+                    "resume runs the recorded one. To run the file as it is now: wf resume %s "
+                    "--reload (steps whose input changed run again, the others are reused)\n",
+            path, r->id, r->id);
+  int rc = wfw_parse(r->def_text, strlen(r->def_text), r->def_path[0] ? r->def_path : r->workflow,
+                     def, &err);
+  if (rc == 0)
+    rc = wfw_plan_new(*def, r->params, r->params_len, r->only, r->skip, r->start_from, r->to,
+                      plan, &err);
+  if (rc == 0) rc = wfw_plan_set_home(*plan, cli->home);
+  if (rc)
+    return cli_fail(EXIT_USAGE, "run %s: its recorded definition no longer loads: %s", r->id,
+                    err.msg);
+  return 0;
+}
+
+/* Resume one run: its recorded definition, params and selection, or with `reload` its
+ * definition file as it is now. flags: WF_RESUME_*. */
 static int resume_one(cli_ctx *cli, wf_store *st, const char *run_id, uint32_t window,
-                      unsigned flags, int skip_busy) {
+                      unsigned flags, int skip_busy, int reload) {
   wf_run_info *r = NULL;
   char why[8192];
   int rc = wf_run_info_get(st, run_id, &r);
@@ -500,7 +611,8 @@ static int resume_one(cli_ctx *cli, wf_store *st, const char *run_id, uint32_t w
   int code = EXIT_OK;
   wfw_def *def = NULL;
   wfw_plan *plan = NULL;
-  wfw_err err = {{0}};
+  uint8_t *params = NULL;
+  size_t params_len = 0;
   wf_run *run = NULL;
   if (r->recorded_status == WF_RUN_SUCCEEDED) {
     code = cli_fail(EXIT_USAGE, "run %s already succeeded; nothing to resume (to execute stages "
@@ -514,19 +626,12 @@ static int resume_one(cli_ctx *cli, wf_store *st, const char *run_id, uint32_t w
                     run_id);
     goto out;
   }
-  rc = wfw_parse(r->def_text, strlen(r->def_text), r->def_path[0] ? r->def_path : r->workflow,
-                 &def, &err);
-  if (rc == 0)
-    rc = wfw_plan_new(def, r->params, r->params_len, r->only, r->skip, r->start_from, r->to,
-                      &plan, &err);
-  if (rc == 0) rc = wfw_plan_set_home(plan, cli->home);
-  if (rc) {
-    code = cli_fail(EXIT_USAGE, "run %s: its recorded definition no longer loads: %s", run_id,
-                    err.msg);
-    goto out;
-  }
+  code = reload ? reload_def(cli, r, &def, &params, &params_len, &plan)
+                : recorded_def(cli, r, &def, &plan);
+  if (code) goto out;
   wf_owner owner;
-  rc = wf_run_resume(st, run_id, flags, &run, &owner);
+  rc = reload ? wfw_run_reload(st, def, run_id, params, params_len, flags, &run, &owner)
+              : wf_run_resume(st, run_id, flags, &run, &owner);
   if (rc == WF_EBUSY && skip_busy) {
     /* --all: another process took it since the list was read; it is in good hands. */
     fprintf(stderr, "wf: run %s is being resumed by pid %d on %s; skipped\n", run_id,
@@ -559,6 +664,7 @@ out:
   wf_run_close(run);
   wfw_plan_free(plan);
   wfw_def_free(def);
+  free(params);
   wf_run_info_free(r);
   return code;
 }
@@ -594,13 +700,16 @@ int cmd_resume(cli_ctx *cli, int argc, char **argv) {
   if (a.val[O_FORCE] && a.npos != 1)
     return cli_fail(EXIT_USAGE, "--force takes one run id, not --all: take stuck runs over one "
                                "at a time");
+  if (a.val[O_RELOAD] && a.npos != 1)
+    return cli_fail(EXIT_USAGE, "--reload takes one run id, not --all: reload definitions one "
+                               "run at a time");
   if (a.npos == 1 && wf_run_id_check(a.pos[0]) != 0)
     return cli_bad_id("run id", a.pos[0]);
   wf_store *st = NULL;
   if ((code = cli_open_existing(cli, &st)) != 0) return code;
   if (a.npos == 1) {
     unsigned flags = WF_RESUME_CANCELED | (a.val[O_FORCE] ? WF_RESUME_FORCE : 0);
-    code = resume_one(cli, st, a.pos[0], window, flags, 0);
+    code = resume_one(cli, st, a.pos[0], window, flags, 0, a.val[O_RELOAD] != NULL);
     wf_store_close(st);
     return code;
   }
@@ -617,7 +726,7 @@ int cmd_resume(cli_ctx *cli, int argc, char **argv) {
                       r->status == WF_RUN_INTERRUPTED;
     wf_run_info_free(r);
     if (interrupted) {
-      int c = resume_one(cli, st, l.ids[i], window, 0, 1);
+      int c = resume_one(cli, st, l.ids[i], window, 0, 1, 0);
       resumed++;
       if (c > code && c != EXIT_DEGRADED) code = c;
       else if (c == EXIT_DEGRADED && code == EXIT_OK) code = c;

@@ -32,7 +32,8 @@ static void list_cb(void *ud, const char *name, const char *path, const char *de
     printf("%s\n", name);
   } else {
     if (!c->n) printf("%-20s %s\n", "WORKFLOW", "DESCRIPTION");
-    printf("%-20s %s\n", name, desc ? desc : "");
+    cli_cell(stdout, name, 21, 20, NULL, NULL);
+    printf("%s\n", desc ? desc : "");
   }
   c->n++;
 }
@@ -56,6 +57,8 @@ int cmd_describe(cli_ctx *cli, int argc, char **argv) {
   if (code) return code;
   if (a.help) return fputs(describe_usage, stdout), EXIT_OK;
   if (a.npos != 1) return cli_fail(EXIT_USAGE, "describe needs one workflow (see 'wf list')");
+  if ((code = cli_check_format(cli, "describe", CLI_TAKES(FMT_TABLE) | CLI_TAKES(FMT_JSON))))
+    return code;
   wfw_err err = {{0}};
   char path[4096];
   int rc = wfw_resolve(a.pos[0], path, sizeof path, &err);
@@ -103,7 +106,9 @@ int cmd_describe(cli_ctx *cli, int argc, char **argv) {
     for (uint32_t i = 0; i < np; i++) {
       wfw_param_info p;
       wfw_def_param(d, i, &p);
-      printf("  %-20s %-7s %s%s%s  %s\n", p.name, p.type, p.required ? "required" : "optional",
+      printf("  ");
+      cli_cell(stdout, p.name, 21, 20, NULL, NULL);
+      printf("%-7s %s%s%s  %s\n", p.type, p.required ? "required" : "optional",
              p.default_json ? ", default " : "", p.default_json ? p.default_json : "",
              p.description ? p.description : "");
     }
@@ -111,7 +116,9 @@ int cmd_describe(cli_ctx *cli, int argc, char **argv) {
     for (uint32_t i = 0; i < ns; i++) {
       wfw_stage_info s;
       wfw_def_stage(d, i, &s);
-      printf("  %-20s %s", s.id, s.kind);
+      printf("  ");
+      cli_cell(stdout, s.id, 21, 20, NULL, NULL);
+      printf("%s", s.kind);
       if (s.foreach) printf(", for each of %s", s.foreach);
       if (s.validate) printf(", checked before the run exists");
       if (s.nneeds) {

@@ -23,6 +23,7 @@ static const char usage[] =
     "  logs <run-id>           what its steps wrote to stderr (--step, --tail, --follow)\n"
     "  list                    workflows that can be started by name\n"
     "  describe <workflow>     a workflow's parameters and stages\n"
+    "  explain <run-id> <step> why a step ran again or was reused, from the history\n"
     "\n"
     "global options (before or after the command):\n"
     "  --home DIR              the store (default $WF_HOME, else ./.wf)\n"
@@ -44,7 +45,7 @@ struct command {
 static const struct command commands[] = {
     {"start", cmd_start},         {"resume", cmd_resume},       {"show-run", cmd_show_run},
     {"list-runs", cmd_list_runs}, {"cancel-run", cmd_cancel_run}, {"logs", cmd_logs},
-    {"list", cmd_list},           {"describe", cmd_describe},
+    {"list", cmd_list},           {"describe", cmd_describe},     {"explain", cmd_explain},
 };
 
 /* Steps hold descriptors (pipes, logs) while they run: take every open file the hard
@@ -64,8 +65,8 @@ int main(int argc, char **argv) {
   cli.home = getenv("WF_HOME");
   if (!cli.home || !cli.home[0]) cli.home = ".wf";
   cli.tty = isatty(STDOUT_FILENO);
-  const char *nc = getenv("NO_COLOR");
-  cli.color = cli.tty && !(nc && nc[0]);
+  const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
+  cli.color = cli.tty && !(nc && nc[0]) && !(term && strcmp(term, "dumb") == 0);
 
   /* Find the command: the first argument that is not a global option or its value. */
   int cmd_at = -1;

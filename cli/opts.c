@@ -8,7 +8,8 @@ const cli_opt cli_start_opts[] = {
     {"dry-run", 0, 0, O_DRY},   {"window", 0, 1, O_WINDOW}, {"continue-on-error", 0, 0, O_COE},
     {"detach", 0, 0, O_DETACH}, {NULL, 0, 0, 0}};
 const cli_opt cli_resume_opts[] = {{"all", 0, 0, O_ALL}, {"window", 0, 1, O_WINDOW},
-                                   {"force", 0, 0, O_FORCE}, {NULL, 0, 0, 0}};
+                                   {"force", 0, 0, O_FORCE}, {"reload", 0, 0, O_RELOAD},
+                                   {NULL, 0, 0, 0}};
 const cli_opt cli_show_opts[] = {{"history", 0, 0, O_HISTORY}, {"watch", 'w', 0, O_WATCH},
                                  {NULL, 0, 0, 0}};
 const cli_opt cli_list_opts[] = {{"status", 0, 1, O_STATUS}, {"workflow", 0, 1, O_WORKFLOW},

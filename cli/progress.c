@@ -47,6 +47,13 @@ void cli_progress_stage(cli_progress_ctx *p, const cli_stage_end *e) {
     snprintf(steps + n, sizeof steps - (size_t)n, ")");
   const char *word = e->status == WF_STEP_PENDING ? "stopped" : wf_step_status_name(e->status);
   cli_progress_clear(p);
+  if (e->status == WF_STEP_UPSTREAM_FAILED) {
+    /* It did not run: say why instead of a duration. */
+    fprintf(p->out, "%s%s%s %s not run (upstream_failed)%s%s\n", c(p, RED),
+            p->cli->tty ? "✗" : "stage", c(p, RESET), e->id, e->error ? ": " : "",
+            e->error ? e->error : "");
+    return;
+  }
   if (p->cli->tty) {
     const char *mark = e->status == WF_STEP_SUCCEEDED ? "✓"
                        : e->status == WF_STEP_SKIPPED ? "-"
@@ -201,7 +208,8 @@ void cli_progress(void *ud, const wfw_progress *e) {
   cli_progress_ctx *p = ud;
   switch (e->type) {
   case WFW_P_STAGE_FINISHED: {
-    cli_stage_end end = {e->stage_id, e->status, e->duration_s, e->done + e->failed, e->reused};
+    cli_stage_end end = {e->stage_id, e->status,   e->duration_s,
+                         e->done + e->failed, e->reused, e->error};
     cli_progress_stage(p, &end);
     break;
   }

@@ -102,6 +102,11 @@ cJSON *cli_run_json(wf_store *st, const wf_run_info *r, int with_steps, int with
   cJSON_AddStringToObject(o, "id", r->id);
   cJSON_AddStringToObject(o, "workflow", r->workflow);
   cJSON_AddStringToObject(o, "status", wf_run_status_name(r->status));
+  if (st) {
+    char meta[32];
+    add_str(o, "run_metadata_status",
+            cli_run_metadata_status(r, meta, sizeof meta) ? meta : NULL);
+  }
   add_time(o, "created_at", r->created_at);
   add_time(o, "started_at", r->started_at);
   add_time(o, "finished_at", r->finished_at);
@@ -111,6 +116,8 @@ cJSON *cli_run_json(wf_store *st, const wf_run_info *r, int with_steps, int with
     cJSON_AddNullToObject(o, "duration_s");
   cJSON_AddNumberToObject(o, "generation", r->generation);
   cJSON_AddStringToObject(o, "run_dir", r->run_dir);
+  add_str(o, "definition_path", r->def_path[0] ? r->def_path : NULL);
+  add_str(o, "definition_hash", r->def_hash[0] ? r->def_hash : NULL);
   cJSON_AddItemToObject(o, "params", mp_json(r->params, r->params_len));
   cJSON *counts = cJSON_AddObjectToObject(o, "counts");
   for (int i = 0; i < WF_STEP_NSTATUS; i++)

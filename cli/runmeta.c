@@ -121,6 +121,31 @@ static cJSON *build(wf_store *st, const wf_run_info *r) {
   return o;
 }
 
+int cli_run_metadata_status(const wf_run_info *r, char *buf, size_t cap) {
+  char path[8192];
+  snprintf(path, sizeof path, "%s/run_metadata.json", r->run_dir);
+  buf[0] = '\0';
+  FILE *f = fopen(path, "re");
+  if (!f) return 0;
+  char *text = NULL;
+  size_t len = 0, n;
+  char chunk[8192];
+  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+    char *p = realloc(text, len + n + 1);
+    if (!p) break;
+    text = p;
+    memcpy(text + len, chunk, n);
+    len += n;
+  }
+  fclose(f);
+  cJSON *j = text ? cJSON_ParseWithLength(text, len) : NULL;
+  const cJSON *st = cJSON_GetObjectItemCaseSensitive(j, "status");
+  if (cJSON_IsString(st)) snprintf(buf, cap, "%s", st->valuestring);
+  cJSON_Delete(j);
+  free(text);
+  return buf[0] != '\0';
+}
+
 void cli_write_run_metadata(wf_store *st, const char *run_id) {
   wf_run_info *r = NULL;
   cJSON *o = wf_run_info_get(st, run_id, &r) == 0 ? build(st, r) : NULL;

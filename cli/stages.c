@@ -27,13 +27,6 @@ void cli_stage_done_total(const wf_stage_progress *s, char *buf, size_t cap) {
   cli_done_total(s->done, s->total, s->total_known, buf, cap);
 }
 
-int cli_display_width(const char *s) {
-  int n = 0;
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-    if ((*p & 0xc0) != 0x80) n++;
-  return n;
-}
-
 /* How long stage s has taken (until now while it runs), or -1 when it has not begun. */
 double cli_stage_seconds(const wf_stage_progress *s, int64_t now) {
   if (!s->started_at) return -1;
@@ -49,7 +42,7 @@ static int64_t report_now(const wf_run_progress *p) {
 
 void cli_print_stages(FILE *out, const wf_run_progress *p) {
   int64_t now = report_now(p);
-  fprintf(out, "\n%-24s %-10s %12s %9s  %s\n", "STAGE", "STATUS", "STEPS", "DURATION", "NOTE");
+  fprintf(out, "\n%-24s %-15s %12s %9s  %s\n", "STAGE", "STATUS", "STEPS", "DURATION", "NOTE");
   for (size_t i = 0; i < p->nstages; i++) {
     const wf_stage_progress *s = &p->stages[i];
     char steps[64], dur[32] = "-", note[160] = "";
@@ -69,8 +62,10 @@ void cli_print_stages(FILE *out, const wf_run_progress *p) {
     if (!s->selected && n < sizeof note)
       n += (size_t)snprintf(note + n, sizeof note - n, "not selected, ");
     if (n >= 2 && n < sizeof note) note[n - 2] = '\0';
-    fprintf(out, "%-24s %-10s %*s %9s%s%s\n", s->id, cli_stage_word(s),
-            12 + (int)strlen(steps) - cli_display_width(steps), steps, dur, n ? "  " : "", note);
+    cli_cell(out, s->id, 25, 24, NULL, NULL);
+    cli_cell(out, cli_stage_word(s), 16, 0, NULL, NULL);
+    fprintf(out, "%*s %9s%s%s\n", 12 + (int)(strlen(steps) - cli_width(steps)), steps, dur,
+            n ? "  " : "", note);
   }
 }
 

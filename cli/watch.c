@@ -55,7 +55,7 @@ static void stage_ends(struct watch *w, const wf_run_progress *p, int over) {
       continue;
     w->said[i] = 1;
     cli_stage_end e = {s->id, s->status, cli_stage_seconds(s, p->reported_at),
-                       s->done + s->failed, s->reused};
+                       s->done + s->failed, s->reused, NULL};
     cli_progress_stage(&w->pc, &e);
   }
 }

@@ -188,8 +188,10 @@ static int step_txn(wfs_txn *t, void *ud) {
   if (rc) return rc;
   if (c->prev >= 0 && c->upd.counts[c->prev] > 0) c->upd.counts[c->prev]--;
   c->upd.counts[rec.status]++;
-  rc = wfi_event_put(t, &c->upd, c->key, c->ok ? WFS_EV_STEP_SUCCEEDED : WFS_EV_STEP_FAILED,
-                     1, now, c->error);
+  rc = wfi_event_put(t, &c->upd, c->key, WFS_EV_STEP_STARTED, 1, c->started, NULL);
+  if (rc == 0)
+    rc = wfi_event_put(t, &c->upd, c->key, c->ok ? WFS_EV_STEP_SUCCEEDED : WFS_EV_STEP_FAILED,
+                       1, now, c->error);
   c->upd.updated_at = c->upd.heartbeat = now;
   /* Only this process writes the run while it owns it: no index key changes here. */
   return rc ? rc : wfs_run_put(t, &c->upd, &c->r->rec);

@@ -66,10 +66,31 @@ int wfi_event_put(wfs_txn *t, wfs_run *r, const char *key, int type, uint32_t at
   return wfs_event_put(t, &ev);
 }
 
+/* The step_started event of s's attempt, at the time it began, unless it is recorded. */
+static int put_start(wfs_txn *t, struct commit_ctx *c, const struct wfi_rstep *s) {
+  if (s->start_logged) return 0;
+  return wfi_event_put(t, &c->run, s->key, WFS_EV_STEP_STARTED, s->attempt, s->attempt_start,
+                       NULL);
+}
+
+/* Why a step in flight was stopped, for its event: the run's error says what stopped it. */
+static void stop_detail(const wfi_exec *x, const char *what, char *buf, size_t cap) {
+  snprintf(buf, cap, "%s: %s", what, x->err[0] ? x->err : "the run stopped");
+}
+
 static int put_step(wfs_txn *t, struct commit_ctx *c, struct wfi_rstep *s, int64_t now) {
   wfi_exec *x = c->x;
   int status = step_status_of(s->outcome);
-  if (status < 0) return 0;  /* dropped by a signal: leave the old record */
+  char d[1200];
+  int rc = put_start(t, c, s);
+  if (rc) return rc;
+  if (status < 0) {
+    /* Killed because the run stopped (a signal): its record stays as it was, and a resume
+     * runs it again. */
+    stop_detail(x, "killed as the run stopped, not recorded; it runs again on resume", d,
+                sizeof d);
+    return wfi_event_put(t, &c->run, s->key, WFS_EV_STEP_INTERRUPTED, s->attempt, now, d);
+  }
   wfs_step rec = {0};
   rec.stage = x->plan->stages[s->stage].id;
   rec.key = s->key;
@@ -89,11 +110,9 @@ static int put_step(wfs_txn *t, struct commit_ctx *c, struct wfi_rstep *s, int64
   rec.started_at = s->attempt_start;
   rec.finished_at = now;
   rec.generation = x->run.generation;
-  int rc = wfs_step_put(t, x->run.id, &rec);
+  rc = wfs_step_put(t, x->run.id, &rec);
   if (rc) return rc;
   count_move(&c->run, s->prev_status, status);
-  /* One event per attempt, at its end: the start time is in the step record, and a
-   * second event per step is a quarter of a short step's cost. */
   switch (s->outcome) {
   case WFI_OUT_SUCCEEDED:
     return wfi_event_put(t, &c->run, s->key, WFS_EV_STEP_SUCCEEDED, s->attempt, now, NULL);
@@ -105,30 +124,37 @@ static int put_step(wfs_txn *t, struct commit_ctx *c, struct wfi_rstep *s, int64
     rc = wfi_event_put(t, &c->run, s->key,
                s->kill_reason == WFI_KILL_TIMEOUT ? WFS_EV_STEP_TIMED_OUT : WFS_EV_STEP_FAILED,
                s->attempt, now, s->res.error);
-    char d[64];
     snprintf(d, sizeof d, "attempt %u in %.3gs", s->attempt + 1, s->retry_delay_s);
     return rc ? rc : wfi_event_put(t, &c->run, s->key, WFS_EV_STEP_RETRY, s->attempt, now, d);
   }
   default:
-    return wfi_event_put(t, &c->run, s->key, WFS_EV_STEP_CANCELED, s->attempt, now, NULL);
+    stop_detail(x, "killed as the run stopped", d, sizeof d);
+    return wfi_event_put(t, &c->run, s->key, WFS_EV_STEP_CANCELED, s->attempt, now, d);
   }
 }
 
 /* A fan-out stage's own record: its result and the hash of what it iterated, so a
- * later execution can skip the whole stage without reading its items. */
-static int put_stage(wfs_txn *t, wfi_exec *x, uint32_t i, int64_t now) {
+ * later execution can skip the whole stage without reading its items. Or the record of a
+ * stage that did not run because a stage it needs failed (upstream_failed): for a stage
+ * of one step that record is its step's, and counts as one. */
+static int put_stage(wfs_txn *t, struct commit_ctx *c, uint32_t i, int64_t now) {
+  wfi_exec *x = c->x;
   struct wfi_rstage *st = &x->st[i];
+  int blocked = st->result == WFS_STEP_UPSTREAM_FAILED;
   wfs_step rec = {0};
   rec.stage = rec.key = x->plan->stages[i].id;
   rec.status = (uint8_t)st->result;
-  rec.attempt = 1;
+  rec.attempt = blocked ? 0 : 1;
   rec.input_hash = st->source_hash;
   rec.error = st->error;
   rec.exit_code = -1;
   rec.started_at = st->t_start;
   rec.finished_at = now;
   rec.generation = x->run.generation;
-  return wfs_step_put(t, x->run.id, &rec);
+  int rc = wfs_step_put(t, x->run.id, &rec);
+  if (rc || !blocked) return rc;
+  if (!x->plan->stages[i].fanout) count_move(&c->run, st->record_prev, WFS_STEP_UPSTREAM_FAILED);
+  return wfi_event_put(t, &c->run, rec.key, WFS_EV_STEP_UPSTREAM_FAILED, 0, now, st->error);
 }
 
 static int commit_txn(wfs_txn *t, void *ud) {
@@ -142,10 +168,13 @@ static int commit_txn(wfs_txn *t, void *ud) {
   /* Another process may only have asked us to stop: keep its flag and its event. */
   c->run.cancel_requested = disk.cancel_requested;
   c->run.event_seq = disk.event_seq;
-  for (struct wfi_rstep *s = x->done_head; s && rc == 0; s = s->next) rc = put_step(t, c, s, now);
-  for (uint32_t i = 0; i < x->nfinishing && rc == 0; i++) rc = put_stage(t, x, x->finishing[i], now);
+  /* In the order they happened: what was found before steps started (input changed,
+   * superseded, skipped), the starts of steps still in flight, then finished steps. */
   for (uint32_t i = 0; i < x->npev && rc == 0; i++)
     rc = wfi_event_put(t, &c->run, x->pev[i].key, x->pev[i].type, 0, now, x->pev[i].detail);
+  for (struct wfi_rstep *s = x->running; s && rc == 0; s = s->rnext) rc = put_start(t, c, s);
+  for (struct wfi_rstep *s = x->done_head; s && rc == 0; s = s->next) rc = put_step(t, c, s, now);
+  for (uint32_t i = 0; i < x->nfinishing && rc == 0; i++) rc = put_stage(t, c, x->finishing[i], now);
   if (rc == 0) {
     c->run.updated_at = c->run.heartbeat = now;
     wfs_run old = stored(x, &disk);
@@ -167,7 +196,10 @@ int wfi_commit(wfi_exec *x) {
   if (x->stop_reason == WFI_STOP_FENCED) return WF_EFENCED;
   struct commit_ctx c = {x, {0}};
   int rc = wfs_write(x->env, commit_txn, &c);
-  if (rc == 0) apply(x, &c.run);
+  if (rc == 0) {
+    apply(x, &c.run);
+    for (struct wfi_rstep *s = x->running; s; s = s->rnext) s->start_logged = 1;
+  }
   for (uint32_t i = 0; i < x->npev; i++) {
     free(x->pev[i].key);
     free(x->pev[i].detail);

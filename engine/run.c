@@ -25,13 +25,9 @@ static int set_str(char **dst, const char *src) {
   return 0;
 }
 
-static int apply_spec(wfs_run *r, const wfi_run_spec *s) {
-  int rc = 0;
-  rc = rc ? rc : set_str(&r->only, s->only);
-  rc = rc ? rc : set_str(&r->skip, s->skip);
-  rc = rc ? rc : set_str(&r->start_from, s->start_from);
-  rc = rc ? rc : set_str(&r->to, s->to);
-  if (rc) return rc;
+/* The spec's definition and params (when given) in place of the recorded ones. */
+static int apply_def(wfs_run *r, const wfi_run_spec *s) {
+  int rc;
   if (s->params) {
     uint8_t *p = malloc(s->params_len ? s->params_len : 1);
     if (!p) return WF_ENOMEM;
@@ -49,6 +45,16 @@ static int apply_spec(wfs_run *r, const wfi_run_spec *s) {
         (rc = set_str(&r->def_hash, hash)) != 0)
       return rc;
   }
+  return 0;
+}
+
+static int apply_spec(wfs_run *r, const wfi_run_spec *s) {
+  int rc = 0;
+  rc = rc ? rc : set_str(&r->only, s->only);
+  rc = rc ? rc : set_str(&r->skip, s->skip);
+  rc = rc ? rc : set_str(&r->start_from, s->start_from);
+  rc = rc ? rc : set_str(&r->to, s->to);
+  if (rc || (rc = apply_def(r, s)) != 0) return rc;
   if (s->window) r->window = s->window;
   r->continue_on_error = (uint8_t)(s->continue_on_error != 0);
   return 0;
@@ -138,6 +144,31 @@ struct claim_ctx {
   wfi_claim_info info;
 };
 
+/* What the run_resumed event says: who took the run (this process), for what, and where
+ * the run stood, e.g. "by pid 12 on host1 (resume); it was interrupted: its owner, pid 9
+ * on host1, is gone". */
+static void resumed_detail(const struct claim_ctx *c, const wfs_run *old, const wfs_run *r,
+                           char *buf, size_t cap) {
+  const char *why = !c->restart                  ? "resume"
+                    : c->flags & WFI_CLAIM_RELOAD ? "resume --reload"
+                                                  : "start --start-from";
+  int n = snprintf(buf, cap, "by pid %d on %s (%s); it was ", (int)r->owner.pid,
+                   r->owner.host, why);
+  if (n < 0 || (size_t)n >= cap) return;
+  buf += n, cap -= (size_t)n;
+  int running = old->status == WFS_RUN_RUNNING || old->status == WFS_RUN_PENDING;
+  if (c->info.alive)
+    n = snprintf(buf, cap, "running, taken over (--force) from pid %d on %s",
+                 (int)old->owner.pid, old->owner.host);
+  else if (running && old->owner.pid)
+    n = snprintf(buf, cap, "interrupted: its owner, pid %d on %s, is gone",
+                 (int)old->owner.pid, old->owner.host);
+  else
+    n = snprintf(buf, cap, "%s", running ? "interrupted" : wfs_run_status_name(old->status));
+  if (old->error && n >= 0 && (size_t)n < cap)
+    snprintf(buf + n, cap - (size_t)n, " (%s)", old->error);
+}
+
 static int claim_txn(wfs_txn *t, void *ud) {
   struct claim_ctx *c = ud;
   wfs_run r = {0}, old = {0};
@@ -153,7 +184,14 @@ static int claim_txn(wfs_txn *t, void *ud) {
     rc = WF_EBUSY;
     goto out;
   }
-  if (c->restart) {
+  if (c->restart && (c->flags & WFI_CLAIM_RELOAD)) {
+    if (r.status == WFS_RUN_SUCCEEDED ||
+        (r.status == WFS_RUN_CANCELED && !(c->flags & WFI_CLAIM_CANCELED))) {
+      rc = WF_ESTATE;
+      goto out;
+    }
+    if ((rc = apply_def(&r, c->restart)) != 0) goto out;
+  } else if (c->restart) {
     r.generation++;
     if ((rc = apply_spec(&r, c->restart)) != 0) goto out;
     char detail[64];
@@ -176,11 +214,9 @@ static int claim_txn(wfs_txn *t, void *ud) {
   r.error = NULL;
   r.started_at = r.updated_at = r.heartbeat = now;
   wfi_owner_self(&r.owner);
-  char detail[160] = "";
-  if (c->info.alive)
-    snprintf(detail, sizeof detail, "taken over (--force) from pid %d on %s", (int)old.owner.pid,
-             old.owner.host);
-  if ((rc = put_event(t, &r, WFS_EV_RUN_RESUMED, detail[0] ? detail : NULL)) != 0) goto out;
+  char detail[512];
+  resumed_detail(c, &old, &r, detail, sizeof detail);
+  if ((rc = put_event(t, &r, WFS_EV_RUN_RESUMED, detail)) != 0) goto out;
   rc = wfs_run_put(t, &r, &old);
 out:
   wfs_run_clear(&r);

@@ -37,6 +37,7 @@ void wfi_exec_progress(wfi_exec *x, int type, uint32_t stage, const struct wfi_r
   if (type == WFI_P_STAGE_FINISHED) {
     p.status = st->result;
     p.duration_s = (double)(wfs_now_ms() - st->t_start) / 1000.0;
+    p.error = st->error;
   }
   if (s) {
     p.step_key = s->key;
@@ -104,15 +105,59 @@ static void stage_done(wfi_exec *x, uint32_t i, int result) {
   wfi_exec_progress(x, WFI_P_STAGE_FINISHED, i, NULL);
 }
 
-/* Whether a finished stage lets the stages that need it run. */
-static int need_ok(wfi_exec *x, uint32_t i) {
-  struct wfi_rstage *st = &x->st[i];
+/* Whether a finished stage lets the stages that need it run: it succeeded, or it was not
+ * selected and has a recorded output to use. A fan-out with some failed items does not,
+ * even under --continue-on-error: a stage that adds up 3 of 5 items would report a result
+ * that looks whole. */
+static int need_ok(const wfi_exec *x, uint32_t i) {
+  const struct wfi_rstage *st = &x->st[i];
   if (st->state != WFI_STAGE_DONE) return 0;
-  if (st->result == WFS_STEP_SUCCEEDED || st->unselected) return 1;
-  /* Under --continue-on-error a fan-out goes on with the items that succeeded, when
-   * every item was at least tried. */
-  return st->result == WFS_STEP_FAILED && x->plan->stages[i].fanout && !st->items_failed &&
-         (x->opts.continue_on_error || x->run.continue_on_error) && st->done > 0;
+  return st->unselected ? st->has_output : st->result == WFS_STEP_SUCCEEDED;
+}
+
+/* The recorded status of stage i's own record (-1 when none). */
+static int stage_record_status(wfi_exec *x, uint32_t i) {
+  const char *id = x->plan->stages[i].id;
+  wfs_txn t;
+  int status = -1;
+  if (x->fresh || !id[0] || wfs_read_begin(x->env, &t) != 0) return -1;
+  if (wfs_step_peek(&t, x->run.id, id, &status, NULL, NULL) != 0) status = -1;
+  wfs_read_end(&t);
+  return status;
+}
+
+/* Stage i does not run: its need n failed, did not run, or was not selected and has no
+ * output. It is recorded upstream_failed (with the next group commit) and the stages that
+ * need it do not run either. Without --continue-on-error the run stops. */
+static void upstream_failed(wfi_exec *x, uint32_t i, uint32_t n) {
+  struct wfi_rstage *st = &x->st[i], *need = &x->st[n];
+  const char *id = x->plan->stages[i].id, *nid = x->plan->stages[n].id;
+  char why[512];
+  if (need->unselected)
+    snprintf(why, sizeof why, "needs stage %s, which is not selected (--only, --skip, --to) "
+             "and has no recorded output", nid);
+  else if (need->result == WFS_STEP_UPSTREAM_FAILED)
+    snprintf(why, sizeof why, "needs stage %s, which did not run: a stage it needs failed", nid);
+  else if (need->result == WFS_STEP_FAILED && need->error)
+    snprintf(why, sizeof why, "needs stage %s, which failed (%s)", nid, need->error);
+  else if (need->result == WFS_STEP_FAILED && x->plan->stages[n].fanout)
+    snprintf(why, sizeof why, "needs stage %s, which failed: %llu of its %llu steps failed",
+             nid, (unsigned long long)need->failed,
+             (unsigned long long)(need->failed + need->done));
+  else
+    snprintf(why, sizeof why, "needs stage %s, which %s", nid,
+             need->result == WFS_STEP_FAILED ? "failed" : "did not finish");
+  free(st->error);
+  st->error = wfs_strdup(why);
+  st->t_start = wfs_now_ms();
+  st->record_prev = stage_record_status(x, i);
+  x->any_failed = 1;
+  wfi_exec_fail(x, x->opts.continue_on_error || x->run.continue_on_error ? WFI_STOP_NONE
+                                                                          : WFI_STOP_FAILED,
+                "stage %s did not run: %s", id, why);
+  st->state = WFI_STAGE_FINISHING;
+  st->result = WFS_STEP_UPSTREAM_FAILED;
+  x->finishing[x->nfinishing++] = i;
 }
 
 static void activate_fanout(wfi_exec *x, uint32_t i) {
@@ -161,6 +206,13 @@ static void activate(wfi_exec *x, uint32_t i) {
   st->t_start = wfs_now_ms();
   if (!sd->selected) {
     st->unselected = 1;
+    st->has_output = stage_record_status(x, i) == WFS_STEP_SUCCEEDED;
+    if (sd->id[0])
+      wfi_exec_add_event(x, sd->id, WFS_EV_STEP_SKIPPED,
+                         st->has_output ? "not selected (--only, --skip, --to): the stages "
+                                          "that need it use its recorded output"
+                                        : "not selected (--only, --skip, --to), and no "
+                                          "output of it is recorded");
     stage_done(x, i, WFS_STEP_SKIPPED);
     return;
   }
@@ -182,19 +234,17 @@ static void activate_ready(wfi_exec *x) {
     struct wfi_rstage *st = &x->st[i];
     if (st->state != WFI_STAGE_WAIT) continue;
     const wfi_stage *sd = &x->plan->stages[i];
-    int ready = 1, blocked = 0;
+    int ready = 1;
+    uint32_t blocked = UINT32_MAX;
     for (uint32_t k = 0; k < sd->nneeds; k++) {
       uint32_t n = sd->needs[k];
       if (x->st[n].state != WFI_STAGE_DONE) ready = 0;
-      else if (!need_ok(x, n)) blocked = 1;
+      else if (blocked == UINT32_MAX && !need_ok(x, n)) blocked = n;
     }
     if (!ready) continue;
-    if (blocked) {
-      st->t_start = wfs_now_ms();
-      stage_done(x, i, WFS_STEP_SKIPPED);
-      continue;
-    }
-    activate(x, i);
+    /* A stage not selected does not run anyway: what it needs does not matter. */
+    if (blocked != UINT32_MAX && sd->selected) upstream_failed(x, i, blocked);
+    else activate(x, i);
   }
 }
 
@@ -314,7 +364,9 @@ static void stop_handles(wfi_exec *x) {
 }
 
 static void kill_running(wfi_exec *x, int reason) {
-  for (struct wfi_rstep *s = x->running; s; s = s->rnext) {
+  struct wfi_rstep *next;
+  for (struct wfi_rstep *s = x->running; s; s = next) {
+    next = s->rnext; /* an activity may end the attempt inside kill */
     if (s->kill_reason) continue;
     s->kill_reason = reason;
     s->job.kill_grace_s = 0.5; /* a stop must be quick even for steps that ignore TERM */
@@ -388,6 +440,10 @@ void wfi_exec_drive(wfi_exec *x, int flush_ok) {
     } else {
       drop_parked(x);
       cancel_retries(x);
+      /* Fail fast: once a step failed for good (without --continue-on-error) the run's
+       * outcome is known; steps in flight are killed and recorded canceled rather than
+       * waited for (a timeout can be long), and a resume runs them again. */
+      if (x->stop_reason == WFI_STOP_FAILED) kill_running(x, WFI_KILL_CANCEL);
     }
     check_stages(x);
     if (x->ndone >= WFI_COMMIT_CAP) x->again = 1;

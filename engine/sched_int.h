@@ -47,6 +47,7 @@ struct wfi_rstep {
   uint32_t tries;         /* attempts in this execution (retry budget) */
   int prev_status;        /* recorded status before this execution's record; -1 none */
   int64_t attempt_start;  /* ms */
+  int start_logged;       /* this attempt's step_started event is recorded */
   uv_timer_t *timer;      /* timeout or retry delay; NULL when unused */
   int kill_reason;
   int outcome;            /* enum wfi_step_outcome */
@@ -58,7 +59,8 @@ struct wfi_rstep {
 struct wfi_rstage {
   int state;
   int result;             /* wfs_step_status once finished */
-  int unselected;
+  int unselected;         /* not selected (--only, --skip, --to) */
+  int has_output;         /* unselected: its record is succeeded, so its output is there */
   wfi_items *it;
   int exhausted;
   uint64_t source_hash;
@@ -72,7 +74,7 @@ struct wfi_rstage {
   int record_prev;        /* previous status of the stage record, -1 none */
   int truncated;          /* stopped before all its items ran */
   int items_failed;       /* its items could not all be read or were refused */
-  char *error;            /* why (malloc'd), for the stage's record */
+  char *error;            /* why it failed or did not run (malloc'd), for its record */
   int64_t next_at_us;     /* the stage's rate: earliest next start */
   uint64_t nitems;        /* a fan-out's items in all, when nitems_known */
   int nitems_known;

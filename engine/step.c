@@ -270,6 +270,7 @@ void wfi_step_start(wfi_exec *x, struct wfi_rstep *s) {
   s->attempt++;
   s->tries++;
   s->attempt_start = wfs_now_ms();
+  s->start_logged = 0;
   s->outcome = WFI_OUT_NONE;
   s->kill_reason = 0;
   free(s->res.output);
@@ -409,7 +410,15 @@ static void on_job_done(wfi_job *job, wfi_result *res) {
     s->res.ok = 0;
     s->res.retryable = 1;
   }
-  if (s->kill_reason == WFI_KILL_CANCEL) s->outcome = WFI_OUT_CANCELED;
+  if (s->kill_reason == WFI_KILL_CANCEL) {
+    /* Whatever the process said as it was killed, what stopped it is the run's error. */
+    char msg[sizeof x->err + 32];
+    snprintf(msg, sizeof msg, "killed as the run stopped: %s", x->err[0] ? x->err : "canceled");
+    free(s->res.error);
+    s->res.error = wfs_strdup(msg);
+    s->res.ok = 0;
+    s->outcome = WFI_OUT_CANCELED;
+  }
   else if (s->kill_reason == WFI_KILL_SHUTDOWN) s->outcome = WFI_OUT_DROPPED;
   else if (s->res.ok) s->outcome = WFI_OUT_SUCCEEDED;
   else if (!x->stop_reason && wfi_retry_allowed(&sd->retry, s->tries, &s->res)) {

@@ -250,7 +250,9 @@ int wfi_run_create(wfs_env *env, const wfi_run_spec *spec, char *id_out, wfi_lea
 
 enum wfi_claim_flags {
   WFI_CLAIM_CANCELED = 1,  /* a canceled run may be continued */
-  WFI_CLAIM_TAKEOVER = 2   /* take the run even from a live owner (resume --force) */
+  WFI_CLAIM_TAKEOVER = 2,  /* take the run even from a live owner (resume --force) */
+  WFI_CLAIM_RELOAD = 4     /* with `restart`: only its definition and params replace the
+                              recorded ones, as a resume (resume --reload) */
 };
 
 /* The owner a claim found: on WF_EBUSY the live one; on success the one taken over from. */
@@ -264,7 +266,9 @@ typedef struct wfi_claim_info {
  * the new epoch's byte until wfi_lease_release. With `restart` (start --start-from on an
  * existing run) the generation is bumped and the spec's definition (when given),
  * selection, window and params replace the recorded ones; a finished run may then be
- * restarted. info may be NULL.
+ * restarted. With WFI_CLAIM_RELOAD the claim is a resume (no new generation, a succeeded
+ * run refused) that records the spec's definition and params instead of the old ones:
+ * memoization then decides, step by step, what runs again. info may be NULL.
  * Errors: WF_ENOTFOUND; WF_EBUSY (live owner, see info); WF_ESTATE (finished and not
  * restart; or canceled without WFI_CLAIM_CANCELED). */
 int wfi_run_claim(wfs_env *env, const char *run_id, const wfi_run_spec *restart, int flags,

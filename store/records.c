@@ -12,6 +12,9 @@
 /* Element counts of each version, the version element included. */
 enum { RUN_FIELDS = 30, STEP_FIELDS = 15, EVENT_FIELDS = 8 };
 enum { RUN_FIELDS_V1 = 29, STEP_FIELDS_V1 = 14 };
+/* Step statuses a run record counted before upstream_failed (schema 2); the one added
+ * reads as 0 from those. */
+enum { RUN_COUNTS_V2 = 6 };
 
 /* A step record starts with what wfs_step_peek needs; this many bytes always hold
  * the array header, version, status, input hash and generation. */
@@ -261,8 +264,8 @@ int wfs_run_decode(const uint8_t *buf, size_t len, wfs_run *out) {
   TRY(rd_fixed_str(&r, out->owner.boot_id, sizeof out->owner.boot_id));
   TRY(rd_u32(&r, &out->generation));
   TRY(wfm_read_array(&r, &counts));
-  if (counts != WFS_STEP_NSTATUS) TRY(WF_ECORRUPT);
-  for (int i = 0; i < WFS_STEP_NSTATUS; i++) TRY(wfm_read_uint(&r, &out->counts[i]));
+  if (counts != WFS_STEP_NSTATUS && counts != RUN_COUNTS_V2) TRY(WF_ECORRUPT);
+  for (uint32_t i = 0; i < counts; i++) TRY(wfm_read_uint(&r, &out->counts[i]));
   TRY(wfm_read_uint(&r, &out->event_seq));
   TRY(wfm_read_str_opt(&r, &out->error));
   TRY(wfm_read_str_opt(&r, &out->forked_from));

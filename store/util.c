@@ -33,13 +33,13 @@ static const char *const run_names[WFS_RUN_NSTATUS] = {
   "pending", "running", "succeeded", "failed", "degraded", "canceled", "interrupted"};
 
 static const char *const step_names[WFS_STEP_NSTATUS] = {
-  "pending", "running", "succeeded", "failed", "skipped", "canceled"};
+  "pending", "running", "succeeded", "failed", "skipped", "canceled", "upstream_failed"};
 
 static const char *const event_names[] = {
   NULL, "run_started", "run_resumed", "run_finished", "run_cancel_requested",
   "run_interrupted", "generation", "step_started", "step_succeeded", "step_failed",
   "step_retry", "step_timed_out", "step_canceled", "step_skipped", "step_input_changed",
-  "step_superseded"};
+  "step_superseded", "step_interrupted", "step_upstream_failed"};
 
 const char *wfs_run_status_name(int status) {
   return status >= 0 && status < WFS_RUN_NSTATUS ? run_names[status] : "?";

@@ -25,7 +25,8 @@
 
 #include "wf/wf.h"
 
-#define WFS_SCHEMA_VERSION 2     /* 2: run records carry the owner epoch (records.c) */
+#define WFS_SCHEMA_VERSION 3     /* 2: run records carry the owner epoch; 3: steps may be
+                                    upstream_failed, and run records count them (records.c) */
 #define WFS_COMPRESS_MIN 1024
 #define WFS_MAX_KEY 511         /* LMDB's key limit */
 #define WFS_MAX_ID WF_MAX_RUN_ID       /* run ids */
@@ -52,6 +53,7 @@ enum wfs_step_status {
   WFS_STEP_FAILED = WF_STEP_FAILED,
   WFS_STEP_SKIPPED = WF_STEP_SKIPPED,
   WFS_STEP_CANCELED = WF_STEP_CANCELED,
+  WFS_STEP_UPSTREAM_FAILED = WF_STEP_UPSTREAM_FAILED,
   WFS_STEP_NSTATUS = WF_STEP_NSTATUS,
   WFS_STEP_UNREADABLE = WF_STEP_UNREADABLE /* never stored: a record wfs_steps_scan could
                                                not decode */
@@ -195,7 +197,9 @@ enum wfs_event_type {
   WFS_EV_STEP_CANCELED = WF_EV_STEP_CANCELED,
   WFS_EV_STEP_SKIPPED = WF_EV_STEP_SKIPPED,
   WFS_EV_STEP_INPUT_CHANGED = WF_EV_STEP_INPUT_CHANGED,
-  WFS_EV_STEP_SUPERSEDED = WF_EV_STEP_SUPERSEDED
+  WFS_EV_STEP_SUPERSEDED = WF_EV_STEP_SUPERSEDED,
+  WFS_EV_STEP_INTERRUPTED = WF_EV_STEP_INTERRUPTED,
+  WFS_EV_STEP_UPSTREAM_FAILED = WF_EV_STEP_UPSTREAM_FAILED
 };
 const char *wfs_event_type_name(int type);
 

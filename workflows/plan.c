@@ -175,6 +175,39 @@ void wfw_plan_free(wfw_plan *plan) {
   free(p);
 }
 
+/* Whether stage `id` of run `run_id` is recorded as succeeded: 1, 0, or an error. */
+static int recorded_ok(wf_store *st, const char *run_id, const char *id) {
+  wf_step_info *s = NULL;
+  if (!st || !run_id) return 0;
+  int rc = wf_step_info_get(st, run_id, id, &s);
+  int ok = rc == 0 && s->status == WF_STEP_SUCCEEDED;
+  wf_step_info_free(s);
+  return rc == 0 || rc == WF_ENOTFOUND ? ok : rc;
+}
+
+int wfw_plan_check_inputs(const wfw_plan *p, wf_store *st, const char *run_id, wfw_err *err) {
+  if (err) err->msg[0] = '\0';
+  for (uint32_t i = 0; i < p->nstages; i++) {
+    const wfi_stage *s = &p->stages[i];
+    for (uint32_t k = 0; s->selected && k < s->nneeds; k++) {
+      const wfi_stage *n = &p->stages[s->needs[k]];
+      if (n->selected) continue;
+      int ok = recorded_ok(st, run_id, n->id);
+      if (ok < 0) return ok;
+      if (ok) continue;
+      if (!run_id)
+        return wfw_fail(err, "stage %s needs stage %s, which --only/--skip leaves out, and a new "
+                        "run has no output of %s to use: run %s too, or reuse the output an "
+                        "earlier run recorded (--run-id RUN --start-from %s)",
+                        s->id, n->id, n->id, n->id, s->id);
+      return wfw_fail(err, "stage %s needs stage %s, which --only/--skip leaves out, and run %s "
+                      "has no succeeded output of %s to reuse: run %s too (leave it out of "
+                      "--skip, or add it to --only)", s->id, n->id, run_id, n->id, n->id);
+    }
+  }
+  return 0;
+}
+
 uint32_t wfw_plan_nstages(const wfw_plan *p) { return p->nstages; }
 
 void wfw_plan_stage(const wfw_plan *p, uint32_t i, wfw_plan_stage_info *out) {

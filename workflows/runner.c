@@ -43,6 +43,24 @@ int wfw_run_restart(wf_store *st, const wfw_def *d, const wfw_run_opts *o, wf_ru
   return rc ? rc : wfi_run_adopt(st, o->run_id, &lease, out);
 }
 
+int wfw_run_reload(wf_store *st, const wfw_def *d, const char *run_id, const uint8_t *params,
+                   size_t params_len, unsigned flags, wf_run **out, wf_owner *owner) {
+  if (!run_id || (flags & ~(unsigned)(WF_RESUME_CANCELED | WF_RESUME_FORCE))) return WF_EINVAL;
+  wfi_run_spec spec = {0};
+  spec.workflow = wfw_def_name(d);
+  spec.def_path = wfw_def_path(d);
+  spec.def_text = wfw_def_text(d);
+  spec.params = params;
+  spec.params_len = params_len;
+  int cf = WFI_CLAIM_RELOAD | (flags & WF_RESUME_CANCELED ? WFI_CLAIM_CANCELED : 0) |
+           (flags & WF_RESUME_FORCE ? WFI_CLAIM_TAKEOVER : 0);
+  wfi_lease lease = WFI_LEASE_INIT;
+  wfi_claim_info info;
+  int rc = wfi_run_claim(wfi_store_env(st), run_id, &spec, cf, &lease, &info);
+  if (owner) wfi_owner_describe(&info.owner, info.heartbeat, info.alive, owner);
+  return rc ? rc : wfi_run_adopt(st, run_id, &lease, out);
+}
+
 int wfw_run_execute(wf_run *run, const wfw_plan *p, const wfw_exec_opts *o, int *final_status,
                     wf_owner *taken_by) {
   wfi_exec_opts opts = {0};

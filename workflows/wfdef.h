@@ -113,6 +113,12 @@ int wfw_validate(wfw_plan *plan, const char *run_id, int restart, wfw_err *err,
  * Without it, ./.wf is assumed, as wf_store_open does with NULL. */
 int wfw_plan_set_home(wfw_plan *p, const char *home);
 
+/* Whether every stage the plan runs has the inputs it needs: a stage it leaves out
+ * (--only, --skip) that a stage it runs needs must have a recorded output to reuse, in
+ * run `run_id` of st (both NULL for a new run). WF_EINVAL with err naming both stages and
+ * what to do; the store's errors otherwise. */
+int wfw_plan_check_inputs(const wfw_plan *p, wf_store *st, const char *run_id, wfw_err *err);
+
 /* A stage of a plan, for `start --dry-run` and progress. */
 typedef struct wfw_plan_stage_info {
   const char *id;              /* valid while the plan is */
@@ -147,6 +153,14 @@ int wfw_run_create(wf_store *st, const wfw_def *d, const wfw_run_opts *o, wf_run
  * Errors: as wf_run_resume (but WF_ESTATE). */
 int wfw_run_restart(wf_store *st, const wfw_def *d, const wfw_run_opts *o, wf_run **out,
                     wf_owner *owner);
+
+/* Resume run `run_id` as wf_run_resume does (flags: WF_RESUME_*), recording d and params
+ * (bound against d) as its definition instead of the recorded ones (resume --reload): no
+ * new generation; a recorded step whose input under d is not the recorded one runs
+ * again, the others are reused. The caller checks that d is a definition of the run's
+ * workflow. Errors: as wf_run_resume. */
+int wfw_run_reload(wf_store *st, const wfw_def *d, const char *run_id, const uint8_t *params,
+                   size_t params_len, unsigned flags, wf_run **out, wf_owner *owner);
 
 /* What an execution reports as it goes: the engine's progress reports (wfi_progress:
  * type, stage and stage_id, fanout, step_key, status as a wf_step_status, memoized,

@@ -87,7 +87,7 @@ assert_contains "$log" other
 run_json nl2
 assert_json "$SCRATCH/run.json" '.status == "degraded" and (.error | contains("key \"b\\nc\""))'
 assert_json "$SCRATCH/run.json" '.steps[] | select(.key == "work") | .status == "failed" and (.error | contains("key \"b\\nc\""))'
-assert_json "$SCRATCH/run.json" '[.steps[] | select(.key == "after")] | length == 0'
+assert_json "$SCRATCH/run.json" '.steps[] | select(.key == "after") | .status == "upstream_failed"'
 
 # ---- 8. NUL characters ----------------------------------------------------------------
 note "an output with \\u0000 fails its attempt and is not recorded cut short"

@@ -222,6 +222,40 @@ static void test_run_round_trip(void **state) {
   wfs_run_clear(NULL);
 }
 
+/* A run record of schema 2 counts six step statuses (no upstream_failed): still read, the
+ * seventh count 0. */
+static void test_run_counts_v2(void **state) {
+  (void)state;
+  wfs_run r, back;
+  uint8_t *buf, *mp, *old;
+  size_t len, mplen, oldlen;
+  full_run(&r);
+  for (int i = 0; i < WFS_STEP_NSTATUS; i++) r.counts[i] = (uint64_t)i + 1;
+  r.counts[WFS_STEP_UPSTREAM_FAILED] = 0;
+  assert_wf_ok(wfs_run_encode(&r, &buf, &len));
+  assert_wf_ok(wfs_envelope_unwrap(buf, len, &mp, &mplen));
+  static const uint8_t seven[] = {0x97, 1, 2, 3, 4, 5, 6, 0};
+  uint8_t *at = NULL;
+  for (size_t i = 0; !at && i + sizeof seven <= mplen; i++)
+    if (memcmp(mp + i, seven, sizeof seven) == 0) at = mp + i;
+  assert_non_null(at);
+  at[0] = 0x96;
+  memmove(at + 7, at + 8, mplen - (size_t)(at + 8 - mp));
+  assert_wf_ok(wfs_envelope_wrap(mp, mplen - 1, &old, &oldlen));
+  assert_wf_ok(wfs_run_decode(old, oldlen, &back));
+  assert_run_eq(&r, &back);
+  wfs_run_clear(&back);
+  /* Five counts, or eight, are neither version's. */
+  at[0] = 0x95;
+  free(old);
+  assert_wf_ok(wfs_envelope_wrap(mp, mplen - 1, &old, &oldlen));
+  assert_wf_err(wfs_run_decode(old, oldlen, &back), WF_ECORRUPT);
+  free(old);
+  free(mp);
+  free(buf);
+  wfs_run_clear(&r);
+}
+
 static void test_step_round_trip(void **state) {
   (void)state;
   wfs_step s, back;
@@ -497,7 +531,8 @@ static void test_helpers(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_run_round_trip),   cmocka_unit_test(test_step_round_trip),
+    cmocka_unit_test(test_run_round_trip),   cmocka_unit_test(test_run_counts_v2),
+    cmocka_unit_test(test_step_round_trip),
     cmocka_unit_test(test_event_round_trip), cmocka_unit_test(test_bad_shapes),
     cmocka_unit_test(test_envelope),         cmocka_unit_test(test_helpers),
     cmocka_unit_test(test_trailing_value),

@@ -588,8 +588,10 @@ static void test_events(void **state) {
   wfs_event e = {0};
   wfs_txn t;
   open_store(f);
-  for (int run = 0; run < 2; run++) {
-    for (uint64_t seq = 0; seq < 300; seq++) {
+  /* Interleaved: the events of r1 go at the end of the database (appended), those of r
+   * before them (put where they belong). */
+  for (uint64_t seq = 0; seq < 300; seq++) {
+    for (int run = 1; run >= 0; run--) {
       e.run_id = run ? "r1" : "r";
       e.seq = seq;
       e.type = WFS_EV_STEP_STARTED;
@@ -597,6 +599,13 @@ static void test_events(void **state) {
       assert_wf_ok(wfs_write(f->env, put_event_fn, &e));
     }
   }
+  /* Never over another event: not at the end, nor in the middle. */
+  e.run_id = "r1";
+  e.seq = 299;
+  assert_wf_err(wfs_write(f->env, put_event_fn, &e), WF_ESTATE);
+  e.run_id = "r";
+  e.seq = 7;
+  assert_wf_err(wfs_write(f->env, put_event_fn, &e), WF_ESTATE);
   assert_wf_ok(wfs_read_begin(f->env, &t));
   seen s = {.n = 0};
   assert_wf_ok(wfs_events_scan(&t, "r", 250, collect_event, &s));

@@ -90,8 +90,8 @@ enum wf_run_status {
 };
 #define WF_RUN_NSTATUS 7
 
-/* Statuses of a step. WF_STEP_UNREADABLE is never recorded: it marks a step whose record
- * cannot be decoded (a damaged store) in a listing. */
+/* Statuses of a step. WF_STEP_UNREADABLE is never recorded (it lies above every recorded
+ * status): it marks a step whose record cannot be decoded (a damaged store) in a listing. */
 enum wf_step_status {
   WF_STEP_PENDING = 0,
   WF_STEP_RUNNING = 1,
@@ -99,27 +99,37 @@ enum wf_step_status {
   WF_STEP_FAILED = 3,
   WF_STEP_SKIPPED = 4,
   WF_STEP_CANCELED = 5,
-  WF_STEP_UNREADABLE = 7
+  WF_STEP_UPSTREAM_FAILED = 6, /* not run: a stage it needs failed, or has no output */
+  WF_STEP_UNREADABLE = 15
 };
-#define WF_STEP_NSTATUS 6 /* recorded statuses: 0 .. WF_STEP_NSTATUS-1 */
+#define WF_STEP_NSTATUS 7 /* recorded statuses: 0 .. WF_STEP_NSTATUS-1 */
 
-/* What the events of a run's history record. */
+/* What the events of a run's history record. Run events have no step key and attempt 0;
+ * step events name the step, and those of an attempt its number. */
 enum wf_event_type {
-  WF_EV_RUN_STARTED = 1,
-  WF_EV_RUN_RESUMED,       /* detail: how, when taken over from a live owner */
-  WF_EV_RUN_FINISHED,      /* detail: the final status */
+  WF_EV_RUN_STARTED = 1,   /* detail: the workflow */
+  WF_EV_RUN_RESUMED,       /* detail: by whom, what the run was, how it was taken over */
+  WF_EV_RUN_FINISHED,      /* detail: the final status, or the run's error */
   WF_EV_RUN_CANCEL_REQUESTED,
-  WF_EV_RUN_INTERRUPTED,
-  WF_EV_GENERATION,        /* stages are executed again (start --start-from) */
-  WF_EV_STEP_STARTED,
+  WF_EV_RUN_INTERRUPTED,   /* detail: why (the signal, the store error) */
+  WF_EV_GENERATION,        /* stages are executed again (start --start-from); detail:
+                              "generation N" */
+  WF_EV_STEP_STARTED,      /* an attempt began (its time); recorded with the first group
+                              commit after it, at the latest with its end */
   WF_EV_STEP_SUCCEEDED,
   WF_EV_STEP_FAILED,       /* detail: the error */
   WF_EV_STEP_RETRY,        /* detail: the next attempt and its delay */
-  WF_EV_STEP_TIMED_OUT,
-  WF_EV_STEP_CANCELED,
-  WF_EV_STEP_SKIPPED,
+  WF_EV_STEP_TIMED_OUT,    /* detail: the error */
+  WF_EV_STEP_CANCELED,     /* detail: who or what stopped it */
+  WF_EV_STEP_SKIPPED,      /* a stage not selected (--only, --skip, --to); detail: what
+                              its dependants use */
   WF_EV_STEP_INPUT_CHANGED, /* a recorded step runs again: its input is not the recorded one */
-  WF_EV_STEP_SUPERSEDED
+  WF_EV_STEP_SUPERSEDED,   /* a recorded step runs again: its stage runs again in a newer
+                              generation */
+  WF_EV_STEP_INTERRUPTED,  /* an attempt was killed when its run stopped (a signal): not
+                              recorded, it runs again on resume; detail: why */
+  WF_EV_STEP_UPSTREAM_FAILED /* a stage was not run: a stage it needs failed or has no
+                              output; detail: which */
 };
 
 /* Names: "running", "succeeded", ...; "step_failed", ...; "?" for a value out of range.
