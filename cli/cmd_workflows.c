@@ -4,16 +4,6 @@
 
 #include "cli.h"
 
-static const char list_usage[] =
-    "usage: wf list [-o table|json|ids]\n"
-    "\n"
-    "Workflows that 'wf start <name>' finds: those in ./workflows/ and the bundled ones.\n";
-
-static const char describe_usage[] =
-    "usage: wf describe <workflow> [-o table|json]\n"
-    "\n"
-    "A workflow's parameters (type, default, whether required) and its stages.\n";
-
 struct list_ctx {
   cli_ctx *cli;
   cJSON *json;
@@ -41,7 +31,7 @@ int cmd_list(cli_ctx *cli, int argc, char **argv) {
   cli_args a;
   int code = cli_parse(cli, "list", argc, argv, cli_no_opts, &a);
   if (code) return code;
-  if (a.help) return fputs(list_usage, stdout), EXIT_OK;
+  if (a.help) return cli_help_command(stdout, "list");
   if (a.npos) return cli_fail(EXIT_USAGE, "list takes no arguments");
   struct list_ctx c = {cli, cli->format == FMT_JSON ? cJSON_CreateArray() : NULL, 0};
   wfw_list(list_cb, &c);
@@ -54,7 +44,7 @@ int cmd_describe(cli_ctx *cli, int argc, char **argv) {
   cli_args a;
   int code = cli_parse(cli, "describe", argc, argv, cli_no_opts, &a);
   if (code) return code;
-  if (a.help) return fputs(describe_usage, stdout), EXIT_OK;
+  if (a.help) return cli_help_command(stdout, "describe");
   if (a.npos != 1) return cli_fail(EXIT_USAGE, "describe needs one workflow (see 'wf list')");
   wfw_err err = {{0}};
   char path[4096];
