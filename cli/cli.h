@@ -88,7 +88,7 @@ enum { O_PARAM = 0, O_RUN_ID, O_START_FROM, O_ONLY, O_SKIP, O_TO, O_DRY, O_WINDO
        O_DETACH, O_ALL, O_HISTORY, O_STATUS, O_WORKFLOW, O_SINCE, O_LIMIT, O_NOWAIT, O_STEP,
        O_FOLLOW, O_FORCE, O_TAIL, O_NOPTS };
 extern const cli_opt cli_start_opts[], cli_resume_opts[], cli_show_opts[], cli_list_opts[],
-    cli_cancel_opts[], cli_logs_opts[], cli_no_opts[];
+    cli_cancel_opts[], cli_logs_opts[], cli_doctor_opts[], cli_no_opts[];
 
 /* A parsed command line: options by id (value or "1"), repeated ones (-p) collected,
  * and the positional arguments. */
@@ -189,5 +189,6 @@ int cmd_list(cli_ctx *cli, int argc, char **argv);
 int cmd_describe(cli_ctx *cli, int argc, char **argv);
 int cmd_help(cli_ctx *cli, int argc, char **argv);
 int cmd_completion(cli_ctx *cli, int argc, char **argv);
+int cmd_doctor(cli_ctx *cli, int argc, char **argv);
 
 #endif

@@ -342,6 +342,27 @@ static int start_args(struct start *s) {
   return 0;
 }
 
+/* The environment variables the definition declares ("env") are set: else exit 2, naming
+ * each that is not, before anything is recorded. */
+static int start_env(const struct start *s) {
+  if (!wfw_def_env_missing(s->def)) return 0;
+  char names[1024] = "";
+  size_t n = 0;
+  int count = 0;
+  for (uint32_t i = 0; i < wfw_def_nenv(s->def); i++) {
+    const char *v = getenv(wfw_def_env(s->def, i));
+    if (v && v[0]) continue;
+    int k = snprintf(names + n, sizeof names - n, "%s%s", count ? ", " : "", wfw_def_env(s->def, i));
+    if (k > 0 && (size_t)k < sizeof names - n) n += (size_t)k;
+    count++;
+  }
+  return cli_fail(EXIT_USAGE,
+                  "workflow %s needs the environment variable%s %s, which %s not set (or "
+                  "empty): set %s (export NAME=...) and start again; nothing was recorded",
+                  wfw_def_name(s->def), count == 1 ? "" : "s", names, count == 1 ? "is" : "are",
+                  count == 1 ? "it" : "them");
+}
+
 /* The run --run-id names, looked at (read-only) before anything is written: whether
  * this start may use it, and its params that -p does not give again; a dry run also
  * counts what it has recorded, stage by stage. */
@@ -454,7 +475,8 @@ int cmd_start(cli_ctx *cli, int argc, char **argv) {
   int code = cli_parse(cli, "start", argc, argv, cli_start_opts, &s.a);
   if (code) return code;
   if (s.a.help) return cli_help_command(stdout, "start");
-  if ((code = start_args(&s)) == 0 && (code = start_inspect(cli, &s)) == 0 &&
+  if ((code = start_args(&s)) == 0 && (code = start_env(&s)) == 0 &&
+      (code = start_inspect(cli, &s)) == 0 &&
       (code = start_plan(cli, &s)) == 0) {
     if (s.a.val[O_DRY])
       print_dry_run(s.def, s.plan, s.existing, s.recorded);

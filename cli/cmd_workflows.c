@@ -71,6 +71,9 @@ int cmd_describe(cli_ctx *cli, int argc, char **argv) {
       cJSON_AddStringToObject(po, "description", p.description ? p.description : "");
       cJSON_AddItemToArray(ps, po);
     }
+    cJSON *env = cJSON_AddArrayToObject(o, "env");
+    for (uint32_t i = 0; i < wfw_def_nenv(d); i++)
+      cJSON_AddItemToArray(env, cJSON_CreateString(wfw_def_env(d, i)));
     cJSON *ss = cJSON_AddArrayToObject(o, "stages");
     for (uint32_t i = 0; i < ns; i++) {
       wfw_stage_info s;
@@ -96,6 +99,13 @@ int cmd_describe(cli_ctx *cli, int argc, char **argv) {
       printf("  %-20s %-7s %s%s%s  %s\n", p.name, p.type, p.required ? "required" : "optional",
              p.default_json ? ", default " : "", p.default_json ? p.default_json : "",
              p.description ? p.description : "");
+    }
+    if (wfw_def_nenv(d)) {
+      printf("\nenvironment (must be set for a run):\n ");
+      for (uint32_t i = 0; i < wfw_def_nenv(d); i++)
+        printf(" %s%s", wfw_def_env(d, i), getenv(wfw_def_env(d, i)) && getenv(wfw_def_env(d, i))[0]
+                                              ? "" : " (not set)");
+      printf("\n");
     }
     printf("\nstages:\n");
     for (uint32_t i = 0; i < ns; i++) {

@@ -21,8 +21,9 @@ const cli_command cli_commands[] = {
      "start a run of a workflow (bundled name or JSON file)",
      "Start a run of <workflow>: a bundled name (see 'wf list'), a name under ./workflows/,\n"
      "or a path to a JSON definition. Prints progress; exits with the run's outcome.\n"
-     "Parameters are checked against their constraints, and the definition's \"validate\"\n"
-     "stages run, before the run is created: a start they refuse exits 2, recording nothing.",
+     "Parameters are checked against their constraints, the environment variables the\n"
+     "definition declares (\"env\") must be set, and the definition's \"validate\" stages\n"
+     "run, before the run is created: a start they refuse exits 2, recording nothing.",
      CLI_C_WORKFLOWS},
     {"resume", cmd_resume, cli_resume_opts, "<run-id>|--all", "<run-id> | --all [options]",
      "continue an interrupted or failed run",
@@ -59,7 +60,19 @@ const cli_command cli_commands[] = {
      NULL},
     {"describe", cmd_describe, cli_no_opts, "<workflow>", "<workflow> [-o table|json]",
      "a workflow's parameters and stages",
-     "A workflow's parameters (type, default, whether required) and its stages.",
+     "A workflow's parameters (type, default, whether required), the environment variables\n"
+     "it needs and its stages.",
+     CLI_C_WORKFLOWS},
+    {"doctor", cmd_doctor, cli_doctor_opts, "[<workflow>]",
+     "[<workflow> [-p KEY=VALUE]...] [-o table|json]",
+     "check the store, or what a workflow needs, before a run",
+     "Check what a run needs and what can go wrong before it does, and say what to do about\n"
+     "each problem: the store in use is readable and writable, its schema, the free disk\n"
+     "space beside its size, its reader slots (and those of dead processes), the limit of\n"
+     "open files, interrupted runs waiting for 'wf resume --all', and run folders or logs\n"
+     "left without a run. With <workflow>, also: the programs its stages run are found\n"
+     "(on PATH), the environment variables it declares are set, and its parameters.\n"
+     "Exit 0 when nothing is wrong, 1 when a problem was found.",
      CLI_C_WORKFLOWS},
     {"help", cmd_help, cli_no_opts, "[<command>]", "[<command>]",
      "help for wf or for a command", "Print the help of wf, or of <command>.", CLI_C_COMMANDS},

@@ -73,6 +73,12 @@ const cli_opt cli_logs_opts[] = {
      "the output goes away, e.g. | head", NULL},
     END};
 
+const cli_opt cli_doctor_opts[] = {
+    {"param", 'p', 1, O_PARAM, "KEY=VALUE",
+     "with WORKFLOW: a parameter as 'wf start' would be given it\n"
+     "(repeatable); the parameters are checked as a start checks them", NULL},
+    END};
+
 const cli_opt cli_no_opts[] = {END};
 
 /* The options of wf itself (parsed by main.c and cli_parse, not through this table; it is
