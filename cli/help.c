@@ -39,6 +39,7 @@ static void opt_left(const cli_opt *o, char *buf, size_t cap) {
 
 /* The lines of text, each after the first indented by `indent` spaces. */
 static void indented(FILE *out, const char *text, int indent) {
+  if (!*text) fputc('\n', out);
   for (const char *p = text; *p;) {
     const char *nl = strchr(p, '\n');
     size_t n = nl ? (size_t)(nl - p) : strlen(p);
@@ -56,7 +57,7 @@ static void print_opts(FILE *out, const cli_opt *opts, int width) {
       fprintf(out, "  %s\n%*s", left, width + 2, "");
     else
       fprintf(out, "  %-*s", width, left);
-    indented(out, o->help, width + 2);
+    indented(out, o->help ? o->help : "", width + 2);
   }
 }
 
@@ -133,7 +134,7 @@ static void roff_opts(FILE *out, const cli_opt *opts) {
       fputs("\\fP", out);
     }
     fputc('\n', out);
-    roff_lines(out, o->help);
+    roff_lines(out, o->help ? o->help : "");
   }
 }
 
