@@ -32,20 +32,63 @@ typedef struct cli_ctx {
   int color;              /* tty, NO_COLOR unset and TERM not dumb */
 } cli_ctx;
 
-/* Options of one subcommand. `arg` 1: takes a value. */
+/* Options of one subcommand (the tables of opts.c). `arg` 1: takes a value. */
 typedef struct cli_opt {
   const char *name;       /* long name without "--" */
   char short_name;        /* 0 for none */
   int arg;
   int id;
+  const char *value;      /* the value's name in help: "ID", "N"; NULL: "VALUE" */
+  const char *help;       /* lines as --help prints them, '\n' between them */
+  const char *complete;   /* what completes the value: a CLI_C_* below, or words
+                             separated by spaces; NULL: nothing */
 } cli_opt;
+
+/* What completes a value or an operand, besides a list of words. */
+#define CLI_C_RUNS "@runs"           /* run ids: wf list-runs -o ids --limit 0 */
+#define CLI_C_WORKFLOWS "@workflows" /* workflow names (wf list -o ids), and files */
+#define CLI_C_FILES "@files"
+#define CLI_C_DIRS "@dirs"
+#define CLI_C_COMMANDS "@commands"   /* the commands of cli_commands */
+
+/* A subcommand: everything `wf --help`, `wf help`, `wf CMD --help`, the completion
+ * scripts and the manual page wf(1) say of it, and the function that runs it. The table
+ * is cli_commands (commands.c); see there for how to add one. */
+typedef struct cli_command {
+  const char *name;
+  int (*fn)(struct cli_ctx *cli, int argc, char **argv);
+  const cli_opt *opts;    /* its table in opts.c */
+  const char *args;       /* its operands as the list of commands shows them: "<run-id>" */
+  const char *synopsis;   /* what follows "usage: wf NAME " */
+  const char *summary;    /* one line for the list of commands, at most 52 columns */
+  const char *help;       /* what it does: lines as --help prints them ('\n' between them,
+                             at most 88 columns), paragraphs apart by an empty line */
+  const char *operands;   /* what completes its operands (as cli_opt.complete) */
+} cli_command;
+extern const cli_command cli_commands[]; /* ends with a NULL name */
+extern const cli_opt cli_global_opts[];
+#define CLI_BEFORE (-2) /* cli_global_opts id: an option given only before the command */
+/* The command named `name`, or NULL. */
+const cli_command *cli_command_find(const char *name);
+/* The command whose name is closest to the mistyped `name` (a few edits away), or NULL. */
+const cli_command *cli_command_suggest(const char *name);
+/* How many single-character edits (insert, delete, replace, swap two neighbours) turn a
+ * into b. */
+int cli_edit_distance(const char *a, const char *b);
+
+/* Print `wf --help` / `wf NAME --help` (an unknown NAME: "unknown command"); return
+ * EXIT_OK (EXIT_USAGE for an unknown name). */
+int cli_help_main(FILE *out);
+int cli_help_command(FILE *out, const char *name);
+/* Print the manual page wf(1) in roff; EXIT_OK. */
+int cli_man_page(FILE *out);
 
 /* Option ids of the subcommands' tables (opts.c); 0 is the repeatable -p. */
 enum { O_PARAM = 0, O_RUN_ID, O_START_FROM, O_ONLY, O_SKIP, O_TO, O_DRY, O_WINDOW, O_COE,
        O_DETACH, O_ALL, O_HISTORY, O_STATUS, O_WORKFLOW, O_SINCE, O_LIMIT, O_NOWAIT, O_STEP,
        O_FOLLOW, O_FORCE, O_TAIL, O_WATCH, O_RELOAD, O_NOPTS };
 extern const cli_opt cli_start_opts[], cli_resume_opts[], cli_show_opts[], cli_list_opts[],
-    cli_cancel_opts[], cli_logs_opts[], cli_no_opts[];
+    cli_cancel_opts[], cli_logs_opts[], cli_doctor_opts[], cli_no_opts[];
 
 /* A parsed command line: options by id (value or "1"), repeated ones (-p) collected,
  * and the positional arguments. */
@@ -220,5 +263,8 @@ int cmd_logs(cli_ctx *cli, int argc, char **argv);
 int cmd_list(cli_ctx *cli, int argc, char **argv);
 int cmd_describe(cli_ctx *cli, int argc, char **argv);
 int cmd_explain(cli_ctx *cli, int argc, char **argv);
+int cmd_help(cli_ctx *cli, int argc, char **argv);
+int cmd_completion(cli_ctx *cli, int argc, char **argv);
+int cmd_doctor(cli_ctx *cli, int argc, char **argv);
 
 #endif

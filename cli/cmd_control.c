@@ -3,16 +3,6 @@
 
 #include "cli.h"
 
-static const char cancel_usage[] =
-    "usage: wf cancel-run <run-id> [--no-wait]\n"
-    "\n"
-    "Stop a run. The process executing it notices within a second, kills the process\n"
-    "groups of steps in flight and records the run as canceled. A run no process is\n"
-    "executing is marked canceled at once. 'wf resume <run-id>' continues it later.\n"
-    "\n"
-    "options:\n"
-    "  --no-wait             return once the request is recorded\n";
-
 /* Read run id into *r, freeing what *r held; *r is NULL when it cannot be read. */
 static int reread(wf_store *st, const char *id, wf_run_info **r) {
   wf_run_info_free(*r);
@@ -29,7 +19,7 @@ int cmd_cancel_run(cli_ctx *cli, int argc, char **argv) {
   cli_args a;
   int code = cli_parse(cli, "cancel-run", argc, argv, cli_cancel_opts, &a);
   if (code) return code;
-  if (a.help) return fputs(cancel_usage, stdout), EXIT_OK;
+  if (a.help) return cli_help_command(stdout, "cancel-run");
   if ((code = cli_check_format(cli, "cancel-run", CLI_TAKES(FMT_TABLE)))) return code;
   if (a.npos != 1) return cli_fail(EXIT_USAGE, "cancel-run needs one run id");
   if (wf_run_id_check(a.pos[0]) != 0)

@@ -7,15 +7,6 @@
 
 #include "cli.h"
 
-static const char explain_usage[] =
-    "usage: wf explain <run-id> <step-key> [-o table|json]\n"
-    "\n"
-    "Why a step ran again or was reused, from the run's recorded history: its input\n"
-    "changed, a later generation (--start-from), it was in flight when its owner died,\n"
-    "it was killed when the run stopped, it failed or was canceled before, or it was\n"
-    "recorded and reused. Prints each execution of the run and what the step did in it.\n"
-    "The step key is as 'wf show-run' lists it: <stage> or <stage>/<item key>.\n";
-
 /* How an execution left the step, and so why the next one ran it again. */
 enum left {
   LEFT_NONE,          /* no event of it: it had not run (or its start was lost) */
@@ -322,7 +313,7 @@ int cmd_explain(cli_ctx *cli, int argc, char **argv) {
   cli_args a;
   int code = cli_parse(cli, "explain", argc, argv, cli_no_opts, &a);
   if (code) return code;
-  if (a.help) return fputs(explain_usage, stdout), EXIT_OK;
+  if (a.help) return cli_help_command(stdout, "explain");
   if (a.npos != 2) return cli_fail(EXIT_USAGE, "explain needs a run id and a step key (see "
                                                "'wf explain --help')");
   if ((code = cli_check_format(cli, "explain", CLI_TAKES(FMT_TABLE) | CLI_TAKES(FMT_JSON))))

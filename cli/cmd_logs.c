@@ -13,23 +13,6 @@
 #include "cli.h"
 #include "logtail.h"
 
-static const char logs_usage[] =
-    "usage: wf logs <run-id> [--step KEY|STAGE] [--tail N] [--follow]\n"
-    "\n"
-    "Print what the run's steps wrote to stderr (one log per step, every attempt), each\n"
-    "under a line '==> KEY <=='. A run started with --detach also has a log of its own\n"
-    "(its progress and messages, logs/<run-id>/.wf.log in the store's home): it comes\n"
-    "first, under '==> run <run-id> <=='. When no step wrote anything, it says so on stderr.\n"
-    "\n"
-    "options:\n"
-    "  --step KEY            only this step (a key as 'wf show-run' lists it)\n"
-    "  --step STAGE          only the steps of this stage: STAGE and every STAGE/<item>\n"
-    "  --tail N              only the last N lines of each log (with --follow: then what\n"
-    "                        is added)\n"
-    "  -f, --follow          keep printing as the logs grow, until the run stops; each\n"
-    "                        line is printed once, whole. Stops (exit 0) when what reads\n"
-    "                        the output goes away, e.g. | head\n";
-
 #define POLL_MS 200
 #define OWNER_EXIT_MS 5000 /* the longest wait for a detached owner's last lines */
 
@@ -140,7 +123,7 @@ int cmd_logs(cli_ctx *cli, int argc, char **argv) {
   cli_args a;
   int code = cli_parse(cli, "logs", argc, argv, cli_logs_opts, &a);
   if (code) return code;
-  if (a.help) return fputs(logs_usage, stdout), EXIT_OK;
+  if (a.help) return cli_help_command(stdout, "logs");
   if ((code = cli_check_format(cli, "logs", CLI_TAKES(FMT_TABLE)))) return code;
   if (a.npos != 1) return cli_fail(EXIT_USAGE, "logs needs one run id");
   const char *id = a.pos[0], *step = a.val[O_STEP];

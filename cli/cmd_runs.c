@@ -4,38 +4,6 @@
 
 #include "cli.h"
 
-static const char show_usage[] =
-    "usage: wf show-run <run-id> [--history | --watch] [-o table|json]\n"
-    "\n"
-    "A run's status, parameters and where its files are; its stages in definition order,\n"
-    "each with its status and steps done/total; then its steps in the same order: status,\n"
-    "attempts, duration and error, those in flight as running with how long they have run\n"
-    "so far. -o json adds step outputs.\n"
-    "\n"
-    "options:\n"
-    "  --history             also every recorded event (attempts, retries, timeouts)\n"
-    "  -w, --watch           follow the run until it ends, as 'wf start' shows it: a line\n"
-    "                        per stage as it ends, failures and retries, and on a terminal\n"
-    "                        a live line (elapsed time, steps done/total, time left, the\n"
-    "                        longest-running steps); then its outcome. Without a terminal\n"
-    "                        only the plain lines. Ctrl-C stops watching (exit 0); the run\n"
-    "                        goes on\n";
-
-static const char list_usage[] =
-    "usage: wf list-runs [--status S] [--workflow W] [--since T] [--limit N] [-o table|json|ids]\n"
-    "\n"
-    "Runs, newest first. STEPS is how far each got: its steps done out of its total,\n"
-    "\"5/29\"; \"5/≥9\" while a fan-out's list is not known yet (at least 9); \"5/?\" when\n"
-    "the run has no progress report (made by an older wf or through the C API).\n"
-    "\n"
-    "options:\n"
-    "  --status S            pending, running, succeeded, failed, degraded, canceled or\n"
-    "                        interrupted (running, but its process is gone)\n"
-    "  --workflow W          runs of workflow W only\n"
-    "  --since T             created at or after T: YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS] (UTC),\n"
-    "                        or an age such as 30m, 12h, 7d\n"
-    "  --limit N             at most N runs (default 100; 0 for all)\n";
-
 struct table_ctx {
   int any;
   int unreadable;
@@ -214,7 +182,7 @@ int cmd_show_run(cli_ctx *cli, int argc, char **argv) {
   cli_args a;
   int code = cli_parse(cli, "show-run", argc, argv, cli_show_opts, &a);
   if (code) return code;
-  if (a.help) return fputs(show_usage, stdout), EXIT_OK;
+  if (a.help) return cli_help_command(stdout, "show-run");
   if (a.npos != 1) return cli_fail(EXIT_USAGE, "show-run needs one run id (see 'wf list-runs')");
   if (wf_run_id_check(a.pos[0]) != 0)
     return cli_bad_id("run id", a.pos[0]);
@@ -298,7 +266,7 @@ int cmd_list_runs(cli_ctx *cli, int argc, char **argv) {
   cli_args a;
   int code = cli_parse(cli, "list-runs", argc, argv, cli_list_opts, &a);
   if (code) return code;
-  if (a.help) return fputs(list_usage, stdout), EXIT_OK;
+  if (a.help) return cli_help_command(stdout, "list-runs");
   if (a.npos) return cli_fail(EXIT_USAGE, "list-runs takes no arguments (did you mean --status?)");
   struct list_ctx c = {cli, 0, NULL, 0};
   wf_run_filter f = {0};

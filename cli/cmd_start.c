@@ -10,52 +10,6 @@
 
 #include "cli.h"
 
-static const char start_usage[] =
-    "usage: wf start <workflow> [options]\n"
-    "\n"
-    "Start a run of <workflow>: a bundled name (see 'wf list'), a name under ./workflows/,\n"
-    "or a path to a JSON definition. Prints progress; exits with the run's outcome.\n"
-    "Parameters are checked against their constraints, and the definition's \"validate\"\n"
-    "stages run, before the run is created: a start they refuse exits 2, recording nothing.\n"
-    "\n"
-    "options:\n"
-    "  --run-id ID           id of the run (default run_<date>-<time>); an existing run is\n"
-    "                        refused unless --start-from is given\n"
-    "  -p, --param KEY=VALUE a workflow parameter (repeatable)\n"
-    "  --start-from STAGE    with --run-id of an existing run: keep its recorded results\n"
-    "                        before STAGE, execute STAGE and everything after it again\n"
-    "  --only S1,S2          run only these stages; those they need and leave out must\n"
-    "                        have recorded outputs (--run-id), else the start is refused\n"
-    "  --skip S1,S2          do not run these stages (the same rule)\n"
-    "  --to STAGE            run STAGE and the stages it needs, nothing after\n"
-    "  --dry-run             validate and print what would run, with --run-id of an\n"
-    "                        existing run what it recorded and would reuse; write nothing\n"
-    "  --window N            steps in flight at once for the run (default 8)\n"
-    "  --continue-on-error   keep going past failed steps: other steps keep their retries,\n"
-    "                        stages that need a failed one are not run (upstream_failed);\n"
-    "                        the run ends degraded (exit 4). Without it the first step that\n"
-    "                        fails for good stops the run: steps in flight are killed and\n"
-    "                        recorded canceled\n"
-    "  --detach              run in the background; print the run id and exit\n";
-
-static const char resume_usage[] =
-    "usage: wf resume <run-id> | --all [options]\n"
-    "\n"
-    "Continue a run that was interrupted (its process died or was stopped), failed or\n"
-    "canceled. Recorded steps are not executed again; failed and unfinished ones are.\n"
-    "It runs the definition recorded when the run started, with its params and stages.\n"
-    "A run still owned by a live process is refused, unless --force is given.\n"
-    "\n"
-    "options:\n"
-    "  --all                 resume every interrupted run, one after another\n"
-    "  --window N            steps in flight at once (default: the run's)\n"
-    "  --force               take the run over even from a live owner that is stuck\n"
-    "                        (stopped, a paused container); steps it had in flight may\n"
-    "                        still finish, then it stops and records nothing more\n"
-    "  --reload              run the definition file as it is now instead of the one the\n"
-    "                        run recorded (a resume warns when they differ): steps whose\n"
-    "                        input changed run again, the others are reused\n";
-
 static int parse_window(const char *v, uint32_t *out) {
   *out = 0;
   if (!v) return 0;
@@ -371,6 +325,27 @@ static int start_args(struct start *s) {
   return 0;
 }
 
+/* The environment variables the definition declares ("env") are set: else exit 2, naming
+ * each that is not, before anything is recorded. */
+static int start_env(const struct start *s) {
+  if (!wfw_def_env_missing(s->def)) return 0;
+  char names[1024] = "";
+  size_t n = 0;
+  int count = 0;
+  for (uint32_t i = 0; i < wfw_def_nenv(s->def); i++) {
+    const char *v = getenv(wfw_def_env(s->def, i));
+    if (v && v[0]) continue;
+    int k = snprintf(names + n, sizeof names - n, "%s%s", count ? ", " : "", wfw_def_env(s->def, i));
+    if (k > 0 && (size_t)k < sizeof names - n) n += (size_t)k;
+    count++;
+  }
+  return cli_fail(EXIT_USAGE,
+                  "workflow %s needs the environment variable%s %s, which %s not set (or "
+                  "empty): set %s (export NAME=...) and start again; nothing was recorded",
+                  wfw_def_name(s->def), count == 1 ? "" : "s", names, count == 1 ? "is" : "are",
+                  count == 1 ? "it" : "them");
+}
+
 /* The run --run-id names, looked at (read-only) before anything is written: whether
  * this start may use it, and its params that -p does not give again; a dry run also
  * counts what it has recorded, stage by stage. */
@@ -500,8 +475,9 @@ int cmd_start(cli_ctx *cli, int argc, char **argv) {
   struct start s = {0};
   int code = cli_parse(cli, "start", argc, argv, cli_start_opts, &s.a);
   if (code) return code;
-  if (s.a.help) return fputs(start_usage, stdout), EXIT_OK;
-  if ((code = start_args(&s)) == 0 && (code = start_inspect(cli, &s)) == 0 &&
+  if (s.a.help) return cli_help_command(stdout, "start");
+  if ((code = start_args(&s)) == 0 && (code = start_env(&s)) == 0 &&
+      (code = start_inspect(cli, &s)) == 0 &&
       (code = start_plan(cli, &s)) == 0) {
     if (s.a.val[O_DRY])
       print_dry_run(s.def, s.plan, s.existing, s.recorded);
@@ -692,7 +668,7 @@ int cmd_resume(cli_ctx *cli, int argc, char **argv) {
   cli_args a;
   int code = cli_parse(cli, "resume", argc, argv, cli_resume_opts, &a);
   if (code) return code;
-  if (a.help) return fputs(resume_usage, stdout), EXIT_OK;
+  if (a.help) return cli_help_command(stdout, "resume");
   uint32_t window;
   if (parse_window(a.val[O_WINDOW], &window)) return EXIT_USAGE;
   if ((a.npos == 1) == (a.val[O_ALL] != NULL))

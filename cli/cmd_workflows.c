@@ -4,16 +4,6 @@
 
 #include "cli.h"
 
-static const char list_usage[] =
-    "usage: wf list [-o table|json|ids]\n"
-    "\n"
-    "Workflows that 'wf start <name>' finds: those in ./workflows/ and the bundled ones.\n";
-
-static const char describe_usage[] =
-    "usage: wf describe <workflow> [-o table|json]\n"
-    "\n"
-    "A workflow's parameters (type, default, whether required) and its stages.\n";
-
 struct list_ctx {
   cli_ctx *cli;
   cJSON *json;
@@ -42,7 +32,7 @@ int cmd_list(cli_ctx *cli, int argc, char **argv) {
   cli_args a;
   int code = cli_parse(cli, "list", argc, argv, cli_no_opts, &a);
   if (code) return code;
-  if (a.help) return fputs(list_usage, stdout), EXIT_OK;
+  if (a.help) return cli_help_command(stdout, "list");
   if (a.npos) return cli_fail(EXIT_USAGE, "list takes no arguments");
   struct list_ctx c = {cli, cli->format == FMT_JSON ? cJSON_CreateArray() : NULL, 0};
   wfw_list(list_cb, &c);
@@ -55,7 +45,7 @@ int cmd_describe(cli_ctx *cli, int argc, char **argv) {
   cli_args a;
   int code = cli_parse(cli, "describe", argc, argv, cli_no_opts, &a);
   if (code) return code;
-  if (a.help) return fputs(describe_usage, stdout), EXIT_OK;
+  if (a.help) return cli_help_command(stdout, "describe");
   if (a.npos != 1) return cli_fail(EXIT_USAGE, "describe needs one workflow (see 'wf list')");
   if ((code = cli_check_format(cli, "describe", CLI_TAKES(FMT_TABLE) | CLI_TAKES(FMT_JSON))))
     return code;
@@ -84,6 +74,9 @@ int cmd_describe(cli_ctx *cli, int argc, char **argv) {
       cJSON_AddStringToObject(po, "description", p.description ? p.description : "");
       cJSON_AddItemToArray(ps, po);
     }
+    cJSON *env = cJSON_AddArrayToObject(o, "env");
+    for (uint32_t i = 0; i < wfw_def_nenv(d); i++)
+      cJSON_AddItemToArray(env, cJSON_CreateString(wfw_def_env(d, i)));
     cJSON *ss = cJSON_AddArrayToObject(o, "stages");
     for (uint32_t i = 0; i < ns; i++) {
       wfw_stage_info s;
@@ -111,6 +104,13 @@ int cmd_describe(cli_ctx *cli, int argc, char **argv) {
       printf("%-7s %s%s%s  %s\n", p.type, p.required ? "required" : "optional",
              p.default_json ? ", default " : "", p.default_json ? p.default_json : "",
              p.description ? p.description : "");
+    }
+    if (wfw_def_nenv(d)) {
+      printf("\nenvironment (must be set for a run):\n ");
+      for (uint32_t i = 0; i < wfw_def_nenv(d); i++)
+        printf(" %s%s", wfw_def_env(d, i), getenv(wfw_def_env(d, i)) && getenv(wfw_def_env(d, i))[0]
+                                              ? "" : " (not set)");
+      printf("\n");
     }
     printf("\nstages:\n");
     for (uint32_t i = 0; i < ns; i++) {

@@ -1,4 +1,4 @@
-/* main.c — the wf command: global options, dispatch to subcommands, exit codes. */
+/* main.c — the wf command: global options, dispatch to the subcommands of commands.c. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,46 +7,6 @@
 #include <unistd.h>
 
 #include "cli.h"
-
-static const char usage[] =
-    "usage: wf [--home DIR] [-o table|json|ids] <command> [options]\n"
-    "\n"
-    "Durable workflow runs: every step's result is recorded the moment it completes,\n"
-    "so a run that crashed, was killed or was canceled continues where it stopped.\n"
-    "\n"
-    "commands:\n"
-    "  start <workflow>        start a run of a workflow (bundled name or JSON file)\n"
-    "  resume <run-id>|--all   continue an interrupted or failed run\n"
-    "  show-run <run-id>       a run's status, steps and (--history) events\n"
-    "  list-runs               runs, newest first (--status, --workflow, --since, --limit)\n"
-    "  cancel-run <run-id>     stop a run; its owner stops within a second\n"
-    "  logs <run-id>           what its steps wrote to stderr (--step, --tail, --follow)\n"
-    "  list                    workflows that can be started by name\n"
-    "  describe <workflow>     a workflow's parameters and stages\n"
-    "  explain <run-id> <step> why a step ran again or was reused, from the history\n"
-    "\n"
-    "global options (before or after the command):\n"
-    "  --home DIR              the store (default $WF_HOME, else ./.wf)\n"
-    "  -o, --output FORMAT     table, json or ids\n"
-    "  -h, --help              help for wf or for a command\n"
-    "  --version               print the version\n"
-    "\n"
-    "exit codes: 0 succeeded, 1 run failed or canceled, 2 usage or definition error,\n"
-    "3 not found, 4 degraded (--continue-on-error with failures), 5 store error,\n"
-    "6 the run was taken over by another process, 130 interrupted by a signal (the run\n"
-    "stays resumable).\n"
-    "Run 'wf <command> --help' for a command's options.\n";
-
-struct command {
-  const char *name;
-  int (*fn)(cli_ctx *, int, char **);
-};
-
-static const struct command commands[] = {
-    {"start", cmd_start},         {"resume", cmd_resume},       {"show-run", cmd_show_run},
-    {"list-runs", cmd_list_runs}, {"cancel-run", cmd_cancel_run}, {"logs", cmd_logs},
-    {"list", cmd_list},           {"describe", cmd_describe},     {"explain", cmd_explain},
-};
 
 /* Steps hold descriptors (pipes, logs) while they run: take every open file the hard
  * limit allows rather than the soft one, often 1024 or less. The engine still holds
@@ -86,10 +46,8 @@ int main(int argc, char **argv) {
       printf("wf %s\n", WF_VERSION_STRING);
       return EXIT_OK;
     }
-    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-      fputs(usage, stdout);
-      return EXIT_OK;
-    }
+    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) return cli_help_main(stdout);
+    if (strcmp(a, "--man") == 0) return cli_man_page(stdout);
     if (a[0] == '-') {
       fprintf(stderr, "wf: unknown option %s before the command (see 'wf --help')\n", a);
       return EXIT_USAGE;
@@ -98,22 +56,27 @@ int main(int argc, char **argv) {
     break;
   }
   if (cmd_at < 0) {
-    fputs(usage, stderr);
+    cli_help_main(stderr);
     return EXIT_USAGE;
   }
-  for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++) {
-    if (strcmp(argv[cmd_at], commands[k].name) != 0) continue;
-    /* Hand the command every argument but its name; globals are parsed there. */
-    char **rest = calloc((size_t)argc, sizeof *rest);
-    if (!rest) return EXIT_STORE;
-    int n = 0;
-    for (int i = 1; i < argc; i++)
-      if (i != cmd_at) rest[n++] = argv[i];
-    int code = commands[k].fn(&cli, n, rest);
-    free(rest);
-    return code;
+  const cli_command *c = cli_command_find(argv[cmd_at]);
+  if (!c) {
+    const cli_command *s = cli_command_suggest(argv[cmd_at]);
+    if (s)
+      fprintf(stderr, "wf: unknown command \"%s\": did you mean %s? (run 'wf help' for the "
+                      "commands)\n", argv[cmd_at], s->name);
+    else
+      fprintf(stderr, "wf: unknown command \"%s\" (run 'wf help' for the commands)\n",
+              argv[cmd_at]);
+    return EXIT_USAGE;
   }
-  fprintf(stderr, "wf: unknown command \"%s\" (run 'wf --help' for the commands)\n",
-          argv[cmd_at]);
-  return EXIT_USAGE;
+  /* Hand the command every argument but its name; globals are parsed there. */
+  char **rest = calloc((size_t)argc, sizeof *rest);
+  if (!rest) return EXIT_STORE;
+  int n = 0;
+  for (int i = 1; i < argc; i++)
+    if (i != cmd_at) rest[n++] = argv[i];
+  int code = c->fn(&cli, n, rest);
+  free(rest);
+  return code;
 }

@@ -1,21 +1,109 @@
-/* opts.c — the option table of every subcommand, in one place so the commands and the
- * command-line fuzz target parse with the same tables. Ids: cli.h. */
+/* opts.c — the option table of every subcommand, in one place so that the commands, the
+ * command-line fuzz target, `--help`, `wf help`, the completion scripts and the manual
+ * page wf(1) all read the same tables (the commands themselves: commands.c). Ids: cli.h.
+ *
+ * An option: its long name, short letter (or 0), whether it takes a value, its id, the
+ * name of its value in help ("ID", "N"), its help (lines as --help prints them, '\n'
+ * between them, at most 56 columns each) and what completes its value (CLI_C_* of cli.h,
+ * or words separated by spaces; NULL: nothing). */
 #include "cli.h"
 
+#define END {NULL, 0, 0, 0, NULL, NULL, NULL}
+
 const cli_opt cli_start_opts[] = {
-    {"param", 'p', 1, O_PARAM}, {"run-id", 0, 1, O_RUN_ID}, {"start-from", 0, 1, O_START_FROM},
-    {"only", 0, 1, O_ONLY},     {"skip", 0, 1, O_SKIP},     {"to", 0, 1, O_TO},
-    {"dry-run", 0, 0, O_DRY},   {"window", 0, 1, O_WINDOW}, {"continue-on-error", 0, 0, O_COE},
-    {"detach", 0, 0, O_DETACH}, {NULL, 0, 0, 0}};
-const cli_opt cli_resume_opts[] = {{"all", 0, 0, O_ALL}, {"window", 0, 1, O_WINDOW},
-                                   {"force", 0, 0, O_FORCE}, {"reload", 0, 0, O_RELOAD},
-                                   {NULL, 0, 0, 0}};
-const cli_opt cli_show_opts[] = {{"history", 0, 0, O_HISTORY}, {"watch", 'w', 0, O_WATCH},
-                                 {NULL, 0, 0, 0}};
-const cli_opt cli_list_opts[] = {{"status", 0, 1, O_STATUS}, {"workflow", 0, 1, O_WORKFLOW},
-                                 {"since", 0, 1, O_SINCE},   {"limit", 0, 1, O_LIMIT},
-                                 {NULL, 0, 0, 0}};
-const cli_opt cli_cancel_opts[] = {{"no-wait", 0, 0, O_NOWAIT}, {NULL, 0, 0, 0}};
-const cli_opt cli_logs_opts[] = {{"step", 0, 1, O_STEP}, {"follow", 'f', 0, O_FOLLOW},
-                                 {"tail", 0, 1, O_TAIL}, {NULL, 0, 0, 0}};
-const cli_opt cli_no_opts[] = {{NULL, 0, 0, 0}};
+    {"run-id", 0, 1, O_RUN_ID, "ID",
+     "id of the run (default run_<date>-<time>); an existing run is\n"
+     "refused unless --start-from is given", CLI_C_RUNS},
+    {"param", 'p', 1, O_PARAM, "KEY=VALUE", "a workflow parameter (repeatable)", NULL},
+    {"start-from", 0, 1, O_START_FROM, "STAGE",
+     "with --run-id of an existing run: keep its recorded results\n"
+     "before STAGE, execute STAGE and everything after it again", NULL},
+    {"only", 0, 1, O_ONLY, "S1,S2",
+     "run only these stages; those they need and leave out must\n"
+     "have recorded outputs (--run-id), else the start is refused", NULL},
+    {"skip", 0, 1, O_SKIP, "S1,S2", "do not run these stages (the same rule)", NULL},
+    {"to", 0, 1, O_TO, "STAGE", "run STAGE and the stages it needs, nothing after", NULL},
+    {"dry-run", 0, 0, O_DRY, NULL,
+     "validate and print what would run, with --run-id of an\n"
+     "existing run what it recorded and would reuse; write nothing", NULL},
+    {"window", 0, 1, O_WINDOW, "N", "steps in flight at once for the run (default 8)", NULL},
+    {"continue-on-error", 0, 0, O_COE, NULL,
+     "keep going past failed steps: other steps keep their retries,\n"
+     "stages that need a failed one are not run (upstream_failed);\n"
+     "the run ends degraded (exit 4). Without it the first step that\n"
+     "fails for good stops the run: steps in flight are killed and\n"
+     "recorded canceled", NULL},
+    {"detach", 0, 0, O_DETACH, NULL, "run in the background; print the run id and exit", NULL},
+    END};
+
+const cli_opt cli_resume_opts[] = {
+    {"all", 0, 0, O_ALL, NULL, "resume every interrupted run, one after another", NULL},
+    {"window", 0, 1, O_WINDOW, "N", "steps in flight at once (default: the run's)", NULL},
+    {"force", 0, 0, O_FORCE, NULL,
+     "take the run over even from a live owner that is stuck\n"
+     "(stopped, a paused container); steps it had in flight may\n"
+     "still finish, then it stops and records nothing more", NULL},
+    {"reload", 0, 0, O_RELOAD, NULL,
+     "run the definition file as it is now instead of the one the\n"
+     "run recorded (a resume warns when they differ): steps whose\n"
+     "input changed run again, the others are reused", NULL},
+    END};
+
+const cli_opt cli_show_opts[] = {
+    {"history", 0, 0, O_HISTORY, NULL,
+     "also every recorded event (attempts, retries, timeouts)", NULL},
+    {"watch", 'w', 0, O_WATCH, NULL,
+     "follow the run until it ends, as 'wf start' shows it: a line\n"
+     "per stage as it ends, failures and retries, and on a terminal\n"
+     "a live line (elapsed time, steps done/total, time left, the\n"
+     "longest-running steps); then its outcome. Without a terminal\n"
+     "only the plain lines. Ctrl-C stops watching (exit 0); the run\n"
+     "goes on", NULL},
+    END};
+
+const cli_opt cli_list_opts[] = {
+    {"status", 0, 1, O_STATUS, "S",
+     "pending, running, succeeded, failed, degraded, canceled or\n"
+     "interrupted (running, but its process is gone)",
+     "pending running succeeded failed degraded canceled interrupted"},
+    {"workflow", 0, 1, O_WORKFLOW, "W", "runs of workflow W only", CLI_C_WORKFLOWS},
+    {"since", 0, 1, O_SINCE, "T",
+     "created at or after T: YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS] (UTC),\n"
+     "or an age such as 30m, 12h, 7d", NULL},
+    {"limit", 0, 1, O_LIMIT, "N", "at most N runs (default 100; 0 for all)", NULL},
+    END};
+
+const cli_opt cli_cancel_opts[] = {
+    {"no-wait", 0, 0, O_NOWAIT, NULL, "return once the request is recorded", NULL},
+    END};
+
+const cli_opt cli_logs_opts[] = {
+    {"step", 0, 1, O_STEP, "KEY|STAGE",
+     "only this step (a key as 'wf show-run' lists it), or the\n"
+     "steps of this stage: STAGE and every STAGE/<item>", NULL},
+    {"tail", 0, 1, O_TAIL, "N",
+     "only the last N lines of each log (with --follow: then what\n"
+     "is added)", NULL},
+    {"follow", 'f', 0, O_FOLLOW, NULL,
+     "keep printing as the logs grow, until the run stops; each\n"
+     "line is printed once, whole. Stops (exit 0) when what reads\n"
+     "the output goes away, e.g. | head", NULL},
+    END};
+
+const cli_opt cli_doctor_opts[] = {
+    {"param", 'p', 1, O_PARAM, "KEY=VALUE",
+     "with WORKFLOW: a parameter as 'wf start' would be given it\n"
+     "(repeatable); the parameters are checked as a start checks them", NULL},
+    END};
+
+const cli_opt cli_no_opts[] = {END};
+
+/* The options of wf itself (parsed by main.c and cli_parse, not through this table; it is
+ * for help, completion and the manual). Id CLI_BEFORE: only before the command. */
+const cli_opt cli_global_opts[] = {
+    {"home", 0, 1, -1, "DIR", "the store (default $WF_HOME, else ./.wf)", CLI_C_DIRS},
+    {"output", 'o', 1, -1, "FORMAT", "table, json or ids", "table json ids"},
+    {"help", 'h', 0, -1, NULL, "help for wf or for a command", NULL},
+    {"version", 0, 0, CLI_BEFORE, NULL, "print the version", NULL},
+    {"man", 0, 0, CLI_BEFORE, NULL, "print the manual page wf(1) (roff)", NULL},
+    END};

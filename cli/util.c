@@ -53,6 +53,26 @@ int cli_exit_for(int rc) {
   }
 }
 
+int cli_edit_distance(const char *a, const char *b) {
+  enum { CAP = 64 };
+  size_t n = strlen(a), m = strlen(b);
+  if (n >= CAP || m >= CAP) return CAP;
+  int d[CAP][CAP];
+  for (size_t i = 0; i <= n; i++) d[i][0] = (int)i;
+  for (size_t j = 0; j <= m; j++) d[0][j] = (int)j;
+  for (size_t i = 1; i <= n; i++)
+    for (size_t j = 1; j <= m; j++) {
+      int best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+      if (d[i - 1][j] + 1 < best) best = d[i - 1][j] + 1;
+      if (d[i][j - 1] + 1 < best) best = d[i][j - 1] + 1;
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+          d[i - 2][j - 2] + 1 < best)
+        best = d[i - 2][j - 2] + 1;
+      d[i][j] = best;
+    }
+  return d[n][m];
+}
+
 static int set_format(cli_ctx *cli, const char *v) {
   if (strcmp(v, "table") == 0) cli->format = FMT_TABLE;
   else if (strcmp(v, "json") == 0) cli->format = FMT_JSON;
@@ -110,8 +130,15 @@ int cli_parse(cli_ctx *cli, const char *cmd, int argc, char **argv, const cli_op
       for (const cli_opt *p = opts; p && p->name; p++)
         if (is_long ? strcmp(p->name, name) == 0 : (p->short_name && p->short_name == name[0]))
           o = p;
-      if (!o)
+      if (!o) {
+        const cli_opt *near = NULL;
+        for (const cli_opt *p = opts; p && p->name && is_long; p++)
+          if (cli_edit_distance(name, p->name) <= 2 && strlen(name) > 2) near = p;
+        if (near)
+          return cli_fail(EXIT_USAGE, "%s: unknown option %s: did you mean --%s? (see 'wf %s "
+                                      "--help')", cmd, a, near->name, cmd);
         return cli_fail(EXIT_USAGE, "%s: unknown option %s (see 'wf %s --help')", cmd, a, cmd);
+      }
     }
     int takes = global ? 1 : o->arg;
     if (!takes && value)

@@ -59,6 +59,14 @@ const char *wf_store_home(const wf_store *st) { return wfs_home(st->env); }
 
 wfs_env *wfi_store_env(wf_store *st) { return st->env; }
 
+int wf_store_health_get(wf_store *st, wf_store_health *out) {
+  if (!out) return WF_EINVAL;
+  int rc = wfi_store_check(st);
+  if (rc) return rc;
+  uint64_t cap_mb = st->opts.map_cap_mb ? st->opts.map_cap_mb : WFS_MAP_CAP_MB;
+  return wfs_health_get(st->env, cap_mb << 20, out);
+}
+
 const wf_failure *wf_last_failure(void) { return wfs_last_failure(); }
 
 /* (Re)read the run record. */

@@ -403,7 +403,7 @@ static int open_lmdb(wfs_env *env, const char *dir, size_t filesize, unsigned re
   if ((rc = mdb_env_open(env->env, dir, MDB_NORDAHEAD | MDB_NOTLS, 0600))) return env_err(env, rc);
   if ((rc = check_length(env))) return rc;
   /* Reader slots of crashed processes pin old pages until cleared. */
-  mdb_reader_check(env->env, &dead);
+  if (mdb_reader_check(env->env, &dead) == 0 && dead > 0) env->stale_readers = (unsigned)dead;
   if (mdb_env_get_fd(env->env, &fd) == 0) {
     int fl = fcntl(fd, F_GETFD);
     if (fl < 0 || fcntl(fd, F_SETFD, fl | FD_CLOEXEC) < 0) return wfs__fs_err(dir, NULL, errno);

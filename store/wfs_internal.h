@@ -18,6 +18,7 @@ struct wfs_env {
   size_t mapcap;     /* bytes */
   int fault;         /* WFS__FAULT_* named by $WF_FAULT (test-only, fault.c); 0 = none */
   char *home;
+  unsigned stale_readers; /* reader slots of dead processes cleared when it was opened */
 };
 
 /* Test-only fault injection in wfs_write, driven by $WF_FAULT (fault.c). */

@@ -91,6 +91,14 @@ int wfs_open(const char *home, wfs_env **out);
 void wfs_close(wfs_env *env);
 const char *wfs_home(const wfs_env *env);  /* as given, without trailing slash */
 
+/* What a health check needs to know of the store (wf_store_health_get, wf/wf.h): its
+ * schema, sizes, free disk, reader slots, and whether it and its folders can be written.
+ * Clears the reader slots of dead processes it finds (counted in readers_stale). Errors:
+ * WF_EINVAL (a read transaction of env is open), WF_ECORRUPT (a meta record cannot be
+ * decoded), WF_ESTORE, WF_EREADERS, WF_ENOMEM. */
+typedef wf_store_health wfs_health;
+int wfs_health_get(wfs_env *env, uint64_t map_cap_bytes, wfs_health *out);
+
 /* Open the store when it exists, as wfs_open does (the handle can write); WF_ENOTFOUND,
  * creating nothing, when $home/store/data.mdb does not exist (so read-only commands
  * never create a store). */

@@ -25,6 +25,7 @@ void wfw_def_free(wfw_def *d) {
   for (uint32_t i = 0; d->stages && i < d->nstages; i++) stage_clear(&d->stages[i]);
   free(d->stages);
   free(d->anc);
+  free(d->env);
   cJSON_Delete(d->root);
   free(d->path);
   free(d->dir);
@@ -63,4 +64,29 @@ int wfw_def_stage_index(const wfw_def *d, const char *id) {
   for (uint32_t i = 0; i < d->nstages; i++)
     if (strcmp(d->stages[i].id, id) == 0) return (int)i;
   return -1;
+}
+
+uint32_t wfw_def_nenv(const wfw_def *d) { return d->nenv; }
+const char *wfw_def_env(const wfw_def *d, uint32_t i) { return d->env[i]; }
+
+const char *wfw_def_env_missing(const wfw_def *d) {
+  for (uint32_t i = 0; i < d->nenv; i++) {
+    const char *v = getenv(d->env[i]);
+    if (!v || !v[0]) return d->env[i];
+  }
+  return NULL;
+}
+
+char *wfw_def_stage_program(const wfw_def *d, uint32_t i, int *has_cwd) {
+  const wfw_stage *s = &d->stages[i];
+  *has_cwd = s->has_cwd;
+  if (s->mode == WFW_SHELL) return strdup("sh");
+  if (s->mode != WFW_RUN || !s->argc) return NULL;
+  /* Only ${workflow.dir} is known before a run: a program made of anything else is not. */
+  wfw_ictx c;
+  memset(&c, 0, sizeof c);
+  c.workflow_dir = d->dir;
+  char *prog = NULL;
+  if (wfw_tmpl_eval_str(&s->argv[0], &c, &prog) != 0) return NULL;
+  return prog;
 }

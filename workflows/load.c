@@ -53,9 +53,33 @@ static int load_param(wfw_lctx *c, const cJSON *spec, wfw_param *p) {
   return 0;
 }
 
+/* "env": ["TOGGL_API_TOKEN", ...], the environment variables a run needs. */
+static int load_env(wfw_lctx *c, const cJSON *env) {
+  static const char want[] = "\"env\" must be an array of environment variable names, "
+                             "e.g. [\"API_TOKEN\"]";
+  wfw_def *d = c->d;
+  if (!env) return 0;
+  if (!cJSON_IsArray(env)) return wfw_lfail(c, -1, "%s", want);
+  int n = cJSON_GetArraySize(env);
+  if (n && !(d->env = calloc((size_t)n, sizeof *d->env))) return WF_ENOMEM;
+  for (const cJSON *e = env->child; e; e = e->next) {
+    const char *v = cJSON_IsString(e) ? e->valuestring : NULL;
+    size_t len = v ? strlen(v) : 0;
+    if (!v || !len || len > 128 || strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                             "0123456789_") != len || (v[0] >= '0' && v[0] <= '9'))
+      return wfw_lfail(c, -1, "%s; \"%.64s\" is not one (letters, digits and _, not first a "
+                              "digit)", want, v ? v : wfw_json_type(e));
+    for (uint32_t i = 0; i < d->nenv; i++)
+      if (strcmp(d->env[i], v) == 0) return wfw_lfail(c, -1, "\"env\" names %s twice", v);
+    d->env[d->nenv++] = v;
+  }
+  return 0;
+}
+
 static int load_top(wfw_lctx *c) {
   static const char *const fields[] = {"name",     "version", "description",    "params",
-                                       "defaults", "stages",  "metadata_stage", NULL};
+                                       "defaults", "stages",  "metadata_stage", "env",
+                                       NULL};
   wfw_def *d = c->d;
   const cJSON *r = d->root;
   if (!cJSON_IsObject(r)) return wfw_lfail(c, -1, "expected a JSON object at the top level");
@@ -88,6 +112,7 @@ static int load_top(wfw_lctx *c) {
     for (const cJSON *p = params->child; p; p = p->next, i++)
       if ((rc = wfw_param_constraints(c, p, &d->params[i])) != 0) return rc;
   }
+  if ((rc = load_env(c, cJSON_GetObjectItemCaseSensitive(r, "env"))) != 0) return rc;
   if (defaults && !cJSON_IsObject(defaults))
     return wfw_lfail(c, -1, "\"defaults\" must be an object with \"retry\" and \"timeout_s\"");
   if (!stages)

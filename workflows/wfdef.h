@@ -2,7 +2,7 @@
  * `${...}` interpolation, and turning a definition into an engine plan.
  *
  * Format (JSON):
- *   { "name": str, "version": int, "description": str,
+ *   { "name": str, "version": int, "description": str, "env": [str],
  *     "params": { name: {"type": "string|int|date|bool", "required": bool,
  *                        "default": value, "description": str} },
  *     "defaults": { "retry": {...}, "timeout_s": num },
@@ -54,6 +54,17 @@ const char *wfw_def_name(const wfw_def *d);
 const char *wfw_def_description(const wfw_def *d);   /* "" when none */
 const char *wfw_def_text(const wfw_def *d);          /* the JSON as loaded */
 const char *wfw_def_path(const wfw_def *d);
+
+/* The environment variables a run of d needs (the top-level "env": names), checked by
+ * `wf start` and `wf doctor` before a run: the first one unset or empty, or NULL. */
+uint32_t wfw_def_nenv(const wfw_def *d);
+const char *wfw_def_env(const wfw_def *d, uint32_t i);
+const char *wfw_def_env_missing(const wfw_def *d);
+/* The program stage i starts, for `wf doctor`: a "run" stage's run[0] with
+ * ${workflow.dir} filled in, "sh" for a "shell" stage (malloc'd); NULL for a "uses"
+ * stage, or a program that depends on what only a run knows (params, items, outputs).
+ * *has_cwd: the stage gives a "cwd" (a relative program is found from there). */
+char *wfw_def_stage_program(const wfw_def *d, uint32_t i, int *has_cwd);
 
 /* Introspection for `wf describe` / `--dry-run`. */
 uint32_t wfw_def_nparams(const wfw_def *d);

@@ -146,6 +146,8 @@ struct wfw_def {
   wfw_stage *stages;
   uint32_t nstages;
   uint8_t *anc;                    /* anc[i * nstages + j]: j is an ancestor of i */
+  const char **env;                /* environment variables a run needs ("env") */
+  uint32_t nenv;
 };
 
 /* Validation passes of load.c, in stage.c and graph.c. Messages go to err. */

@@ -38,4 +38,44 @@ check_help describe
 # --help wins over missing arguments.
 ok wf show-run --help
 
+# ---- wf help, and every command's help from the one table ----------------------------------
+# The commands `wf --help` lists: every one has a help of its own, the same from `wf help
+# CMD` as from `wf CMD --help`, and `wf help` is `wf --help`.
+ok wf --help
+cp "$OUT" "$SCRATCH/main_help"
+mapfile -t COMMANDS < <(sed -n '/^commands:$/,/^$/{/^  [a-z]/p}' "$SCRATCH/main_help" | awk '{print $1}')
+((${#COMMANDS[@]} >= 10)) || fail "wf --help lists ${#COMMANDS[@]} commands: ${COMMANDS[*]}"
+for c in help completion; do
+  [[ " ${COMMANDS[*]} " == *" $c "* ]] || fail "wf --help does not list $c"
+done
+ok wf help
+cmp -s "$OUT" "$SCRATCH/main_help" || fail "wf help differs from wf --help"
+for c in "${COMMANDS[@]}"; do
+  ok wf help "$c"
+  cp "$OUT" "$SCRATCH/help_$c"
+  assert_contains "$OUT" "usage: wf $c "
+  ok wf "$c" --help
+  cmp -s "$OUT" "$SCRATCH/help_$c" || fail "wf help $c differs from wf $c --help"
+done
+[[ ! -e $WF_HOME ]] || fail "wf help created the store"
+
+note "a mistyped command or option: what was meant, exit 2"
+expect_exit 2 wf strat demo
+assert_contains "$ERR" 'unknown command "strat": did you mean start?'
+expect_exit 2 wf shwo-run x
+assert_contains "$ERR" "did you mean show-run?"
+expect_exit 2 wf lsit
+assert_contains "$ERR" "did you mean list?"
+expect_exit 2 wf resum
+assert_contains "$ERR" "did you mean resume?"
+expect_exit 2 wf help canel-run
+assert_contains "$ERR" "did you mean cancel-run?"
+expect_exit 2 wf xyzzy
+assert_contains "$ERR" 'unknown command "xyzzy"'
+assert_not_contains "$ERR" "did you mean"
+expect_exit 2 wf start demo --dryrun
+assert_contains "$ERR" "unknown option --dryrun: did you mean --dry-run?"
+expect_exit 2 wf help start logs
+[[ ! -e $WF_HOME ]] || fail "a mistyped command created the store"
+
 note "help ok"

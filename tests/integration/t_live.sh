@@ -52,11 +52,11 @@ less_than "$first" "$last" || fail "the elapsed time does not grow: $first then 
 
 # ---- watch a run another process executes, without a terminal ----------------------------
 touch "$gate"
-start_bg "$SCRATCH/owner.out" start "$DEFS/live.json" --run-id l2 -p gate="$gate" -p hold=5,6 -p bad=6
+start_bg "$SCRATCH/owner.out" start "$DEFS/live.json" --run-id l2 -p gate="$gate" -p hold=6 -p bad=6
 owner=$BG
 # shows ID FILTER: show-run ID -o json passes the jq test FILTER.
 shows() { "$WF" show-run "$1" -o json </dev/null 2>/dev/null | jq -e "$2" >/dev/null 2>&1; }
-wait_for 20 shows l2 '.stages[1].done == 4 and .stages[1].running == 2'
+wait_for 20 shows l2 '.stages[1].done == 5 and .stages[1].running == 1'
 "$WF" show-run l2 --watch </dev/null >"$SCRATCH/watch.out" 2>"$SCRATCH/watch.err" &
 watcher=$!
 BG_PIDS+=("$watcher")

@@ -196,6 +196,33 @@ void wf_store_close(wf_store *st);
  * wf_store_close. Runs keep their files under it: runs/<id>/, logs/<id>/, locks/<id>. */
 const char *wf_store_home(const wf_store *st);
 
+/* What wf_store_health_get finds of a store: what a health check (wf doctor) weighs. */
+typedef struct wf_store_health {
+  uint32_t schema;          /* the schema version recorded in the store */
+  uint32_t schema_current;  /* the version this library writes (it reads 1 up to it) */
+  char created_by[32];      /* the version of wf that created the store, or "" */
+  uint64_t data_bytes;      /* the size of its data file, store/data.mdb */
+  uint64_t used_bytes;      /* of which pages in use */
+  uint64_t map_cap_bytes;   /* the size the data file may grow to (map_cap_mb) */
+  uint64_t disk_free_bytes; /* free to unprivileged users on the file system holding it */
+  unsigned readers_max;     /* reader slots: processes that may have the store open at once */
+  unsigned readers_used;    /* slots taken now, this handle's among them */
+  unsigned readers_stale;   /* slots of processes that died holding them, which this handle
+                               cleared (when it opened the store, and now) */
+  int writable;             /* 1: a write transaction can be begun, the store's files can
+                               be written and files made in its folders; 0: see below */
+  char unwritable[4096];    /* what cannot be written (the first found), or "" */
+  int unwritable_errno;     /* why, as an errno value, or 0 */
+} wf_store_health;
+
+/* Read into *out what a health check needs to know of store st: its schema, sizes, the
+ * free disk space, its reader slots, and whether it can be written (a file is made and
+ * removed in each of its folders; nothing is recorded). Clears the reader slots of dead
+ * processes, as opening a store does.
+ * Errors: WF_EINVAL (a NULL argument; or called from a listing callback), WF_ECORRUPT (a
+ * meta record of the store cannot be decoded), WF_ESTORE, WF_EREADERS, WF_ENOMEM. */
+int wf_store_health_get(wf_store *st, wf_store_health *out);
+
 /* ---- owning a run and executing its steps ------------------------------------------ */
 
 /* Begin run `run_id` of `workflow`, or take over the existing run of that id when its
