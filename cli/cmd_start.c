@@ -31,7 +31,12 @@ static const char start_usage[] =
     "                        existing run what it recorded and would reuse; write nothing\n"
     "  --window N            steps in flight at once for the run (default 8)\n"
     "  --continue-on-error   keep going past failed steps; the run ends degraded (exit 4)\n"
-    "  --detach              run in the background; print the run id and exit\n";
+    "  --detach              run in the background; print the run id and exit\n"
+    "  --run-dir DIR         the run's folder (${run.dir}, $WF_RUN_DIR: its reports and\n"
+    "                        run_metadata.json) instead of <home>/runs/<run id>: a new or\n"
+    "                        empty folder, outside the store; recorded with the run, so\n"
+    "                        resume, show-run, export and deleting the run use it. A\n"
+    "                        folder another run has is refused\n";
 
 static const char resume_usage[] =
     "usage: wf resume <run-id> | --all [options]\n"
@@ -119,6 +124,35 @@ static void print_warnings(const cJSON *warnings, const char *run_id) {
       break;
     }
     if (cJSON_IsString(w)) fprintf(stderr, "wf: warning: %s\n", w->valuestring);
+  }
+}
+
+int cli_run_dir_refused(wf_store *st, const char *run_id, const char *dir, int rc) {
+  char owner[4200] = "", why[8192];
+  if (rc == WF_EBUSY)
+    wf_run_dir_check(st, run_id, dir, NULL, 0, owner, sizeof owner);
+  switch (rc) {
+  case WF_EBUSY:
+    return cli_fail(EXIT_USAGE,
+                    "--run-dir %s: the folder belongs to %s; choose another folder (or delete "
+                    "that run first)%s",
+                    dir, owner[0] ? owner : "another run",
+                    strstr(owner, " of the store at ")
+                        ? "; if that store is gone, remove the folder's .wf-run file"
+                        : "");
+  case WF_EEXIST:
+    return cli_fail(EXIT_USAGE,
+                    "--run-dir %s: the folder holds files and is no run's folder; give a new or "
+                    "empty folder, so that deleting the run never removes files it did not make",
+                    dir);
+  case WF_EINVAL:
+    return cli_fail(EXIT_USAGE,
+                    "--run-dir %s: not a folder a run can have (empty, too long, or inside the "
+                    "store %s, which keeps its own files there); give a folder outside the store",
+                    dir, wf_store_home(st));
+  default:
+    return cli_fail(cli_exit_for(rc), "--run-dir %s: cannot look at the folder: %s", dir,
+                    cli_store_why(rc, why, sizeof why));
   }
 }
 
@@ -387,13 +421,25 @@ static int start_inspect(const cli_ctx *cli, struct start *s) {
   wf_store_opts peek;
   wf_store *st;
   cli_store_opts(WF_STORE_NOCREATE, &peek);
-  if (run_id && wf_store_open_ex(cli->home, &peek, &st) == 0) {
-    if (wf_run_info_get(st, run_id, &s->existing) != 0) s->existing = NULL;
+  const char *run_dir = s->a.val[O_RUN_DIR];
+  int code = 0;
+  if ((run_id || run_dir) && wf_store_open_ex(cli->home, &peek, &st) == 0) {
+    if (run_id && wf_run_info_get(st, run_id, &s->existing) != 0) s->existing = NULL;
     if (s->existing && s->a.val[O_DRY] && (s->recorded = cJSON_CreateObject()))
       wf_steps_list(st, run_id, "", count_recorded, s->recorded);
+    int rc = run_dir && !s->existing ? wf_run_dir_check(st, run_id, run_dir, NULL, 0, NULL, 0)
+                                     : 0;
+    if (rc) code = cli_run_dir_refused(st, run_id, run_dir, rc);
     wf_store_close(st);
   }
+  if (code) return code;
   const wf_run_info *r = s->existing;
+  if (r && run_dir)
+    return cli_fail(EXIT_USAGE,
+                    "run %s exists already, with its folder %s: --run-dir is given when a run is "
+                    "created (to put a run's results elsewhere: wf fork %s --from STAGE "
+                    "--run-dir DIR)",
+                    run_id, r->run_dir, run_id);
   if (!r && start_from)
     return cli_fail(EXIT_NOTFOUND,
                     "no run %s in %s: --start-from executes stages of a run that exists again "
@@ -452,7 +498,11 @@ static int start_claim(const struct start *s, wf_store *st, wf_run **run, const 
     if (rc == WF_EBUSY) return busy(s->run_id, &owner);
   } else {
     *verb = "started";
+    spec.run_dir = a->val[O_RUN_DIR];
     rc = wfw_run_create(st, s->def, &spec, run);
+    if (spec.run_dir && (rc == WF_EBUSY || rc == WF_EEXIST || rc == WF_EINVAL) &&
+        (rc = wf_run_dir_check(st, s->run_id, spec.run_dir, NULL, 0, NULL, 0)) != 0)
+      return cli_run_dir_refused(st, s->run_id, spec.run_dir, rc);
     if (rc == WF_EEXIST)
       return cli_fail(EXIT_USAGE, "run %s was created meanwhile by another process", s->run_id);
   }

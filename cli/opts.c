@@ -6,7 +6,7 @@ const cli_opt cli_start_opts[] = {
     {"param", 'p', 1, O_PARAM}, {"run-id", 0, 1, O_RUN_ID}, {"start-from", 0, 1, O_START_FROM},
     {"only", 0, 1, O_ONLY},     {"skip", 0, 1, O_SKIP},     {"to", 0, 1, O_TO},
     {"dry-run", 0, 0, O_DRY},   {"window", 0, 1, O_WINDOW}, {"continue-on-error", 0, 0, O_COE},
-    {"detach", 0, 0, O_DETACH}, {NULL, 0, 0, 0}};
+    {"detach", 0, 0, O_DETACH}, {"run-dir", 0, 1, O_RUN_DIR}, {NULL, 0, 0, 0}};
 const cli_opt cli_resume_opts[] = {{"all", 0, 0, O_ALL}, {"window", 0, 1, O_WINDOW},
                                    {"force", 0, 0, O_FORCE}, {NULL, 0, 0, 0}};
 const cli_opt cli_show_opts[] = {{"history", 0, 0, O_HISTORY}, {NULL, 0, 0, 0}};
@@ -17,3 +17,8 @@ const cli_opt cli_cancel_opts[] = {{"no-wait", 0, 0, O_NOWAIT}, {NULL, 0, 0, 0}}
 const cli_opt cli_logs_opts[] = {{"step", 0, 1, O_STEP}, {"follow", 'f', 0, O_FOLLOW},
                                  {"tail", 0, 1, O_TAIL}, {NULL, 0, 0, 0}};
 const cli_opt cli_no_opts[] = {{NULL, 0, 0, 0}};
+const cli_opt cli_fork_opts[] = {{"from", 0, 1, O_FROM},       {"run-id", 0, 1, O_RUN_ID},
+                                 {"run-dir", 0, 1, O_RUN_DIR}, {"window", 0, 1, O_WINDOW},
+                                 {NULL, 0, 0, 0}};
+const cli_opt cli_import_opts[] = {{"as", 0, 1, O_AS}, {"run-dir", 0, 1, O_RUN_DIR},
+                                   {NULL, 0, 0, 0}};

@@ -2,6 +2,7 @@
  * it, and asking it to stop. Each is one write transaction, so the check of the current
  * owner and the change are atomic across processes (LMDB serializes writers); the new
  * owner's lock is taken inside it too, so no second claimer can slip in between. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,7 @@ struct create_ctx {
   const wfi_run_spec *spec;
   const char *id;
   wfi_lease *lease;
+  char run_dir[PATH_MAX];
 };
 
 static int create_txn(wfs_txn *t, void *ud) {
@@ -72,6 +74,10 @@ static int create_txn(wfs_txn *t, void *ud) {
   if (!spec.def_text) spec.def_text = "";
   if ((rc = set_str(&r.id, c->id)) != 0 || (rc = set_str(&r.workflow, spec.workflow)) != 0 ||
       (rc = apply_spec(&r, &spec)) != 0)
+    goto out;
+  if (spec.run_dir &&
+      ((rc = wfi_run_dir_take(t, c->id, spec.run_dir, c->run_dir, sizeof c->run_dir)) != 0 ||
+       (rc = set_str(&r.run_dir, c->run_dir)) != 0))
     goto out;
   int64_t now = wfs_now_ms();
   r.status = WFS_RUN_RUNNING;
@@ -109,7 +115,7 @@ static void generate_id(char *out, int attempt) {
 }
 
 int wfi_run_create(wfs_env *env, const wfi_run_spec *spec, char *id_out, wfi_lease *lease) {
-  struct create_ctx c = {spec, NULL, lease};
+  struct create_ctx c = {spec, NULL, lease, ""};
   if (spec->run_id) {
     int rc = wfs_check_run_id(spec->run_id);
     if (rc) return rc;

@@ -331,8 +331,10 @@ typedef struct wf_run_info {
   const char *def_text;    /* its definition as it runs; "" for runs of wf_run_begin */
   const char *def_hash;    /* a digest of def_text */
   uint64_t next_event_seq; /* its events have sequence numbers below this one */
-  const char *run_dir;     /* `home`/runs/<id>: the files its steps write (it may not
-                              exist) */
+  const char *run_dir;     /* the folder of the files its steps write (it may not exist):
+                              the absolute path it was given (wf start --run-dir), else
+                              `home`/runs/<id> */
+  int run_dir_given;       /* 1: run_dir was given when the run was created */
 } wf_run_info;
 
 /* Read run `run_id` into *out, a malloc'd description the caller frees with
@@ -445,6 +447,19 @@ int wf_events_list(wf_store *st, const char *run_id, uint64_t from_seq, wf_event
  * Errors: WF_EINVAL (bad id or key, or the path does not fit in cap). */
 int wf_log_path(const wf_store *st, const char *run_id, const char *key, char *buf,
                 size_t cap);
+
+/* Whether folder `dir` (absolute, or relative to the current folder) may be the folder of
+ * a new run `run_id` (NULL: an id not chosen yet) of this store, as wf start --run-dir
+ * gives it: a folder that does not exist, an empty one, or the folder of a run of this
+ * store that was deleted since. Nothing is created. abs (may be NULL) receives its
+ * absolute path in abs[abscap]; with WF_EBUSY, owner (may be NULL) names the run that has
+ * it in owner[ownercap] ("run X", or "run X of the store at PATH").
+ * Errors: WF_EINVAL (bad id; dir empty, too long, or the store's home or inside it; or
+ * called from a listing callback), WF_EBUSY (it is the folder of another run, of this
+ * store or another), WF_EEXIST (it holds files and is no run's folder); it cannot be
+ * read: WF_EACCES, WF_EIO; the store: WF_EREADERS, WF_ESTORE. */
+int wf_run_dir_check(wf_store *st, const char *run_id, const char *dir, char *abs,
+                     size_t abscap, char *owner, size_t ownercap);
 
 /* ---- controlling runs -------------------------------------------------------------- */
 
