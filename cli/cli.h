@@ -148,6 +148,14 @@ int cmd_fork(cli_ctx *cli, int argc, char **argv);
 int cmd_export(cli_ctx *cli, int argc, char **argv);
 int cmd_import(cli_ctx *cli, int argc, char **argv);
 
+/* Execute an owned run (created or claimed) with its plan, printing progress and the
+ * outcome; verb says what happened to it ("started", "resumed", ...). Returns the exit
+ * code of its outcome. */
+int cli_execute(cli_ctx *cli, wf_store *st, wf_run *run, const wfw_plan *plan, uint32_t window,
+                int continue_on_error, const char *verb, const char *workflow);
+/* --window N into *out (0 when v is NULL); EXIT_USAGE with a message when it is bad. */
+int cli_parse_window(const char *v, uint32_t *out);
+
 /* Why folder `dir` cannot be the folder of run `run_id` (wf_run_dir_check's rc), as a
  * message with what to do; returns EXIT_USAGE (or EXIT_STORE when it cannot be read). */
 int cli_run_dir_refused(wf_store *st, const char *run_id, const char *dir, int rc);

@@ -52,7 +52,7 @@ static const char resume_usage[] =
     "                        (stopped, a paused container); steps it had in flight may\n"
     "                        still finish, then it stops and records nothing more\n";
 
-static int parse_window(const char *v, uint32_t *out) {
+int cli_parse_window(const char *v, uint32_t *out) {
   *out = 0;
   if (!v) return 0;
   char *end;
@@ -156,8 +156,7 @@ int cli_run_dir_refused(wf_store *st, const char *run_id, const char *dir, int r
   }
 }
 
-/* Execute a claimed run with its plan; prints progress and the outcome. */
-static int execute(cli_ctx *cli, wf_store *st, wf_run *run, const wfw_plan *plan,
+int cli_execute(cli_ctx *cli, wf_store *st, wf_run *run, const wfw_plan *plan,
                    uint32_t window, int continue_on_error, const char *verb,
                    const char *workflow) {
   const char *run_id = wf_run_id(run);
@@ -394,7 +393,7 @@ static int start_args(struct start *s) {
   const cli_args *a = &s->a;
   if (a->npos != 1)
     return cli_fail(EXIT_USAGE, "start needs exactly one workflow (see 'wf start --help')");
-  if (parse_window(a->val[O_WINDOW], &s->window)) return EXIT_USAGE;
+  if (cli_parse_window(a->val[O_WINDOW], &s->window)) return EXIT_USAGE;
   s->run_id = a->val[O_RUN_ID];
   if (s->run_id && wf_run_id_check(s->run_id) != 0) return cli_bad_id("run id", s->run_id);
   if (a->val[O_START_FROM] && !s->run_id)
@@ -527,7 +526,7 @@ static int start_run(cli_ctx *cli, const struct start *s) {
   if (code == 0) code = start_claim(s, st, &run, &verb);
   if (code == 0) {
     report_started(&report_fd, st, wf_run_id(run));
-    code = execute(cli, st, run, s->plan, s->window, s->a.val[O_COE] != NULL, verb,
+    code = cli_execute(cli, st, run, s->plan, s->window, s->a.val[O_COE] != NULL, verb,
                    wfw_def_name(s->def));
   }
   wf_run_close(run);
@@ -621,7 +620,7 @@ static int resume_one(cli_ctx *cli, wf_store *st, const char *run_id, uint32_t w
                     "kills them, records nothing more and exits\n",
             run_id, (int)owner.pid, owner.host,
             (long long)((cli_now_ms() - owner.heartbeat) / 1000));
-  code = execute(cli, st, run, plan, window, 0, "resumed", r->workflow);
+  code = cli_execute(cli, st, run, plan, window, 0, "resumed", r->workflow);
 out:
   wf_run_close(run);
   wfw_plan_free(plan);
@@ -655,7 +654,7 @@ int cmd_resume(cli_ctx *cli, int argc, char **argv) {
   if (code) return code;
   if (a.help) return fputs(resume_usage, stdout), EXIT_OK;
   uint32_t window;
-  if (parse_window(a.val[O_WINDOW], &window)) return EXIT_USAGE;
+  if (cli_parse_window(a.val[O_WINDOW], &window)) return EXIT_USAGE;
   if ((a.npos == 1) == (a.val[O_ALL] != NULL))
     return cli_fail(EXIT_USAGE, "resume needs one run id or --all (see 'wf resume --help')");
   if (a.val[O_FORCE] && a.npos != 1)

@@ -23,6 +23,7 @@ static const char usage[] =
     "  logs <run-id>           what its steps wrote to stderr (--step, --tail, --follow)\n"
     "  list                    workflows that can be started by name\n"
     "  describe <workflow>     a workflow's parameters and stages\n"
+    "  fork <run-id> --from S  a new run reusing a run's steps before stage S\n"
     "\n"
     "global options (before or after the command):\n"
     "  --home DIR              the store (default $WF_HOME, else ./.wf)\n"
@@ -44,7 +45,7 @@ struct command {
 static const struct command commands[] = {
     {"start", cmd_start},         {"resume", cmd_resume},       {"show-run", cmd_show_run},
     {"list-runs", cmd_list_runs}, {"cancel-run", cmd_cancel_run}, {"logs", cmd_logs},
-    {"list", cmd_list},           {"describe", cmd_describe},
+    {"list", cmd_list},           {"describe", cmd_describe},   {"fork", cmd_fork},
 };
 
 /* Steps hold descriptors (pipes, logs) while they run: take every open file the hard

@@ -109,6 +109,7 @@ cJSON *cli_run_json(wf_store *st, const wf_run_info *r, int with_steps, int with
     cJSON_AddNullToObject(o, "duration_s");
   cJSON_AddNumberToObject(o, "generation", r->generation);
   cJSON_AddStringToObject(o, "run_dir", r->run_dir);
+  add_str(o, "forked_from", r->forked_from);
   cJSON_AddItemToObject(o, "params", mp_json(r->params, r->params_len));
   cJSON *counts = cJSON_AddObjectToObject(o, "counts");
   for (int i = 0; i < WF_STEP_NSTATUS; i++)

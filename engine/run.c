@@ -103,7 +103,7 @@ static int create_one(wfs_env *env, struct create_ctx *c) {
   return rc;
 }
 
-static void generate_id(char *out, int attempt) {
+void wfi_run_id_generate(char *out, int attempt) {
   time_t now = time(NULL);
   struct tm tm;
   gmtime_r(&now, &tm);
@@ -126,7 +126,7 @@ int wfi_run_create(wfs_env *env, const wfi_run_spec *spec, char *id_out, wfi_lea
   }
   char id[WFS_MAX_ID + 1];
   for (int attempt = 0; attempt < 16; attempt++) {
-    generate_id(id, attempt);
+    wfi_run_id_generate(id, attempt);
     c.id = id;
     int rc = create_one(env, &c);
     if (rc == WF_EEXIST) continue;

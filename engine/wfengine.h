@@ -242,6 +242,9 @@ typedef struct wfi_run_spec {
  * this process, status running, epoch 1. On success *lease holds the run's lock until
  * wfi_lease_release. WF_EEXIST if the id is taken, WF_EINVAL for a bad id. */
 int wfi_run_create(wfs_env *env, const wfi_run_spec *spec, char *id_out, wfi_lease *lease);
+/* A run id for attempt 0, 1, ... of finding a free one, into out[WFS_MAX_ID + 1]:
+ * "run_<UTC date and time>", with four random hex digits from attempt 1 on. */
+void wfi_run_id_generate(char *out, int attempt);
 
 enum wfi_claim_flags {
   WFI_CLAIM_CANCELED = 1,  /* a canceled run may be continued */

@@ -18,7 +18,8 @@ static const struct {
 } commands[] = {{"start", cli_start_opts},    {"resume", cli_resume_opts},
                 {"show-run", cli_show_opts},  {"list-runs", cli_list_opts},
                 {"cancel-run", cli_cancel_opts}, {"logs", cli_logs_opts},
-                {"list", cli_no_opts},        {"describe", cli_no_opts}};
+                {"list", cli_no_opts},        {"describe", cli_no_opts},
+                {"fork", cli_fork_opts},      {"import", cli_import_opts}};
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {

@@ -282,6 +282,32 @@ int wf_run_end(wf_run *run, int outcome);
  * run left running reads as interrupted from then on and can be resumed. */
 void wf_run_close(wf_run *run);
 
+/* How wf_run_fork makes the new run. Zero-initialize it. */
+typedef struct wf_fork_opts {
+  const char *run_id;      /* the new run's id; NULL: generated as by wf_run_begin */
+  const char *run_dir;     /* its folder (see wf_run_dir_check); NULL: `home`/runs/<id> */
+  const char *from;        /* the stage it begins at, named in its history; may be NULL */
+  const char *const *keep; /* the stages whose succeeded steps it reuses */
+  size_t nkeep;
+} wf_fork_opts;
+
+/* Create a new run, owned by the caller as from wf_run_begin, as a fork of run `src_id`
+ * (which stays as it is): it records src's workflow, definition, params, stage selection
+ * (but --start-from), window and continue-on-error, and src as forked_from; the steps of
+ * src recorded as succeeded in a stage of o->keep are recorded for it (generation 0),
+ * with their logs; the files of src's folder are copied into its folder. All of that is
+ * in place when the run's record is committed, or none of it is. Executing it (through
+ * the plan of its definition) reuses those steps and executes the rest. wf_run_id gives
+ * its id.
+ * Errors: WF_EINVAL (bad id of either run, o NULL, a keep entry NULL, a bad o->run_dir;
+ * or called from a listing callback), WF_ENOTFOUND (no run src_id), WF_EEXIST (a run
+ * o->run_id exists; o->run_dir holds files of no run), WF_EBUSY (a live process owns run
+ * src_id; or o->run_dir is another run's folder), WF_ECORRUPT (src's record cannot be
+ * decoded); files cannot be read, copied or moved: WF_EACCES, WF_EROFS, WF_ENOSPC, WF_EIO
+ * (wf_last_failure names the file); the store: WF_EMAPFULL, WF_ENOSPC, WF_EIO, WF_EROFS,
+ * WF_EREADERS, WF_ESTORE, WF_ENOMEM. After an error nothing of the new run exists. */
+int wf_run_fork(wf_store *st, const char *src_id, const wf_fork_opts *o, wf_run **out);
+
 /* ---- reading runs ------------------------------------------------------------------ */
 
 /* Who owns a run, as recorded, and whether it still does. */
