@@ -24,6 +24,8 @@ static const char usage[] =
     "  list                    workflows that can be started by name\n"
     "  describe <workflow>     a workflow's parameters and stages\n"
     "  fork <run-id> --from S  a new run reusing a run's steps before stage S\n"
+    "  export <run-id>         write a run as one file on stdout (> run.wfx)\n"
+    "  import FILE             recreate an exported run in this store (--as NEW)\n"
     "\n"
     "global options (before or after the command):\n"
     "  --home DIR              the store (default $WF_HOME, else ./.wf)\n"
@@ -46,6 +48,7 @@ static const struct command commands[] = {
     {"start", cmd_start},         {"resume", cmd_resume},       {"show-run", cmd_show_run},
     {"list-runs", cmd_list_runs}, {"cancel-run", cmd_cancel_run}, {"logs", cmd_logs},
     {"list", cmd_list},           {"describe", cmd_describe},   {"fork", cmd_fork},
+    {"export", cmd_export},       {"import", cmd_import},
 };
 
 /* Steps hold descriptors (pipes, logs) while they run: take every open file the hard

@@ -308,6 +308,48 @@ typedef struct wf_fork_opts {
  * WF_EREADERS, WF_ESTORE, WF_ENOMEM. After an error nothing of the new run exists. */
 int wf_run_fork(wf_store *st, const char *src_id, const wf_fork_opts *o, wf_run **out);
 
+/* ---- moving runs between stores ----------------------------------------------------- */
+
+/* Where wf_run_export writes: called with each piece of the file in order; returns 0, or
+ * anything else to stop the export (a negative WF_E* code is returned as it is, another
+ * value as WF_EIO). */
+typedef int (*wf_write_fn)(void *ud, const void *buf, size_t len);
+
+/* Write run `run_id` as one self-contained export file (docs/export-format.md): its
+ * record (definition, params, selection), steps, events, and the files of its folder and
+ * of its logs, streamed piece by piece through write, each section with its length and a
+ * crc32. A run a live process owns is not exported. After an error the pieces written
+ * are not a whole file (an import refuses them).
+ * Errors: WF_EINVAL (bad id, write NULL; or called from a listing callback),
+ * WF_ENOTFOUND, WF_EBUSY (a live process owns it: export it once it has stopped),
+ * WF_ECORRUPT (a record cannot be decoded); a file cannot be read (or changed size while
+ * read): WF_EACCES, WF_EIO (wf_last_failure names it); the store: WF_EREADERS,
+ * WF_ESTORE, WF_ENOMEM; or what write returned. */
+int wf_run_export(wf_store *st, const char *run_id, wf_write_fn write, void *ud);
+
+/* How wf_run_import recreates a run. Zero-initialize it. */
+typedef struct wf_import_opts {
+  const char *as;          /* the run's id in this store; NULL: the id it had */
+  const char *run_dir;     /* its folder (see wf_run_dir_check); NULL: `home`/runs/<id> */
+} wf_import_opts;
+
+/* Recreate the run of export file `path` in this store: its records as they were (with
+ * no owner: a run that was running reads as interrupted, and can be resumed), its folder's
+ * files and its logs. The file is checked whole first (magic, version, every length and
+ * checksum, every record, the end section's counts); then its files are staged and its
+ * records written in one transaction that moves them into place: after any error nothing
+ * of the run exists. id (may be NULL) receives the run's id in id[idcap]; with
+ * WF_ECORRUPT, why (may be NULL) says what is wrong with the file in why[whycap].
+ * Errors: WF_EINVAL (path or st NULL, bad o->as or o->run_dir, the id does not fit in
+ * idcap; or called from a listing callback), WF_ECORRUPT (the file is not a whole, valid
+ * export file: truncated, damaged, of another version), WF_EEXIST (a run of that id
+ * exists: give o->as; or o->run_dir holds files of no run), WF_EBUSY (o->run_dir is
+ * another run's folder); the file cannot be read, or files not written or moved:
+ * WF_EACCES, WF_EROFS, WF_ENOSPC, WF_EIO (wf_last_failure names it); the store:
+ * WF_EMAPFULL, WF_ENOSPC, WF_EIO, WF_EROFS, WF_EREADERS, WF_ESTORE, WF_ENOMEM. */
+int wf_run_import(wf_store *st, const char *path, const wf_import_opts *o, char *id,
+                  size_t idcap, char *why, size_t whycap);
+
 /* ---- reading runs ------------------------------------------------------------------ */
 
 /* Who owns a run, as recorded, and whether it still does. */
