@@ -86,9 +86,11 @@ int cli_man_page(FILE *out);
 /* Option ids of the subcommands' tables (opts.c); 0 is the repeatable -p. */
 enum { O_PARAM = 0, O_RUN_ID, O_START_FROM, O_ONLY, O_SKIP, O_TO, O_DRY, O_WINDOW, O_COE,
        O_DETACH, O_ALL, O_HISTORY, O_STATUS, O_WORKFLOW, O_SINCE, O_LIMIT, O_NOWAIT, O_STEP,
-       O_FOLLOW, O_FORCE, O_TAIL, O_WATCH, O_RELOAD, O_NOPTS };
+       O_FOLLOW, O_FORCE, O_TAIL, O_WATCH, O_RELOAD, O_RUN_DIR, O_FROM, O_AS,
+       O_NOPTS };
 extern const cli_opt cli_start_opts[], cli_resume_opts[], cli_show_opts[], cli_list_opts[],
-    cli_cancel_opts[], cli_logs_opts[], cli_doctor_opts[], cli_no_opts[];
+    cli_cancel_opts[], cli_logs_opts[], cli_doctor_opts[], cli_no_opts[], cli_fork_opts[],
+    cli_import_opts[];
 
 /* A parsed command line: options by id (value or "1"), repeated ones (-p) collected,
  * and the positional arguments. */
@@ -266,5 +268,20 @@ int cmd_explain(cli_ctx *cli, int argc, char **argv);
 int cmd_help(cli_ctx *cli, int argc, char **argv);
 int cmd_completion(cli_ctx *cli, int argc, char **argv);
 int cmd_doctor(cli_ctx *cli, int argc, char **argv);
+int cmd_fork(cli_ctx *cli, int argc, char **argv);
+int cmd_export(cli_ctx *cli, int argc, char **argv);
+int cmd_import(cli_ctx *cli, int argc, char **argv);
+
+/* Execute an owned run (created or claimed) with its plan, printing progress and the
+ * outcome; verb says what happened to it ("started", "resumed", ...). Returns the exit
+ * code of its outcome. */
+int cli_execute(cli_ctx *cli, wf_store *st, wf_run *run, const wfw_plan *plan, uint32_t window,
+                int continue_on_error, const char *verb, const char *workflow);
+/* --window N into *out (0 when v is NULL); EXIT_USAGE with a message when it is bad. */
+int cli_parse_window(const char *v, uint32_t *out);
+
+/* Why folder `dir` cannot be the folder of run `run_id` (wf_run_dir_check's rc), as a
+ * message with what to do; returns EXIT_USAGE (or EXIT_STORE when it cannot be read). */
+int cli_run_dir_refused(wf_store *st, const char *run_id, const char *dir, int rc);
 
 #endif

@@ -136,6 +136,7 @@ static int print_run_table(wf_store *st, const wf_run_info *r, int history, cons
   }
   if (r->generation) printf("generation %u\n", r->generation);
   printf("dir       %s\n", r->run_dir);
+  if (r->forked_from) printf("forked    from run %s\n", r->forked_from);
   cJSON *p = NULL;
   if (r->params && wfa_mp_to_json(r->params, r->params_len, &p) == 0 && p && p->child) {
     printf("params   ");

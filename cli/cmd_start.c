@@ -10,7 +10,7 @@
 
 #include "cli.h"
 
-static int parse_window(const char *v, uint32_t *out) {
+int cli_parse_window(const char *v, uint32_t *out) {
   *out = 0;
   if (!v) return 0;
   char *end;
@@ -85,8 +85,36 @@ static void print_warnings(const cJSON *warnings, const char *run_id) {
   }
 }
 
-/* Execute a claimed run with its plan; prints progress and the outcome. */
-static int execute(cli_ctx *cli, wf_store *st, wf_run *run, const wfw_plan *plan,
+int cli_run_dir_refused(wf_store *st, const char *run_id, const char *dir, int rc) {
+  char owner[4200] = "", why[8192];
+  if (rc == WF_EBUSY)
+    wf_run_dir_check(st, run_id, dir, NULL, 0, owner, sizeof owner);
+  switch (rc) {
+  case WF_EBUSY:
+    return cli_fail(EXIT_USAGE,
+                    "--run-dir %s: the folder belongs to %s; choose another folder (or delete "
+                    "that run first)%s",
+                    dir, owner[0] ? owner : "another run",
+                    strstr(owner, " of the store at ")
+                        ? "; if that store is gone, remove the folder's .wf-run file"
+                        : "");
+  case WF_EEXIST:
+    return cli_fail(EXIT_USAGE,
+                    "--run-dir %s: the folder holds files and is no run's folder; give a new or "
+                    "empty folder, so that deleting the run never removes files it did not make",
+                    dir);
+  case WF_EINVAL:
+    return cli_fail(EXIT_USAGE,
+                    "--run-dir %s: not a folder a run can have (empty, too long, or inside the "
+                    "store %s, which keeps its own files there); give a folder outside the store",
+                    dir, wf_store_home(st));
+  default:
+    return cli_fail(cli_exit_for(rc), "--run-dir %s: cannot look at the folder: %s", dir,
+                    cli_store_why(rc, why, sizeof why));
+  }
+}
+
+int cli_execute(cli_ctx *cli, wf_store *st, wf_run *run, const wfw_plan *plan,
                    uint32_t window, int continue_on_error, const char *verb,
                    const char *workflow) {
   const char *run_id = wf_run_id(run);
@@ -306,7 +334,7 @@ static int start_args(struct start *s) {
   const cli_args *a = &s->a;
   if (a->npos != 1)
     return cli_fail(EXIT_USAGE, "start needs exactly one workflow (see 'wf start --help')");
-  if (parse_window(a->val[O_WINDOW], &s->window)) return EXIT_USAGE;
+  if (cli_parse_window(a->val[O_WINDOW], &s->window)) return EXIT_USAGE;
   s->run_id = a->val[O_RUN_ID];
   if (s->run_id && wf_run_id_check(s->run_id) != 0) return cli_bad_id("run id", s->run_id);
   if (a->val[O_START_FROM] && !s->run_id)
@@ -354,13 +382,25 @@ static int start_inspect(const cli_ctx *cli, struct start *s) {
   wf_store_opts peek;
   wf_store *st;
   cli_store_opts(WF_STORE_NOCREATE, &peek);
-  if (run_id && wf_store_open_ex(cli->home, &peek, &st) == 0) {
-    if (wf_run_info_get(st, run_id, &s->existing) != 0) s->existing = NULL;
+  const char *run_dir = s->a.val[O_RUN_DIR];
+  int code = 0;
+  if ((run_id || run_dir) && wf_store_open_ex(cli->home, &peek, &st) == 0) {
+    if (run_id && wf_run_info_get(st, run_id, &s->existing) != 0) s->existing = NULL;
     if (s->existing && s->a.val[O_DRY] && (s->recorded = cJSON_CreateObject()))
       wf_steps_list(st, run_id, "", cli_count_recorded, s->recorded);
+    int rc = run_dir && !s->existing ? wf_run_dir_check(st, run_id, run_dir, NULL, 0, NULL, 0)
+                                     : 0;
+    if (rc) code = cli_run_dir_refused(st, run_id, run_dir, rc);
     wf_store_close(st);
   }
+  if (code) return code;
   const wf_run_info *r = s->existing;
+  if (r && run_dir)
+    return cli_fail(EXIT_USAGE,
+                    "run %s exists already, with its folder %s: --run-dir is given when a run is "
+                    "created (to put a run's results elsewhere: wf fork %s --from STAGE "
+                    "--run-dir DIR)",
+                    run_id, r->run_dir, run_id);
   if (!r && start_from)
     return cli_fail(EXIT_NOTFOUND,
                     "no run %s in %s: --start-from executes stages of a run that exists again "
@@ -437,7 +477,11 @@ static int start_claim(const struct start *s, wf_store *st, wf_run **run, const 
     if (rc == WF_EBUSY) return busy(s->run_id, &owner);
   } else {
     *verb = "started";
+    spec.run_dir = a->val[O_RUN_DIR];
     rc = wfw_run_create(st, s->def, &spec, run);
+    if (spec.run_dir && (rc == WF_EBUSY || rc == WF_EEXIST || rc == WF_EINVAL) &&
+        (rc = wf_run_dir_check(st, s->run_id, spec.run_dir, NULL, 0, NULL, 0)) != 0)
+      return cli_run_dir_refused(st, s->run_id, spec.run_dir, rc);
     if (rc == WF_EEXIST)
       return cli_fail(EXIT_USAGE, "run %s was created meanwhile by another process", s->run_id);
   }
@@ -462,7 +506,7 @@ static int start_run(cli_ctx *cli, const struct start *s) {
   if (code == 0) code = start_claim(s, st, &run, &verb);
   if (code == 0) {
     report_started(&report_fd, st, wf_run_id(run));
-    code = execute(cli, st, run, s->plan, s->window, s->a.val[O_COE] != NULL, verb,
+    code = cli_execute(cli, st, run, s->plan, s->window, s->a.val[O_COE] != NULL, verb,
                    wfw_def_name(s->def));
   }
   wf_run_close(run);
@@ -635,7 +679,7 @@ static int resume_one(cli_ctx *cli, wf_store *st, const char *run_id, uint32_t w
                     "kills them, records nothing more and exits\n",
             run_id, (int)owner.pid, owner.host,
             (long long)((cli_now_ms() - owner.heartbeat) / 1000));
-  code = execute(cli, st, run, plan, window, 0, "resumed", r->workflow);
+  code = cli_execute(cli, st, run, plan, window, 0, "resumed", r->workflow);
 out:
   wf_run_close(run);
   wfw_plan_free(plan);
@@ -670,7 +714,7 @@ int cmd_resume(cli_ctx *cli, int argc, char **argv) {
   if (code) return code;
   if (a.help) return cli_help_command(stdout, "resume");
   uint32_t window;
-  if (parse_window(a.val[O_WINDOW], &window)) return EXIT_USAGE;
+  if (cli_parse_window(a.val[O_WINDOW], &window)) return EXIT_USAGE;
   if ((a.npos == 1) == (a.val[O_ALL] != NULL))
     return cli_fail(EXIT_USAGE, "resume needs one run id or --all (see 'wf resume --help')");
   if (a.val[O_FORCE] && a.npos != 1)

@@ -79,6 +79,28 @@ const cli_command cli_commands[] = {
      "recorded and reused. Prints each execution of the run and what the step did in it.\n"
      "The step key is as 'wf show-run' lists it: <stage> or <stage>/<item key>.",
      CLI_C_RUNS},
+    {"fork", cmd_fork, cli_fork_opts, "<run-id>", "<run-id> --from STAGE [options]",
+     "a new run reusing a run's steps before a stage",
+     "Start a new run as a branch of <run-id>: same workflow definition (as that run\n"
+     "recorded it), parameters and stage selection; the steps it recorded as succeeded\n"
+     "in the stages before STAGE are reused (with their logs, and the files of its\n"
+     "folder are copied), STAGE and every stage after it execute. <run-id> is not\n"
+     "changed. Exits with the new run's outcome, as start does.",
+     CLI_C_RUNS},
+    {"export", cmd_export, cli_no_opts, "<run-id>", "<run-id> > FILE",
+     "write a run as one file on stdout (> run.wfx)",
+     "Write the run as one self-contained file on stdout: its definition, parameters,\n"
+     "steps, events, logs and the files of its folder (format: docs/export-format.md).\n"
+     "'wf import FILE' recreates it in another store. A run a live process owns is\n"
+     "exported once it has stopped.",
+     CLI_C_RUNS},
+    {"import", cmd_import, cli_import_opts, "FILE", "FILE [options]",
+     "recreate an exported run in this store (--as NEW)",
+     "Recreate the run of an export file ('wf export') in this store, as it was: show-run\n"
+     "shows it the same, and a run that was interrupted, failed or canceled can be resumed.\n"
+     "The file is checked whole before anything is written: a truncated or damaged file\n"
+     "is refused (exit 2) and nothing is written.",
+     CLI_C_FILES},
     {"doctor", cmd_doctor, cli_doctor_opts, "[<workflow>]",
      "[<workflow> [-p KEY=VALUE]...] [-o table|json]",
      "check the store, or what a workflow needs, before a run",

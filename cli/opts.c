@@ -34,6 +34,12 @@ const cli_opt cli_start_opts[] = {
      "fails for good stops the run: steps in flight are killed and\n"
      "recorded canceled", NULL},
     {"detach", 0, 0, O_DETACH, NULL, "run in the background; print the run id and exit", NULL},
+    {"run-dir", 0, 1, O_RUN_DIR, "DIR",
+     "the run's folder (${run.dir}, $WF_RUN_DIR: its reports and\n"
+     "run_metadata.json) instead of <home>/runs/<run id>: a new or\n"
+     "empty folder, outside the store; recorded with the run, so\n"
+     "resume, show-run, export and deleting the run use it. A\n"
+     "folder another run has is refused", CLI_C_DIRS},
     END};
 
 const cli_opt cli_resume_opts[] = {
@@ -94,6 +100,21 @@ const cli_opt cli_doctor_opts[] = {
     {"param", 'p', 1, O_PARAM, "KEY=VALUE",
      "with WORKFLOW: a parameter as 'wf start' would be given it\n"
      "(repeatable); the parameters are checked as a start checks them", NULL},
+    END};
+
+const cli_opt cli_fork_opts[] = {
+    {"from", 0, 1, O_FROM, "STAGE", "the first stage to execute again (required)", NULL},
+    {"run-id", 0, 1, O_RUN_ID, "NEW", "id of the new run (default run_<date>-<time>)", NULL},
+    {"run-dir", 0, 1, O_RUN_DIR, "DIR", "the new run's folder (see 'wf start --help')",
+     CLI_C_DIRS},
+    {"window", 0, 1, O_WINDOW, "N", "steps in flight at once (default: the run's)", NULL},
+    END};
+
+const cli_opt cli_import_opts[] = {
+    {"as", 0, 1, O_AS, "NEW", "the run's id here (a run of the file's id exists already)", NULL},
+    {"run-dir", 0, 1, O_RUN_DIR, "DIR",
+     "the run's folder (see 'wf start --help'); default\n"
+     "<home>/runs/<run id>", CLI_C_DIRS},
     END};
 
 const cli_opt cli_no_opts[] = {END};

@@ -118,6 +118,7 @@ cJSON *cli_run_json(wf_store *st, const wf_run_info *r, int with_steps, int with
   cJSON_AddStringToObject(o, "run_dir", r->run_dir);
   add_str(o, "definition_path", r->def_path[0] ? r->def_path : NULL);
   add_str(o, "definition_hash", r->def_hash[0] ? r->def_hash : NULL);
+  add_str(o, "forked_from", r->forked_from);
   cJSON_AddItemToObject(o, "params", mp_json(r->params, r->params_len));
   cJSON *counts = cJSON_AddObjectToObject(o, "counts");
   for (int i = 0; i < WF_STEP_NSTATUS; i++)

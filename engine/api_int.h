@@ -25,6 +25,9 @@ struct wf_run {
  * when `alive` (its owner may still be executing it) and the report is that owner's;
  * WF_ENOTFOUND when there is none that can be read, WF_ENOMEM. */
 int wfi_report_read(const char *home, const wfs_run *rec, int alive, wf_run_progress **out);
+/* Rewrite the progress report at path (if there is one) as a report of run run_id, ended:
+ * for a run imported under another id. */
+int wfi_report_rename(const char *path, const char *run_id);
 /* Fill steps_done, steps_total and steps_total_known of info for run rec. */
 void wfi_report_summary(const char *home, const wfs_run *rec, int alive, wf_run_info *info);
 

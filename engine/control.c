@@ -40,6 +40,23 @@ static int delete_paths(const char *home, const char *id, struct delete_ctx *c) 
   return n < 0 || (size_t)n >= PATH_MAX ? WF_EINVAL : 0;
 }
 
+/* A run's folder given with start --run-dir replaces runs/<id>: moved aside beside it. */
+static int given_run_dir(wf_store *st, const char *id, struct delete_ctx *c) {
+  wf_run_info *r = NULL;
+  int rc = wf_run_info_get(st, id, &r);
+  if (rc == 0 && r->run_dir_given) {
+    const char *slash = strrchr(r->run_dir, '/');
+    int n = snprintf(c->dir[0], sizeof c->dir[0], "%s", r->run_dir);
+    int m = snprintf(c->aside[0], sizeof c->aside[0], "%.*s/.deleted-%s-%ld-%lld",
+                     (int)(slash ? slash - r->run_dir : 0), r->run_dir, slash ? slash + 1 : "",
+                     (long)getpid(), (long long)wfs_now_ms());
+    if (n < 0 || m < 0 || (size_t)n >= sizeof c->dir[0] || (size_t)m >= sizeof c->aside[0])
+      rc = WF_EINVAL;
+  }
+  wf_run_info_free(r);
+  return rc;
+}
+
 /* The records go, and with them (inside the transaction, so that nothing of the old run
  * is where a new run of the same id would look once this commits) the lock file and the
  * folders. A creator that opened the old lock file before locks a new one inside its own
@@ -76,7 +93,8 @@ int wf_run_delete(wf_store *st, const char *run_id) {
   if (!c) return WF_ENOMEM;
   c->id = run_id;
   if ((rc = delete_paths(wfs_home(st->env), run_id, c)) == 0)
-    rc = wfs_write(st->env, delete_txn, c);
+    rc = given_run_dir(st, run_id, c);
+  if (rc == 0) rc = wfs_write(st->env, delete_txn, c);
   for (int i = 0; i < 2; i++) {
     if (!c->moved[i]) continue;
     /* Not deleted after all: the folders go back where they were. */

@@ -24,7 +24,7 @@ int wfi_retry_allowed(const wfi_retry *r, uint32_t attempt, const wfi_result *re
   return 1;
 }
 
-static int mkdir_p(char *path) {
+int wfi_mkdir_p(char *path) {
   for (char *p = path + 1; *p; p++) {
     if (*p != '/') continue;
     *p = '\0';
@@ -39,7 +39,7 @@ static int mkdir_p(char *path) {
 int wfi_run_dir(const char *home, const char *run_id, char *buf, size_t cap) {
   int n = snprintf(buf, cap, "%s/runs/%s", home, run_id);
   if (n < 0 || (size_t)n >= cap) return WF_EINVAL;
-  return mkdir_p(buf);
+  return wfi_mkdir_p(buf);
 }
 
 static int safe_byte(unsigned char c) {

@@ -46,7 +46,10 @@ static void describe_run(const char *home, const wfs_run *r, char *run_dir, wf_r
   memset(out, 0, sizeof *out);
   int running = r->status == WFS_RUN_RUNNING || r->status == WFS_RUN_PENDING;
   int alive = running && wfi_run_owner_alive(home, r);
-  snprintf(run_dir, RUN_DIR_CAP, "%s/runs/%s", home, r->id);
+  if (r->run_dir)
+    snprintf(run_dir, RUN_DIR_CAP, "%s", r->run_dir);
+  else
+    snprintf(run_dir, RUN_DIR_CAP, "%s/runs/%s", home, r->id);
   out->id = r->id;
   out->workflow = r->workflow ? r->workflow : "";
   out->recorded_status = r->status;
@@ -75,6 +78,7 @@ static void describe_run(const char *home, const wfs_run *r, char *run_dir, wf_r
   out->next_event_seq = r->event_seq;
   out->run_dir = run_dir;
   out->steps_done = r->counts[WFS_STEP_SUCCEEDED];
+  out->run_dir_given = r->run_dir != NULL;
 }
 
 /* Whether the owner of run r may still be executing it. */
@@ -130,6 +134,19 @@ int wf_run_progress_get(wf_store *st, const char *run_id, wf_run_progress **out)
     rc = wfi_report_read(home, &r, owner_alive(home, &r), out);
   }
   wfs_run_clear(&r);
+  return rc;
+}
+
+int wf_run_dir_check(wf_store *st, const char *run_id, const char *dir, char *abs,
+                     size_t abscap, char *owner, size_t ownercap) {
+  char path[PATH_MAX];
+  wfs_txn t;
+  if (wfi_store_check(st) || !dir || (run_id && wfs_check_run_id(run_id))) return WF_EINVAL;
+  int rc = wfs_read_begin(st->env, &t);
+  if (rc) return rc;
+  rc = wfi_run_dir_check(&t, run_id, dir, path, sizeof path, owner, ownercap);
+  wfs_read_end(&t);
+  if (rc == 0 && abs && snprintf(abs, abscap, "%s", path) >= (int)abscap) rc = WF_EINVAL;
   return rc;
 }
 

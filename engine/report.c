@@ -428,6 +428,36 @@ int wfi_report_read(const char *home, const wfs_run *rec, int alive, wf_run_prog
   return 0;
 }
 
+int wfi_report_rename(const char *path, const char *run_id) {
+  uint8_t *buf = NULL;
+  size_t len = 0;
+  int rc = slurp(path, &buf, &len);
+  if (rc) return rc == WF_ENOTFOUND ? 0 : rc; /* no report to carry over */
+  struct wfi_report *r = calloc(1, sizeof *r);
+  if (!r) {
+    free(buf);
+    return WF_ENOMEM;
+  }
+  rc = decode(buf, len, r);
+  free(buf);
+  if (rc == 0) {
+    r->ended = 1; /* it describes no execution of the run under its new id */
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    encode(r, run_id, &pk);
+    if (sb.data) replace_file(path, sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
+  } else if (rc == WF_ECORRUPT) {
+    unlink(path); /* a damaged report is no report, under any id */
+    rc = 0;
+  }
+  report_clear(r);
+  free(r);
+  return rc;
+}
+
 void wf_run_progress_free(wf_run_progress *p) {
   if (!p) return;
   struct wfi_report *r = (struct wfi_report *)p;

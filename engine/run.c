@@ -2,6 +2,7 @@
  * it, and asking it to stop. Each is one write transaction, so the check of the current
  * owner and the change are atomic across processes (LMDB serializes writers); the new
  * owner's lock is taken inside it too, so no second claimer can slip in between. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +65,7 @@ struct create_ctx {
   const wfi_run_spec *spec;
   const char *id;
   wfi_lease *lease;
+  char run_dir[PATH_MAX];
 };
 
 static int create_txn(wfs_txn *t, void *ud) {
@@ -78,6 +80,10 @@ static int create_txn(wfs_txn *t, void *ud) {
   if (!spec.def_text) spec.def_text = "";
   if ((rc = set_str(&r.id, c->id)) != 0 || (rc = set_str(&r.workflow, spec.workflow)) != 0 ||
       (rc = apply_spec(&r, &spec)) != 0)
+    goto out;
+  if (spec.run_dir &&
+      ((rc = wfi_run_dir_take(t, c->id, spec.run_dir, c->run_dir, sizeof c->run_dir)) != 0 ||
+       (rc = set_str(&r.run_dir, c->run_dir)) != 0))
     goto out;
   int64_t now = wfs_now_ms();
   r.status = WFS_RUN_RUNNING;
@@ -103,7 +109,7 @@ static int create_one(wfs_env *env, struct create_ctx *c) {
   return rc;
 }
 
-static void generate_id(char *out, int attempt) {
+void wfi_run_id_generate(char *out, int attempt) {
   time_t now = time(NULL);
   struct tm tm;
   gmtime_r(&now, &tm);
@@ -115,7 +121,7 @@ static void generate_id(char *out, int attempt) {
 }
 
 int wfi_run_create(wfs_env *env, const wfi_run_spec *spec, char *id_out, wfi_lease *lease) {
-  struct create_ctx c = {spec, NULL, lease};
+  struct create_ctx c = {spec, NULL, lease, ""};
   if (spec->run_id) {
     int rc = wfs_check_run_id(spec->run_id);
     if (rc) return rc;
@@ -126,7 +132,7 @@ int wfi_run_create(wfs_env *env, const wfi_run_spec *spec, char *id_out, wfi_lea
   }
   char id[WFS_MAX_ID + 1];
   for (int attempt = 0; attempt < 16; attempt++) {
-    generate_id(id, attempt);
+    wfi_run_id_generate(id, attempt);
     c.id = id;
     int rc = create_one(env, &c);
     if (rc == WF_EEXIST) continue;

@@ -90,6 +90,8 @@ void wfi_exec_error(wfi_exec *x, const char *fmt, ...) {
 
 const char *wfi_exec_run_id(const wfi_exec *x) { return x->run.id; }
 
+const char *wfi_exec_run_dir(const wfi_exec *x) { return x->run_dir; }
+
 void wfi_exec_want_commit(wfi_exec *x) {
   if (!uv_is_active((uv_handle_t *)&x->idle)) uv_idle_start(&x->idle, on_idle);
 }
@@ -564,7 +566,14 @@ int wfi_exec_init(wfi_exec *x, wfs_env *env, const char *run_id, const wfi_plan 
   if (x->run.epoch != x->epoch) return WF_EFENCED; /* taken over before it began */
   x->max_output = opts->max_output ? opts->max_output : WFS_MAX_VALUE;
   x->kill_grace_s = opts->kill_grace_s > 0 ? opts->kill_grace_s : WFI_KILL_GRACE_S;
-  if ((rc = wfi_run_dir(x->home, run_id, x->run_dir, sizeof x->run_dir)) != 0) return rc;
+  if (x->run.run_dir) {
+    /* Where start --run-dir put it; made again if it was removed since. */
+    if (snprintf(x->run_dir, sizeof x->run_dir, "%s", x->run.run_dir) >= (int)sizeof x->run_dir)
+      return WF_EINVAL;
+    if ((rc = wfi_mkdir_p(x->run_dir)) != 0) return rc;
+  } else if ((rc = wfi_run_dir(x->home, run_id, x->run_dir, sizeof x->run_dir)) != 0) {
+    return rc;
+  }
   /* Absolute, so that a step running in another directory finds it ($WF_RUN_DIR). */
   char abs[PATH_MAX];
   if (realpath(x->run_dir, abs)) snprintf(x->run_dir, sizeof x->run_dir, "%s", abs);

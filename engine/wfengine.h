@@ -241,12 +241,17 @@ typedef struct wfi_run_spec {
   uint32_t window;         /* 0: default 8 */
   int continue_on_error;
   const char *only, *skip, *start_from, *to;  /* NULL when not given */
+  const char *run_dir;     /* the run's folder (start --run-dir), or NULL: $home/runs/<id>;
+                              only when a run is created */
 } wfi_run_spec;
 
 /* Create run spec->run_id (or a generated id, written to id_out[WFS_MAX_ID+1]) owned by
  * this process, status running, epoch 1. On success *lease holds the run's lock until
  * wfi_lease_release. WF_EEXIST if the id is taken, WF_EINVAL for a bad id. */
 int wfi_run_create(wfs_env *env, const wfi_run_spec *spec, char *id_out, wfi_lease *lease);
+/* A run id for attempt 0, 1, ... of finding a free one, into out[WFS_MAX_ID + 1]:
+ * "run_<UTC date and time>", with four random hex digits from attempt 1 on. */
+void wfi_run_id_generate(char *out, int attempt);
 
 enum wfi_claim_flags {
   WFI_CLAIM_CANCELED = 1,  /* a canceled run may be continued */
@@ -305,6 +310,26 @@ int wfi_run_execute(wfs_env *env, const char *run_id, const wfi_plan *plan,
 
 /* The run directory $home/runs/<run id> (created). */
 int wfi_run_dir(const char *home, const char *run_id, char *buf, size_t cap);
+/* Create folder `path` and its parents (path is written to, and restored). WF_EIO. */
+int wfi_mkdir_p(char *path);
+
+/* A run's folder given by the user (start --run-dir; rundir.c). The folder of a run is
+ * marked by a file WFI_RUN_MARK in it naming the run and its store, so that no other run
+ * (of this store or another) takes it. */
+#define WFI_RUN_MARK ".wf-run"
+/* Whether folder `dir` (as given: relative to the current folder, or absolute) may
+ * become the folder of run `run_id` (NULL: a run not named yet) of the store of t:
+ * *abs[cap] gets its absolute path. Errors: WF_EINVAL (inside the store's home; path
+ * too long), WF_EBUSY (it is the folder of another run: owner[ocap] names it), WF_EEXIST
+ * (it holds files and is no run's folder), WF_EACCES, WF_EIO (it cannot be read). */
+int wfi_run_dir_check(wfs_txn *t, const char *run_id, const char *dir, char *abs, size_t cap,
+                      char *owner, size_t ocap);
+/* Check as wfi_run_dir_check, then create the folder and mark it as run_id's; *abs gets
+ * its absolute path (symbolic links resolved). Inside the write transaction creating the
+ * run, so that two creators cannot both take one folder. */
+int wfi_run_dir_take(wfs_txn *t, const char *run_id, const char *dir, char *abs, size_t cap);
+/* The folder of the run an execution executes ($WF_RUN_DIR, ${run.dir}): absolute. */
+const char *wfi_exec_run_dir(const wfi_exec *x);
 
 /* ---- the public handles (wf/wf.h), for the workflows layer ---------------------------- */
 

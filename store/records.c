@@ -6,15 +6,18 @@
 #include "wfs_internal.h"
 
 /* Version 2 added the run's owner epoch and the step's retry-budget count at the end of
- * their arrays; version 1 records are still read (epoch 0, tries = attempt). */
-#define RECORD_VERSION 2
+ * their arrays; version 1 records are still read (epoch 0, tries = attempt). Version 3
+ * added the run's folder (start --run-dir) at the end of the run's; older run records
+ * read as having the default folder. */
+#define RECORD_VERSION 3
 
 /* Element counts of each version, the version element included. */
-enum { RUN_FIELDS = 30, STEP_FIELDS = 15, EVENT_FIELDS = 8 };
+enum { RUN_FIELDS = 31, STEP_FIELDS = 15, EVENT_FIELDS = 8 };
 enum { RUN_FIELDS_V1 = 29, STEP_FIELDS_V1 = 14 };
 /* Step statuses a run record counted before upstream_failed (schema 2); the one added
  * reads as 0 from those. */
 enum { RUN_COUNTS_V2 = 6 };
+enum { RUN_FIELDS_V2 = 30 };
 
 /* A step record starts with what wfs_step_peek needs; this many bytes always hold
  * the array header, version, status, input hash and generation. */
@@ -74,6 +77,7 @@ int wfs_run_encode(const wfs_run *r, uint8_t **buf, size_t *len) {
   wfm_pack_str(&pk, r->start_from);
   wfm_pack_str(&pk, r->to);
   msgpack_pack_uint64(&pk, r->epoch);
+  wfm_pack_str(&pk, r->run_dir);
   return wfs__buf_seal(&b, buf, len);
 }
 
@@ -215,14 +219,14 @@ static int own_spans(const span *s, int n, const void **out, char **mem) {
   return 0;
 }
 
-/* Whether `count` elements are what a record of `version` has: fields[0] for version 1,
- * fields[1] for version 2. */
-static int count_ok(uint64_t version, uint32_t count, const uint32_t fields[2]) {
-  return (version == 1 || version == RECORD_VERSION) && count == fields[version - 1];
+/* Whether `count` elements are what a record of `version` has: fields[v - 1] for
+ * version v. */
+static int count_ok(uint64_t version, uint32_t count, const uint32_t fields[RECORD_VERSION]) {
+  return version >= 1 && version <= RECORD_VERSION && count == fields[version - 1];
 }
 
 /* Unwraps the envelope and reads the array header and version (*version). */
-static int open_record(const uint8_t *buf, size_t len, const uint32_t fields[2], wfm_reader *r,
+static int open_record(const uint8_t *buf, size_t len, const uint32_t fields[RECORD_VERSION], wfm_reader *r,
                        uint8_t **owned, uint64_t *version) {
   const uint8_t *mp;
   size_t n;
@@ -234,9 +238,9 @@ static int open_record(const uint8_t *buf, size_t len, const uint32_t fields[2],
   return count_ok(*version, count, fields) ? 0 : WF_ECORRUPT;
 }
 
-static const uint32_t run_fields[2] = {RUN_FIELDS_V1, RUN_FIELDS};
-static const uint32_t step_fields[2] = {STEP_FIELDS_V1, STEP_FIELDS};
-static const uint32_t event_fields[2] = {EVENT_FIELDS, EVENT_FIELDS};
+static const uint32_t run_fields[RECORD_VERSION] = {RUN_FIELDS_V1, RUN_FIELDS_V2, RUN_FIELDS};
+static const uint32_t step_fields[RECORD_VERSION] = {STEP_FIELDS_V1, STEP_FIELDS, STEP_FIELDS};
+static const uint32_t event_fields[RECORD_VERSION] = {EVENT_FIELDS, EVENT_FIELDS, EVENT_FIELDS};
 
 int wfs_run_decode(const uint8_t *buf, size_t len, wfs_run *out) {
   wfm_reader r;
@@ -277,6 +281,7 @@ int wfs_run_decode(const uint8_t *buf, size_t len, wfs_run *out) {
   TRY(wfm_read_str_opt(&r, &out->start_from));
   TRY(wfm_read_str_opt(&r, &out->to));
   if (version > 1) TRY(wfm_read_uint(&r, &out->epoch));
+  if (version > 2) TRY(wfm_read_str_opt(&r, &out->run_dir));
   if (r.p != r.end) TRY(WF_ECORRUPT);
   free(owned);
   return 0;
@@ -309,6 +314,7 @@ int wfs_run_head_decode(const uint8_t *buf, size_t len, wfs_run_head *h) {
   TRY(rd_flag(&r, &h->cancel_requested));
   TRY(skip_n(&r, 4));                       /* selection */
   if (version > 1) TRY(wfm_read_uint(&r, &h->epoch));
+  if (version > 2) TRY(skip_n(&r, 1));      /* run_dir */
   if (r.p != r.end) TRY(WF_ECORRUPT);
   free(owned);
   return 0;
@@ -434,6 +440,7 @@ void wfs_run_clear(wfs_run *r) {
   free(r->skip);
   free(r->start_from);
   free(r->to);
+  free(r->run_dir);
   memset(r, 0, sizeof *r);
 }
 

@@ -26,7 +26,8 @@
 #include "wf/wf.h"
 
 #define WFS_SCHEMA_VERSION 3     /* 2: run records carry the owner epoch; 3: steps may be
-                                    upstream_failed, and run records count them (records.c) */
+                                    upstream_failed, and run records count them; the run's
+                                    folder (records.c) */
 #define WFS_COMPRESS_MIN 1024
 #define WFS_MAX_KEY 511         /* LMDB's key limit */
 #define WFS_MAX_ID WF_MAX_RUN_ID       /* run ids */
@@ -167,6 +168,8 @@ typedef struct wfs_run {
   char *only, *skip, *start_from, *to;  /* stage selection as given, or NULL */
   uint64_t epoch;          /* owner epoch: bumped whenever the run changes hands; every write
                               of an owner checks it is still the one it claimed (fencing) */
+  char *run_dir;           /* absolute path of the run's folder (start --run-dir), or NULL:
+                              $home/runs/<id> */
 } wfs_run;
 
 /* A step or event record built to be written points its const fields at the caller's

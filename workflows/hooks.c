@@ -51,7 +51,9 @@ int wfw_plan_bind_exec(wfw_plan_state *p, wfi_exec *x) {
   if (p->x == x && p->run_dir) return 0;
   wfw_plan_clear_cache(p);
   const char *id = p->io.run_id ? p->io.run_id(x) : NULL;
-  if (!(p->run_dir = run_dir_of(p, id ? id : ""))) return WF_ENOMEM;
+  const char *dir = p->io.run_dir ? p->io.run_dir(x) : NULL;
+  p->run_dir = dir ? strdup(dir) : run_dir_of(p, id ? id : "");
+  if (!p->run_dir) return WF_ENOMEM;
   p->x = x;
   return 0;
 }

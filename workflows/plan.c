@@ -80,7 +80,8 @@ int wfw_select(const wfw_def *d, const char *only, const char *skip, const char 
 
 static void io_error(wfi_exec *x, const char *msg) { wfi_exec_error(x, "%s", msg); }
 
-static const wfw_plan_io engine_io = {wfi_exec_stage_output, io_error, wfi_exec_run_id};
+static const wfw_plan_io engine_io = {wfi_exec_stage_output, io_error, wfi_exec_run_id,
+                                      wfi_exec_run_dir};
 
 void wfw_plan_set_io(wfi_plan *p, const wfw_plan_io *io) { ((wfw_plan_state *)p)->io = *io; }
 

@@ -21,6 +21,7 @@ static wfi_run_spec spec_of(const wfw_def *d, const wfw_run_opts *o) {
   spec.skip = o->skip;
   spec.start_from = o->start_from;
   spec.to = o->to;
+  spec.run_dir = o->run_dir;
   return spec;
 }
 

@@ -145,7 +145,7 @@ static int attempt(wfw_plan_state *p, uint32_t i, const uint8_t *in, size_t in_l
 
 /* Build stage i's input as the run would, against the params and the checks before it. */
 static int input_of(wfw_plan_state *p, uint32_t i, vctx *c, uint8_t **in, size_t *in_len) {
-  wfw_plan_io saved = p->io, io = {v_output, v_error, v_run_id};
+  wfw_plan_io saved = p->io, io = {v_output, v_error, v_run_id, NULL};
   p->io = io;
   int rc = p->plan.ops->build_input(p, (wfi_exec *)c, i, NULL, 0, in, in_len);
   wfw_plan_clear_cache(p);

@@ -150,13 +150,17 @@ typedef struct wfw_run_opts {
   uint32_t window;             /* steps in flight; 0: 8, or on a restart the recorded one */
   int continue_on_error;
   const char *only, *skip, *start_from, *to;  /* stage selection, NULL when not given */
+  const char *run_dir;         /* the run's folder (create only; see wf_run_dir_check), or
+                                  NULL: the store's runs/<run id> */
 } wfw_run_opts;
 
 /* Create a run of d owned by this process (*out, as from wf_run_begin: the caller
  * executes it with wfw_run_execute and gives it up with wf_run_close); it records d's
  * name, path and text, so that a resume needs nothing but the store.
- * Errors: WF_EINVAL (bad id), WF_EEXIST (the id is taken), WF_EIO (the lock file cannot
- * be made), WF_ENOMEM, WF_ESTORE, WF_EMAPFULL, WF_ENOSPC. */
+ * Errors: WF_EINVAL (bad id; o->run_dir is in the store), WF_EEXIST (the id is taken, or
+ * o->run_dir holds files of no run), WF_EBUSY (o->run_dir is another run's folder),
+ * WF_EIO (the lock file or the folder cannot be made), WF_ENOMEM, WF_ESTORE, WF_EMAPFULL,
+ * WF_ENOSPC. */
 int wfw_run_create(wf_store *st, const wfw_def *d, const wfw_run_opts *o, wf_run **out);
 /* Take over existing run o->run_id to execute stages again (start --start-from): its
  * generation is bumped, and d and o replace its definition, params, selection and window

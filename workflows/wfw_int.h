@@ -191,6 +191,9 @@ typedef struct wfw_plan_io {
   int (*stage_output)(wfi_exec *x, uint32_t stage, uint8_t **out, size_t *len);
   void (*error)(wfi_exec *x, const char *msg);
   const char *(*run_id)(const wfi_exec *x);
+  /* The run's folder, absolute; NULL (the function or what it gives): the store home's
+   * runs/<run id>. */
+  const char *(*run_dir)(const wfi_exec *x);
 } wfw_plan_io;
 
 void wfw_plan_set_io(wfi_plan *p, const wfw_plan_io *io);

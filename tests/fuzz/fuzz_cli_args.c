@@ -19,7 +19,10 @@ static const struct {
                 {"show-run", cli_show_opts},  {"list-runs", cli_list_opts},
                 {"cancel-run", cli_cancel_opts}, {"logs", cli_logs_opts},
                 {"list", cli_no_opts},        {"describe", cli_no_opts},
-                {"explain", cli_no_opts}};
+                {"explain", cli_no_opts},
+
+                {"fork", cli_fork_opts},      {"import", cli_import_opts},
+                {"export", cli_no_opts}};
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {

@@ -47,7 +47,7 @@ static const char *fake_run_id(const wfi_exec *x) {
   return "run_fuzz";
 }
 
-static const wfw_plan_io fake_io = {fake_output, fake_error, fake_run_id};
+static const wfw_plan_io fake_io = {fake_output, fake_error, fake_run_id, NULL};
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc;

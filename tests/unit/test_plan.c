@@ -44,7 +44,7 @@ static const char *fake_run_id(const wfi_exec *x) {
   return "run_1";
 }
 
-static const wfw_plan_io fake_io = {fake_output, fake_error, fake_run_id};
+static const wfw_plan_io fake_io = {fake_output, fake_error, fake_run_id, NULL};
 
 static wfi_exec *exec_a = (wfi_exec *)0x1000, *exec_b = (wfi_exec *)0x2000;
 

@@ -87,6 +87,7 @@ static void full_run(wfs_run *r) {
   r->skip = wfs_strdup("c");
   r->start_from = wfs_strdup("b");
   r->to = wfs_strdup("d");
+  r->run_dir = wfs_strdup("/srv/out"); /* packed in 9 bytes */
 }
 
 static void assert_run_eq(const wfs_run *a, const wfs_run *b) {
@@ -113,6 +114,7 @@ static void assert_run_eq(const wfs_run *a, const wfs_run *b) {
   assert_int_equal(a->continue_on_error, b->continue_on_error);
   assert_int_equal(a->cancel_requested, b->cancel_requested);
   assert_true(a->epoch == b->epoch);
+  assert_str_eq(a->run_dir, b->run_dir);
   assert_str_eq(a->only, b->only);
   assert_str_eq(a->skip, b->skip);
   assert_str_eq(a->start_from, b->start_from);
@@ -189,16 +191,26 @@ static void test_run_round_trip(void **state) {
   assert_int_equal(h.cancel_requested, r.cancel_requested);
   assert_true(h.created_at == r.created_at && h.event_seq == r.event_seq && h.epoch == r.epoch);
   assert_prefixes_refused(buf, len, head_dec, &h);
-  /* A version 1 record (no epoch, 29 elements) is still read, with epoch 0. */
+  /* A version 2 record (no run folder, 30 elements) is still read, with the default
+   * folder (NULL); a version 1 record (no epoch either, 29 elements) with epoch 0. */
   uint8_t *mp, *v1;
   size_t mplen, v1len;
   assert_wf_ok(wfs_envelope_unwrap(buf, len, &mp, &mplen));
-  assert_true(mp[0] == 0xdc && mp[2] == 30 && mp[3] == 2 && mp[mplen - 9] == 0xcf);
-  mp[2] = 29;
-  mp[3] = 1;
+  assert_true(mp[0] == 0xdc && mp[2] == 31 && mp[3] == 3 && mp[mplen - 18] == 0xcf);
+  mp[2] = 30;
+  mp[3] = 2;
   assert_wf_ok(wfs_envelope_wrap(mp, mplen - 9, &v1, &v1len));
   assert_wf_ok(wfs_run_decode(v1, v1len, &back));
-  assert_true(back.epoch == 0 && back.event_seq == r.event_seq);
+  assert_true(back.epoch == r.epoch && back.event_seq == r.event_seq && !back.run_dir);
+  wfs_run_clear(&back);
+  assert_wf_ok(wfs_run_head_decode(v1, v1len, &h));
+  assert_true(h.epoch == r.epoch && h.event_seq == r.event_seq);
+  free(v1);
+  mp[2] = 29;
+  mp[3] = 1;
+  assert_wf_ok(wfs_envelope_wrap(mp, mplen - 18, &v1, &v1len));
+  assert_wf_ok(wfs_run_decode(v1, v1len, &back));
+  assert_true(back.epoch == 0 && back.event_seq == r.event_seq && !back.run_dir);
   wfs_run_clear(&back);
   assert_wf_ok(wfs_run_head_decode(v1, v1len, &h));
   assert_true(h.epoch == 0 && h.event_seq == r.event_seq);
@@ -413,7 +425,7 @@ static void test_bad_shapes(void **state) {
   /* A newer record version, a wrong element count, a wrong type. */
   uint8_t *v2 = malloc(mplen);
   memcpy(v2, mp, mplen);
-  v2[1] = 3;
+  v2[1] = 4;
   assert_int_equal(v2[0], 0x98);
   assert_wf_ok(wfs_envelope_wrap(v2, mplen, &buf, &len));
   assert_wf_err(wfs_event_decode(buf, len, &back), WF_ECORRUPT);

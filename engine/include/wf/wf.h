@@ -319,6 +319,74 @@ int wf_run_end(wf_run *run, int outcome);
  * run left running reads as interrupted from then on and can be resumed. */
 void wf_run_close(wf_run *run);
 
+/* How wf_run_fork makes the new run. Zero-initialize it. */
+typedef struct wf_fork_opts {
+  const char *run_id;      /* the new run's id; NULL: generated as by wf_run_begin */
+  const char *run_dir;     /* its folder (see wf_run_dir_check); NULL: `home`/runs/<id> */
+  const char *from;        /* the stage it begins at, named in its history; may be NULL */
+  const char *const *keep; /* the stages whose succeeded steps it reuses */
+  size_t nkeep;
+} wf_fork_opts;
+
+/* Create a new run, owned by the caller as from wf_run_begin, as a fork of run `src_id`
+ * (which stays as it is): it records src's workflow, definition, params, stage selection
+ * (but --start-from), window and continue-on-error, and src as forked_from; the steps of
+ * src recorded as succeeded in a stage of o->keep are recorded for it (generation 0),
+ * with their logs; the files of src's folder are copied into its folder. All of that is
+ * in place when the run's record is committed, or none of it is. Executing it (through
+ * the plan of its definition) reuses those steps and executes the rest. wf_run_id gives
+ * its id.
+ * Errors: WF_EINVAL (bad id of either run, o NULL, a keep entry NULL, a bad o->run_dir;
+ * or called from a listing callback), WF_ENOTFOUND (no run src_id), WF_EEXIST (a run
+ * o->run_id exists; o->run_dir holds files of no run), WF_EBUSY (a live process owns run
+ * src_id; or o->run_dir is another run's folder), WF_ECORRUPT (src's record cannot be
+ * decoded); files cannot be read, copied or moved: WF_EACCES, WF_EROFS, WF_ENOSPC, WF_EIO
+ * (wf_last_failure names the file); the store: WF_EMAPFULL, WF_ENOSPC, WF_EIO, WF_EROFS,
+ * WF_EREADERS, WF_ESTORE, WF_ENOMEM. After an error nothing of the new run exists. */
+int wf_run_fork(wf_store *st, const char *src_id, const wf_fork_opts *o, wf_run **out);
+
+/* ---- moving runs between stores ----------------------------------------------------- */
+
+/* Where wf_run_export writes: called with each piece of the file in order; returns 0, or
+ * anything else to stop the export (a negative WF_E* code is returned as it is, another
+ * value as WF_EIO). */
+typedef int (*wf_write_fn)(void *ud, const void *buf, size_t len);
+
+/* Write run `run_id` as one self-contained export file (docs/export-format.md): its
+ * record (definition, params, selection), steps, events, and the files of its folder and
+ * of its logs, streamed piece by piece through write, each section with its length and a
+ * crc32. A run a live process owns is not exported. After an error the pieces written
+ * are not a whole file (an import refuses them).
+ * Errors: WF_EINVAL (bad id, write NULL; or called from a listing callback),
+ * WF_ENOTFOUND, WF_EBUSY (a live process owns it: export it once it has stopped),
+ * WF_ECORRUPT (a record cannot be decoded); a file cannot be read (or changed size while
+ * read): WF_EACCES, WF_EIO (wf_last_failure names it); the store: WF_EREADERS,
+ * WF_ESTORE, WF_ENOMEM; or what write returned. */
+int wf_run_export(wf_store *st, const char *run_id, wf_write_fn write, void *ud);
+
+/* How wf_run_import recreates a run. Zero-initialize it. */
+typedef struct wf_import_opts {
+  const char *as;          /* the run's id in this store; NULL: the id it had */
+  const char *run_dir;     /* its folder (see wf_run_dir_check); NULL: `home`/runs/<id> */
+} wf_import_opts;
+
+/* Recreate the run of export file `path` in this store: its records as they were (with
+ * no owner: a run that was running reads as interrupted, and can be resumed), its folder's
+ * files and its logs. The file is checked whole first (magic, version, every length and
+ * checksum, every record, the end section's counts); then its files are staged and its
+ * records written in one transaction that moves them into place: after any error nothing
+ * of the run exists. id (may be NULL) receives the run's id in id[idcap]; with
+ * WF_ECORRUPT, why (may be NULL) says what is wrong with the file in why[whycap].
+ * Errors: WF_EINVAL (path or st NULL, bad o->as or o->run_dir, the id does not fit in
+ * idcap; or called from a listing callback), WF_ECORRUPT (the file is not a whole, valid
+ * export file: truncated, damaged, of another version), WF_EEXIST (a run of that id
+ * exists: give o->as; or o->run_dir holds files of no run), WF_EBUSY (o->run_dir is
+ * another run's folder); the file cannot be read, or files not written or moved:
+ * WF_EACCES, WF_EROFS, WF_ENOSPC, WF_EIO (wf_last_failure names it); the store:
+ * WF_EMAPFULL, WF_ENOSPC, WF_EIO, WF_EROFS, WF_EREADERS, WF_ESTORE, WF_ENOMEM. */
+int wf_run_import(wf_store *st, const char *path, const wf_import_opts *o, char *id,
+                  size_t idcap, char *why, size_t whycap);
+
 /* ---- reading runs ------------------------------------------------------------------ */
 
 /* Who owns a run, as recorded, and whether it still does. */
@@ -368,8 +436,10 @@ typedef struct wf_run_info {
   const char *def_text;    /* its definition as it runs; "" for runs of wf_run_begin */
   const char *def_hash;    /* a digest of def_text */
   uint64_t next_event_seq; /* its events have sequence numbers below this one */
-  const char *run_dir;     /* `home`/runs/<id>: the files its steps write (it may not
-                              exist) */
+  const char *run_dir;     /* the folder of the files its steps write (it may not exist):
+                              the absolute path it was given (wf start --run-dir), else
+                              `home`/runs/<id> */
+  int run_dir_given;       /* 1: run_dir was given when the run was created */
   uint64_t steps_done;     /* steps of its last execution that succeeded, executed or
                               reused, as its progress report says (wf_run_progress_get);
                               without one, counts[WF_STEP_SUCCEEDED] */
@@ -552,6 +622,19 @@ typedef struct wf_run_progress {
  * WF_ECORRUPT (the run's record cannot be decoded), WF_ESTORE, WF_EREADERS, WF_ENOMEM. */
 int wf_run_progress_get(wf_store *st, const char *run_id, wf_run_progress **out);
 void wf_run_progress_free(wf_run_progress *p);
+
+/* Whether folder `dir` (absolute, or relative to the current folder) may be the folder of
+ * a new run `run_id` (NULL: an id not chosen yet) of this store, as wf start --run-dir
+ * gives it: a folder that does not exist, an empty one, or the folder of a run of this
+ * store that was deleted since. Nothing is created. abs (may be NULL) receives its
+ * absolute path in abs[abscap]; with WF_EBUSY, owner (may be NULL) names the run that has
+ * it in owner[ownercap] ("run X", or "run X of the store at PATH").
+ * Errors: WF_EINVAL (bad id; dir empty, too long, or the store's home or inside it; or
+ * called from a listing callback), WF_EBUSY (it is the folder of another run, of this
+ * store or another), WF_EEXIST (it holds files and is no run's folder); it cannot be
+ * read: WF_EACCES, WF_EIO; the store: WF_EREADERS, WF_ESTORE. */
+int wf_run_dir_check(wf_store *st, const char *run_id, const char *dir, char *abs,
+                     size_t abscap, char *owner, size_t ownercap);
 
 /* ---- controlling runs -------------------------------------------------------------- */
 
