@@ -122,6 +122,31 @@ static void print_warnings(const cJSON *warnings, const char *run_id) {
   }
 }
 
+static void hook_log(void *ud, const char *msg) {
+  (void)ud;
+  fprintf(stderr, "wf: warning: %s\n", msg);
+}
+
+/* The definition's notification hooks for a run that ended, given the run as show-run
+ * -o json prints it. What they do is theirs: only a failure to run one is reported. */
+static void notify(wf_store *st, const wf_run_info *r, const wfw_plan *plan, int status) {
+  cJSON *j = cli_run_json(st, r, 1, 0);
+  char *text = NULL;
+  if (j) {
+    cli_json_make_utf8(j);
+    text = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+  }
+  if (!text) {
+    fprintf(stderr, "wf: warning: run %s: out of memory for its notification hooks\n", r->id);
+    return;
+  }
+  wfw_notify_info in = {r->id, r->run_dir, wf_run_status_name(status), text, strlen(text), 0};
+  fflush(NULL);
+  wfw_notify(plan, status, &in, hook_log, NULL);
+  cJSON_free(text);
+}
+
 /* Execute a claimed run with its plan; prints progress and the outcome. */
 static int execute(cli_ctx *cli, wf_store *st, wf_run *run, const wfw_plan *plan,
                    uint32_t window, int continue_on_error, const char *verb,
@@ -167,6 +192,7 @@ static int execute(cli_ctx *cli, wf_store *st, wf_run *run, const wfw_plan *plan
   if (wf_run_info_get(st, run_id, &r) == 0) {
     if (cli->format == FMT_JSON) cli_print_json(cli_run_json(st, r, 1, 0));
     warnings = cli_run_warnings(st, r);
+    notify(st, r, plan, status);
   }
   /* What went wrong, what to look at and what to do go to stderr; the outcome stays the
    * last line. */

@@ -25,6 +25,7 @@ void wfw_def_free(wfw_def *d) {
   for (uint32_t i = 0; d->stages && i < d->nstages; i++) stage_clear(&d->stages[i]);
   free(d->stages);
   free(d->anc);
+  wfw_hooks_clear(d);
   cJSON_Delete(d->root);
   free(d->path);
   free(d->dir);

@@ -12,7 +12,8 @@
  *                   "retry": {"max_attempts", "initial_interval_s", "backoff",
  *                             "max_interval_s", "non_retryable_exit_codes"},
  *                   "timeout_s": num, "concurrency": int, "by_class": {cls: int},
- *                   "rate": num | {cls: num}, "cwd": str, "with": {...} } ] }
+ *                   "rate": num | {cls: num}, "cwd": str, "with": {...} } ],
+ *     "on_success": [str], "on_failure": [str], "on_finish": [str] }
  * Interpolation: ${params.x}, ${stages.s.output...}, ${item...}, ${run.id},
  * ${run.dir}, ${workflow.dir} (the folder of the definition file); paths go on with
  * .field, [index] or ["key"]. A string that is exactly one ${...} stands for the value
@@ -179,5 +180,36 @@ typedef struct wfw_exec_opts {
  * (pid 0 when it is done with the run already). */
 int wfw_run_execute(wf_run *run, const wfw_plan *p, const wfw_exec_opts *o, int *final_status,
                     wf_owner *taken_by);
+
+/* ---- notifications (notify.c) --------------------------------------------------------- */
+
+#define WFW_HOOK_TIMEOUT_S 300.0 /* a hook still running this long is killed */
+
+/* What a hook is told of the run that ended. */
+typedef struct wfw_notify_info {
+  const char *run_id;
+  const char *run_dir;
+  const char *status;          /* the run's status name: WF_RUN_STATUS of the hook */
+  const char *json;            /* the run as show-run -o json prints it: the hook's stdin */
+  size_t json_len;
+  double timeout_s;            /* 0: WFW_HOOK_TIMEOUT_S */
+} wfw_notify_info;
+/* Receives what went wrong with a hook, one message at a time. */
+typedef void (*wfw_notify_log)(void *ud, const char *msg);
+
+/* Run the definition's hooks for a run that ended with `status` (a wf_run_status):
+ * "on_success" when it succeeded, "on_failure" when it failed or ended degraded, then
+ * "on_finish" when it ended at all (canceled too); none for a run that is not over
+ * (interrupted). Each runs to its end (at most the timeout, then its process group is
+ * killed) with the JSON on stdin, its stdout and stderr on wf's stderr, and WF_HOOK,
+ * WF_RUN_ID, WF_RUN_STATUS and WF_RUN_DIR in its environment. A hook that cannot start,
+ * exits non-zero, is killed or times out is reported through log; nothing it does
+ * changes the run. Returns how many hooks ran. */
+int wfw_notify(const wfw_plan *p, int status, const wfw_notify_info *in, wfw_notify_log log,
+               void *ud);
+/* 1 when the definition names any hook. */
+int wfw_def_has_hooks(const wfw_def *d);
+/* "on_success", "on_failure", "on_finish" by enum wfw_hook index. */
+const char *wfw_hook_name(int hook);
 
 #endif

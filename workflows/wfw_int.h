@@ -137,8 +137,16 @@ typedef struct wfw_stage {
   int validate;                    /* run before the run exists (validate.c) */
 } wfw_stage;
 
+/* A notification hook (notify.c): an argv of templates. */
+enum wfw_hook { WFW_ON_SUCCESS, WFW_ON_FAILURE, WFW_ON_FINISH, WFW_NHOOKS };
+typedef struct wfw_hook_cmd {
+  wfw_tmpl *argv;
+  uint32_t argc;                   /* 0: no such hook */
+} wfw_hook_cmd;
+
 struct wfw_def {
   char *path, *dir, *text;         /* dir: absolute when the file exists */
+  wfw_hook_cmd hooks[WFW_NHOOKS];  /* on_success, on_failure, on_finish */
   cJSON *root;
   const char *name, *description;
   wfw_param *params;
@@ -169,6 +177,10 @@ int wfw_json_int(const cJSON *v, double lo, double hi);
 int wfw_stages_load(wfw_lctx *c, const cJSON *stages, const cJSON *defaults);
 int wfw_graph_check(wfw_lctx *c);
 int wfw_templates_check(wfw_lctx *c);
+/* Notification hooks (notify.c): load the top-level "on_success", "on_failure" and
+ * "on_finish" (after the params), and free them. */
+int wfw_hooks_load(wfw_lctx *c);
+void wfw_hooks_clear(wfw_def *d);
 
 /* Parameters (params.c). */
 int wfw_param_type(const char *name);          /* wfw_ptype or 0 */
