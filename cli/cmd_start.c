@@ -339,6 +339,12 @@ static void print_dry_run(const wfw_def *def, const wfw_plan *plan, const wf_run
     wfw_def_stage(def, i, &si);
     printf("  %-24s %s%s%s\n", s->id, what, s->fanout ? " (fan-out)" : "",
            si.validate && s->selected ? " (a check made before the run; not in a dry run)" : "");
+    if (si.check)
+      printf("  %-24s check: %s (given %s output on stdin)\n", "", si.check,
+             s->fanout ? "each item's" : "the stage's");
+    if (si.expect)
+      printf("  %-24s expect: %s (on %s output)\n", "", si.expect,
+             s->fanout ? "each item's" : "the stage's");
   }
 }
 

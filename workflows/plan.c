@@ -115,12 +115,19 @@ static int plan_build(wfw_plan_state *p, const uint8_t *params, size_t params_le
   int *sel = calloc(n, sizeof *sel), *rerun = calloc(n, sizeof *rerun), rc;
   p->stages = calloc(n, sizeof *p->stages);
   p->outs = calloc(n, sizeof *p->outs);
-  if (!sel || !rerun || !p->stages || !p->outs) rc = WF_ENOMEM;
+  p->checkers = calloc(n, sizeof *p->checkers);
+  if (!sel || !rerun || !p->stages || !p->outs || !p->checkers) rc = WF_ENOMEM;
   else rc = wfw_select(d, only, skip, start_from, to, sel, rerun, err);
   for (uint32_t i = 0; rc == 0 && i < n; i++) {
     fill_stage(&d->stages[i], &p->stages[i]);
     p->stages[i].selected = sel[i];
     p->stages[i].rerun = rerun[i];
+    const wfw_stage *ds = &d->stages[i];
+    if (ds->ncheck || ds->expect) {
+      p->checkers[i] = (wfw_checker){p->stages[i].act, p->stages[i].act_ctx, ds};
+      p->stages[i].act = &wfw_checked;
+      p->stages[i].act_ctx = &p->checkers[i];
+    }
   }
   free(sel);
   free(rerun);
@@ -168,6 +175,7 @@ void wfw_plan_free(wfw_plan *plan) {
   if (p->outs) wfw_plan_clear_cache(p);
   wfw_plan_free_pins(p);
   free(p->outs);
+  free(p->checkers);
   free(p->stages);
   free(p->params);
   cJSON_Delete(p->params_json);

@@ -12,7 +12,8 @@
  *                   "retry": {"max_attempts", "initial_interval_s", "backoff",
  *                             "max_interval_s", "non_retryable_exit_codes"},
  *                   "timeout_s": num, "concurrency": int, "by_class": {cls: int},
- *                   "rate": num | {cls: num}, "cwd": str, "with": {...} } ],
+ *                   "rate": num | {cls: num}, "cwd": str, "with": {...},
+ *                   "check": [str], "expect": {"min_items": int, "required": [str]} } ],
  *     "on_success": [str], "on_failure": [str], "on_finish": [str] }
  * Interpolation: ${params.x}, ${stages.s.output...}, ${item...}, ${run.id},
  * ${run.dir}, ${workflow.dir} (the folder of the definition file); paths go on with
@@ -72,6 +73,8 @@ typedef struct wfw_stage_info {
   const char *const *needs;
   uint32_t nneeds;
   int validate;                /* checked before the run exists (wfw_validate) */
+  const char *check;           /* "check" as compact JSON, or NULL */
+  const char *expect;          /* "expect" as compact JSON, or NULL */
 } wfw_stage_info;
 void wfw_def_stage(const wfw_def *d, uint32_t i, wfw_stage_info *out);
 int wfw_def_stage_index(const wfw_def *d, const char *id);   /* -1 when unknown */

@@ -135,6 +135,15 @@ typedef struct wfw_stage {
   uint32_t nclasses;
   double rate;                     /* starts per second of the whole stage; 0 = none */
   int validate;                    /* run before the run exists (validate.c) */
+  wfw_tmpl *check;                 /* "check": argv given each step's output (check.c) */
+  uint32_t ncheck;                 /* 0: none */
+  char *check_text;                /* "check" as written (compact JSON), or NULL */
+  const char *check_prog;          /* check[0] as written, for messages */
+  const cJSON *expect;             /* "expect", or NULL */
+  int has_min_items;
+  uint64_t min_items;
+  const cJSON *required;           /* expect.required: array of field names, or NULL */
+  char *expect_text;               /* "expect" as written, or NULL */
 } wfw_stage;
 
 /* A notification hook (notify.c): an argv of templates. */
@@ -226,7 +235,17 @@ typedef struct wfw_plan_state {
   char *run_dir;
   wfw_out *outs;
   struct wfw_pin *pins;            /* per stage: outputs of checks made before the run */
+  struct wfw_checker *checkers;    /* per stage: its activity wrapped by its checks */
 } wfw_plan_state;
+
+/* A stage with "check" or "expect" runs through wfw_checked (check.c), whose context
+ * this is: the stage's own activity, and the stage for its checks. */
+typedef struct wfw_checker {
+  const wfi_activity *inner;
+  void *inner_ctx;
+  const wfw_stage *stage;
+} wfw_checker;
+extern const wfi_activity wfw_checked;
 
 /* Free the outputs of the checks pinned by wfw_validate. */
 void wfw_plan_free_pins(wfw_plan_state *p);
