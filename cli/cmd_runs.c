@@ -71,12 +71,16 @@ static int print_step_row(void *ud, const wf_step_info *s) {
   if (s->started_at && s->finished_at)
     cli_duration((double)(s->finished_at - s->started_at) / 1000.0, dur, sizeof dur);
   char err[121] = "";
-  if (s->error) {
+  const char *status = wf_step_status_name(s->status);
+  if (s->cached_run) { /* no error to show: it succeeded */
+    status = "cached";
+    snprintf(err, sizeof err, "from run %s, step %s", s->cached_run, s->cached_step);
+  } else if (s->error) {
     snprintf(err, sizeof err, "%s", s->error);
     for (char *p = err; *p; p++)
       if (*p == '\n') *p = ' ';
   }
-  printf("%-40s %-10s %7u %9s  %s\n", s->key, wf_step_status_name(s->status), s->attempt, dur, err);
+  printf("%-40s %-10s %7u %9s  %s\n", s->key, status, s->attempt, dur, err);
   print_failed_tail(c, s);
   return 0;
 }

@@ -31,7 +31,9 @@ static const char start_usage[] =
     "                        existing run what it recorded and would reuse; write nothing\n"
     "  --window N            steps in flight at once for the run (default 8)\n"
     "  --continue-on-error   keep going past failed steps; the run ends degraded (exit 4)\n"
-    "  --detach              run in the background; print the run id and exit\n";
+    "  --detach              run in the background; print the run id and exit\n"
+    "  --force [S1,S2]       execute the steps of stages with \"cache\": true (all, or\n"
+    "                        these) instead of reusing earlier runs' outputs\n";
 
 static const char resume_usage[] =
     "usage: wf resume <run-id> | --all [options]\n"
@@ -339,6 +341,11 @@ static void print_dry_run(const wfw_def *def, const wfw_plan *plan, const wf_run
     wfw_def_stage(def, i, &si);
     printf("  %-24s %s%s%s\n", s->id, what, s->fanout ? " (fan-out)" : "",
            si.validate && s->selected ? " (a check made before the run; not in a dry run)" : "");
+    if (s->cache && s->selected)
+      printf("  %-24s cache: %s\n", "",
+             s->cache == WFW_CACHE_USE ? "steps whose command and input an earlier run's succeeded step "
+                             "had reuse its output"
+                           : "ignored (--force): every step executes");
     if (si.check)
       printf("  %-24s check: %s (given %s output on stdin)\n", "", si.check,
              s->fanout ? "each item's" : "the stage's");
@@ -453,7 +460,8 @@ static int start_plan(const cli_ctx *cli, struct start *s) {
     rc = wfw_plan_new(s->def, s->params, s->params_len, a->val[O_ONLY], a->val[O_SKIP],
                       a->val[O_START_FROM], a->val[O_TO], &s->plan, &err);
   if (rc == 0) rc = wfw_plan_set_home(s->plan, cli->home);
-  if (rc) return cli_fail(EXIT_USAGE, "%s", err.msg);
+  if (rc == 0) rc = wfw_plan_set_force(s->plan, a->val[O_FORCE], &err);
+  if (rc) return cli_fail(EXIT_USAGE, "%s", err.msg[0] ? err.msg : wf_strerror(rc));
   wfw_plan_stage_info info;
   for (uint32_t i = 0; i < wfw_plan_nstages(s->plan); i++) {
     wfw_plan_stage(s->plan, i, &info);

@@ -6,7 +6,7 @@ const cli_opt cli_start_opts[] = {
     {"param", 'p', 1, O_PARAM}, {"run-id", 0, 1, O_RUN_ID}, {"start-from", 0, 1, O_START_FROM},
     {"only", 0, 1, O_ONLY},     {"skip", 0, 1, O_SKIP},     {"to", 0, 1, O_TO},
     {"dry-run", 0, 0, O_DRY},   {"window", 0, 1, O_WINDOW}, {"continue-on-error", 0, 0, O_COE},
-    {"detach", 0, 0, O_DETACH}, {NULL, 0, 0, 0}};
+    {"detach", 0, 0, O_DETACH}, {"force", 0, CLI_ARG_OPTIONAL, O_FORCE}, {NULL, 0, 0, 0}};
 const cli_opt cli_resume_opts[] = {{"all", 0, 0, O_ALL}, {"window", 0, 1, O_WINDOW},
                                    {"force", 0, 0, O_FORCE}, {NULL, 0, 0, 0}};
 const cli_opt cli_show_opts[] = {{"history", 0, 0, O_HISTORY}, {NULL, 0, 0, 0}};

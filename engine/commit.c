@@ -89,9 +89,23 @@ static int put_step(wfs_txn *t, struct commit_ctx *c, struct wfi_rstep *s, int64
   rec.started_at = s->attempt_start;
   rec.finished_at = now;
   rec.generation = x->run.generation;
+  rec.cached_run = s->cached_run;
+  rec.cached_step = s->cached_step;
   int rc = wfs_step_put(t, x->run.id, &rec);
   if (rc) return rc;
   count_move(&c->run, s->prev_status, status);
+  const wfi_stage *sd = &x->plan->stages[s->stage];
+  if (status == WFS_STEP_SUCCEEDED && sd->cache && sd->activity && x->run.workflow) {
+    /* Too long a key is no reason to fail the step: it is just not indexed. */
+    rc = wfs_cache_put(t, x->run.workflow, sd->activity, s->input_hash, x->run.id, s->key);
+    if (rc && rc != WF_EINVAL) return rc;
+  }
+  if (s->cached_run) {
+    char d[WFS_MAX_ID + WFS_MAX_STEP_KEY + 64];
+    snprintf(d, sizeof d, "output reused from run %s, step %s (cache)", s->cached_run,
+             s->cached_step);
+    return wfi_event_put(t, &c->run, s->key, WFS_EV_STEP_CACHED, s->attempt, now, d);
+  }
   /* One event per attempt, at its end: the start time is in the step record, and a
    * second event per step is a quarter of a short step's cost. */
   switch (s->outcome) {

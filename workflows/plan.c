@@ -106,6 +106,8 @@ static void fill_stage(const wfw_stage *s, wfi_stage *w) {
   w->timeout_s = s->timeout_s;
   w->act = s->act;
   w->act_ctx = NULL;
+  w->cache = s->cache ? WFI_CACHE_USE : WFI_CACHE_OFF;
+  w->activity = s->kind;
 }
 
 static int plan_build(wfw_plan_state *p, const uint8_t *params, size_t params_len, const char *only,
@@ -183,6 +185,21 @@ void wfw_plan_free(wfw_plan *plan) {
   free(p);
 }
 
+int wfw_plan_set_force(wfw_plan *p, const char *stages, wfw_err *err) {
+  wfw_plan_state *pl = (wfw_plan_state *)p;
+  const wfw_def *d = pl->d;
+  if (err) err->msg[0] = '\0';
+  if (!stages) return 0;
+  uint8_t *f = calloc(d->nstages ? d->nstages : 1, 1);
+  if (!f) return WF_ENOMEM;
+  int rc = stages[0] ? stage_list(d, stages, "--force", f, err) : 0;
+  for (uint32_t i = 0; rc == 0 && i < d->nstages; i++)
+    if ((!stages[0] || f[i]) && pl->stages[i].cache == WFI_CACHE_USE)
+      pl->stages[i].cache = WFI_CACHE_REFRESH;
+  free(f);
+  return rc;
+}
+
 uint32_t wfw_plan_nstages(const wfw_plan *p) { return p->nstages; }
 
 void wfw_plan_stage(const wfw_plan *p, uint32_t i, wfw_plan_stage_info *out) {
@@ -191,4 +208,5 @@ void wfw_plan_stage(const wfw_plan *p, uint32_t i, wfw_plan_stage_info *out) {
   out->fanout = s->fanout;
   out->selected = s->selected;
   out->rerun = s->rerun;
+  out->cache = s->cache;
 }

@@ -11,7 +11,7 @@
 static const char *const stage_fields[] = {
     "id", "needs", "description", "run", "shell", "uses", "foreach", "key", "class", "retry",
     "timeout_s", "concurrency", "by_class", "rate", "cwd", "with", "validate", "check", "expect",
-    NULL};
+    "cache", NULL};
 
 static const wfi_retry default_retry = {.max_attempts = 1, .initial_interval_s = 1.0,
                                         .backoff = 2.0, .max_interval_s = 60.0};
@@ -322,6 +322,12 @@ static int load_stage(wfw_lctx *c, int i, const cJSON *o, const wfi_retry *dretr
     if (!wfw_json_int(v, 1, 1e6))
       return wfw_lfail(c, i, "\"concurrency\" must be an integer >= 1 (steps in flight)");
     s->concurrency = (uint32_t)v->valuedouble;
+  }
+  if ((v = cJSON_GetObjectItemCaseSensitive(o, "cache"))) {
+    if (!cJSON_IsBool(v))
+      return wfw_lfail(c, i, "\"cache\" must be true or false (true: reuse the output of an "
+                       "earlier run's step with the same command and input)");
+    s->cache = cJSON_IsTrue(v);
   }
   if ((v = cJSON_GetObjectItemCaseSensitive(o, "validate"))) {
     if (!cJSON_IsBool(v)) return wfw_lfail(c, i, "\"validate\" must be true or false");

@@ -13,7 +13,8 @@
  *                             "max_interval_s", "non_retryable_exit_codes"},
  *                   "timeout_s": num, "concurrency": int, "by_class": {cls: int},
  *                   "rate": num | {cls: num}, "cwd": str, "with": {...},
- *                   "check": [str], "expect": {"min_items": int, "required": [str]} } ],
+ *                   "check": [str], "expect": {"min_items": int, "required": [str]},
+ *                   "cache": bool } ],
  *     "on_success": [str], "on_failure": [str], "on_finish": [str] }
  * Interpolation: ${params.x}, ${stages.s.output...}, ${item...}, ${run.id},
  * ${run.dir}, ${workflow.dir} (the folder of the definition file); paths go on with
@@ -117,12 +118,26 @@ int wfw_validate(wfw_plan *plan, const char *run_id, int restart, wfw_err *err,
  * Without it, ./.wf is assumed, as wf_store_open does with NULL. */
 int wfw_plan_set_home(wfw_plan *p, const char *home);
 
+/* The cache of a plan's stage (wfw_plan_stage_info.cache). */
+enum wfw_cache {
+  WFW_CACHE_OFF = WFI_CACHE_OFF,
+  WFW_CACHE_USE = WFI_CACHE_USE,         /* reuses earlier runs' outputs */
+  WFW_CACHE_REFRESH = WFI_CACHE_REFRESH  /* executes anyway (--force) and indexes */
+};
+
+/* `start --force`: the cached stages among `stages` (a comma list of stage ids; "" for
+ * every stage; NULL: none) execute every step instead of reusing earlier runs' outputs,
+ * and index what they produce. WF_EINVAL (an unknown stage, err says which), WF_ENOMEM. */
+int wfw_plan_set_force(wfw_plan *p, const char *stages, wfw_err *err);
+
 /* A stage of a plan, for `start --dry-run` and progress. */
 typedef struct wfw_plan_stage_info {
   const char *id;              /* valid while the plan is */
   int fanout;                  /* one step per item */
   int selected;                /* runs (else --only/--skip/--to leave it out) */
   int rerun;                   /* ignores recorded results (--start-from) */
+  int cache;                   /* wfi_cache: reuses earlier runs' outputs, or (REFRESH)
+                                  executes anyway (--force) */
 } wfw_plan_stage_info;
 uint32_t wfw_plan_nstages(const wfw_plan *p);
 void wfw_plan_stage(const wfw_plan *p, uint32_t i, wfw_plan_stage_info *out);

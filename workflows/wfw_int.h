@@ -135,6 +135,7 @@ typedef struct wfw_stage {
   uint32_t nclasses;
   double rate;                     /* starts per second of the whole stage; 0 = none */
   int validate;                    /* run before the run exists (validate.c) */
+  int cache;                       /* "cache": reuse earlier runs' outputs (wfi_cache) */
   wfw_tmpl *check;                 /* "check": argv given each step's output (check.c) */
   uint32_t ncheck;                 /* 0: none */
   char *check_text;                /* "check" as written (compact JSON), or NULL */

@@ -49,14 +49,14 @@ for hex in 00 a3616263 c0 ff 9100; do
   done
   assert_eq "$(md5sum <"$WF_HOME/store/data.mdb")" "$sum" "data.mdb after commands on schema $hex"
 done
-set_schema 03 # one above WFS_SCHEMA_VERSION
+set_schema 04 # one above WFS_SCHEMA_VERSION
 expect_exit 5 wf show-run s1
 assert_contains "$ERR" "written by a newer wf"
 set_schema 01
 ok wf show-run s1
-note "a store of schema 1 is stamped with schema 2 when opened, so an older wf refuses it"
-mdb_dump -s meta "$WF_HOME/store" | grep -A1 '^ 736368656d61$' | tail -1 | grep -qx ' 02' ||
-  fail "the schema was not stamped 2 after opening a schema-1 store"
+note "a store of schema 1 is stamped with schema 3 when opened, so an older wf refuses it"
+mdb_dump -s meta "$WF_HOME/store" | grep -A1 '^ 736368656d61$' | tail -1 | grep -qx ' 03' ||
+  fail "the schema was not stamped 3 after opening a schema-1 store"
 
 # ---- EACCES -------------------------------------------------------------------------------------
 note "a store the user may not write"

@@ -119,7 +119,9 @@ enum wf_event_type {
   WF_EV_STEP_CANCELED,
   WF_EV_STEP_SKIPPED,
   WF_EV_STEP_INPUT_CHANGED, /* a recorded step runs again: its input is not the recorded one */
-  WF_EV_STEP_SUPERSEDED
+  WF_EV_STEP_SUPERSEDED,
+  WF_EV_STEP_CACHED         /* a step's output was reused from an earlier run (the stage's
+                               "cache"); detail: that run and step */
 };
 
 /* Names: "running", "succeeded", ...; "step_failed", ...; "?" for a value out of range.
@@ -392,6 +394,8 @@ typedef struct wf_step_info {
   size_t input_len;
   const void *output;      /* msgpack, or NULL when it gave none */
   size_t output_len;
+  const char *cached_run;  /* its output was reused, without executing it, from step */
+  const char *cached_step; /* cached_step of run cached_run; both NULL otherwise */
 } wf_step_info;
 
 /* As wf_run_cb, for steps. */
