@@ -46,7 +46,7 @@ typedef struct cli_opt {
 /* Option ids of the subcommands' tables (opts.c); 0 is the repeatable -p. */
 enum { O_PARAM = 0, O_RUN_ID, O_START_FROM, O_ONLY, O_SKIP, O_TO, O_DRY, O_WINDOW, O_COE,
        O_DETACH, O_ALL, O_HISTORY, O_STATUS, O_WORKFLOW, O_SINCE, O_LIMIT, O_NOWAIT, O_STEP,
-       O_FOLLOW, O_FORCE, O_TAIL, O_NOPTS };
+       O_FOLLOW, O_FORCE, O_TAIL, O_WATCH, O_NOPTS };
 extern const cli_opt cli_start_opts[], cli_resume_opts[], cli_show_opts[], cli_list_opts[],
     cli_cancel_opts[], cli_logs_opts[], cli_no_opts[];
 
@@ -111,6 +111,29 @@ void cli_json_make_utf8(cJSON *j);
 /* Print a cJSON value to stdout followed by a newline (as valid UTF-8), and free it. */
 void cli_print_json(cJSON *j);
 
+/* A run stage by stage (stages.c). The run's progress report into *p, NULL when it has
+ * none (0 then too); another error of wf_run_progress_get otherwise. */
+int cli_progress_get(wf_store *st, const char *run_id, wf_run_progress **p);
+/* A stage's status: wf_step_status_name, or "stopped" for one begun and not finished. */
+const char *cli_stage_word(const wf_stage_progress *s);
+/* "13/29"; with known 0, "13/≥16" (a lower bound) or, with total 0, "13/?". */
+void cli_done_total(uint64_t done, uint64_t total, int known, char *buf, size_t cap);
+void cli_stage_done_total(const wf_stage_progress *s, char *buf, size_t cap);
+/* Columns a UTF-8 string takes on a terminal (one per character). */
+int cli_display_width(const char *s);
+/* Seconds stage s has taken (so far, while it runs); -1 before it begins. */
+double cli_stage_seconds(const wf_stage_progress *s, int64_t now);
+/* The STAGE table of show-run. */
+void cli_print_stages(FILE *out, const wf_run_progress *p);
+/* The "stages" array of show-run -o json (empty for p NULL). */
+cJSON *cli_stages_json(const wf_run_progress *p);
+/* Pass the run's steps to cb in the order of its stages (each stage's own record first,
+ * then its items by key), with the steps in flight of p (may be NULL) among them as
+ * WF_STEP_RUNNING, and last the steps of stages the definition does not have. Without
+ * stages known (no report, no definition), in key order. */
+int cli_steps_in_order(wf_store *st, const wf_run_info *r, const wf_run_progress *p,
+                       wf_step_cb cb, void *ud);
+
 /* Under a failed step, the last lines it wrote to stderr (its stderr_tail): at most a few
  * lines and a few hundred bytes, blank lines left out, control characters and bytes that
  * are not UTF-8 escaped (\xNN), each printed as indent, on, the line, off (on/off: colour
@@ -121,16 +144,48 @@ int cli_print_stderr_tail(FILE *out, const char *tail, const char *indent, const
  * others' are one 'wf logs' away. */
 #define CLI_TAIL_STEPS 5
 
-/* Progress observer for start/resume. */
+/* Progress of start and resume, and of show-run --watch (progress.c). */
 typedef struct cli_progress_ctx {
   cli_ctx *cli;
   FILE *out;
-  int live;               /* a live counter line is on screen */
+  int live;               /* a live line is on screen */
   int64_t last_draw;
   const char *run_id;
   unsigned tails;         /* failed steps whose stderr tail was shown */
 } cli_progress_ctx;
+/* The observer of start and resume. */
 void cli_progress(void *ud, const wfw_progress *p);
+/* A stage that ended, for its line. */
+typedef struct cli_stage_end {
+  const char *id;
+  int status;             /* wf_step_status; pending: stopped before its end */
+  double duration_s;
+  uint64_t steps;         /* its steps that ended (succeeded or failed) */
+  uint64_t reused;        /* of those, reused recorded results */
+} cli_stage_end;
+void cli_progress_stage(cli_progress_ctx *p, const cli_stage_end *e);
+/* Redraw the live line from report r (on a terminal, while a stage runs). */
+void cli_progress_live(cli_progress_ctx *p, const wf_run_progress *r);
+/* Take the live line off the screen, if it is there. */
+void cli_progress_clear(cli_progress_ctx *p);
+/* On stderr, for a run that ended with `status` and can be resumed, how to resume it:
+ * the last thing said, after the outcome line. */
+void cli_resume_hint(int status, const char *run_id);
+/* The live line's text for report r at time now: "12.30s · process 14/26 (4 running, ~8s
+ * left) · longest: process/Tokyo 7.10s". */
+void cli_live_text(const wf_run_progress *r, int64_t now, char *buf, size_t cap);
+
+/* What an existing run recorded (reuse.c): a wf_steps_list callback counting, into the
+ * cJSON object ud, the steps recorded succeeded per stage as {stage: [its own record,
+ * items]} (a fan-out stage's own record has the stage id as key). */
+int cli_count_recorded(void *ud, const wf_step_info *s);
+/* "reusing 5 recorded steps; 24 to run": what the execution of plan about to begin on
+ * existing run run_id reuses and runs, from its records and its last progress report. */
+void cli_print_reuse(FILE *out, wf_store *st, const char *run_id, const wfw_plan *plan);
+
+/* show-run --watch (watch.c): follow run r, executed by another process, until it ends
+ * or Ctrl-C; EXIT_OK. */
+int cli_watch(cli_ctx *cli, wf_store *st, const wf_run_info *r);
 
 /* Write $home/runs/<id>/run_metadata.json from the run's record (best effort). */
 void cli_write_run_metadata(wf_store *st, const char *run_id);

@@ -5,18 +5,28 @@
 #include "cli.h"
 
 static const char show_usage[] =
-    "usage: wf show-run <run-id> [--history] [-o table|json]\n"
+    "usage: wf show-run <run-id> [--history | --watch] [-o table|json]\n"
     "\n"
-    "A run's status, parameters, where its files are, and each step: status, attempts,\n"
-    "duration and error. -o json adds step outputs.\n"
+    "A run's status, parameters and where its files are; its stages in definition order,\n"
+    "each with its status and steps done/total; then its steps in the same order: status,\n"
+    "attempts, duration and error, those in flight as running with how long they have run\n"
+    "so far. -o json adds step outputs.\n"
     "\n"
     "options:\n"
-    "  --history             also every recorded event (attempts, retries, timeouts)\n";
+    "  --history             also every recorded event (attempts, retries, timeouts)\n"
+    "  -w, --watch           follow the run until it ends, as 'wf start' shows it: a line\n"
+    "                        per stage as it ends, failures and retries, and on a terminal\n"
+    "                        a live line (elapsed time, steps done/total, time left, the\n"
+    "                        longest-running steps); then its outcome. Without a terminal\n"
+    "                        only the plain lines. Ctrl-C stops watching (exit 0); the run\n"
+    "                        goes on\n";
 
 static const char list_usage[] =
     "usage: wf list-runs [--status S] [--workflow W] [--since T] [--limit N] [-o table|json|ids]\n"
     "\n"
-    "Runs, newest first.\n"
+    "Runs, newest first. STEPS is how far each got: its steps done out of its total,\n"
+    "\"5/29\"; \"5/≥9\" while a fan-out's list is not known yet (at least 9); \"5/?\" when\n"
+    "the run has no progress report (made by an older wf or through the C API).\n"
     "\n"
     "options:\n"
     "  --status S            pending, running, succeeded, failed, degraded, canceled or\n"
@@ -70,6 +80,8 @@ static int print_step_row(void *ud, const wf_step_info *s) {
   char dur[32] = "-";
   if (s->started_at && s->finished_at)
     cli_duration((double)(s->finished_at - s->started_at) / 1000.0, dur, sizeof dur);
+  else if (s->status == WF_STEP_RUNNING && s->started_at) /* so far */
+    cli_duration((double)(cli_now_ms() - s->started_at) / 1000.0, dur, sizeof dur);
   char err[121] = "";
   const char *status = wf_step_status_name(s->status);
   if (s->cached_run) { /* no error to show: it succeeded */
@@ -99,6 +111,34 @@ static int print_event_row(void *ud, const wf_event_info *e) {
          wf_event_type_name(e->type), e->step_key ? e->step_key : "-", att,
          e->detail ? e->detail : "");
   return 0;
+}
+
+/* How far the run got, then its step records by status. */
+static void print_steps_line(const wf_run_info *r, const wf_run_progress *p) {
+  char dt[64];
+  cli_done_total(r->steps_done, r->steps_total, r->steps_total_known, dt, sizeof dt);
+  printf("steps     %s done", dt);
+  if (p && p->running) printf(", %llu running", (unsigned long long)p->running);
+  uint64_t recorded = 0;
+  for (int i = 0; i < WF_STEP_NSTATUS; i++) recorded += r->counts[i];
+  printf("; %llu recorded", (unsigned long long)recorded);
+  for (int i = 0; i < WF_STEP_NSTATUS; i++)
+    if (r->counts[i]) printf(", %s %llu", wf_step_status_name(i), (unsigned long long)r->counts[i]);
+  printf("\n");
+}
+
+/* How far it got, its error, its stages, and its steps in stage order with those in
+ * flight among them. */
+static void print_stages_and_steps(wf_store *st, const wf_run_info *r, struct table_ctx *c) {
+  wf_run_progress *p = NULL;
+  cli_progress_get(st, r->id, &p);
+  print_steps_line(r, p);
+  if (r->error) printf("error     %s\n", r->error);
+  if (p) cli_print_stages(stdout, p);
+  cli_steps_in_order(st, r, p, print_step_row, c);
+  if (p && p->running > p->nsteps)
+    printf("... and %llu more steps in flight\n", (unsigned long long)(p->running - p->nsteps));
+  wf_run_progress_free(p);
 }
 
 static int print_run_table(wf_store *st, const wf_run_info *r, int history, int color,
@@ -136,17 +176,9 @@ static int print_run_table(wf_store *st, const wf_run_info *r, int history, int 
            r->start_from ? r->start_from : "", r->only ? " --only " : "", r->only ? r->only : "",
            r->skip ? " --skip " : "", r->skip ? r->skip : "", r->to ? " --to " : "",
            r->to ? r->to : "");
-  printf("steps    ");
-  uint64_t total = 0;
-  for (int i = 0; i < WF_STEP_NSTATUS; i++) total += r->counts[i];
-  printf(" %llu", (unsigned long long)total);
-  for (int i = 0; i < WF_STEP_NSTATUS; i++)
-    if (r->counts[i]) printf(", %s %llu", wf_step_status_name(i), (unsigned long long)r->counts[i]);
-  printf("\n");
-  if (r->error) printf("error     %s\n", r->error);
   struct table_ctx c = {0};
   c.color = color;
-  wf_steps_list(st, r->id, "", print_step_row, &c);
+  print_stages_and_steps(st, r, &c);
   print_tail_note(&c, r->id);
   int unreadable = c.unreadable;
   snprintf(names, cap, "%s", c.names);
@@ -178,6 +210,10 @@ int cmd_show_run(cli_ctx *cli, int argc, char **argv) {
   if (wf_run_id_check(a.pos[0]) != 0)
     return cli_bad_id("run id", a.pos[0]);
   if (cli->format == FMT_IDS) return cli_fail(EXIT_USAGE, "show-run prints table or json");
+  if (a.val[O_WATCH] && (cli->format == FMT_JSON || a.val[O_HISTORY]))
+    return cli_fail(EXIT_USAGE, "--watch prints progress lines as 'wf start' does, alone: for "
+                               "JSON, run 'wf show-run %s -o json' again (its stages say how "
+                               "far the run is)", a.pos[0]);
   wf_store *st = NULL;
   if ((code = cli_open_existing(cli, &st)) != 0) return code;
   wf_run_info *r = NULL;
@@ -190,9 +226,11 @@ int cmd_show_run(cli_ctx *cli, int argc, char **argv) {
     char why[8192];
     code = cli_fail(EXIT_STORE, "cannot read the store: %s", cli_store_why(rc, why, sizeof why));
   } else {
-    int unreadable;
+    int unreadable = 0;
     char names[256] = "";
-    if (cli->format == FMT_JSON) {
+    if (a.val[O_WATCH]) {
+      code = cli_watch(cli, st, r);
+    } else if (cli->format == FMT_JSON) {
       cJSON *j = cli_run_json(st, r, 1, a.val[O_HISTORY] != NULL);
       unreadable = count_unreadable(j, names, sizeof names);
       cli_print_json(j);
@@ -224,8 +262,6 @@ static int list_one(void *ud, const wf_run_info *r) {
     c->bad = 1;
     return 0;
   }
-  uint64_t total = 0;
-  for (int i = 0; i < WF_STEP_NSTATUS; i++) total += r->counts[i];
   if (c->cli->format == FMT_JSON) {
     cJSON_AddItemToArray(c->json, cli_run_json(NULL, r, 0, 0));
   } else if (c->cli->format == FMT_IDS) {
@@ -233,15 +269,15 @@ static int list_one(void *ud, const wf_run_info *r) {
   } else {
     if (c->shown == 0)
       printf("%-32s %-16s %-11s %-19s %11s %9s\n", "RUN", "WORKFLOW", "STATUS", "CREATED (UTC)",
-             "STEPS OK", "DURATION");
-    char tm[40], dur[32] = "-", steps[32];
+             "STEPS", "DURATION");
+    char tm[40], dur[32] = "-", steps[64];
     cli_time_human(r->created_at, tm, sizeof tm);
     if (r->finished_at && r->started_at)
       cli_duration((double)(r->finished_at - r->started_at) / 1000.0, dur, sizeof dur);
-    snprintf(steps, sizeof steps, "%llu/%llu", (unsigned long long)r->counts[WF_STEP_SUCCEEDED],
-             (unsigned long long)total);
-    printf("%-32s %-16s %-11s %-19s %11s %9s\n", r->id, r->workflow,
-           wf_run_status_name(r->status), tm, steps, dur);
+    cli_done_total(r->steps_done, r->steps_total, r->steps_total_known, steps, sizeof steps);
+    printf("%-32s %-16s %-11s %-19s %*s %9s\n", r->id, r->workflow,
+           wf_run_status_name(r->status), tm,
+           11 + (int)strlen(steps) - cli_display_width(steps), steps, dur);
   }
   c->shown++;
   return 0;

@@ -158,6 +158,7 @@ static int execute(cli_ctx *cli, wf_store *st, wf_run *run, const wfw_plan *plan
   cli_progress_ctx pc = {cli, out, 0, 0, run_id, 0};
   if (cli->format == FMT_IDS) printf("%s\n", run_id);
   fprintf(out, "run %s %s (workflow %s)\n", run_id, verb, workflow);
+  if (strcmp(verb, "started") != 0) cli_print_reuse(out, st, run_id, plan);
   fflush(out);
   wfw_exec_opts opts = {0};
   opts.window = window;
@@ -196,22 +197,20 @@ static int execute(cli_ctx *cli, wf_store *st, wf_run *run, const wfw_plan *plan
     warnings = cli_run_warnings(st, r);
     notify(st, r, plan, status);
   }
-  /* What went wrong, what to look at and what to do go to stderr; the outcome stays the
-   * last line. */
+  /* What went wrong and what to look at go to stderr before the outcome; what to do
+   * next comes after it, last. */
   print_warnings(warnings, run_id);
   int nwarn = cJSON_GetArraySize(warnings);
   cJSON_Delete(warnings);
   if (r && r->error && status != WF_RUN_SUCCEEDED) fprintf(stderr, "wf: %s\n", r->error);
-  if (status == WF_RUN_FAILED || status == WF_RUN_INTERRUPTED || status == WF_RUN_DEGRADED ||
-      status == WF_RUN_CANCELED)
-    fprintf(stderr, "wf: resume it with: wf resume %s  (details: wf show-run %s)\n", run_id,
-            run_id);
   fflush(stderr);
   if (nwarn)
     fprintf(out, "run %s %s in %s, with %d warning%s (above)\n", run_id,
             wf_run_status_name(status), dur, nwarn, nwarn == 1 ? "" : "s");
   else
     fprintf(out, "run %s %s in %s\n", run_id, wf_run_status_name(status), dur);
+  fflush(out);
+  cli_resume_hint(status, run_id);
   wf_run_info_free(r);
   return exit_for_status(status);
 }
@@ -293,22 +292,6 @@ static void report_started(int *fd, const wf_store *st, const char *id) {
   (void)w;
   close(*fd);
   *fd = -1;
-}
-
-/* Per stage, the steps a run has recorded succeeded: {stage: [its own record, items]}
- * (a fan-out stage's own record has the stage id as key, its items "<stage>/<key>"). */
-static int count_recorded(void *ud, const wf_step_info *s) {
-  if (s->status != WF_STEP_SUCCEEDED || !s->stage[0]) return 0;
-  cJSON *c = cJSON_GetObjectItemCaseSensitive(ud, s->stage);
-  if (!c) {
-    c = cJSON_AddArrayToObject(ud, s->stage);
-    cJSON_AddItemToArray(c, cJSON_CreateNumber(0));
-    cJSON_AddItemToArray(c, cJSON_CreateNumber(0));
-  }
-  if (!c) return 0;
-  cJSON *n = cJSON_GetArrayItem(c, strcmp(s->key, s->stage) == 0 ? 0 : 1);
-  if (n) cJSON_SetNumberValue(n, n->valuedouble + 1);
-  return 0;
 }
 
 /* What a start would do, stage by stage; for an existing run (run not NULL) with what it
@@ -429,7 +412,7 @@ static int start_inspect(const cli_ctx *cli, struct start *s) {
   if (run_id && wf_store_open_ex(cli->home, &peek, &st) == 0) {
     if (wf_run_info_get(st, run_id, &s->existing) != 0) s->existing = NULL;
     if (s->existing && s->a.val[O_DRY] && (s->recorded = cJSON_CreateObject()))
-      wf_steps_list(st, run_id, "", count_recorded, s->recorded);
+      wf_steps_list(st, run_id, "", cli_count_recorded, s->recorded);
     wf_store_close(st);
   }
   const wf_run_info *r = s->existing;

@@ -9,7 +9,8 @@ const cli_opt cli_start_opts[] = {
     {"detach", 0, 0, O_DETACH}, {"force", 0, CLI_ARG_OPTIONAL, O_FORCE}, {NULL, 0, 0, 0}};
 const cli_opt cli_resume_opts[] = {{"all", 0, 0, O_ALL}, {"window", 0, 1, O_WINDOW},
                                    {"force", 0, 0, O_FORCE}, {NULL, 0, 0, 0}};
-const cli_opt cli_show_opts[] = {{"history", 0, 0, O_HISTORY}, {NULL, 0, 0, 0}};
+const cli_opt cli_show_opts[] = {{"history", 0, 0, O_HISTORY}, {"watch", 'w', 0, O_WATCH},
+                                 {NULL, 0, 0, 0}};
 const cli_opt cli_list_opts[] = {{"status", 0, 1, O_STATUS}, {"workflow", 0, 1, O_WORKFLOW},
                                  {"since", 0, 1, O_SINCE},   {"limit", 0, 1, O_LIMIT},
                                  {NULL, 0, 0, 0}};

@@ -47,6 +47,8 @@ static int step_cb(void *ud, const wf_step_info *s) {
   add_time(o, "finished_at", s->finished_at);
   if (s->started_at && s->finished_at)
     cJSON_AddNumberToObject(o, "duration_s", (double)(s->finished_at - s->started_at) / 1000.0);
+  else if (s->status == WF_STEP_RUNNING && s->started_at) /* so far */
+    cJSON_AddNumberToObject(o, "duration_s", (double)(cli_now_ms() - s->started_at) / 1000.0);
   else
     cJSON_AddNullToObject(o, "duration_s");
   if (s->exit_code >= 0) cJSON_AddNumberToObject(o, "exit_code", s->exit_code);
@@ -120,6 +122,12 @@ cJSON *cli_run_json(wf_store *st, const wf_run_info *r, int with_steps, int with
   cJSON *counts = cJSON_AddObjectToObject(o, "counts");
   for (int i = 0; i < WF_STEP_NSTATUS; i++)
     cJSON_AddNumberToObject(counts, wf_step_status_name(i), (double)r->counts[i]);
+  cJSON_AddNumberToObject(o, "steps_done", (double)r->steps_done);
+  if (r->steps_total || r->steps_total_known)
+    cJSON_AddNumberToObject(o, "steps_total", (double)r->steps_total);
+  else
+    cJSON_AddNullToObject(o, "steps_total");
+  cJSON_AddBoolToObject(o, "steps_total_known", r->steps_total_known);
   add_str(o, "error", r->error);
   if (r->owner.alive) {
     cJSON *ow = cJSON_AddObjectToObject(o, "owner");
@@ -135,9 +143,14 @@ cJSON *cli_run_json(wf_store *st, const wf_run_info *r, int with_steps, int with
   add_str(o, "start_from", r->start_from);
   add_str(o, "to", r->to);
   if (with_steps) {
+    wf_run_progress *p = NULL;
+    cli_progress_get(st, r->id, &p);
+    if (p) cJSON_AddItemToObject(o, "stages", cli_stages_json(p));
+    else cJSON_AddNullToObject(o, "stages");
     cJSON *steps = cJSON_AddArrayToObject(o, "steps");
-    wf_steps_list(st, r->id, "", step_cb, steps);
+    cli_steps_in_order(st, r, p, step_cb, steps);
     mark_kinds(steps, r->def_text);
+    wf_run_progress_free(p);
   }
   if (with_events) {
     cJSON *events = cJSON_AddArrayToObject(o, "events");

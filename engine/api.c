@@ -346,8 +346,13 @@ static void map_items_close(wfi_items *it) {
   free(it);
 }
 
+static int map_items_count(wfi_items *it, uint64_t *n) {
+  *n = it->m->n;
+  return 1;
+}
+
 static const wfi_plan_ops map_ops = {map_build_input, map_items_open, map_items_next,
-                                     map_items_close};
+                                     map_items_close, map_items_count};
 
 static void inproc_start(void *ctx, wfi_job *job) {
   struct map_ctx *m = ctx;

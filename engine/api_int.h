@@ -21,6 +21,13 @@ struct wf_run {
   size_t out_len;
 };
 
+/* report.c: the progress report of run rec (its record as read now) into *out, live only
+ * when `alive` (its owner may still be executing it) and the report is that owner's;
+ * WF_ENOTFOUND when there is none that can be read, WF_ENOMEM. */
+int wfi_report_read(const char *home, const wfs_run *rec, int alive, wf_run_progress **out);
+/* Fill steps_done, steps_total and steps_total_known of info for run rec. */
+void wfi_report_summary(const char *home, const wfs_run *rec, int alive, wf_run_info *info);
+
 /* 0 when the store handle can be used now; WF_EINVAL when it is NULL or one of its
  * listings is in its callback (a read snapshot is open: see wf_runs_list). */
 int wfi_store_check(const wf_store *st);

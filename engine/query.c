@@ -74,6 +74,13 @@ static void describe_run(const char *home, const wfs_run *r, char *run_dir, wf_r
   out->def_hash = r->def_hash ? r->def_hash : "";
   out->next_event_seq = r->event_seq;
   out->run_dir = run_dir;
+  out->steps_done = r->counts[WFS_STEP_SUCCEEDED];
+}
+
+/* Whether the owner of run r may still be executing it. */
+static int owner_alive(const char *home, const wfs_run *r) {
+  return (r->status == WFS_RUN_RUNNING || r->status == WFS_RUN_PENDING) &&
+         wfi_run_owner_alive(home, r);
 }
 
 /* What wf_run_info_get hands out: the description first, then what it points into. */
@@ -105,9 +112,25 @@ int wf_run_info_get(wf_store *st, const char *run_id, wf_run_info **out) {
     free(b);
     return rc;
   }
-  describe_run(wfs_home(st->env), &b->rec, b->run_dir, &b->pub);
+  const char *home = wfs_home(st->env);
+  describe_run(home, &b->rec, b->run_dir, &b->pub);
+  wfi_report_summary(home, &b->rec, b->pub.status == WFS_RUN_RUNNING, &b->pub);
   *out = &b->pub;
   return 0;
+}
+
+int wf_run_progress_get(wf_store *st, const char *run_id, wf_run_progress **out) {
+  if (wfi_store_check(st) || !out) return WF_EINVAL;
+  *out = NULL;
+  int rc = wfs_check_run_id(run_id);
+  if (rc) return rc;
+  wfs_run r = {0};
+  if ((rc = read_run(st, run_id, &r)) == 0) {
+    const char *home = wfs_home(st->env);
+    rc = wfi_report_read(home, &r, owner_alive(home, &r), out);
+  }
+  wfs_run_clear(&r);
+  return rc;
 }
 
 void wf_run_info_free(wf_run_info *info) {
@@ -151,6 +174,7 @@ static int list_one(void *ud, const char *id, int64_t created_at) {
   describe_run(wfs_home(c->t->env), &r, c->run_dir, &info);
   if ((!c->f->statuses || (c->f->statuses & (1u << info.status))) &&
       (!c->f->workflow || strcmp(info.workflow, c->f->workflow) == 0)) {
+    wfi_report_summary(wfs_home(c->t->env), &r, info.status == WFS_RUN_RUNNING, &info);
     rc = c->cb(c->ud, &info);
     c->passed++;
   }

@@ -32,7 +32,8 @@ void wfi_exec_progress(wfi_exec *x, int type, uint32_t stage, const struct wfi_r
   p.fanout = x->plan->stages[stage].fanout;
   p.done = st->done;
   p.failed = st->failed;
-  p.total = st->exhausted ? st->pulled : 0;
+  p.reused = st->memo;
+  p.total = st->nitems_known ? st->nitems : st->exhausted ? st->pulled : 0;
   if (type == WFI_P_STAGE_FINISHED) {
     p.status = st->result;
     p.duration_s = (double)(wfs_now_ms() - st->t_start) / 1000.0;
@@ -98,6 +99,7 @@ static void stage_done(wfi_exec *x, uint32_t i, int result) {
   struct wfi_rstage *st = &x->st[i];
   st->state = WFI_STAGE_DONE;
   st->result = result;
+  st->t_end = wfs_now_ms();
   x->again = 1; /* stages that need this one may start now */
   wfi_exec_progress(x, WFI_P_STAGE_FINISHED, i, NULL);
 }
@@ -124,6 +126,12 @@ static void activate_fanout(wfi_exec *x, uint32_t i) {
     stage_done(x, i, WFS_STEP_FAILED);
     return;
   }
+  uint64_t n;
+  if (x->plan->ops->items_count && x->plan->ops->items_count(st->it, &n)) {
+    st->nitems = n;
+    st->nitems_known = 1;
+    wfi_exec_progress(x, WFI_P_ITEMS_KNOWN, i, NULL);
+  }
   st->record_prev = -1;
   if (!sd->id[0]) return;  /* embedding API: no stage record */
   wfs_txn t;
@@ -140,6 +148,8 @@ static void activate_fanout(wfi_exec *x, uint32_t i) {
     x->plan->ops->items_close(st->it);
     st->it = NULL;
     st->exhausted = 1;
+    /* Its items are all recorded: reused, as they would be one by one. */
+    if (st->nitems_known) st->done = st->memo = st->nitems;
     stage_done(x, i, WFS_STEP_SUCCEEDED);
   }
 }
@@ -256,7 +266,10 @@ static void flush(wfi_exec *x) {
     struct wfi_rstage *st = &x->st[s->stage];
     if (rc) s->outcome = WFI_OUT_DROPPED;
     switch (s->outcome) {
-    case WFI_OUT_SUCCEEDED: st->done++; break;
+    case WFI_OUT_SUCCEEDED:
+      st->done++;
+      st->exec_ms += wfs_now_ms() - s->attempt_start;
+      break;
     case WFI_OUT_CANCELED: case WFI_OUT_DROPPED: st->truncated = 1; break;
     case WFI_OUT_FAILED:
       st->failed++;
@@ -441,6 +454,7 @@ static void on_tick(uv_timer_t *t) {
     snprintf(x->err, sizeof x->err, "canceled by wf cancel-run");
     stop_for(x, WFI_STOP_CANCEL, WFI_KILL_CANCEL);
   }
+  if (!x->ended) wfi_report_tick(x);
 }
 
 static void walk_close(uv_handle_t *h, void *arg) {
@@ -543,6 +557,7 @@ void wfi_exec_destroy(wfi_exec *x) {
   free(x->st);
   free(x->finishing);
   free(x->pev);
+  wfi_report_free(x);
   wfs_run_clear(&x->run);
 }
 
@@ -551,6 +566,7 @@ int wfi_exec_loop(wfi_exec *x, int *final_status) {
   x->stop_reason = WFI_STOP_NONE;
   uv_timer_start(&x->tick, on_tick, 250, 250);
   wfi_exec_drive(x, 1);
+  wfi_report_write(x, 0);
   uv_run(&x->loop, UV_RUN_DEFAULT);
   /* The loop ends when the scheduler closed its handles; activities close theirs. */
   cancel_retries(x);
@@ -570,6 +586,7 @@ int wfi_exec_loop(wfi_exec *x, int *final_status) {
   if (status == WFS_RUN_SUCCEEDED && !all_done(x)) status = WFS_RUN_FAILED;
   *final_status = status;
   int rc = x->keep_open ? 0 : wfi_exec_finish_run(x, status);
+  wfi_report_write(x, 1);
   int crc = uv_loop_close(&x->loop);
   (void)crc;
   if (x->stop_reason == WFI_STOP_FENCED) {

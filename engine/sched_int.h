@@ -75,6 +75,10 @@ struct wfi_rstage {
   int items_failed;       /* its items could not all be read or were refused */
   char *error;            /* why (malloc'd), for the stage's record */
   int64_t next_at_us;     /* the stage's rate: earliest next start */
+  uint64_t nitems;        /* a fan-out's items in all, when nitems_known */
+  int nitems_known;
+  int64_t t_end;          /* when it was done (ms) */
+  int64_t exec_ms;        /* durations of its steps executed to success, added up */
 };
 
 struct wfi_pending_event {
@@ -123,6 +127,7 @@ struct wfi_exec {
   int flush_req;          /* a nested drive() asked for a commit */
   char err[1024];         /* the run's error */
   char hook_err[1024];    /* the last hook's error (wfi_exec_error) */
+  struct wfi_report *report; /* the progress report, once written (report.c) */
 };
 
 /* Append event `type` of r (step key and detail may be NULL) with the run's next
@@ -137,6 +142,13 @@ int wfi_exec_finish_run(wfi_exec *x, int status); /* commit.c: final run record 
 int wfi_exec_heartbeat(wfi_exec *x, int *cancel_requested);
 void wfi_step_free(struct wfi_rstep *s);
 int wfi_exec_add_event(wfi_exec *x, const char *key, int type, const char *detail);
+
+/* report.c: the progress report other processes read (wf_run_progress_get). Best
+ * effort: a report that cannot be written is left as it was. */
+void wfi_report_write(wfi_exec *x, int ended);
+/* Write the report and pass it to the observer (WFI_P_TICK). */
+void wfi_report_tick(wfi_exec *x);
+void wfi_report_free(wfi_exec *x);
 
 /* sched.c: the scheduler's loop, used by step.c */
 void wfi_exec_drive(wfi_exec *x, int flush_ok);

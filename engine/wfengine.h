@@ -148,6 +148,9 @@ typedef struct wfi_plan_ops {
   int (*items_next)(wfi_items *it, const uint8_t **item, size_t *item_len, char *key,
                     size_t keycap, char *cls, size_t clscap);
   void (*items_close)(wfi_items *it);
+  /* May be NULL. How many items an open cursor has in all, when the workflow knows it
+   * before they are read: 1 and *n set; 0 when it cannot tell. Progress shows it. */
+  int (*items_count)(wfi_items *it, uint64_t *n);
 } wfi_plan_ops;
 
 typedef struct wfi_plan {
@@ -171,7 +174,8 @@ enum wfi_progress_type {
   WFI_P_STAGE_FINISHED,    /* stage: status = its result (succeeded/failed/skipped/canceled) */
   WFI_P_STEP_FINISHED,     /* a step committed: status, memoized */
   WFI_P_STEP_RETRY,        /* an attempt failed and another is scheduled in delay_s */
-  WFI_P_ITEMS_KNOWN        /* a fan-out stage's item count is now known: total */
+  WFI_P_ITEMS_KNOWN,       /* a fan-out stage's item count is now known: total */
+  WFI_P_TICK               /* every quarter second while the run executes: report */
 };
 
 typedef struct wfi_progress {
@@ -184,9 +188,12 @@ typedef struct wfi_progress {
   int memoized;
   uint32_t attempt;
   uint64_t done, failed, total;  /* per stage; total 0 until known */
+  uint64_t reused;         /* per stage: of done, recorded results reused */
   double duration_s;       /* stage or step wall time */
   double delay_s;
   const char *error;       /* failures: the message */
+  const wf_run_progress *report; /* WFI_P_TICK: the progress report just written (live);
+                                    valid during the call */
   const char *stderr_tail; /* failures: the end of what the step wrote to stderr, or NULL */
 } wfi_progress;
 

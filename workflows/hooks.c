@@ -22,6 +22,7 @@ struct wfi_items {
   uint8_t *mp;             /* the last item returned */
   size_t len;
   int checked;             /* the keys were compared (before the first item) */
+  uint64_t count;          /* items in all */
 };
 
 void wfw_plan_clear_cache(wfw_plan_state *p) {
@@ -306,8 +307,15 @@ static int items_open(void *ud, wfi_exec *x, uint32_t stage, wfi_items **it,
   cur->stage = stage;
   cur->owned = tmp;
   cur->cur = arr->child;
+  for (const cJSON *e = arr->child; e; e = e->next) cur->count++;
   *it = cur;
   return 0;
+}
+
+/* The list is whole in memory from the start: progress can show it all. */
+static int items_count(wfi_items *it, uint64_t *n) {
+  *n = it->count;
+  return 1;
 }
 
 /* A key for a message: quotes, backslashes and control characters escaped (a newline
@@ -446,4 +454,4 @@ static void items_close(wfi_items *it) {
   free(it);
 }
 
-const wfi_plan_ops wfw_hooks = {build_input, items_open, items_next, items_close};
+const wfi_plan_ops wfw_hooks = {build_input, items_open, items_next, items_close, items_count};

@@ -169,14 +169,16 @@ int wfw_run_restart(wf_store *st, const wfw_def *d, const wfw_run_opts *o, wf_ru
 
 /* What an execution reports as it goes: the engine's progress reports (wfi_progress:
  * type, stage and stage_id, fanout, step_key, status as a wf_step_status, memoized,
- * attempt, done/failed/total of the stage, duration_s, delay_s, error). */
+ * attempt, done/failed/total/reused of the stage, duration_s, delay_s, error; report, the
+ * whole run's progress as wf_run_progress_get gives it, with WFW_P_TICK). */
 typedef struct wfi_progress wfw_progress;
 enum wfw_progress_type {
   WFW_P_STAGE_STARTED = WFI_P_STAGE_STARTED,
   WFW_P_STAGE_FINISHED = WFI_P_STAGE_FINISHED, /* status pending: the run stopped first */
   WFW_P_STEP_FINISHED = WFI_P_STEP_FINISHED,
   WFW_P_STEP_RETRY = WFI_P_STEP_RETRY,
-  WFW_P_ITEMS_KNOWN = WFI_P_ITEMS_KNOWN
+  WFW_P_ITEMS_KNOWN = WFI_P_ITEMS_KNOWN,
+  WFW_P_TICK = WFI_P_TICK      /* every quarter second: report, the run's progress */
 };
 typedef void (*wfw_observer_fn)(void *ud, const wfw_progress *p);
 

@@ -42,7 +42,7 @@ stage=$(grep -n '^stage work failed' "$OUT" | cut -d: -f1)
 
 # show-run: the same lines under the failed step of the table.
 ok wf show-run T
-row=$(grep -n '^work  *failed' "$OUT" | cut -d: -f1)
+row=$(awk '/^STEP / { on = 1 } on && /^work +failed/ { print NR; exit }' "$OUT")
 [[ -n $row ]] || { show_captured; fail "no row for step work"; }
 sed -n "$((row + 1)),$((row + 5))p" "$OUT" >"$SCRATCH/rows"
 assert_contains "$SCRATCH/rows" "    Traceback (most recent call last):"

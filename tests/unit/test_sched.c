@@ -1,7 +1,8 @@
-/* test_sched.c — the scheduler (engine/sched.c, with step.c and commit.c) through
- * wfi_run_execute with an in-test activity that completes on a timer: window, stage and
- * class limits, rate, retries, timeouts, dependencies, memoization on a second execution,
- * bounded memory for large fan-outs. */
+/* test_sched.c — the scheduler (engine/sched.c, with step.c, commit.c and the progress
+ * report of report.c) through wfi_run_execute with an in-test activity that completes on
+ * a timer: window, stage and class limits, rate, retries, timeouts, dependencies,
+ * memoization on a second execution, bounded memory for large fan-outs, what the report
+ * tells other processes while the run executes and after. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "api_int.h"
 #include "assert_wf.h"
 #include "wfengine.h"
 #include "wfmp.h"
@@ -185,7 +187,15 @@ static int items_next(wfi_items *it, const uint8_t **item, size_t *len, char *ke
 
 static void items_close(wfi_items *it) { free(it); }
 
-static const wfi_plan_ops ops = {build_input, items_open, items_next, items_close};
+static const wfi_plan_ops ops = {build_input, items_open, items_next, items_close, NULL};
+
+/* The same items, their number told when the cursor opens. */
+static int items_count(wfi_items *it, uint64_t *n) {
+  *n = it->n;
+  return 1;
+}
+static const wfi_plan_ops counted_ops = {build_input, items_open, items_next, items_close,
+                                         items_count};
 
 /* ---- fixture ---------------------------------------------------------------------------- */
 
@@ -521,6 +531,166 @@ static void test_large_fanout_memory_is_bounded(void **state) {
   assert_true(x->pu.max_ahead > 16); /* and the park was used: c0 is limited to 1 */
 }
 
+/* ---- the progress report ---------------------------------------------------------------- */
+
+struct tick {
+  char path[128];
+  uint8_t bytes[4096];     /* the report file as the first tick with 3 steps in flight left it */
+  size_t len;
+  int seen;
+};
+
+static void on_progress(void *ud, const wfi_progress *p) {
+  struct tick *t = ud;
+  if (p->type != WFI_P_TICK || t->seen || p->report->running != 3) return;
+  const wf_run_progress *r = p->report;
+  t->seen = 1;
+  assert_true(r->live);
+  assert_int_equal(r->nstages, 3);
+  assert_string_equal(r->stages[0].id, "first");
+  assert_int_equal(r->stages[0].status, WFS_STEP_SUCCEEDED);
+  assert_int_equal(r->stages[1].status, WFS_STEP_RUNNING);
+  assert_true(r->stages[1].total_known);
+  assert_int_equal(r->stages[1].total, 6);
+  assert_int_equal(r->stages[1].running, 3);
+  assert_int_equal(r->stages[2].status, WFS_STEP_PENDING);
+  assert_int_equal(r->stages[2].started_at, 0);
+  assert_int_equal(r->nsteps, 3);
+  for (size_t i = 0; i < r->nsteps; i++) {
+    assert_int_equal(r->steps[i].stage, 1);
+    assert_int_equal(r->steps[i].attempt, 1);
+    if (i) assert_true(r->steps[i - 1].started_at <= r->steps[i].started_at);
+  }
+  FILE *f = fopen(t->path, "rb");
+  assert_non_null(f);
+  t->len = fread(t->bytes, 1, sizeof t->bytes, f);
+  fclose(f);
+}
+
+static void put_file(const char *path, const void *buf, size_t len) {
+  FILE *f = fopen(path, "wb");
+  assert_non_null(f);
+  assert_int_equal(fwrite(buf, 1, len, f), len);
+  fclose(f);
+}
+
+/* The owner reports its stages and steps in flight while it runs, and what it did when it
+ * ends; a reader takes a report as live only from the live owner that wrote it. */
+static void test_progress_report(void **state) {
+  struct fx *x = *state;
+  x->plan.ops = &counted_ops;
+  x->pu.nitems = 6;
+  x->f.delay_ms = 700;
+  struct tick t = {0};
+  snprintf(t.path, sizeof t.path, "%s/logs/pr/.progress", x->dir);
+  wfi_run_spec spec = {0};
+  spec.run_id = "pr";
+  spec.workflow = "t";
+  spec.window = 3;
+  wfi_lease lease = WFI_LEASE_INIT;
+  assert_wf_ok(wfi_run_create(x->env, &spec, NULL, &lease));
+  wfi_exec_opts o = {0};
+  o.lease = &lease;
+  o.observe = on_progress;
+  o.observe_ud = &t;
+  int status;
+  assert_wf_ok(wfi_run_execute(x->env, "pr", &x->plan, &o, &status));
+  wfi_lease_release(&lease);
+  assert_int_equal(status, WFS_RUN_SUCCEEDED);
+  assert_true(t.seen && t.len > 0);
+
+  wfs_run rec = {0};
+  get_run(x, "pr", &rec);
+  wf_run_progress *p;
+  /* The last report: the execution ended, nothing runs, every count is final. */
+  assert_wf_ok(wfi_report_read(x->dir, &rec, 1, &p));
+  assert_false(p->live);
+  assert_int_equal(p->running, 0);
+  assert_int_equal(p->nsteps, 0);
+  assert_int_equal(p->stages[1].status, WFS_STEP_SUCCEEDED);
+  assert_int_equal(p->stages[1].done, 6);
+  assert_int_equal(p->stages[1].total, 6);
+  assert_int_equal(p->stages[1].reused, 0);
+  /* Each step waits 700 ms on a libuv timer, which counts from the loop's cached time:
+   * a step stamped later than that (a loaded machine) measures a little less. */
+  assert_true(p->stages[1].exec_ms >= 6 * 600);
+  assert_true(p->stages[2].started_at && p->stages[2].finished_at >= p->stages[2].started_at);
+  wf_run_progress_free(p);
+
+  /* The report of the tick, as a live owner leaves it for others. */
+  put_file(t.path, t.bytes, t.len);
+  assert_wf_ok(wfi_report_read(x->dir, &rec, 1, &p));
+  assert_true(p->live);
+  assert_int_equal(p->running, 3);
+  assert_int_equal(p->nsteps, 3);
+  assert_string_equal(p->steps[0].key, "fan/0");
+  assert_int_equal(p->stages[1].status, WFS_STEP_RUNNING);
+  wf_run_progress_free(p);
+  /* Its owner gone, nothing in it runs: the stage stopped where it was, with the steps
+   * recorded after the report counted (here all of its six: the run ended after). */
+  assert_wf_ok(wfi_report_read(x->dir, &rec, 0, &p));
+  assert_false(p->live);
+  assert_int_equal(p->running, 0);
+  assert_int_equal(p->nsteps, 0);
+  assert_int_equal(p->stages[1].running, 0);
+  assert_int_equal(p->stages[1].status, WFS_STEP_PENDING);
+  assert_true(p->stages[1].started_at > 0);
+  assert_int_equal(p->stages[1].total, 6);
+  assert_int_equal(p->stages[1].done, 6);
+  assert_int_equal(p->stages[2].done, 0);
+  wf_run_progress_free(p);
+  /* Written by an owner the run has since been taken from: not live either. */
+  rec.epoch++;
+  assert_wf_ok(wfi_report_read(x->dir, &rec, 1, &p));
+  assert_false(p->live);
+  wf_run_progress_free(p);
+  rec.epoch--;
+
+  /* Cut anywhere, or with a byte changed, it is no report or a report, never a crash. */
+  for (size_t n = 0; n < t.len; n++) {
+    put_file(t.path, t.bytes, n);
+    assert_wf_err(wfi_report_read(x->dir, &rec, 1, &p), WF_ENOTFOUND);
+    assert_null(p);
+  }
+  for (size_t i = 0; i < t.len; i++) {
+    uint8_t b[sizeof t.bytes];
+    memcpy(b, t.bytes, t.len);
+    b[i] ^= 0x5a;
+    put_file(t.path, b, t.len);
+    int rc = wfi_report_read(x->dir, &rec, 1, &p);
+    assert_true(rc == 0 || rc == WF_ENOTFOUND);
+    wf_run_progress_free(p);
+  }
+  remove(t.path);
+  assert_wf_err(wfi_report_read(x->dir, &rec, 1, &p), WF_ENOTFOUND);
+  wfs_run_clear(&rec);
+}
+
+/* A fan-out whose items are all recorded with the same inputs is reused whole: its items
+ * count as reused, without being read one by one. */
+static void test_reused_stage_counts_its_items(void **state) {
+  struct fx *x = *state;
+  x->plan.ops = &counted_ops;
+  x->pu.nitems = 5;
+  int status;
+  assert_wf_ok(run(x, "ru", 4, &status));
+  wfi_run_spec restart = {0};
+  x->f.started = 0;
+  assert_wf_ok(rerun(x, "ru", &restart, &status));
+  assert_int_equal(status, WFS_RUN_SUCCEEDED);
+  assert_int_equal(x->f.started, 0);
+  wfs_run rec = {0};
+  get_run(x, "ru", &rec);
+  wf_run_progress *p;
+  assert_wf_ok(wfi_report_read(x->dir, &rec, 0, &p));
+  assert_int_equal(p->stages[1].done, 5);
+  assert_int_equal(p->stages[1].reused, 5);
+  assert_int_equal(p->stages[0].reused, 1);
+  assert_int_equal(p->stages[2].reused, 1);
+  wf_run_progress_free(p);
+  wfs_run_clear(&rec);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_window_bounds_inflight, setup, teardown),
@@ -537,6 +707,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_lacking_resource_waits, setup, teardown),
       cmocka_unit_test_setup_teardown(test_lacking_resource_alone_fails, setup, teardown),
       cmocka_unit_test_setup_teardown(test_large_fanout_memory_is_bounded, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_progress_report, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_reused_stage_counts_its_items, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -335,6 +335,13 @@ typedef struct wf_run_info {
   uint64_t next_event_seq; /* its events have sequence numbers below this one */
   const char *run_dir;     /* `home`/runs/<id>: the files its steps write (it may not
                               exist) */
+  uint64_t steps_done;     /* steps of its last execution that succeeded, executed or
+                              reused, as its progress report says (wf_run_progress_get);
+                              without one, counts[WF_STEP_SUCCEEDED] */
+  uint64_t steps_total;    /* the steps of its last execution as far as known: of its
+                              selected stages, those whose item lists are known, plus what
+                              the others did; 0 when nothing is known (no report) */
+  int steps_total_known;   /* 1: steps_total is exact; 0: a lower bound, or unknown */
 } wf_run_info;
 
 /* Read run `run_id` into *out, a malloc'd description the caller frees with
@@ -449,6 +456,69 @@ int wf_events_list(wf_store *st, const char *run_id, uint64_t from_seq, wf_event
  * Errors: WF_EINVAL (bad id or key, or the path does not fit in cap). */
 int wf_log_path(const wf_store *st, const char *run_id, const char *key, char *buf,
                 size_t cap);
+
+/* ---- progress ---------------------------------------------------------------------- */
+
+/* Steps are recorded when they end, not when they start (a synced commit each), so what
+ * is in flight is not in the store: the process executing a run writes a progress report
+ * of it instead, a few times a second and once more when it ends (a file under the run's
+ * logs folder, replaced at once, not synced: it may be lost in a crash of the machine). */
+
+/* One stage of a run as its progress report has it. */
+typedef struct wf_stage_progress {
+  const char *id;
+  int status;              /* wf_step_status: pending (not begun; or, with started_at set,
+                              begun and stopped before its end: a resume goes on with it),
+                              running, succeeded, failed, skipped (not selected, or a stage
+                              it needs did not succeed), canceled */
+  int fanout;              /* 1: one step per item of a list */
+  int selected;            /* 0: left out by --only/--skip/--to; its recorded results are
+                              used and it runs nothing */
+  int total_known;         /* 1: total is its number of steps */
+  uint64_t total;          /* its steps: 1, or a fan-out's items once its list is known */
+  uint64_t done;           /* succeeded, executed or reused */
+  uint64_t reused;         /* of done, the recorded results reused without executing */
+  uint64_t failed;         /* failed for good */
+  uint64_t running;        /* in flight now; 0 unless the report is live */
+  int64_t started_at, finished_at; /* ms since the epoch; 0 when not reached */
+  int64_t exec_ms;         /* the durations of its done - reused executed steps, added
+                              up: their mean, for an estimate of what is left */
+} wf_stage_progress;
+
+/* A step in flight. */
+typedef struct wf_step_running {
+  const char *key;
+  uint32_t stage;          /* its stage: an index into the report's stages */
+  uint32_t attempt;        /* from 1 */
+  int64_t started_at;      /* when this attempt began, ms since the epoch */
+} wf_step_running;
+
+/* The progress report of a run's last execution. */
+typedef struct wf_run_progress {
+  int live;                /* 1: written by the live owner executing the run now, within
+                              the last second or so (unless it is stopped): running counts
+                              and steps are current. 0: left by an execution that ended or
+                              whose owner is gone: nothing is running, no step listed */
+  int64_t reported_at;     /* when it was written, ms since the epoch */
+  int64_t started_at;      /* when the execution it reports on began */
+  uint32_t generation;     /* the run's generation it executed */
+  size_t nstages;
+  const wf_stage_progress *stages; /* every stage of the run, in definition order */
+  uint64_t running;        /* steps in flight */
+  size_t nsteps;
+  const wf_step_running *steps; /* steps in flight, longest-running first: at most 100 */
+} wf_run_progress;
+
+/* Read the progress report of run `run_id` into *out, a malloc'd description the caller
+ * frees with wf_run_progress_free; its pointers stay valid until then. Whether it is live
+ * is decided as wf_run_info's status is: a report left by an owner that is gone never
+ * shows anything running.
+ * Errors: WF_EINVAL (bad id; or called from a listing callback), WF_ENOTFOUND (no such
+ * run, or it has no readable report: it was never executed by a workflow (runs of
+ * wf_run_begin have none), or by an older wf, or the report was lost or damaged),
+ * WF_ECORRUPT (the run's record cannot be decoded), WF_ESTORE, WF_EREADERS, WF_ENOMEM. */
+int wf_run_progress_get(wf_store *st, const char *run_id, wf_run_progress **out);
+void wf_run_progress_free(wf_run_progress *p);
 
 /* ---- controlling runs -------------------------------------------------------------- */
 
