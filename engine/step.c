@@ -153,6 +153,7 @@ static void from_cache(wfi_exec *x, uint32_t stage, struct wfi_rstep *s) {
             strcmp(run, x->run.id) != 0 && cached_source_ok(&t, run, key, s);
   wfs_read_end(&t);
   if (hit) {
+    x->st[stage].memo++; /* reused, as progress counts it; done when committed */
     s->outcome = WFI_OUT_SUCCEEDED;
     s->res.ok = 1;
     s->attempt_start = wfs_now_ms();
