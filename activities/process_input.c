@@ -11,11 +11,12 @@ extern char **environ;
 
 
 int wfa_exec_input_split(const uint8_t *p, size_t n, wfa_exec_input *in) {
-  static const char *const names[] = {"run", "shell", "params", "inputs", "item", "cwd"};
+  static const char *const names[] = {"run", "shell", "params", "inputs", "item", "cwd",
+                                      "stdin"};
   const uint8_t **slot[] = {&in->run, &in->shell, &in->params, &in->inputs, &in->item,
-                            &in->cwd};
+                            &in->cwd, &in->stdin_text};
   size_t *len[] = {&in->run_n, &in->shell_n, &in->params_n, &in->inputs_n, &in->item_n,
-                   &in->cwd_n};
+                   &in->cwd_n, &in->stdin_text_n};
   wfm_reader r;
   wfm_obj o, k;
   uint32_t i;
@@ -122,6 +123,11 @@ static int add_json(cJSON *obj, const char *name, const uint8_t *p, size_t n,
 
 /* stdin: {run_id, step_key, attempt, params, inputs, item} and a newline. */
 int wfa_exec_build_stdin(const wfi_job *job, const wfa_exec_input *in, char **out, size_t *len) {
+  if (in->stdin_text) {
+    if (!(*out = wfa_exec_str_dup(in->stdin_text, in->stdin_text_n))) return WF_ECORRUPT;
+    *len = strlen(*out);
+    return 0;
+  }
   cJSON *o = cJSON_CreateObject();
   char *txt = NULL;
   int rc = o ? 0 : WF_ENOMEM;

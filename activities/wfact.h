@@ -16,6 +16,8 @@
  *   "shell":  string, run as /bin/sh -c <string>                  }
  *   "params": map, "inputs": map, "item": any  (passed on to the child)
  *   "cwd":    string or nil (working directory; nil = wf's)
+ *   "stdin":  string: what the child reads on stdin instead of the JSON below (a stage's
+ *             check gets the output it checks)
  * The child gets on stdin the JSON {run_id, step_key, attempt, params, inputs, item},
  * its stdout must be one JSON value (the output; empty = null; at most job->max_output
  * bytes), its stderr goes to job->log_path and its last 4 KiB into the step record.

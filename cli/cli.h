@@ -32,7 +32,10 @@ typedef struct cli_ctx {
   int color;              /* tty, NO_COLOR unset and TERM not dumb */
 } cli_ctx;
 
-/* Options of one subcommand (the tables of opts.c). `arg` 1: takes a value. */
+/* Options of one subcommand (the tables of opts.c). `arg` 1: takes a value;
+ * CLI_ARG_OPTIONAL: may take one, as --name=VALUE, or as the next argument when a positional argument came
+ * before it and that argument does not begin with '-' (its val is "" without a value). */
+#define CLI_ARG_OPTIONAL 2
 typedef struct cli_opt {
   const char *name;       /* long name without "--" */
   char short_name;        /* 0 for none */

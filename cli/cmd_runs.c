@@ -52,12 +52,16 @@ static int print_step_row(void *ud, const wf_step_info *s) {
   else if (s->status == WF_STEP_RUNNING && s->started_at) /* so far */
     cli_duration((double)(cli_now_ms() - s->started_at) / 1000.0, dur, sizeof dur);
   char err[1024] = "";
-  if (s->error) {
+  const char *status = wf_step_status_name(s->status);
+  if (s->cached_run) { /* no error to show: it succeeded */
+    status = "cached";
+    snprintf(err, sizeof err, "from run %s, step %s", s->cached_run, s->cached_step);
+  } else if (s->error) {
     snprintf(err, sizeof err, "%s", s->error);
     for (char *p = err; *p; p++)
       if (*p == '\n') *p = ' ';
   }
-  const char *word = wf_step_status_name(s->status), *on = cli_status_color(c->cli, word);
+  const char *word = status, *on = cli_status_color(c->cli, word);
   cli_cell(stdout, s->key, 41, 40, NULL, NULL);
   cli_cell(stdout, word, 15, 0, on, cli_color_off(c->cli, on));
   printf(" %7u %9s  ", s->attempt, dur);

@@ -114,6 +114,31 @@ int cli_run_dir_refused(wf_store *st, const char *run_id, const char *dir, int r
   }
 }
 
+static void hook_log(void *ud, const char *msg) {
+  (void)ud;
+  fprintf(stderr, "wf: warning: %s\n", msg);
+}
+
+/* The definition's notification hooks for a run that ended, given the run as show-run
+ * -o json prints it. What they do is theirs: only a failure to run one is reported. */
+static void notify(wf_store *st, const wf_run_info *r, const wfw_plan *plan, int status) {
+  cJSON *j = cli_run_json(st, r, 1, 0);
+  char *text = NULL;
+  if (j) {
+    cli_json_make_utf8(j);
+    text = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+  }
+  if (!text) {
+    fprintf(stderr, "wf: warning: run %s: out of memory for its notification hooks\n", r->id);
+    return;
+  }
+  wfw_notify_info in = {r->id, r->run_dir, wf_run_status_name(status), text, strlen(text), 0};
+  fflush(NULL);
+  wfw_notify(plan, status, &in, hook_log, NULL);
+  cJSON_free(text);
+}
+
 int cli_execute(cli_ctx *cli, wf_store *st, wf_run *run, const wfw_plan *plan,
                    uint32_t window, int continue_on_error, const char *verb,
                    const char *workflow) {
@@ -159,6 +184,7 @@ int cli_execute(cli_ctx *cli, wf_store *st, wf_run *run, const wfw_plan *plan,
   if (wf_run_info_get(st, run_id, &r) == 0) {
     if (cli->format == FMT_JSON) cli_print_json(cli_run_json(st, r, 1, 0));
     warnings = cli_run_warnings(st, r);
+    notify(st, r, plan, status);
   }
   /* What went wrong and what to look at go to stderr before the outcome; what to do
    * next comes after it, last. */
@@ -287,6 +313,17 @@ static void print_dry_run(const wfw_def *def, const wfw_plan *plan, const wf_run
     wfw_def_stage(def, i, &si);
     printf("  %-24s %s%s%s\n", s->id, what, s->fanout ? " (fan-out)" : "",
            si.validate && s->selected ? " (a check made before the run; not in a dry run)" : "");
+    if (s->cache && s->selected)
+      printf("  %-24s cache: %s\n", "",
+             s->cache == WFW_CACHE_USE ? "steps whose command and input an earlier run's succeeded step "
+                             "had reuse its output"
+                           : "ignored (--force): every step executes");
+    if (si.check)
+      printf("  %-24s check: %s (given %s output on stdin)\n", "", si.check,
+             s->fanout ? "each item's" : "the stage's");
+    if (si.expect)
+      printf("  %-24s expect: %s (on %s output)\n", "", si.expect,
+             s->fanout ? "each item's" : "the stage's");
   }
 }
 
@@ -446,7 +483,8 @@ static int start_plan(const cli_ctx *cli, struct start *s) {
     rc = wfw_plan_new(s->def, s->params, s->params_len, a->val[O_ONLY], a->val[O_SKIP],
                       a->val[O_START_FROM], a->val[O_TO], &s->plan, &err);
   if (rc == 0) rc = wfw_plan_set_home(s->plan, cli->home);
-  if (rc) return cli_fail(EXIT_USAGE, "%s", err.msg);
+  if (rc == 0) rc = wfw_plan_set_force(s->plan, a->val[O_FORCE], &err);
+  if (rc) return cli_fail(EXIT_USAGE, "%s", err.msg[0] ? err.msg : wf_strerror(rc));
   wfw_plan_stage_info info;
   for (uint32_t i = 0; i < wfw_plan_nstages(s->plan); i++) {
     wfw_plan_stage(s->plan, i, &info);

@@ -33,8 +33,9 @@ static const struct {
 static void opt_left(const cli_opt *o, char *buf, size_t cap) {
   int n = 0;
   if (o->short_name) n = snprintf(buf, cap, "-%c, ", o->short_name);
-  snprintf(buf + n, cap - (size_t)n, "--%s%s%s", o->name, o->arg ? " " : "",
-           o->arg ? (o->value ? o->value : "VALUE") : "");
+  const char *v = o->value ? o->value : "VALUE";
+  if (o->arg == CLI_ARG_OPTIONAL) snprintf(buf + n, cap - (size_t)n, "--%s [%s]", o->name, v);
+  else snprintf(buf + n, cap - (size_t)n, "--%s%s%s", o->name, o->arg ? " " : "", o->arg ? v : "");
 }
 
 /* The lines of text, each after the first indented by `indent` spaces. */
@@ -143,9 +144,9 @@ static void roff_opts(FILE *out, const cli_opt *opts) {
     roff_str(out, o->name);
     fputs("\\fP", out);
     if (o->arg) {
-      fputs(" \\fI", out);
+      fputs(o->arg == CLI_ARG_OPTIONAL ? " [\\fI" : " \\fI", out);
       roff_str(out, o->value ? o->value : "VALUE");
-      fputs("\\fP", out);
+      fputs(o->arg == CLI_ARG_OPTIONAL ? "\\fP]" : "\\fP", out);
     }
     fputc('\n', out);
     roff_lines(out, o->help ? o->help : "");

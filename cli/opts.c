@@ -34,6 +34,9 @@ const cli_opt cli_start_opts[] = {
      "fails for good stops the run: steps in flight are killed and\n"
      "recorded canceled", NULL},
     {"detach", 0, 0, O_DETACH, NULL, "run in the background; print the run id and exit", NULL},
+    {"force", 0, CLI_ARG_OPTIONAL, O_FORCE, "S1,S2",
+     "execute the steps of stages with \"cache\": true (all, or\n"
+     "these) instead of reusing earlier runs' outputs", NULL},
     {"run-dir", 0, 1, O_RUN_DIR, "DIR",
      "the run's folder (${run.dir}, $WF_RUN_DIR: its reports and\n"
      "run_metadata.json) instead of <home>/runs/<run id>: a new or\n"

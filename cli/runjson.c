@@ -56,6 +56,13 @@ static int step_cb(void *ud, const wf_step_info *s) {
   add_str(o, "error", s->error);
   add_str(o, "stderr_tail", s->stderr_tail);
   cJSON_AddNumberToObject(o, "generation", s->generation);
+  if (s->cached_run) {
+    cJSON *c = cJSON_AddObjectToObject(o, "cached_from");
+    cJSON_AddStringToObject(c, "run", s->cached_run);
+    cJSON_AddStringToObject(c, "step", s->cached_step);
+  } else {
+    cJSON_AddNullToObject(o, "cached_from");
+  }
   cJSON_AddItemToObject(o, "output", mp_json(s->output, s->output_len));
   cJSON_AddItemToArray((cJSON *)ud, o);
   return 0;

@@ -141,6 +141,15 @@ int cli_parse(cli_ctx *cli, const char *cmd, int argc, char **argv, const cli_op
       }
     }
     int takes = global ? 1 : o->arg;
+    if (takes == CLI_ARG_OPTIONAL) {
+      /* Its value is the next argument only once the positional ones have begun and that
+       * argument is no option: `start W --force a,b`, but `start --force W`. */
+      if (!value && out->npos > 0 && i + 1 < argc && argv[i + 1][0] != '-')
+        value = argv[++i];
+      if (value && check_text(a, value)) return EXIT_USAGE;
+      out->val[o->id] = value ? value : "";
+      continue;
+    }
     if (!takes && value)
       return cli_fail(EXIT_USAGE, "%s: option %s takes no value", cmd, is_long ? name : a);
     if (takes && !value) {

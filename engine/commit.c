@@ -82,7 +82,7 @@ static int put_step(wfs_txn *t, struct commit_ctx *c, struct wfi_rstep *s, int64
   wfi_exec *x = c->x;
   int status = step_status_of(s->outcome);
   char d[1200];
-  int rc = put_start(t, c, s);
+  int rc = s->cached_run ? 0 : put_start(t, c, s); /* a cached step did not start */
   if (rc) return rc;
   if (status < 0) {
     /* Killed because the run stopped (a signal): its record stays as it was, and a resume
@@ -110,9 +110,22 @@ static int put_step(wfs_txn *t, struct commit_ctx *c, struct wfi_rstep *s, int64
   rec.started_at = s->attempt_start;
   rec.finished_at = now;
   rec.generation = x->run.generation;
+  rec.cached_run = s->cached_run;
+  rec.cached_step = s->cached_step;
   rc = wfs_step_put(t, x->run.id, &rec);
   if (rc) return rc;
   count_move(&c->run, s->prev_status, status);
+  const wfi_stage *sd = &x->plan->stages[s->stage];
+  if (status == WFS_STEP_SUCCEEDED && sd->cache && sd->activity && x->run.workflow) {
+    /* Too long a key is no reason to fail the step: it is just not indexed. */
+    rc = wfs_cache_put(t, x->run.workflow, sd->activity, s->input_hash, x->run.id, s->key);
+    if (rc && rc != WF_EINVAL) return rc;
+  }
+  if (s->cached_run) {
+    snprintf(d, sizeof d, "output reused from run %s, step %s (cache)", s->cached_run,
+             s->cached_step);
+    return wfi_event_put(t, &c->run, s->key, WFS_EV_STEP_CACHED, s->attempt, now, d);
+  }
   switch (s->outcome) {
   case WFI_OUT_SUCCEEDED:
     return wfi_event_put(t, &c->run, s->key, WFS_EV_STEP_SUCCEEDED, s->attempt, now, NULL);

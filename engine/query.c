@@ -247,6 +247,8 @@ static void describe_step(const wfs_step *s, wf_step_info *out) {
   out->input_len = s->input_len;
   out->output = s->output;
   out->output_len = s->output_len;
+  out->cached_run = s->cached_run;
+  out->cached_step = s->cached_step;
 }
 
 /* A listing's callback (one of the two) and its argument. */

@@ -227,7 +227,7 @@ static void activate(wfi_exec *x, uint32_t i) {
   st->pulled = 1;
   struct wfi_rstep *s = wfi_step_make(x, i, sd->id, NULL, 0, NULL);
   if (!s) return; /* memoized: finishes in check_stages */
-  if (s->outcome == WFI_OUT_FAILED) wfi_step_finish(x, s);
+  if (s->outcome != WFI_OUT_NONE) wfi_step_finish(x, s); /* failed to build, or cached */
   else wfi_step_park(st, s);
 }
 

@@ -54,6 +54,7 @@ struct wfi_rstep {
   double retry_delay_s;
   wfi_result res;
   char *log_path;         /* malloc'd when the step starts */
+  char *cached_run, *cached_step; /* the output came from this earlier run's step */
 };
 
 struct wfi_rstage {

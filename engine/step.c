@@ -46,6 +46,8 @@ void wfi_step_free(struct wfi_rstep *s) {
   free(s->res.error);
   free(s->res.stderr_tail);
   free(s->log_path);
+  free(s->cached_run);
+  free(s->cached_step);
   free(s);
 }
 
@@ -122,6 +124,47 @@ static int memoized(wfi_exec *x, uint32_t stage, struct wfi_rstep *s) {
   return 1;
 }
 
+/* Whether the source step an index entry names still holds: succeeded, with the very
+ * input s has (the index is by hash). Its output is copied into s's result. */
+static int cached_source_ok(wfs_txn *t, const char *run_id, const char *key,
+                            struct wfi_rstep *s) {
+  wfs_step src = {0};
+  int ok = wfs_step_get(t, run_id, key, &src) == 0 && src.status == WFS_STEP_SUCCEEDED &&
+           src.input_hash == s->input_hash && src.input_len == s->input_len &&
+           (!s->input_len || memcmp(src.input, s->input, s->input_len) == 0);
+  if (ok) {
+    s->res.output = src.output; /* taken: the record lets a reader take it */
+    s->res.output_len = src.output_len;
+    s->res.exit_code = src.exit_code;
+    src.output = NULL;
+  }
+  wfs_step_clear(&src);
+  return ok;
+}
+
+/* A stage with "cache": when an earlier run of the workflow has a succeeded step with
+ * this input by this activity, s takes its output and is done without executing. */
+static void from_cache(wfi_exec *x, uint32_t stage, struct wfi_rstep *s) {
+  const char *act = x->plan->stages[stage].activity;
+  char *run = NULL, *key = NULL;
+  wfs_txn t;
+  if (!act || !x->run.workflow || wfs_read_begin(x->env, &t) != 0) return;
+  int hit = wfs_cache_get(&t, x->run.workflow, act, s->input_hash, &run, &key) == 0 &&
+            strcmp(run, x->run.id) != 0 && cached_source_ok(&t, run, key, s);
+  wfs_read_end(&t);
+  if (hit) {
+    x->st[stage].memo++; /* reused, as progress counts it; done when committed */
+    s->outcome = WFI_OUT_SUCCEEDED;
+    s->res.ok = 1;
+    s->attempt_start = wfs_now_ms();
+    s->cached_run = run;
+    s->cached_step = key;
+    return;
+  }
+  free(run);
+  free(key);
+}
+
 /* Make the step for a single stage (item NULL) or one item; NULL when memoized or on
  * error (then the stage or run is failed). */
 struct wfi_rstep *wfi_step_make(wfi_exec *x, uint32_t stage, const char *key,
@@ -147,6 +190,7 @@ struct wfi_rstep *wfi_step_make(wfi_exec *x, uint32_t stage, const char *key,
       wfi_step_free(s);
       return NULL;
     }
+    if (x->plan->stages[stage].cache == WFI_CACHE_USE) from_cache(x, stage, s);
   } else {
     /* The input cannot be built: the step fails now, without retries. */
     uint64_t hash;
@@ -222,7 +266,7 @@ static struct wfi_rstep *pull(wfi_exec *x, uint32_t stage) {
     }
     struct wfi_rstep *s = wfi_step_make(x, stage, key, item, item_len, cls);
     if (!s) continue;
-    if (s->outcome == WFI_OUT_FAILED) {
+    if (s->outcome != WFI_OUT_NONE) { /* failed to build, or taken from the cache */
       wfi_step_finish(x, s);
       continue;
     }

@@ -104,6 +104,12 @@ typedef struct wfi_class_limit {
   double rate;             /* starts per second (token bucket, burst 1); 0 = no limit */
 } wfi_class_limit;
 
+/* The cross-run cache of a stage: a step whose input (and so command) is the one a
+ * succeeded step of an earlier run of the same workflow had, by the same activity, is
+ * recorded with that step's output instead of executing (USE); REFRESH executes every
+ * step (--force) and only indexes what succeeds. */
+enum wfi_cache { WFI_CACHE_OFF = 0, WFI_CACHE_USE, WFI_CACHE_REFRESH };
+
 typedef struct wfi_stage {
   const char *id;
   const uint32_t *needs;   /* indices of stages this one needs */
@@ -117,6 +123,9 @@ typedef struct wfi_stage {
   double timeout_s;        /* start-to-close per attempt; 0 = none */
   const wfi_activity *act;
   void *act_ctx;
+  int cache;               /* wfi_cache: reuse the outputs of earlier runs' steps */
+  const char *activity;    /* what the cache keys name the activity by ("run", "shell",
+                              "uses:<name>"); NULL: the stage is not cached */
   int selected;            /* 0: not run (--only/--skip/--to); recorded results are used */
   int rerun;               /* 1: recorded results of an older generation are not reused */
 } wfi_stage;

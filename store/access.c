@@ -201,6 +201,7 @@ int wfs_run_del(wfs_txn *t, const wfs_run *r) {
   if ((rc = del(t, t->env->runs, &k))) return rc;
   key_run_prefix(&k, r->id);
   if ((rc = del_prefix(t, t->env->steps, &k))) return rc;
+  if ((rc = wfs_cache_drop_run(t, r->id))) return rc;
   return del_prefix(t, t->env->events, &k);
 }
 

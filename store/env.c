@@ -301,6 +301,9 @@ static int create_dbs(wfs_txn *t, void *ud) {
   for (int i = 0; i < NDBS; i++)
     if ((rc = mdb_dbi_open(t->txn, db_names[i], MDB_CREATE, db_slot(env, i))))
       return wfs__mdb_err(env, rc);
+  if ((rc = mdb_dbi_open(t->txn, "cache", MDB_CREATE, &env->cache)))
+    return wfs__mdb_err(env, rc);
+  env->has_cache = 1;
   rc = check_schema(env, t->txn, NULL);
   if (rc != WF_ENOTFOUND) return rc;
   msgpack_sbuffer_init(&sb);
@@ -328,6 +331,14 @@ static int stamp_schema(wfs_txn *t, void *ud) {
   return rc;
 }
 
+static int create_cache(wfs_txn *t, void *ud) {
+  (void)ud;
+  int rc = mdb_dbi_open(t->txn, "cache", MDB_CREATE, &t->env->cache);
+  if (rc) return wfs__mdb_err(t->env, rc);
+  t->env->has_cache = 1;
+  return 0;
+}
+
 /* Opening the databases of an existing store needs no write lock: a read transaction
  * whose commit keeps the handles. Only a new store takes the write path. */
 static int open_dbs(wfs_env *env) {
@@ -337,12 +348,15 @@ static int open_dbs(wfs_env *env) {
   if (rc) return wfs__mdb_err(env, rc);
   for (int i = 0; !rc && i < NDBS; i++) rc = mdb_dbi_open(txn, db_names[i], 0, db_slot(env, i));
   rc = rc ? wfs__mdb_err(env, rc) : check_schema(env, txn, &version);
+  /* The cache index came with schema 3: an older store gets it below. */
+  env->has_cache = !rc && mdb_dbi_open(txn, "cache", 0, &env->cache) == 0;
   if (rc) {
     mdb_txn_abort(txn);
     return rc == WF_ENOTFOUND ? wfs_write(env, create_dbs, NULL) : rc;
   }
   if (mdb_txn_commit(txn)) return WF_ESTORE;
   /* A store that cannot be written (read-only media) is still read. */
+  if (!env->has_cache && wfs_write(env, create_cache, NULL) != 0) env->has_cache = 0;
   if (version < WFS_SCHEMA_VERSION) wfs_write(env, stamp_schema, NULL);
   return 0;
 }

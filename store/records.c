@@ -7,17 +7,18 @@
 
 /* Version 2 added the run's owner epoch and the step's retry-budget count at the end of
  * their arrays; version 1 records are still read (epoch 0, tries = attempt). Version 3
- * added the run's folder (start --run-dir) at the end of the run's; older run records
- * read as having the default folder. */
+ * added the run's folder (start --run-dir) at the end of the run's, and the run and step a
+ * cached step's output came from at the end of the step's; older records read as having
+ * the default folder and not cached. */
 #define RECORD_VERSION 3
 
 /* Element counts of each version, the version element included. */
-enum { RUN_FIELDS = 31, STEP_FIELDS = 15, EVENT_FIELDS = 8 };
+enum { RUN_FIELDS = 31, STEP_FIELDS = 17, EVENT_FIELDS = 8 };
 enum { RUN_FIELDS_V1 = 29, STEP_FIELDS_V1 = 14 };
+enum { RUN_FIELDS_V2 = 30, STEP_FIELDS_V2 = 15 };
 /* Step statuses a run record counted before upstream_failed (schema 2); the one added
  * reads as 0 from those. */
 enum { RUN_COUNTS_V2 = 6 };
-enum { RUN_FIELDS_V2 = 30 };
 
 /* A step record starts with what wfs_step_peek needs; this many bytes always hold
  * the array header, version, status, input hash and generation. */
@@ -101,6 +102,8 @@ int wfs_step_encode(const wfs_step *s, uint8_t **buf, size_t *len) {
   wfm_pack_raw(&pk, s->input, s->input_len);
   wfm_pack_raw(&pk, s->output, s->output_len);
   msgpack_pack_uint32(&pk, s->tries);
+  wfm_pack_str(&pk, s->cached_run);
+  wfm_pack_str(&pk, s->cached_step);
   return wfs__buf_seal(&b, buf, len);
 }
 
@@ -226,7 +229,8 @@ static int count_ok(uint64_t version, uint32_t count, const uint32_t fields[RECO
 }
 
 /* Unwraps the envelope and reads the array header and version (*version). */
-static int open_record(const uint8_t *buf, size_t len, const uint32_t fields[RECORD_VERSION], wfm_reader *r,
+static int open_record(const uint8_t *buf, size_t len, const uint32_t fields[RECORD_VERSION],
+                       wfm_reader *r,
                        uint8_t **owned, uint64_t *version) {
   const uint8_t *mp;
   size_t n;
@@ -239,7 +243,8 @@ static int open_record(const uint8_t *buf, size_t len, const uint32_t fields[REC
 }
 
 static const uint32_t run_fields[RECORD_VERSION] = {RUN_FIELDS_V1, RUN_FIELDS_V2, RUN_FIELDS};
-static const uint32_t step_fields[RECORD_VERSION] = {STEP_FIELDS_V1, STEP_FIELDS, STEP_FIELDS};
+static const uint32_t step_fields[RECORD_VERSION] = {STEP_FIELDS_V1, STEP_FIELDS_V2,
+                                                     STEP_FIELDS};
 static const uint32_t event_fields[RECORD_VERSION] = {EVENT_FIELDS, EVENT_FIELDS, EVENT_FIELDS};
 
 int wfs_run_decode(const uint8_t *buf, size_t len, wfs_run *out) {
@@ -327,8 +332,8 @@ int wfs_step_decode(const uint8_t *buf, size_t len, wfs_step *out) {
   wfm_reader r;
   uint8_t *owned = NULL;
   uint64_t version;
-  span sp[5];              /* stage, key, error, stderr_tail, input */
-  const void *own[5];
+  span sp[7];              /* stage, key, error, stderr_tail, input, cached_run, cached_step */
+  const void *own[7];
   int rc;
   memset(out, 0, sizeof *out);
   TRY(open_record(buf, len, step_fields, &r, &owned, &version));
@@ -345,14 +350,22 @@ int wfs_step_decode(const uint8_t *buf, size_t len, wfs_step *out) {
   TRY(wfm_read_raw_opt(&r, &out->output, &out->output_len));
   if (version > 1) TRY(rd_u32(&r, &out->tries));
   else out->tries = out->attempt;
+  sp[5].p = sp[6].p = NULL;
+  if (version > 2) {
+    TRY(rd_str_span(&r, &sp[5]));
+    TRY(rd_str_span(&r, &sp[6]));
+    if (!sp[5].p != !sp[6].p) TRY(WF_ECORRUPT);
+  }
   if (r.p != r.end) TRY(WF_ECORRUPT);
-  TRY(own_spans(sp, 5, own, &out->mem));
+  TRY(own_spans(sp, 7, own, &out->mem));
   out->stage = own[0];
   out->key = own[1];
   out->error = own[2];
   out->stderr_tail = own[3];
   out->input = own[4];
   out->input_len = sp[4].n;
+  out->cached_run = own[5];
+  out->cached_step = own[6];
   free(owned);
   return 0;
 fail:

@@ -39,7 +39,7 @@ static const char *const event_names[] = {
   NULL, "run_started", "run_resumed", "run_finished", "run_cancel_requested",
   "run_interrupted", "generation", "step_started", "step_succeeded", "step_failed",
   "step_retry", "step_timed_out", "step_canceled", "step_skipped", "step_input_changed",
-  "step_superseded", "step_interrupted", "step_upstream_failed"};
+  "step_superseded", "step_interrupted", "step_upstream_failed", "step_cached"};
 
 const char *wfs_run_status_name(int status) {
   return status >= 0 && status < WFS_RUN_NSTATUS ? run_names[status] : "?";

@@ -11,6 +11,8 @@
 struct wfs_env {
   MDB_env *env;
   MDB_dbi meta, runs, by_status, by_time, steps, events;
+  MDB_dbi cache;     /* the cross-run cache index (cache.c), when has_cache */
+  int has_cache;     /* an older store that could not be given one has none */
   MDB_txn *rtxn;     /* the reusable read transaction; reset while not in use */
   int ractive;       /* rtxn is live (between wfs_read_begin and wfs_read_end) */
   int wactive;       /* inside wfs_write */

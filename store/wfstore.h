@@ -7,6 +7,8 @@
  *   runs_by_time    created_at(8, big-endian) . run id -> empty
  *   steps           run id . '\0' . step key -> step record
  *   events          run id . '\0' . seq(8, big-endian) -> event record
+ *   cache           'h' . workflow . '\0' . activity . '\0' . input hash(8) -> [run, step]
+ *                   'r' . run id . '\0' . step key -> the 'h' key it wrote (cache.c)
  * Events are keyed per run (not by one global sequence) so that a run's history is one
  * prefix range: `show-run --history` costs that run's events, not the whole store's.
  *
@@ -27,7 +29,8 @@
 
 #define WFS_SCHEMA_VERSION 3     /* 2: run records carry the owner epoch; 3: steps may be
                                     upstream_failed, and run records count them; the run's
-                                    folder (records.c) */
+                                    folder; step records name a cached output's source, and
+                                    the cache index (records.c, cache.c) */
 #define WFS_COMPRESS_MIN 1024
 #define WFS_MAX_KEY 511         /* LMDB's key limit */
 #define WFS_MAX_ID WF_MAX_RUN_ID       /* run ids */
@@ -189,6 +192,8 @@ typedef struct wfs_step {
   int64_t started_at, finished_at;
   uint32_t generation;
   uint32_t tries;          /* failed attempts counted against the retry budget so far */
+  const char *cached_run;  /* the output was reused from this run's step (the cross-run */
+  const char *cached_step; /* cache), without executing; both NULL otherwise */
   char *mem;               /* decoded: what the const fields point into; else NULL */
 } wfs_step;
 
@@ -210,7 +215,8 @@ enum wfs_event_type {
   WFS_EV_STEP_INPUT_CHANGED = WF_EV_STEP_INPUT_CHANGED,
   WFS_EV_STEP_SUPERSEDED = WF_EV_STEP_SUPERSEDED,
   WFS_EV_STEP_INTERRUPTED = WF_EV_STEP_INTERRUPTED,
-  WFS_EV_STEP_UPSTREAM_FAILED = WF_EV_STEP_UPSTREAM_FAILED
+  WFS_EV_STEP_UPSTREAM_FAILED = WF_EV_STEP_UPSTREAM_FAILED,
+  WFS_EV_STEP_CACHED = WF_EV_STEP_CACHED
 };
 const char *wfs_event_type_name(int type);
 
@@ -273,7 +279,7 @@ int wfs_check_step_key(const char *key);
 int wfs_run_get(wfs_txn *t, const char *id, wfs_run *out);           /* WF_ENOTFOUND */
 int wfs_run_peek(wfs_txn *t, const char *id, wfs_run_head *out);     /* WF_ENOTFOUND */
 int wfs_run_put(wfs_txn *t, const wfs_run *r, const wfs_run *old);
-int wfs_run_del(wfs_txn *t, const wfs_run *r);                       /* with its steps, events */
+int wfs_run_del(wfs_txn *t, const wfs_run *r);  /* with its steps, events, cache entries */
 
 /* Which run ids wfs_runs_scan_range visits, in what order. */
 typedef struct wfs_runs_range {
@@ -319,6 +325,21 @@ int wfs_event_put(wfs_txn *t, const wfs_event *e);
 typedef int (*wfs_event_cb)(void *ud, const wfs_event *e);
 int wfs_events_scan(wfs_txn *t, const char *run_id, uint64_t from_seq, wfs_event_cb cb,
                     void *ud);
+
+/* The cross-run cache (cache.c): which succeeded step of which run produced an output
+ * from an input, by workflow, activity (the stage's kind: run, shell, uses:<name>) and
+ * input hash, so that a lookup costs one key, not a scan. Entries are hints: a reader
+ * checks the step they name (its status and whole input) before using it.
+ * put: index the succeeded step `key` of run `run_id` (a newer step replaces an older
+ * one's entry); WF_EINVAL when the key would be too long (nothing indexed: the caller
+ * may go on). get: the run and step (malloc'd) of the entry, WF_ENOTFOUND when none.
+ * drop_run: remove every entry the run's steps wrote, as a run's records are deleted
+ * (wfs_run_del calls it). */
+int wfs_cache_put(wfs_txn *t, const char *workflow, const char *activity, uint64_t input_hash,
+                  const char *run_id, const char *key);
+int wfs_cache_get(wfs_txn *t, const char *workflow, const char *activity, uint64_t input_hash,
+                  char **run_id, char **key);
+int wfs_cache_drop_run(wfs_txn *t, const char *run_id);
 
 /* Meta. */
 int wfs_meta_get_u64(wfs_txn *t, const char *name, uint64_t *v);

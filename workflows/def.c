@@ -13,6 +13,10 @@ static void stage_clear(wfw_stage *s) {
   wfw_tmpl_clear(&s->foreach);
   wfw_tmpl_clear(&s->key);
   wfw_tmpl_clear(&s->cls);
+  for (uint32_t i = 0; i < s->ncheck; i++) wfw_tmpl_clear(&s->check[i]);
+  free(s->check);
+  cJSON_free(s->check_text);
+  cJSON_free(s->expect_text);
   free(s->need_ids);
   free(s->needs);
   free(s->classes);
@@ -26,6 +30,7 @@ void wfw_def_free(wfw_def *d) {
   free(d->stages);
   free(d->anc);
   free(d->env);
+  wfw_hooks_clear(d);
   cJSON_Delete(d->root);
   free(d->path);
   free(d->dir);
@@ -58,6 +63,8 @@ void wfw_def_stage(const wfw_def *d, uint32_t i, wfw_stage_info *out) {
   out->needs = s->need_ids;
   out->nneeds = s->nneeds;
   out->validate = s->validate;
+  out->check = s->check_text;
+  out->expect = s->expect_text;
 }
 
 int wfw_def_stage_index(const wfw_def *d, const char *id) {

@@ -221,6 +221,10 @@ int wfw_templates_check(wfw_lctx *c) {
       snprintf(field, sizeof field, "run[%u]", k);
       rc = check_tmpl(c, i, field, &s->argv[k], fan);
     }
+    for (uint32_t k = 0; k < s->ncheck && rc == 0; k++) {
+      snprintf(field, sizeof field, "check[%u]", k);
+      rc = check_tmpl(c, i, field, &s->check[k], fan);
+    }
     if (rc == 0) rc = check_tmpl(c, i, "shell", &s->shell, fan);
     if (rc == 0) rc = check_tmpl(c, i, "cwd", &s->cwd, fan);
     if (rc == 0 && fan) rc = check_foreach(c, i);

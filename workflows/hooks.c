@@ -147,10 +147,26 @@ static int pack_inputs(wfw_plan_state *p, uint32_t stage, msgpack_packer *pk) {
   return 0;
 }
 
+/* "check": {"run": argv, "cwd": the stage's or nil}, for the checked activity (check.c).
+ * In the input, so that a changed check is a changed step. */
+static int pack_check(msgpack_packer *pk, const wfw_stage *s, wfw_ictx *c) {
+  int rc = 0;
+  wfm_pack_str(pk, "check");
+  msgpack_pack_map(pk, 2);
+  wfm_pack_str(pk, "run");
+  msgpack_pack_array(pk, s->ncheck);
+  for (uint32_t k = 0; k < s->ncheck && rc == 0; k++) rc = pack_str(pk, &s->check[k], c);
+  if (rc) return rc;
+  wfm_pack_str(pk, "cwd");
+  if (s->has_cwd) return pack_str(pk, &s->cwd, c);
+  msgpack_pack_nil(pk);
+  return 0;
+}
+
 static int pack_body(wfw_plan_state *p, uint32_t stage, wfw_ictx *c, msgpack_packer *pk) {
   const wfw_stage *s = &p->d->stages[stage];
   int rc = 0;
-  msgpack_pack_map(pk, s->mode == WFW_USES ? 4 : 5);
+  msgpack_pack_map(pk, (s->mode == WFW_USES ? 4 : 5) + (s->ncheck ? 1 : 0));
   if (s->mode == WFW_RUN) {
     wfm_pack_str(pk, "run");
     msgpack_pack_array(pk, s->argc);
@@ -174,6 +190,7 @@ static int pack_body(wfw_plan_state *p, uint32_t stage, wfw_ictx *c, msgpack_pac
     if (s->has_cwd && (rc = pack_str(pk, &s->cwd, c)) != 0) return fail_ctx(p, stage, c, rc);
     if (!s->has_cwd) msgpack_pack_nil(pk);
   }
+  if (s->ncheck && (rc = pack_check(pk, s, c)) != 0) return fail_ctx(p, stage, c, rc);
   wfm_pack_str(pk, "params");
   if (p->params) wfm_pack_raw(pk, p->params, p->params_len);
   else msgpack_pack_map(pk, 0);

@@ -79,7 +79,7 @@ static int load_env(wfw_lctx *c, const cJSON *env) {
 static int load_top(wfw_lctx *c) {
   static const char *const fields[] = {"name",     "version", "description",    "params",
                                        "defaults", "stages",  "metadata_stage", "env",
-                                       NULL};
+                                       "on_success", "on_failure", "on_finish", NULL};
   wfw_def *d = c->d;
   const cJSON *r = d->root;
   if (!cJSON_IsObject(r)) return wfw_lfail(c, -1, "expected a JSON object at the top level");
@@ -120,7 +120,8 @@ static int load_top(wfw_lctx *c) {
                             "[{\"id\": \"hello\", \"run\": [\"echo\", \"{}\"]}])");
   if (!cJSON_IsArray(stages) || cJSON_GetArraySize(stages) == 0)
     return wfw_lfail(c, -1, "\"stages\" must be a non-empty array of stages");
-  if ((rc = wfw_stages_load(c, stages, defaults)) != 0) return rc;
+  if ((rc = wfw_stages_load(c, stages, defaults)) != 0 || (rc = wfw_hooks_load(c)) != 0)
+    return rc;
   /* The stage whose output (an object) run_metadata.json takes its extra fields from. */
   const cJSON *ms = cJSON_GetObjectItemCaseSensitive(r, "metadata_stage");
   if (ms) {

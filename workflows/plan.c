@@ -107,6 +107,8 @@ static void fill_stage(const wfw_stage *s, wfi_stage *w) {
   w->timeout_s = s->timeout_s;
   w->act = s->act;
   w->act_ctx = NULL;
+  w->cache = s->cache ? WFI_CACHE_USE : WFI_CACHE_OFF;
+  w->activity = s->kind;
 }
 
 static int plan_build(wfw_plan_state *p, const uint8_t *params, size_t params_len, const char *only,
@@ -116,12 +118,19 @@ static int plan_build(wfw_plan_state *p, const uint8_t *params, size_t params_le
   int *sel = calloc(n, sizeof *sel), *rerun = calloc(n, sizeof *rerun), rc;
   p->stages = calloc(n, sizeof *p->stages);
   p->outs = calloc(n, sizeof *p->outs);
-  if (!sel || !rerun || !p->stages || !p->outs) rc = WF_ENOMEM;
+  p->checkers = calloc(n, sizeof *p->checkers);
+  if (!sel || !rerun || !p->stages || !p->outs || !p->checkers) rc = WF_ENOMEM;
   else rc = wfw_select(d, only, skip, start_from, to, sel, rerun, err);
   for (uint32_t i = 0; rc == 0 && i < n; i++) {
     fill_stage(&d->stages[i], &p->stages[i]);
     p->stages[i].selected = sel[i];
     p->stages[i].rerun = rerun[i];
+    const wfw_stage *ds = &d->stages[i];
+    if (ds->ncheck || ds->expect) {
+      p->checkers[i] = (wfw_checker){p->stages[i].act, p->stages[i].act_ctx, ds};
+      p->stages[i].act = &wfw_checked;
+      p->stages[i].act_ctx = &p->checkers[i];
+    }
   }
   free(sel);
   free(rerun);
@@ -169,6 +178,7 @@ void wfw_plan_free(wfw_plan *plan) {
   if (p->outs) wfw_plan_clear_cache(p);
   wfw_plan_free_pins(p);
   free(p->outs);
+  free(p->checkers);
   free(p->stages);
   free(p->params);
   cJSON_Delete(p->params_json);
@@ -209,6 +219,21 @@ int wfw_plan_check_inputs(const wfw_plan *p, wf_store *st, const char *run_id, w
   return 0;
 }
 
+int wfw_plan_set_force(wfw_plan *p, const char *stages, wfw_err *err) {
+  wfw_plan_state *pl = (wfw_plan_state *)p;
+  const wfw_def *d = pl->d;
+  if (err) err->msg[0] = '\0';
+  if (!stages) return 0;
+  uint8_t *f = calloc(d->nstages ? d->nstages : 1, 1);
+  if (!f) return WF_ENOMEM;
+  int rc = stages[0] ? stage_list(d, stages, "--force", f, err) : 0;
+  for (uint32_t i = 0; rc == 0 && i < d->nstages; i++)
+    if ((!stages[0] || f[i]) && pl->stages[i].cache == WFI_CACHE_USE)
+      pl->stages[i].cache = WFI_CACHE_REFRESH;
+  free(f);
+  return rc;
+}
+
 uint32_t wfw_plan_nstages(const wfw_plan *p) { return p->nstages; }
 
 void wfw_plan_stage(const wfw_plan *p, uint32_t i, wfw_plan_stage_info *out) {
@@ -217,4 +242,5 @@ void wfw_plan_stage(const wfw_plan *p, uint32_t i, wfw_plan_stage_info *out) {
   out->fanout = s->fanout;
   out->selected = s->selected;
   out->rerun = s->rerun;
+  out->cache = s->cache;
 }

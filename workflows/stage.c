@@ -10,7 +10,8 @@
 
 static const char *const stage_fields[] = {
     "id", "needs", "description", "run", "shell", "uses", "foreach", "key", "class", "retry",
-    "timeout_s", "concurrency", "by_class", "rate", "cwd", "with", "validate", NULL};
+    "timeout_s", "concurrency", "by_class", "rate", "cwd", "with", "validate", "check", "expect",
+    "cache", NULL};
 
 static const wfi_retry default_retry = {.max_attempts = 1, .initial_interval_s = 1.0,
                                         .backoff = 2.0, .max_interval_s = 60.0};
@@ -235,6 +236,54 @@ static int load_classes(wfw_lctx *c, int i, const cJSON *o) {
   return 0;
 }
 
+/* "check": an argv like "run", given each step's output on stdin; "expect": the built-in
+ * expectations {"min_items": N, "required": [field, ..]} on that output. */
+static int load_checks(wfw_lctx *c, int i, const cJSON *o) {
+  wfw_stage *s = &c->d->stages[i];
+  const cJSON *chk = cJSON_GetObjectItemCaseSensitive(o, "check");
+  const cJSON *exp = cJSON_GetObjectItemCaseSensitive(o, "expect");
+  int rc;
+  if (chk) {
+    int argc = cJSON_GetArraySize(chk);
+    if (!cJSON_IsArray(chk) || argc == 0)
+      return wfw_lfail(c, i, "\"check\" must be a non-empty array of strings (a program and its "
+                       "arguments, like \"run\"); it gets the stage's output on stdin and fails "
+                       "the stage by exiting non-zero");
+    if (!(s->check = calloc((size_t)argc, sizeof *s->check))) return WF_ENOMEM;
+    for (const cJSON *a = chk->child; a; a = a->next) {
+      char field[32];
+      snprintf(field, sizeof field, "check[%u]", s->ncheck);
+      if (!cJSON_IsString(a)) return wfw_lfail(c, i, "\"%s\" must be a string", field);
+      if ((rc = tmpl(c, i, field, a, &s->check[s->ncheck])) != 0) return rc;
+      s->ncheck++;
+    }
+    if (!s->check[0].nparts) return wfw_lfail(c, i, "\"check[0]\" (the program) is empty");
+    if (!(s->check_text = cJSON_PrintUnformatted(chk))) return WF_ENOMEM;
+    s->check_prog = chk->child->valuestring;
+  }
+  if (!exp) return 0;
+  static const char *const efields[] = {"min_items", "required", NULL};
+  if (!cJSON_IsObject(exp))
+    return wfw_lfail(c, i, "\"expect\" must be an object like {\"min_items\": 1, \"required\": "
+                     "[\"id\"]}");
+  if ((rc = wfw_check_fields(c, i, "expect: ", exp, efields)) != 0) return rc;
+  const cJSON *mi = cJSON_GetObjectItemCaseSensitive(exp, "min_items");
+  const cJSON *req = cJSON_GetObjectItemCaseSensitive(exp, "required");
+  if (mi && !wfw_json_int(mi, 0, 1e12))
+    return wfw_lfail(c, i, "expect: \"min_items\" must be an integer >= 0");
+  if (req && (!cJSON_IsArray(req) || cJSON_GetArraySize(req) == 0))
+    return wfw_lfail(c, i, "expect: \"required\" must be a non-empty array of field names");
+  for (const cJSON *f = req ? req->child : NULL; f; f = f->next)
+    if (!cJSON_IsString(f) || !f->valuestring[0])
+      return wfw_lfail(c, i, "expect: \"required\" must hold field names (non-empty strings)");
+  s->expect = exp;
+  s->has_min_items = !!mi;
+  s->min_items = mi ? (uint64_t)mi->valuedouble : 0;
+  s->required = req;
+  if (!(s->expect_text = cJSON_PrintUnformatted(exp))) return WF_ENOMEM;
+  return 0;
+}
+
 static int load_stage(wfw_lctx *c, int i, const cJSON *o, const wfi_retry *dretry,
                       double dtimeout) {
   wfw_stage *s = &c->d->stages[i];
@@ -259,7 +308,7 @@ static int load_stage(wfw_lctx *c, int i, const cJSON *o, const wfi_retry *dretr
     }
   }
   if ((rc = load_kind(c, i, o)) != 0 || (rc = load_fanout(c, i, o)) != 0 ||
-      (rc = load_classes(c, i, o)) != 0)
+      (rc = load_classes(c, i, o)) != 0 || (rc = load_checks(c, i, o)) != 0)
     return rc;
   s->retry = *dretry;
   if ((v = cJSON_GetObjectItemCaseSensitive(o, "retry")) &&
@@ -273,6 +322,12 @@ static int load_stage(wfw_lctx *c, int i, const cJSON *o, const wfi_retry *dretr
     if (!wfw_json_int(v, 1, 1e6))
       return wfw_lfail(c, i, "\"concurrency\" must be an integer >= 1 (steps in flight)");
     s->concurrency = (uint32_t)v->valuedouble;
+  }
+  if ((v = cJSON_GetObjectItemCaseSensitive(o, "cache"))) {
+    if (!cJSON_IsBool(v))
+      return wfw_lfail(c, i, "\"cache\" must be true or false (true: reuse the output of an "
+                       "earlier run's step with the same command and input)");
+    s->cache = cJSON_IsTrue(v);
   }
   if ((v = cJSON_GetObjectItemCaseSensitive(o, "validate"))) {
     if (!cJSON_IsBool(v)) return wfw_lfail(c, i, "\"validate\" must be true or false");

@@ -12,7 +12,10 @@
  *                   "retry": {"max_attempts", "initial_interval_s", "backoff",
  *                             "max_interval_s", "non_retryable_exit_codes"},
  *                   "timeout_s": num, "concurrency": int, "by_class": {cls: int},
- *                   "rate": num | {cls: num}, "cwd": str, "with": {...} } ] }
+ *                   "rate": num | {cls: num}, "cwd": str, "with": {...},
+ *                   "check": [str], "expect": {"min_items": int, "required": [str]},
+ *                   "cache": bool } ],
+ *     "on_success": [str], "on_failure": [str], "on_finish": [str] }
  * Interpolation: ${params.x}, ${stages.s.output...}, ${item...}, ${run.id},
  * ${run.dir}, ${workflow.dir} (the folder of the definition file); paths go on with
  * .field, [index] or ["key"]. A string that is exactly one ${...} stands for the value
@@ -82,6 +85,8 @@ typedef struct wfw_stage_info {
   const char *const *needs;
   uint32_t nneeds;
   int validate;                /* checked before the run exists (wfw_validate) */
+  const char *check;           /* "check" as compact JSON, or NULL */
+  const char *expect;          /* "expect" as compact JSON, or NULL */
 } wfw_stage_info;
 void wfw_def_stage(const wfw_def *d, uint32_t i, wfw_stage_info *out);
 int wfw_def_stage_index(const wfw_def *d, const char *id);   /* -1 when unknown */
@@ -130,12 +135,26 @@ int wfw_plan_set_home(wfw_plan *p, const char *home);
  * what to do; the store's errors otherwise. */
 int wfw_plan_check_inputs(const wfw_plan *p, wf_store *st, const char *run_id, wfw_err *err);
 
+/* The cache of a plan's stage (wfw_plan_stage_info.cache). */
+enum wfw_cache {
+  WFW_CACHE_OFF = WFI_CACHE_OFF,
+  WFW_CACHE_USE = WFI_CACHE_USE,         /* reuses earlier runs' outputs */
+  WFW_CACHE_REFRESH = WFI_CACHE_REFRESH  /* executes anyway (--force) and indexes */
+};
+
+/* `start --force`: the cached stages among `stages` (a comma list of stage ids; "" for
+ * every stage; NULL: none) execute every step instead of reusing earlier runs' outputs,
+ * and index what they produce. WF_EINVAL (an unknown stage, err says which), WF_ENOMEM. */
+int wfw_plan_set_force(wfw_plan *p, const char *stages, wfw_err *err);
+
 /* A stage of a plan, for `start --dry-run` and progress. */
 typedef struct wfw_plan_stage_info {
   const char *id;              /* valid while the plan is */
   int fanout;                  /* one step per item */
   int selected;                /* runs (else --only/--skip/--to leave it out) */
   int rerun;                   /* ignores recorded results (--start-from) */
+  int cache;                   /* wfi_cache: reuses earlier runs' outputs, or (REFRESH)
+                                  executes anyway (--force) */
 } wfw_plan_stage_info;
 uint32_t wfw_plan_nstages(const wfw_plan *p);
 void wfw_plan_stage(const wfw_plan *p, uint32_t i, wfw_plan_stage_info *out);
@@ -210,5 +229,36 @@ typedef struct wfw_exec_opts {
  * (pid 0 when it is done with the run already). */
 int wfw_run_execute(wf_run *run, const wfw_plan *p, const wfw_exec_opts *o, int *final_status,
                     wf_owner *taken_by);
+
+/* ---- notifications (notify.c) --------------------------------------------------------- */
+
+#define WFW_HOOK_TIMEOUT_S 300.0 /* a hook still running this long is killed */
+
+/* What a hook is told of the run that ended. */
+typedef struct wfw_notify_info {
+  const char *run_id;
+  const char *run_dir;
+  const char *status;          /* the run's status name: WF_RUN_STATUS of the hook */
+  const char *json;            /* the run as show-run -o json prints it: the hook's stdin */
+  size_t json_len;
+  double timeout_s;            /* 0: WFW_HOOK_TIMEOUT_S */
+} wfw_notify_info;
+/* Receives what went wrong with a hook, one message at a time. */
+typedef void (*wfw_notify_log)(void *ud, const char *msg);
+
+/* Run the definition's hooks for a run that ended with `status` (a wf_run_status):
+ * "on_success" when it succeeded, "on_failure" when it failed or ended degraded, then
+ * "on_finish" when it ended at all (canceled too); none for a run that is not over
+ * (interrupted). Each runs to its end (at most the timeout, then its process group is
+ * killed) with the JSON on stdin, its stdout and stderr on wf's stderr, and WF_HOOK,
+ * WF_RUN_ID, WF_RUN_STATUS and WF_RUN_DIR in its environment. A hook that cannot start,
+ * exits non-zero, is killed or times out is reported through log; nothing it does
+ * changes the run. Returns how many hooks ran. */
+int wfw_notify(const wfw_plan *p, int status, const wfw_notify_info *in, wfw_notify_log log,
+               void *ud);
+/* 1 when the definition names any hook. */
+int wfw_def_has_hooks(const wfw_def *d);
+/* "on_success", "on_failure", "on_finish" by enum wfw_hook index. */
+const char *wfw_hook_name(int hook);
 
 #endif

@@ -135,10 +135,28 @@ typedef struct wfw_stage {
   uint32_t nclasses;
   double rate;                     /* starts per second of the whole stage; 0 = none */
   int validate;                    /* run before the run exists (validate.c) */
+  int cache;                       /* "cache": reuse earlier runs' outputs (wfi_cache) */
+  wfw_tmpl *check;                 /* "check": argv given each step's output (check.c) */
+  uint32_t ncheck;                 /* 0: none */
+  char *check_text;                /* "check" as written (compact JSON), or NULL */
+  const char *check_prog;          /* check[0] as written, for messages */
+  const cJSON *expect;             /* "expect", or NULL */
+  int has_min_items;
+  uint64_t min_items;
+  const cJSON *required;           /* expect.required: array of field names, or NULL */
+  char *expect_text;               /* "expect" as written, or NULL */
 } wfw_stage;
+
+/* A notification hook (notify.c): an argv of templates. */
+enum wfw_hook { WFW_ON_SUCCESS, WFW_ON_FAILURE, WFW_ON_FINISH, WFW_NHOOKS };
+typedef struct wfw_hook_cmd {
+  wfw_tmpl *argv;
+  uint32_t argc;                   /* 0: no such hook */
+} wfw_hook_cmd;
 
 struct wfw_def {
   char *path, *dir, *text;         /* dir: absolute when the file exists */
+  wfw_hook_cmd hooks[WFW_NHOOKS];  /* on_success, on_failure, on_finish */
   cJSON *root;
   const char *name, *description;
   wfw_param *params;
@@ -171,6 +189,10 @@ int wfw_json_int(const cJSON *v, double lo, double hi);
 int wfw_stages_load(wfw_lctx *c, const cJSON *stages, const cJSON *defaults);
 int wfw_graph_check(wfw_lctx *c);
 int wfw_templates_check(wfw_lctx *c);
+/* Notification hooks (notify.c): load the top-level "on_success", "on_failure" and
+ * "on_finish" (after the params), and free them. */
+int wfw_hooks_load(wfw_lctx *c);
+void wfw_hooks_clear(wfw_def *d);
 
 /* Parameters (params.c). */
 int wfw_param_type(const char *name);          /* wfw_ptype or 0 */
@@ -219,7 +241,17 @@ typedef struct wfw_plan_state {
   char *run_dir;
   wfw_out *outs;
   struct wfw_pin *pins;            /* per stage: outputs of checks made before the run */
+  struct wfw_checker *checkers;    /* per stage: its activity wrapped by its checks */
 } wfw_plan_state;
+
+/* A stage with "check" or "expect" runs through wfw_checked (check.c), whose context
+ * this is: the stage's own activity, and the stage for its checks. */
+typedef struct wfw_checker {
+  const wfi_activity *inner;
+  void *inner_ctx;
+  const wfw_stage *stage;
+} wfw_checker;
+extern const wfi_activity wfw_checked;
 
 /* Free the outputs of the checks pinned by wfw_validate. */
 void wfw_plan_free_pins(wfw_plan_state *p);

@@ -139,6 +139,8 @@ static void full_step(wfs_step *s, size_t outlen) {
   s->started_at = 1700000000000;
   s->finished_at = 1700000000999;
   s->generation = 2;
+  s->cached_run = "run_2024-01-01";
+  s->cached_step = "fetch/2024-01-01 ü";
 }
 
 static void assert_step_eq(const wfs_step *a, const wfs_step *b) {
@@ -155,6 +157,8 @@ static void assert_step_eq(const wfs_step *a, const wfs_step *b) {
   assert_int_equal(a->exit_code, b->exit_code);
   assert_true(a->started_at == b->started_at && a->finished_at == b->finished_at);
   assert_int_equal(a->generation, b->generation);
+  assert_str_eq(a->cached_run, b->cached_run);
+  assert_str_eq(a->cached_step, b->cached_step);
 }
 
 /* Every strict prefix of an encoding is refused, each in a buffer of its own size. */
@@ -296,6 +300,29 @@ static void test_step_round_trip(void **state) {
     wfs_step_clear(&back);
     buf[i] ^= 0x21;
   }
+  free(buf);
+  wfs_step_clear(&s);
+
+  /* A version 2 record (no cached source, 15 elements) is still read, as not cached. */
+  full_step(&s, 10);
+  s.cached_run = s.cached_step = NULL;
+  assert_wf_ok(wfs_step_encode(&s, &buf, &len));
+  assert_true(buf[0] == 0 && buf[1] == 0xdc && buf[3] == 17 && buf[4] == 3);
+  assert_true(buf[len - 2] == 0xc0 && buf[len - 1] == 0xc0);
+  buf[3] = 15;
+  buf[4] = 2;
+  assert_wf_ok(wfs_step_decode(buf, len - 2, &back));
+  assert_step_eq(&s, &back);
+  assert_null(back.cached_run);
+  wfs_step_clear(&back);
+  assert_wf_ok(wfs__step_peek_decode(buf, len - 2, &status, &hash, &gen));
+  assert_int_equal(gen, 2);
+  /* Version 3 with only one of the two source fields is refused. */
+  buf[3] = 17;
+  buf[4] = 3;
+  buf[len - 2] = 0xa1;
+  buf[len - 1] = 'r';
+  assert_wf_err(wfs_step_decode(buf, len, &back), WF_ECORRUPT);
   free(buf);
   wfs_step_clear(&s);
 

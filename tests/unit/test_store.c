@@ -683,6 +683,70 @@ static void test_run_del(void **state) {
   wfs_run_clear(&r[1]);
 }
 
+static int cache_put_fn(wfs_txn *t, void *ud) {
+  const char *const *a = ud; /* workflow, activity, run, key, hash as text */
+  return wfs_cache_put(t, a[0], a[1], strtoull(a[4], NULL, 16), a[2], a[3]);
+}
+
+/* The entry of (workflow, activity, hash): "run step", or "" when there is none. */
+static const char *cache_entry(wfs_env *env, const char *wf, const char *act, uint64_t h) {
+  static char buf[256];
+  char *run = NULL, *key = NULL;
+  wfs_txn t;
+  assert_wf_ok(wfs_read_begin(env, &t));
+  int rc = wfs_cache_get(&t, wf, act, h, &run, &key);
+  wfs_read_end(&t);
+  assert_true(rc == 0 || rc == WF_ENOTFOUND);
+  snprintf(buf, sizeof buf, "%s%s%s", rc ? "" : run, rc ? "" : " ", rc ? "" : key);
+  free(run);
+  free(key);
+  return buf;
+}
+
+/* The cache index: one key per (workflow, activity, input hash); a newer step replaces
+ * an entry; deleting a run drops the entries its steps own and only those. */
+static void test_cache(void **state) {
+  fx *f = *state;
+  open_store(f);
+  const char *puts[][5] = {
+      {"wf", "run", "r1", "a", "1"},      {"wf", "run", "r1", "b/x", "2"},
+      {"wf", "shell", "r1", "c", "1"},    {"other", "run", "r2", "a", "1"},
+      {"wf", "run", "r2", "b/x", "2"}, /* replaces r1's entry for hash 2 */
+  };
+  for (size_t i = 0; i < sizeof puts / sizeof puts[0]; i++)
+    assert_wf_ok(wfs_write(f->env, cache_put_fn, (void *)puts[i]));
+  assert_string_equal(cache_entry(f->env, "wf", "run", 1), "r1 a");
+  assert_string_equal(cache_entry(f->env, "wf", "run", 2), "r2 b/x");
+  assert_string_equal(cache_entry(f->env, "wf", "shell", 1), "r1 c");
+  assert_string_equal(cache_entry(f->env, "other", "run", 1), "r2 a");
+  assert_string_equal(cache_entry(f->env, "wf", "run", 3), "");
+  assert_string_equal(cache_entry(f->env, "wf", "uses:x", 1), "");
+  /* Deleting r1 drops its own entries, not the one r2 took over. */
+  wfs_run r;
+  make_run(&r, "r1", WFS_RUN_SUCCEEDED, 500);
+  assert_wf_ok(put_run(f->env, &r, NULL));
+  assert_wf_ok(wfs_write(f->env, del_run_fn, &r));
+  assert_string_equal(cache_entry(f->env, "wf", "run", 1), "");
+  assert_string_equal(cache_entry(f->env, "wf", "shell", 1), "");
+  assert_string_equal(cache_entry(f->env, "wf", "run", 2), "r2 b/x");
+  assert_string_equal(cache_entry(f->env, "other", "run", 1), "r2 a");
+  /* And the index survives a reopen; r2's entries go with r2. */
+  reopen(f);
+  wfs_run_clear(&r);
+  make_run(&r, "r2", WFS_RUN_SUCCEEDED, 600);
+  assert_wf_ok(put_run(f->env, &r, NULL));
+  assert_wf_ok(wfs_write(f->env, del_run_fn, &r));
+  assert_string_equal(cache_entry(f->env, "wf", "run", 2), "");
+  assert_string_equal(cache_entry(f->env, "other", "run", 1), "");
+  wfs_run_clear(&r);
+  /* A key longer than LMDB takes is refused, not truncated. */
+  char longwf[600];
+  memset(longwf, 'w', sizeof longwf - 1);
+  longwf[sizeof longwf - 1] = '\0';
+  const char *too_long[5] = {longwf, "run", "r3", "a", "1"};
+  assert_wf_err(wfs_write(f->env, cache_put_fn, (void *)too_long), WF_EINVAL);
+}
+
 static void test_key_checks(void **state) {
   (void)state;
   char longid[WFS_MAX_ID + 2], longkey[WFS_MAX_STEP_KEY + 2];
@@ -843,7 +907,7 @@ int main(void) {
     T(test_run_put_get),
     T(test_indexes),     T(test_runs_scan),     T(test_runs_scan_range), T(test_open_opts),
     T(test_steps),       T(test_events),
-    T(test_run_del),     T(test_key_checks),    T(test_map_growth),   T(test_map_cap),
+    T(test_run_del),     T(test_cache),         T(test_key_checks),    T(test_map_growth),   T(test_map_cap),
     T(test_map_resized_elsewhere), T(test_durable_flags),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

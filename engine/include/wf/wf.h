@@ -128,8 +128,10 @@ enum wf_event_type {
                               generation */
   WF_EV_STEP_INTERRUPTED,  /* an attempt was killed when its run stopped (a signal): not
                               recorded, it runs again on resume; detail: why */
-  WF_EV_STEP_UPSTREAM_FAILED /* a stage was not run: a stage it needs failed or has no
+  WF_EV_STEP_UPSTREAM_FAILED, /* a stage was not run: a stage it needs failed or has no
                               output; detail: which */
+  WF_EV_STEP_CACHED          /* a step's output was reused from an earlier run (the stage's
+                                "cache"); detail: that run and step */
 };
 
 /* Names: "running", "succeeded", ...; "step_failed", ...; "?" for a value out of range.
@@ -506,6 +508,8 @@ typedef struct wf_step_info {
   size_t input_len;
   const void *output;      /* msgpack, or NULL when it gave none */
   size_t output_len;
+  const char *cached_run;  /* its output was reused, without executing it, from step */
+  const char *cached_step; /* cached_step of run cached_run; both NULL otherwise */
 } wf_step_info;
 
 /* As wf_run_cb, for steps. */
