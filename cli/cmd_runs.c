@@ -14,17 +14,23 @@ static const char show_usage[] =
     "  --history             also every recorded event (attempts, retries, timeouts)\n";
 
 static const char list_usage[] =
-    "usage: wf list-runs [--status S] [--workflow W] [--since T] [--limit N] [-o table|json|ids]\n"
+    "usage: wf list-runs [--status S,..] [--workflow W] [--since T] [--until T] [--limit N]\n"
+    "                    [-o table|json|ids]\n"
     "\n"
     "Runs, newest first.\n"
     "\n"
     "options:\n"
-    "  --status S            pending, running, succeeded, failed, degraded, canceled or\n"
-    "                        interrupted (running, but its process is gone)\n"
+    "  --status S,..         runs in any of these statuses: pending, running, succeeded,\n"
+    "                        failed, degraded, canceled, interrupted (running, but its\n"
+    "                        process is gone); e.g. --status failed,canceled\n"
     "  --workflow W          runs of workflow W only\n"
-    "  --since T             created at or after T: YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS] (UTC),\n"
-    "                        or an age such as 30m, 12h, 7d\n"
-    "  --limit N             at most N runs (default 100; 0 for all)\n";
+    "  --since T             created at or after T\n"
+    "  --until T             created before T\n"
+    "  --limit N             at most N runs (default 100; 0 for all)\n"
+    "\n"
+    "T is today or yesterday (from 00:00 UTC), now, an age such as 30m, 12h, 3d or 1w\n"
+    "(that long ago), or an ISO date or time: 2026-05-01, 2026-05-01T14:30[:00] (UTC),\n"
+    "2026-05-01T14:30+02:00. A run id prefix is taken wherever a run id is.\n";
 
 struct table_ctx {
   int any;
@@ -97,9 +103,10 @@ static int print_event_row(void *ud, const wf_event_info *e) {
   return 0;
 }
 
-static int print_run_table(wf_store *st, const wf_run_info *r, int history, int color,
-                           char *names, size_t cap) {
-  char tm[40];
+static int print_run_table(const cli_ctx *cli, wf_store *st, const wf_run_info *r,
+                           int history, char *names, size_t cap) {
+  char tm[40], why[4400];
+  int color = cli->color;
   printf("run       %s\n", r->id);
   printf("workflow  %s\n", r->workflow);
   char note[256];
@@ -116,6 +123,7 @@ static int print_run_table(wf_store *st, const wf_run_info *r, int history, int 
   }
   if (r->generation) printf("generation %u\n", r->generation);
   printf("dir       %s\n", r->run_dir);
+  printf("store     %s (%s)\n", wf_store_home(st), cli_home_reason(cli, why, sizeof why));
   cJSON *p = NULL;
   if (r->params && wfa_mp_to_json(r->params, r->params_len, &p) == 0 && p && p->child) {
     printf("params   ");
@@ -176,12 +184,17 @@ int cmd_show_run(cli_ctx *cli, int argc, char **argv) {
   if (cli->format == FMT_IDS) return cli_fail(EXIT_USAGE, "show-run prints table or json");
   wf_store *st = NULL;
   if ((code = cli_open_existing(cli, &st)) != 0) return code;
+  char id[WF_MAX_RUN_ID + 1];
+  if ((code = cli_run_ref(cli, st, a.pos[0], id, sizeof id)) != 0) {
+    wf_store_close(st);
+    return code;
+  }
   wf_run_info *r = NULL;
-  int rc = wf_run_info_get(st, a.pos[0], &r);
+  int rc = wf_run_info_get(st, id, &r);
   if (rc == WF_ENOTFOUND) {
-    code = cli_fail(EXIT_NOTFOUND, "no run %s in %s (see 'wf list-runs')", a.pos[0], cli->home);
+    code = cli_fail(EXIT_NOTFOUND, "no run %s in %s (see 'wf list-runs')", id, cli->home);
   } else if (rc == WF_ECORRUPT || rc == WF_EINVAL) {
-    code = cli_fail(EXIT_STORE, "run %s cannot be read: %s", a.pos[0], wf_strerror(rc));
+    code = cli_fail(EXIT_STORE, "run %s cannot be read: %s", id, wf_strerror(rc));
   } else if (rc) {
     char why[8192];
     code = cli_fail(EXIT_STORE, "cannot read the store: %s", cli_store_why(rc, why, sizeof why));
@@ -193,12 +206,12 @@ int cmd_show_run(cli_ctx *cli, int argc, char **argv) {
       unreadable = count_unreadable(j, names, sizeof names);
       cli_print_json(j);
     } else {
-      unreadable = print_run_table(st, r, a.val[O_HISTORY] != NULL, cli->color, names,
+      unreadable = print_run_table(cli, st, r, a.val[O_HISTORY] != NULL, names,
                                    sizeof names);
     }
     if (unreadable)
       code = cli_fail(EXIT_STORE, "run %s: %d step record%s cannot be decoded (%s%s); the store "
-                                 "is damaged", a.pos[0], unreadable, unreadable == 1 ? "" : "s",
+                                 "is damaged", id, unreadable, unreadable == 1 ? "" : "s",
                       names, unreadable > 1 && strlen(names) > 200 ? ", ..." : "");
   }
   wf_run_info_free(r);
@@ -253,17 +266,9 @@ int cmd_list_runs(cli_ctx *cli, int argc, char **argv) {
   wf_run_filter f = {0};
   f.workflow = a.val[O_WORKFLOW];
   f.limit = 100;
-  int status;
-  if (a.val[O_STATUS]) {
-    if (wf_run_status_parse(a.val[O_STATUS], &status) != 0)
-      return cli_fail(EXIT_USAGE, "unknown status \"%s\" (pending, running, succeeded, failed, "
-                                 "degraded, canceled, interrupted)", a.val[O_STATUS]);
-    f.statuses = 1u << status;
-  }
-  if (a.val[O_SINCE] && (f.since = cli_parse_since(a.val[O_SINCE])) < 0)
-    return cli_fail(EXIT_USAGE,
-                    "--since \"%s\": use YYYY-MM-DD, YYYY-MM-DDTHH:MM or an age like 7d",
-                    a.val[O_SINCE]);
+  if (a.val[O_STATUS] && cli_parse_statuses("--status", a.val[O_STATUS], &f.statuses))
+    return EXIT_USAGE;
+  if (cli_parse_window(a.val[O_SINCE], a.val[O_UNTIL], &f.since, &f.until)) return EXIT_USAGE;
   if (a.val[O_LIMIT]) {
     char *end;
     long limit = strtol(a.val[O_LIMIT], &end, 10);

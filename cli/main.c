@@ -18,14 +18,19 @@ static const char usage[] =
     "  start <workflow>        start a run of a workflow (bundled name or JSON file)\n"
     "  resume <run-id>|--all   continue an interrupted or failed run\n"
     "  show-run <run-id>       a run's status, steps and (--history) events\n"
-    "  list-runs               runs, newest first (--status, --workflow, --since, --limit)\n"
+    "  list-runs               runs, newest first (--status S,.., --workflow, --since,\n"
+    "                          --until, --limit)\n"
     "  cancel-run <run-id>     stop a run; its owner stops within a second\n"
     "  logs <run-id>           what its steps wrote to stderr (--step, --tail, --follow)\n"
+    "  delete-run <run-id>..   delete runs with their steps, events, logs and folders\n"
+    "  gc                      delete old finished runs (--older-than 30d, --status,\n"
+    "                          --workflow, --dry-run; --compact shrinks the store file)\n"
     "  list                    workflows that can be started by name\n"
     "  describe <workflow>     a workflow's parameters and stages\n"
     "\n"
     "global options (before or after the command):\n"
-    "  --home DIR              the store (default $WF_HOME, else ./.wf)\n"
+    "  --home DIR              the store (default: $WF_HOME, else home in ~/.config/wf/config,\n"
+    "                          else the nearest .wf here or in a folder above, else ./.wf)\n"
     "  -o, --output FORMAT     table, json or ids\n"
     "  -h, --help              help for wf or for a command\n"
     "  --version               print the version\n"
@@ -34,6 +39,7 @@ static const char usage[] =
     "3 not found, 4 degraded (--continue-on-error with failures), 5 store error,\n"
     "6 the run was taken over by another process, 130 interrupted by a signal (the run\n"
     "stays resumable).\n"
+    "A run id may be shortened to a unique prefix wherever one is taken.\n"
     "Run 'wf <command> --help' for a command's options.\n";
 
 struct command {
@@ -44,7 +50,8 @@ struct command {
 static const struct command commands[] = {
     {"start", cmd_start},         {"resume", cmd_resume},       {"show-run", cmd_show_run},
     {"list-runs", cmd_list_runs}, {"cancel-run", cmd_cancel_run}, {"logs", cmd_logs},
-    {"list", cmd_list},           {"describe", cmd_describe},
+    {"list", cmd_list},           {"describe", cmd_describe},   {"gc", cmd_gc},
+    {"delete-run", cmd_delete_run},
 };
 
 /* Steps hold descriptors (pipes, logs) while they run: take every open file the hard
@@ -60,9 +67,7 @@ static void raise_open_files(void) {
 int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
   raise_open_files();
-  cli_ctx cli = {0};
-  cli.home = getenv("WF_HOME");
-  if (!cli.home || !cli.home[0]) cli.home = ".wf";
+  static cli_ctx cli; /* the store is named by cli_parse (cli_home_resolve) */
   cli.tty = isatty(STDOUT_FILENO);
   const char *nc = getenv("NO_COLOR");
   cli.color = cli.tty && !(nc && nc[0]);
