@@ -43,7 +43,7 @@ static void config_locate(void) {
 static char *trim(char *s) {
   while (*s == ' ' || *s == '\t') s++;
   size_t n = strlen(s);
-  while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r')) s[--n] = '\0';
+  while (n && strchr(" \t\r\n", s[n - 1])) s[--n] = '\0';
   return s;
 }
 

@@ -206,6 +206,24 @@ static int begin_write(wfs_env *env, MDB_txn **txn) {
   return wfs__mdb_err(env, rc);
 }
 
+/* LMDB does not write the pages a transaction allocated and freed again (a large
+ * deletion frees many): when they are the last ones, the data file ends before the last
+ * page its meta page counts, which check_length takes for a cut file. Extend the file to
+ * that page (posix_fallocate never shortens it, so a commit of another process meanwhile
+ * is safe), and sync the new length. Best effort: on failure the next commit tries again. */
+static void cover_last_page(wfs_env *env) {
+  MDB_envinfo info;
+  MDB_stat st;
+  struct stat fs;
+  int fd;
+  if (mdb_env_get_fd(env->env, &fd) || mdb_env_info(env->env, &info) ||
+      mdb_env_stat(env->env, &st) || fstat(fd, &fs) != 0)
+    return;
+  off_t need = (off_t)(info.me_last_pgno + 1) * (off_t)st.ms_psize;
+  if (fs.st_size >= need) return;
+  if (posix_fallocate(fd, fs.st_size, need - fs.st_size) == 0) fdatasync(fd);
+}
+
 int wfs_write(wfs_env *env, wfs_write_fn fn, void *ud) {
   if (env->wactive) return WF_EINVAL;
   int fault = env->fault ? wfs__fault_next(env->fault) : 0;  /* test-only, fault.c */
@@ -221,6 +239,7 @@ int wfs_write(wfs_env *env, wfs_write_fn fn, void *ud) {
       rc = mdb_txn_commit(t.txn); /* frees the txn, also on failure */
       env->wactive = 0;
       if (rc == 0 && fault) wfs__fault_after_commit(fault);
+      if (rc == 0) cover_last_page(env);
       if (rc == 0) return 0;
       if (rc != MDB_MAP_FULL) return wfs__mdb_err(env, rc);
     } else {
