@@ -24,13 +24,14 @@ int wf_run_cancel(wf_store *st, const char *run_id) {
  * file before locks a new one inside its own transaction, which comes after
  * (wfi_lease_recheck). Once committed, the folders moved aside are removed. */
 
-#define DELETE_BATCH 512
+#define DELETE_BATCH 1000
 
 static const char *const run_subdirs[2] = {"runs", "logs"};
 
 /* One run of a batch: its outcome, and which of its folders are moved aside. */
 struct del_run {
   const char *id;
+  int invalid;             /* not a run id: reported so, never looked up */
   int result;
   int moved[2];
   wfs_purge_stats stats;
@@ -114,7 +115,8 @@ static int delete_txn(wfs_txn *t, void *ud) {
   for (size_t i = 0; i < b->n; i++) {
     struct del_run *r = &b->runs[i];
     memset(&r->stats, 0, sizeof r->stats);
-    r->result = 0;
+    r->result = r->invalid ? WF_EINVAL : 0;
+    if (r->invalid) continue;
     int rc = del_one(t, b, r);
     if (rc) return rc;
   }
@@ -126,7 +128,9 @@ static _Thread_local uint64_t removed_files, removed_bytes;
 
 static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *f) {
   (void)f;
-  if (remove(path) == 0 && flag == FTW_F) {
+  /* Folders by rmdir, the rest by unlink: remove() would try unlink on folders first. */
+  if (flag == FTW_DP || flag == FTW_D) rmdir(path);
+  else if (unlink(path) == 0 && flag == FTW_F) {
     removed_files++;
     removed_bytes += (uint64_t)sb->st_size;
   }
@@ -151,45 +155,34 @@ static int report(const struct del_run *r, wf_delete_cb cb, void *ud) {
   return cb(ud, &d);
 }
 
-/* Delete one batch and report its runs. */
-static int delete_batch(wf_store *st, struct del_batch *b, wf_delete_cb cb, void *ud) {
-  int rc = wfs_write(st->env, delete_txn, b);
-  for (size_t i = 0; i < b->n; i++) {
-    struct del_run *r = &b->runs[i];
-    if (rc || r->result) del_restore(b, r);
-    else del_finish(b, r);
-  }
-  for (size_t i = 0; i < b->n && !rc; i++) rc = report(&b->runs[i], cb, ud);
-  return rc;
-}
-
 int wf_runs_delete(wf_store *st, const char *const *ids, size_t n, wf_delete_cb cb, void *ud) {
-  int rc = wfi_store_check(st);
+  int rc = wfi_store_check(st), crc = 0;
   if (rc || (!ids && n)) return WF_EINVAL;
-  struct del_batch b = {NULL, 0, wfs_home(st->env), (long)getpid(),
-                        (long long)wfs_now_ms()};
-  size_t cap = n < DELETE_BATCH ? n : DELETE_BATCH;
-  if (cap && !(b.runs = calloc(cap, sizeof *b.runs))) return WF_ENOMEM;
-  for (size_t at = 0; at < n && !rc; at++) {
-    if (wfs_check_run_id(ids[at]) != 0) {
-      /* Reported as such without a transaction, in the order given. */
-      if (b.n && (rc = delete_batch(st, &b, cb, ud)) != 0) break;
-      b.n = 0;
-      struct del_run bad = {.id = ids[at], .result = WF_EINVAL};
-      rc = report(&bad, cb, ud);
-      continue;
-    }
-    struct del_run *r = &b.runs[b.n++];
-    memset(r, 0, sizeof *r);
-    r->id = ids[at];
-    if (b.n == cap) {
-      rc = delete_batch(st, &b, cb, ud);
-      b.n = 0;
+  struct del_run *all = n ? calloc(n, sizeof *all) : NULL;
+  if (n && !all) return WF_ENOMEM;
+  for (size_t i = 0; i < n; i++) {
+    all[i].id = ids[i];
+    all[i].invalid = wfs_check_run_id(ids[i]) != 0;
+  }
+  struct del_batch b = {NULL, 0, wfs_home(st->env), (long)getpid(), (long long)wfs_now_ms()};
+  size_t done = 0;
+  for (; done < n; done += b.n) {
+    b.runs = all + done;
+    b.n = n - done < DELETE_BATCH ? n - done : DELETE_BATCH;
+    if ((rc = wfs_write(st->env, delete_txn, &b)) != 0) {
+      for (size_t i = 0; i < b.n; i++) del_restore(&b, &b.runs[i]);
+      break;
     }
   }
-  if (!rc && b.n) rc = delete_batch(st, &b, cb, ud);
-  free(b.runs);
-  return rc;
+  /* The folders go once every transaction has committed: removing them between the
+   * commits would make each commit's sync wait for those removals too. */
+  for (size_t i = 0; i < done; i++) {
+    if (all[i].result) del_restore(&b, &all[i]);
+    else del_finish(&b, &all[i]);
+  }
+  for (size_t i = 0; i < done && !crc; i++) crc = report(&all[i], cb, ud);
+  free(all);
+  return rc ? rc : crc;
 }
 
 /* wf_run_delete: a batch of one, whose outcome is the result. */
