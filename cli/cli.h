@@ -25,16 +25,36 @@ enum cli_exit {
 
 enum cli_format { FMT_DEFAULT, FMT_TABLE, FMT_JSON, FMT_IDS };
 
+/* Where the store in use was named (cli_home_resolve). */
+enum cli_home_source { CLI_HOME_DEFAULT, CLI_HOME_FLAG, CLI_HOME_ENV, CLI_HOME_CONFIG,
+                       CLI_HOME_FOUND, CLI_HOME_HERE };
+
 typedef struct cli_ctx {
-  const char *home;       /* --home, $WF_HOME, or ".wf" */
+  const char *home;       /* the store: see cli_home_resolve; NULL until cli_parse */
   int format;             /* enum cli_format */
   int tty;                /* stdout is a terminal */
   int color;              /* tty, NO_COLOR unset and TERM not dumb */
+  int home_source;        /* enum cli_home_source */
+  char home_where[4200];  /* CLI_HOME_CONFIG: "<config file>:<line>" */
 } cli_ctx;
 
+/* Name the store when --home did not (cli_parse calls it): $WF_HOME; else `home` in the
+ * configuration file; else the nearest .wf folder in the current folder or above; else
+ * ./.wf. 0, or EXIT_USAGE (said) when the configuration file is bad. */
+int cli_home_resolve(cli_ctx *cli);
+/* Why cli->home is the store in use, for show-run and doctor: "from WF_HOME", ...
+ * Returns buf. */
+const char *cli_home_reason(const cli_ctx *cli, char *buf, size_t cap);
+/* The value of `key` in the configuration file ($XDG_CONFIG_HOME/wf/config, else
+ * ~/.config/wf/config; the last setting wins) into *value (NULL when not set; valid until
+ * exit), and where it is set, "<file>:<line>", into where[cap] (may be NULL). 0, or
+ * EXIT_USAGE (said) when the file cannot be read or parsed. */
+int cli_config_get(const char *key, const char **value, char *where, size_t cap);
+
 /* Options of one subcommand (the tables of opts.c). `arg` 1: takes a value;
- * CLI_ARG_OPTIONAL: may take one, as --name=VALUE, or as the next argument when a positional argument came
- * before it and that argument does not begin with '-' (its val is "" without a value). */
+ * CLI_ARG_OPTIONAL: may take one, as --name=VALUE, or as the next argument when a
+ * positional argument came before it and that argument does not begin with '-' (its val
+ * is "" without a value). */
 #define CLI_ARG_OPTIONAL 2
 typedef struct cli_opt {
   const char *name;       /* long name without "--" */
@@ -89,11 +109,11 @@ int cli_man_page(FILE *out);
 /* Option ids of the subcommands' tables (opts.c); 0 is the repeatable -p. */
 enum { O_PARAM = 0, O_RUN_ID, O_START_FROM, O_ONLY, O_SKIP, O_TO, O_DRY, O_WINDOW, O_COE,
        O_DETACH, O_ALL, O_HISTORY, O_STATUS, O_WORKFLOW, O_SINCE, O_LIMIT, O_NOWAIT, O_STEP,
-       O_FOLLOW, O_FORCE, O_TAIL, O_WATCH, O_RELOAD, O_RUN_DIR, O_FROM, O_AS,
-       O_NOPTS };
+       O_FOLLOW, O_FORCE, O_TAIL, O_WATCH, O_RELOAD, O_RUN_DIR, O_FROM, O_AS, O_UNTIL,
+       O_OLDER_THAN, O_COMPACT, O_NOPTS };
 extern const cli_opt cli_start_opts[], cli_resume_opts[], cli_show_opts[], cli_list_opts[],
     cli_cancel_opts[], cli_logs_opts[], cli_doctor_opts[], cli_no_opts[], cli_fork_opts[],
-    cli_import_opts[];
+    cli_import_opts[], cli_gc_opts[], cli_delete_opts[];
 
 /* A parsed command line: options by id (value or "1"), repeated ones (-p) collected,
  * and the positional arguments. */
@@ -139,8 +159,24 @@ void cli_time_iso(int64_t ms, char *buf, size_t cap);
 /* Human form "2026-11-23 11:50:01". */
 void cli_time_human(int64_t ms, char *buf, size_t cap);
 void cli_duration(double s, char *buf, size_t cap);
-/* Parse --since: YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS], or N[smhd] ago. -1 if invalid. */
+/* A point in time as --since and --until take it, in ms since the epoch: "now", "today"
+ * and "yesterday" (their start, 00:00 UTC), an age N[smhdw] ("12h": 12 hours ago), or an
+ * ISO 8601 date or time, YYYY-MM-DD[THH:MM[:SS[.fff]]][Z|+HH:MM|-HH:MM] (UTC unless an
+ * offset is given; a space may stand for the T). -1 if invalid; 0 for a time before the
+ * epoch. */
+int64_t cli_parse_time(const char *s, int64_t now_ms);
+/* cli_parse_time at the current time. */
 int64_t cli_parse_since(const char *s);
+/* What --since/--until accept, for messages. */
+#define CLI_TIME_FORMS "today, yesterday, now, an age such as 30m, 12h, 3d or 1w, or an ISO " \
+                       "date or time such as 2026-05-01 or 2026-05-01T14:30[:00][Z|+02:00]"
+/* A list of run statuses, "failed,canceled", into a mask of (1u << status) bits. 0, or
+ * EXIT_USAGE (said, naming `option`) for an unknown or empty one. */
+int cli_parse_statuses(const char *option, const char *list, unsigned *mask);
+/* --since and --until into *since and *until (ms; left alone when the option is absent):
+ * 0, or EXIT_USAGE (said) when one is invalid or --until is not after --since. */
+int cli_parse_time_range(const char *since, const char *until, int64_t *since_ms,
+                         int64_t *until_ms);
 /* Now, in ms since the epoch. */
 int64_t cli_now_ms(void);
 
@@ -258,6 +294,12 @@ int cli_run_metadata_status(const wf_run_info *r, char *buf, size_t cap);
  * (the caller deletes it), or NULL when there is none. */
 cJSON *cli_run_warnings(wf_store *st, const wf_run_info *r);
 
+/* The run `arg` names on the command line: its id, or a unique prefix of one, written to
+ * id[cap] (WF_MAX_RUN_ID + 1). 0 with id set (to arg itself when no run begins with it,
+ * or the store cannot say: the command then reports that for the id as given), or
+ * EXIT_USAGE (said) for an invalid id, or a prefix of several runs (listed). */
+int cli_run_ref(cli_ctx *cli, wf_store *st, const char *arg, char *id, size_t cap);
+
 /* Subcommands. */
 int cmd_start(cli_ctx *cli, int argc, char **argv);
 int cmd_resume(cli_ctx *cli, int argc, char **argv);
@@ -286,5 +328,7 @@ int cli_parse_window(const char *v, uint32_t *out);
 /* Why folder `dir` cannot be the folder of run `run_id` (wf_run_dir_check's rc), as a
  * message with what to do; returns EXIT_USAGE (or EXIT_STORE when it cannot be read). */
 int cli_run_dir_refused(wf_store *st, const char *run_id, const char *dir, int rc);
+int cmd_gc(cli_ctx *cli, int argc, char **argv);
+int cmd_delete_run(cli_ctx *cli, int argc, char **argv);
 
 #endif

@@ -26,7 +26,11 @@ int cmd_cancel_run(cli_ctx *cli, int argc, char **argv) {
     return cli_bad_id("run id", a.pos[0]);
   wf_store *st = NULL;
   if ((code = cli_open_existing(cli, &st)) != 0) return code;
-  const char *id = a.pos[0];
+  char id[WF_MAX_RUN_ID + 1];
+  if ((code = cli_run_ref(cli, st, a.pos[0], id, sizeof id)) != 0) {
+    wf_store_close(st);
+    return code;
+  }
   int rc = wf_run_cancel(st, id);
   wf_run_info *r = NULL;
   if (rc == WF_ENOTFOUND) {

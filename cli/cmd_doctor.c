@@ -380,11 +380,14 @@ int cmd_doctor(cli_ctx *cli, int argc, char **argv) {
   if (a.help) return cli_help_command(stdout, "doctor");
   if (a.npos > 1) return cli_fail(EXIT_USAGE, "doctor takes at most one workflow");
   if (a.nmulti && !a.npos) return cli_fail(EXIT_USAGE, "doctor: -p goes with a workflow");
-  if (cli->format == FMT_IDS) return cli_fail(EXIT_USAGE, "doctor prints table or json");
+  if ((code = cli_check_format(cli, "doctor", CLI_TAKES(FMT_TABLE) | CLI_TAKES(FMT_JSON))))
+    return code;
   struct doctor d = {cli, cli->format == FMT_JSON ? cJSON_CreateArray() : NULL, 0};
   char abs[PATH_MAX];
   const char *store = realpath(cli->home, abs) ? abs : cli->home;
-  if (!d.findings) printf("store: %s\n", store);
+  char why[4400];
+  cli_home_reason(cli, why, sizeof why);
+  if (!d.findings) printf("store: %s (%s)\n", store, why);
   check_store(&d);
   check_open_files(&d);
   if (a.npos && (code = check_workflow(&d, &a)) != EXIT_OK) {
@@ -394,6 +397,7 @@ int cmd_doctor(cli_ctx *cli, int argc, char **argv) {
   if (d.findings) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "store", store);
+    cJSON_AddStringToObject(o, "store_reason", why);
     cJSON_AddBoolToObject(o, "ok", d.problems == 0);
     cJSON_AddNumberToObject(o, "problems", d.problems);
     cJSON_AddItemToObject(o, "findings", d.findings);

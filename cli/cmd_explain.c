@@ -322,6 +322,12 @@ int cmd_explain(cli_ctx *cli, int argc, char **argv) {
   if (wf_run_id_check(run_id) != 0) return cli_bad_id("run id", run_id);
   wf_store *st = NULL;
   if ((code = cli_open_existing(cli, &st)) != 0) return code;
+  char full[WF_MAX_RUN_ID + 1];
+  if ((code = cli_run_ref(cli, st, run_id, full, sizeof full)) != 0) {
+    wf_store_close(st);
+    return code;
+  }
+  run_id = full;
   wf_run_info *r = NULL;
   wf_step_info *s = NULL;
   struct history h = {0};

@@ -23,12 +23,18 @@ int cmd_export(cli_ctx *cli, int argc, char **argv) {
   if (a.npos != 1)
     return cli_fail(EXIT_USAGE, "export needs exactly one run id (see 'wf export --help')");
   const char *id = a.pos[0];
+  char full[WF_MAX_RUN_ID + 1];
   if (wf_run_id_check(id) != 0) return cli_bad_id("run id", id);
   if (isatty(STDOUT_FILENO))
     return cli_fail(EXIT_USAGE, "export writes a binary file to stdout: redirect it, e.g. "
                                "wf export %s > %s.wfx",
                     id, id);
   if ((code = cli_open_existing(cli, &st)) != 0) return code;
+  if ((code = cli_run_ref(cli, st, id, full, sizeof full)) != 0) {
+    wf_store_close(st);
+    return code;
+  }
+  id = full;
   int rc = wf_run_export(st, id, write_stdout, NULL);
   if (rc == 0 && fflush(stdout) != 0) rc = WF_EIO;
   if (rc == WF_ENOTFOUND)

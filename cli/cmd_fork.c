@@ -10,6 +10,7 @@
 struct fork {
   cli_args a;
   const char *src, *from, *new_id, *run_dir;
+  char src_id[WF_MAX_RUN_ID + 1]; /* src resolved (it may be a prefix) */
   uint32_t window;
   wf_run_info *r;
   wfw_def *def;
@@ -44,6 +45,9 @@ static int fork_args(struct fork *f) {
 /* The source run, its definition, the stages kept and the new run's plan. */
 static int fork_plan(cli_ctx *cli, wf_store *st, struct fork *f) {
   char why[8192];
+  int code = cli_run_ref(cli, st, f->src, f->src_id, sizeof f->src_id);
+  if (code) return code;
+  f->src = f->src_id;
   int rc = wf_run_info_get(st, f->src, &f->r);
   if (rc == WF_ENOTFOUND)
     return cli_fail(EXIT_NOTFOUND, "no run %s in %s (see 'wf list-runs')", f->src, cli->home);

@@ -126,13 +126,18 @@ int cmd_logs(cli_ctx *cli, int argc, char **argv) {
   if (a.help) return cli_help_command(stdout, "logs");
   if ((code = cli_check_format(cli, "logs", CLI_TAKES(FMT_TABLE)))) return code;
   if (a.npos != 1) return cli_fail(EXIT_USAGE, "logs needs one run id");
-  const char *id = a.pos[0], *step = a.val[O_STEP];
-  if (wf_run_id_check(id) != 0) return cli_bad_id("run id", id);
+  const char *step = a.val[O_STEP];
+  char id[WF_MAX_RUN_ID + 1];
+  if (wf_run_id_check(a.pos[0]) != 0) return cli_bad_id("run id", a.pos[0]);
   if (step && wf_step_key_check(step) != 0) return cli_bad_id("step key", step);
   long tail;
   if (parse_tail(a.val[O_TAIL], &tail)) return EXIT_USAGE;
   wf_store *st = NULL;
   if ((code = cli_open_existing(cli, &st)) != 0) return code;
+  if ((code = cli_run_ref(cli, st, a.pos[0], id, sizeof id)) != 0) {
+    wf_store_close(st);
+    return code;
+  }
   wf_run_info *r = NULL;
   int rc = wf_run_info_get(st, id, &r);
   if (rc) {

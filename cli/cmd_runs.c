@@ -117,7 +117,7 @@ static void print_stages_and_steps(wf_store *st, const wf_run_info *r, struct ta
 
 static int print_run_table(wf_store *st, const wf_run_info *r, int history, const cli_ctx *cli,
                            char *names, size_t cap) {
-  char tm[40];
+  char tm[40], why[4400];
   printf("run       %s\n", r->id);
   printf("workflow  %s\n", r->workflow);
   char note[256];
@@ -141,6 +141,7 @@ static int print_run_table(wf_store *st, const wf_run_info *r, int history, cons
   if (r->generation) printf("generation %u\n", r->generation);
   printf("dir       %s\n", r->run_dir);
   if (r->forked_from) printf("forked    from run %s\n", r->forked_from);
+  printf("store     %s (%s)\n", wf_store_home(st), cli_home_reason(cli, why, sizeof why));
   cJSON *p = NULL;
   if (r->params && wfa_mp_to_json(r->params, r->params_len, &p) == 0 && p && p->child) {
     printf("params   ");
@@ -199,12 +200,17 @@ int cmd_show_run(cli_ctx *cli, int argc, char **argv) {
                                "far the run is)", a.pos[0]);
   wf_store *st = NULL;
   if ((code = cli_open_existing(cli, &st)) != 0) return code;
+  char id[WF_MAX_RUN_ID + 1];
+  if ((code = cli_run_ref(cli, st, a.pos[0], id, sizeof id)) != 0) {
+    wf_store_close(st);
+    return code;
+  }
   wf_run_info *r = NULL;
-  int rc = wf_run_info_get(st, a.pos[0], &r);
+  int rc = wf_run_info_get(st, id, &r);
   if (rc == WF_ENOTFOUND) {
-    code = cli_fail(EXIT_NOTFOUND, "no run %s in %s (see 'wf list-runs')", a.pos[0], cli->home);
+    code = cli_fail(EXIT_NOTFOUND, "no run %s in %s (see 'wf list-runs')", id, cli->home);
   } else if (rc == WF_ECORRUPT || rc == WF_EINVAL) {
-    code = cli_fail(EXIT_STORE, "run %s cannot be read: %s", a.pos[0], wf_strerror(rc));
+    code = cli_fail(EXIT_STORE, "run %s cannot be read: %s", id, wf_strerror(rc));
   } else if (rc) {
     char why[8192];
     code = cli_fail(EXIT_STORE, "cannot read the store: %s", cli_store_why(rc, why, sizeof why));
@@ -222,7 +228,7 @@ int cmd_show_run(cli_ctx *cli, int argc, char **argv) {
     }
     if (unreadable)
       code = cli_fail(EXIT_STORE, "run %s: %d step record%s cannot be decoded (%s%s); the store "
-                                 "is damaged", a.pos[0], unreadable, unreadable == 1 ? "" : "s",
+                                 "is damaged", id, unreadable, unreadable == 1 ? "" : "s",
                       names, unreadable > 1 && strlen(names) > 200 ? ", ..." : "");
   }
   wf_run_info_free(r);
@@ -277,17 +283,9 @@ int cmd_list_runs(cli_ctx *cli, int argc, char **argv) {
   wf_run_filter f = {0};
   f.workflow = a.val[O_WORKFLOW];
   f.limit = 100;
-  int status;
-  if (a.val[O_STATUS]) {
-    if (wf_run_status_parse(a.val[O_STATUS], &status) != 0)
-      return cli_fail(EXIT_USAGE, "unknown status \"%s\" (pending, running, succeeded, failed, "
-                                 "degraded, canceled, interrupted)", a.val[O_STATUS]);
-    f.statuses = 1u << status;
-  }
-  if (a.val[O_SINCE] && (f.since = cli_parse_since(a.val[O_SINCE])) < 0)
-    return cli_fail(EXIT_USAGE,
-                    "--since \"%s\": use YYYY-MM-DD, YYYY-MM-DDTHH:MM or an age like 7d",
-                    a.val[O_SINCE]);
+  if (a.val[O_STATUS] && cli_parse_statuses("--status", a.val[O_STATUS], &f.statuses))
+    return EXIT_USAGE;
+  if (cli_parse_time_range(a.val[O_SINCE], a.val[O_UNTIL], &f.since, &f.until)) return EXIT_USAGE;
   if (a.val[O_LIMIT]) {
     char *end;
     long limit = strtol(a.val[O_LIMIT], &end, 10);

@@ -767,7 +767,9 @@ int cmd_resume(cli_ctx *cli, int argc, char **argv) {
   if ((code = cli_open_existing(cli, &st)) != 0) return code;
   if (a.npos == 1) {
     unsigned flags = WF_RESUME_CANCELED | (a.val[O_FORCE] ? WF_RESUME_FORCE : 0);
-    code = resume_one(cli, st, a.pos[0], window, flags, 0, a.val[O_RELOAD] != NULL);
+    char id[WF_MAX_RUN_ID + 1];
+    code = cli_run_ref(cli, st, a.pos[0], id, sizeof id);
+    if (code == 0) code = resume_one(cli, st, id, window, flags, 0, a.val[O_RELOAD] != NULL);
     wf_store_close(st);
     return code;
   }

@@ -41,8 +41,8 @@ const cli_command cli_commands[] = {
      "so far. -o json adds step outputs.",
      CLI_C_RUNS},
     {"list-runs", cmd_list_runs, cli_list_opts, "",
-     "[--status S] [--workflow W] [--since T] [--limit N] [-o table|json|ids]",
-     "runs, newest first (--status, --workflow, --since, --limit)",
+     "[--status S,..] [--workflow W] [--since T] [--until T] [--limit N] [-o table|json|ids]",
+     "runs, newest first (--status, --workflow, --since, --until, --limit)",
      "Runs, newest first. STEPS is how far each got: its steps done out of its total,\n"
      "\"5/29\"; \"5/≥9\" while a fan-out's list is not known yet (at least 9); \"5/?\" when\n"
      "the run has no progress report (made by an older wf or through the C API).",
@@ -61,6 +61,26 @@ const cli_command cli_commands[] = {
      "(its progress and messages, logs/<run-id>/.wf.log in the store's home): it comes\n"
      "first, under '==> run <run-id> <=='. When no step wrote anything, it says so on stderr.",
      CLI_C_RUNS},
+    {"delete-run", cmd_delete_run, cli_delete_opts, "<run-id>...",
+     "<run-id>... [--dry-run] [-o table|json|ids]",
+     "delete runs with their steps, events, logs and folders",
+     "Delete runs by id (or unique id prefix): each run's record, steps, events and index\n"
+     "entries in one transaction, then its lock file, logs and run folder. A run a live\n"
+     "process owns is not deleted: cancel it first. Ids are checked before anything is\n"
+     "deleted.",
+     CLI_C_RUNS},
+    {"gc", cmd_gc, cli_gc_opts, "",
+     "[--older-than T] [--status S,..] [--workflow W] [--since T] [--until T] [--dry-run] "
+     "[--compact] [-o table|json|ids]",
+     "delete old finished runs (--older-than 30d; --compact shrinks the store file)",
+     "Delete finished runs: each run's record, steps, events and index entries in one\n"
+     "transaction, then its lock file, logs and run folder. A run a live process owns is\n"
+     "never deleted. Says what was freed. T is as for list-runs --since.\n"
+     "With no selection, the retention of the configuration file applies:\n"
+     "  retention = 30d                      (runs whose last change is older than that)\n"
+     "  retention_status = failed,canceled   (optional: only these statuses)\n"
+     "in $XDG_CONFIG_HOME/wf/config (default ~/.config/wf/config).",
+     NULL},
     {"list", cmd_list, cli_no_opts, "", "[-o table|json|ids]",
      "workflows that can be started by name",
      "Workflows that 'wf start <name>' finds: those in ./workflows/ and the bundled ones.",

@@ -21,9 +21,7 @@ static void raise_open_files(void) {
 int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
   raise_open_files();
-  cli_ctx cli = {0};
-  cli.home = getenv("WF_HOME");
-  if (!cli.home || !cli.home[0]) cli.home = ".wf";
+  static cli_ctx cli; /* the store is named by cli_parse (cli_home_resolve) */
   cli.tty = isatty(STDOUT_FILENO);
   const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
   cli.color = cli.tty && !(nc && nc[0]) && !(term && strcmp(term, "dumb") == 0);

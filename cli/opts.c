@@ -71,14 +71,17 @@ const cli_opt cli_show_opts[] = {
     END};
 
 const cli_opt cli_list_opts[] = {
-    {"status", 0, 1, O_STATUS, "S",
-     "pending, running, succeeded, failed, degraded, canceled or\n"
-     "interrupted (running, but its process is gone)",
+    {"status", 0, 1, O_STATUS, "S,..",
+     "runs in any of these statuses: pending, running, succeeded,\n"
+     "failed, degraded, canceled, interrupted (running, but its\n"
+     "process is gone); e.g. --status failed,canceled",
      "pending running succeeded failed degraded canceled interrupted"},
     {"workflow", 0, 1, O_WORKFLOW, "W", "runs of workflow W only", CLI_C_WORKFLOWS},
     {"since", 0, 1, O_SINCE, "T",
-     "created at or after T: YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS] (UTC),\n"
-     "or an age such as 30m, 12h, 7d", NULL},
+     "created at or after T: today, yesterday (from 00:00 UTC), now,\n"
+     "an age (30m, 12h, 3d, 1w ago) or an ISO date or time\n"
+     "(2026-05-01, 2026-05-01T14:30[:00], UTC unless +02:00 is given)", NULL},
+    {"until", 0, 1, O_UNTIL, "T", "created before T (as --since)", NULL},
     {"limit", 0, 1, O_LIMIT, "N", "at most N runs (default 100; 0 for all)", NULL},
     END};
 
@@ -120,12 +123,34 @@ const cli_opt cli_import_opts[] = {
      "<home>/runs/<run id>", CLI_C_DIRS},
     END};
 
+const cli_opt cli_gc_opts[] = {
+    {"older-than", 0, 1, O_OLDER_THAN, "T",
+     "runs whose last change is before T, e.g. 30d (30 days ago)", NULL},
+    {"status", 0, 1, O_STATUS, "S,..",
+     "runs in these statuses (default succeeded,failed,degraded,\n"
+     "canceled; interrupted may be given, pending and running not)",
+     "succeeded failed degraded canceled interrupted"},
+    {"workflow", 0, 1, O_WORKFLOW, "W", "runs of workflow W only", CLI_C_WORKFLOWS},
+    {"since", 0, 1, O_SINCE, "T", "runs created at or after T", NULL},
+    {"until", 0, 1, O_UNTIL, "T", "runs created before T", NULL},
+    {"dry-run", 'n', 0, O_DRY, NULL, "list what would be deleted; delete nothing", NULL},
+    {"compact", 0, 0, O_COMPACT, NULL,
+     "then shrink the store's file (only while no other process\n"
+     "has the store open: copies it without free pages, then swaps)", NULL},
+    END};
+
+const cli_opt cli_delete_opts[] = {
+    {"dry-run", 'n', 0, O_DRY, NULL, "say what would be deleted; delete nothing", NULL},
+    END};
+
 const cli_opt cli_no_opts[] = {END};
 
 /* The options of wf itself (parsed by main.c and cli_parse, not through this table; it is
  * for help, completion and the manual). Id CLI_BEFORE: only before the command. */
 const cli_opt cli_global_opts[] = {
-    {"home", 0, 1, -1, "DIR", "the store (default $WF_HOME, else ./.wf)", CLI_C_DIRS},
+    {"home", 0, 1, -1, "DIR",
+     "the store (default: $WF_HOME, else home in ~/.config/wf/config,\n"
+     "else the nearest .wf here or in a folder above, else ./.wf)", CLI_C_DIRS},
     {"output", 'o', 1, -1, "FORMAT", "table, json or ids", "table json ids"},
     {"help", 'h', 0, -1, NULL, "help for wf or for a command", NULL},
     {"version", 0, 0, CLI_BEFORE, NULL, "print the version", NULL},

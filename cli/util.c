@@ -162,6 +162,7 @@ int cli_parse(cli_ctx *cli, const char *cmd, int argc, char **argv, const cli_op
       if (is_long && strcmp(name, "home") == 0) {
         if (!value[0]) return cli_fail(EXIT_USAGE, "--home needs a directory");
         cli->home = value;
+        cli->home_source = CLI_HOME_FLAG;
       } else if (set_format(cli, value)) {
         return EXIT_USAGE;
       }
@@ -174,7 +175,7 @@ int cli_parse(cli_ctx *cli, const char *cmd, int argc, char **argv, const cli_op
       out->val[o->id] = takes ? value : "1";
     }
   }
-  return 0;
+  return out->help ? 0 : cli_home_resolve(cli);
 }
 
 int cli_check_home(const cli_ctx *cli) {
@@ -320,34 +321,6 @@ void cli_duration(double s, char *buf, size_t cap) {
   if (s < 60) snprintf(buf, cap, "%.2fs", s);
   else if (s < 3600) snprintf(buf, cap, "%dm%02ds", (int)s / 60, (int)s % 60);
   else snprintf(buf, cap, "%dh%02dm", (int)s / 3600, ((int)s % 3600) / 60);
-}
-
-int64_t cli_parse_since(const char *s) {
-  char *end;
-  long long n = strtoll(s, &end, 10);
-  if (end != s && n >= 0 && end[0] && !end[1]) {
-    int64_t unit = end[0] == 's' ? 1000 : end[0] == 'm' ? 60000 : end[0] == 'h' ? 3600000
-                   : end[0] == 'd' ? 86400000 : 0;
-    if (unit) return n > cli_now_ms() / unit ? 0 : cli_now_ms() - (int64_t)n * unit;
-  }
-  struct tm tm = {0};
-  int y, mo, d, h = 0, mi = 0, sec = 0;
-  char c1 = 0;
-  int k = sscanf(s, "%4d-%2d-%2d%c%2d:%2d:%2d", &y, &mo, &d, &c1, &h, &mi, &sec);
-  if (k != 3 && k < 6) return -1;
-  if (k >= 4 && c1 != 'T' && c1 != ' ') return -1;
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return -1;
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = sec;
-  time_t t = timegm(&tm);
-  struct tm back;
-  gmtime_r(&t, &back);
-  if (back.tm_mday != d) return -1; /* 2026-02-30 */
-  return (int64_t)t * 1000;
 }
 
 /* s with every byte that is not part of a UTF-8 character replaced by U+FFFD (malloc'd),

@@ -464,3 +464,7 @@ void wf_run_close(wf_run *run) {
   wfs_run_clear(&run->rec);
   free(run);
 }
+
+int wf_store_compact(const char *home, uint64_t *before, uint64_t *after) {
+  return wfs_compact(home, before, after);
+}

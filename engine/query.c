@@ -336,3 +336,59 @@ void wf_step_info_free(wf_step_info *step) {
   wfs_step_clear(&b->rec);
   free(b);
 }
+
+/* ---- run ids by prefix ------------------------------------------------------------------ */
+
+struct resolve_ctx {
+  const char *prefix;
+  char first[WF_MAX_RUN_ID + 1]; /* the first id found */
+  size_t found;
+  int exact;               /* first is prefix itself */
+};
+
+static int resolve_count(void *ud, const char *id) {
+  struct resolve_ctx *c = ud;
+  if (c->found++ == 0) {
+    snprintf(c->first, sizeof c->first, "%s", id);
+    c->exact = strcmp(id, c->prefix) == 0;
+  }
+  /* Ids in key order: prefix itself, when it is an id, comes first. Two are enough. */
+  return c->exact || c->found > 1;
+}
+
+struct candidates_ctx {
+  wf_run_id_cb cb;
+  void *ud;
+};
+
+static int pass_candidate(void *ud, const char *id) {
+  struct candidates_ctx *c = ud;
+  return c->cb(c->ud, id);
+}
+
+int wf_run_id_resolve(wf_store *st, const char *prefix, char *id, size_t cap,
+                      wf_run_id_cb cb, void *ud) {
+  if (wfi_store_check(st) || !id || wfs_check_run_id(prefix)) return WF_EINVAL;
+  struct resolve_ctx c = {prefix, "", 0, 0};
+  wfs_txn t;
+  int rc = wfs_read_begin(st->env, &t);
+  if (rc) return rc;
+  rc = wfs_run_ids_prefixed(&t, prefix, resolve_count, &c);
+  if (rc == 1) rc = 0;
+  if (rc == 0 && c.found == 0) rc = WF_ENOTFOUND;
+  if (rc == 0 && c.found > 1 && !c.exact) {
+    rc = WF_EAMBIGUOUS;
+    if (cb) {
+      struct candidates_ctx cc = {cb, ud};
+      st->listing = 1;
+      int crc = wfs_run_ids_prefixed(&t, prefix, pass_candidate, &cc);
+      st->listing = 0;
+      if (crc < 0) rc = crc;
+    }
+  }
+  wfs_read_end(&t);
+  if (rc) return rc;
+  if (strlen(c.first) >= cap) return WF_EINVAL;
+  memcpy(id, c.first, strlen(c.first) + 1);
+  return 0;
+}

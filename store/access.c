@@ -122,6 +122,8 @@ static int del_prefix(wfs_txn *t, MDB_dbi db, key *prefix) {
   return rc == MDB_NOTFOUND ? 0 : wfs__mdb_err(t->env, rc);
 }
 
+static int scan_end(wfs_txn *t, int mrc);
+
 /* ---- runs ------------------------------------------------------------------------- */
 
 int wfs_run_get(wfs_txn *t, const char *id, wfs_run *out) {
@@ -203,6 +205,69 @@ int wfs_run_del(wfs_txn *t, const wfs_run *r) {
   if ((rc = del_prefix(t, t->env->steps, &k))) return rc;
   if ((rc = wfs_cache_drop_run(t, r->id))) return rc;
   return del_prefix(t, t->env->events, &k);
+}
+
+/* del_prefix, counting the entries removed and their bytes (keys and values). */
+static int del_prefix_counted(wfs_txn *t, MDB_dbi db, key *prefix, uint64_t *n,
+                              uint64_t *bytes) {
+  MDB_cursor *c;
+  MDB_val k = val_of(prefix), d;
+  int rc = mdb_cursor_open(t->txn, db, &c);
+  if (rc) return wfs__mdb_err(t->env, rc);
+  for (rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE); !rc && has_prefix(&k, prefix);
+       rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
+    ++*n;
+    *bytes += k.mv_size + d.mv_size;
+    if ((rc = mdb_cursor_del(c, 0))) break;
+  }
+  mdb_cursor_close(c);
+  return rc == MDB_NOTFOUND ? 0 : wfs__mdb_err(t->env, rc);
+}
+
+int wfs_run_purge(wfs_txn *t, const wfs_run *stored, wfs_purge_stats *st) {
+  key k;
+  MDB_val d;
+  memset(st, 0, sizeof *st);
+  int rc = wfs_check_run_id(stored->id);
+  if (rc) return rc;
+  k.n = 0;
+  key_add(&k, stored->id, strlen(stored->id));
+  if ((rc = get(t, t->env->runs, &k, &d))) return rc;
+  st->bytes = k.n + d.mv_size;
+  if ((rc = del(t, t->env->runs, &k)) ||
+      (rc = index_del(t, stored->id, stored->status, stored->created_at)))
+    return rc;
+  st->bytes += 2 * (8 + k.n) + 1;
+  key_run_prefix(&k, stored->id);
+  if ((rc = del_prefix_counted(t, t->env->steps, &k, &st->steps, &st->bytes))) return rc;
+  if ((rc = wfs_cache_drop_run(t, stored->id))) return rc;
+  return del_prefix_counted(t, t->env->events, &k, &st->events, &st->bytes);
+}
+
+int wfs_run_ids_prefixed(wfs_txn *t, const char *prefix, wfs_id_cb cb, void *ud) {
+  MDB_cursor *c;
+  MDB_val k, d;
+  key pre;
+  char id[WFS_MAX_ID + 1];
+  size_t plen = prefix ? strlen(prefix) : 0;
+  if (plen > WFS_MAX_ID) return WF_EINVAL;
+  pre.n = 0;
+  if (plen) key_add(&pre, prefix, plen);
+  int rc = 0, mrc = mdb_cursor_open(t->txn, t->env->runs, &c);
+  if (mrc) return wfs__mdb_err(t->env, mrc);
+  k = val_of(&pre);
+  for (mrc = plen ? mdb_cursor_get(c, &k, &d, MDB_SET_RANGE) : mdb_cursor_get(c, &k, &d, MDB_FIRST);
+       !mrc && has_prefix(&k, &pre); mrc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
+    if (k.mv_size > WFS_MAX_ID) {
+      rc = WF_ECORRUPT;
+      break;
+    }
+    memcpy(id, k.mv_data, k.mv_size);
+    id[k.mv_size] = '\0';
+    if ((rc = cb(ud, id))) break;
+  }
+  mdb_cursor_close(c);
+  return rc ? rc : scan_end(t, mrc);
 }
 
 /* The LMDB code a scan loop stopped with: running off the end is no error. */

@@ -5,9 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "wfs_internal.h"
 
@@ -204,6 +206,24 @@ static int begin_write(wfs_env *env, MDB_txn **txn) {
   return wfs__mdb_err(env, rc);
 }
 
+/* LMDB does not write the pages a transaction allocated and freed again (a large
+ * deletion frees many): when they are the last ones, the data file ends before the last
+ * page its meta page counts, which check_length takes for a cut file. Extend the file to
+ * that page (posix_fallocate never shortens it, so a commit of another process meanwhile
+ * is safe), and sync the new length. Best effort: on failure the next commit tries again. */
+static void cover_last_page(wfs_env *env) {
+  MDB_envinfo info;
+  MDB_stat st;
+  struct stat fs;
+  int fd;
+  if (mdb_env_get_fd(env->env, &fd) || mdb_env_info(env->env, &info) ||
+      mdb_env_stat(env->env, &st) || fstat(fd, &fs) != 0)
+    return;
+  off_t need = (off_t)(info.me_last_pgno + 1) * (off_t)st.ms_psize;
+  if (fs.st_size >= need) return;
+  if (posix_fallocate(fd, fs.st_size, need - fs.st_size) == 0) fdatasync(fd);
+}
+
 int wfs_write(wfs_env *env, wfs_write_fn fn, void *ud) {
   if (env->wactive) return WF_EINVAL;
   int fault = env->fault ? wfs__fault_next(env->fault) : 0;  /* test-only, fault.c */
@@ -219,6 +239,7 @@ int wfs_write(wfs_env *env, wfs_write_fn fn, void *ud) {
       rc = mdb_txn_commit(t.txn); /* frees the txn, also on failure */
       env->wactive = 0;
       if (rc == 0 && fault) wfs__fault_after_commit(fault);
+      if (rc == 0) cover_last_page(env);
       if (rc == 0) return 0;
       if (rc != MDB_MAP_FULL) return wfs__mdb_err(env, rc);
     } else {
@@ -425,6 +446,22 @@ static int open_lmdb(wfs_env *env, const char *dir, size_t filesize, unsigned re
   return 0;
 }
 
+/* Hold the store's open lock shared until wfs_close, waiting while a compaction holds it.
+ * Best effort: a store whose folder cannot take the file is opened without it (LMDB's
+ * own lock file, which wfs_compact checks too, still tells that the store is open). */
+static void take_open_lock(wfs_env *env) {
+  char path[4096];
+  if (snprintf(path, sizeof path, "%s" WFS_OPEN_LOCK, env->home) >= (int)sizeof path) return;
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return;
+  while (flock(fd, LOCK_SH) != 0)
+    if (errno != EINTR) {
+      close(fd);
+      return;
+    }
+  env->open_lock = fd;
+}
+
 /* The options with their defaults filled in; WF_EINVAL when one is out of range. */
 static int resolve_opts(const wfs_opts *o, wfs_opts *r) {
   static const wfs_opts none;
@@ -449,6 +486,7 @@ int wfs_open_with(const char *home, const wfs_opts *o, wfs_env **out) {
     return WF_ENOMEM;
   }
   for (size_t n = strlen(env->home); n > 1 && env->home[n - 1] == '/'; n--) env->home[n - 1] = 0;
+  env->open_lock = -1;
   env->mapcap = (size_t)opts.map_cap_mb * MIB;
   env->fault = wfs__fault_init();
   if (!(dir = join(env->home, "/store")) || !(data = join(dir, "/data.mdb"))) {
@@ -464,6 +502,7 @@ int wfs_open_with(const char *home, const wfs_opts *o, wfs_env **out) {
     st.st_size = 0;
   }
   if (!opts.existing && (rc = make_folders(env->home))) goto fail;
+  if (!opts.no_open_lock) take_open_lock(env);
   if ((rc = open_lmdb(env, dir, (size_t)st.st_size, opts.max_readers)) ||
       (rc = open_dbs(env)))
     goto fail;
@@ -489,6 +528,7 @@ void wfs_close(wfs_env *env) {
   if (!env) return;
   if (env->rtxn) mdb_txn_abort(env->rtxn);
   if (env->env) mdb_env_close(env->env);
+  if (env->open_lock >= 0) close(env->open_lock);
   free(env->home);
   free(env);
 }

@@ -21,6 +21,7 @@ struct wfs_env {
   int fault;         /* WFS__FAULT_* named by $WF_FAULT (test-only, fault.c); 0 = none */
   char *home;
   unsigned stale_readers; /* reader slots of dead processes cleared when it was opened */
+  int open_lock;     /* fd holding the shared open lock (WFS_OPEN_LOCK), or -1 */
 };
 
 /* Test-only fault injection in wfs_write, driven by $WF_FAULT (fault.c). */

@@ -79,7 +79,13 @@ typedef struct wfs_opts {
   int existing;            /* open only a store that exists (see wfs_open_existing) */
   uint64_t map_cap_mb;     /* the map grows on demand up to this; 0: WFS_MAP_CAP_MB */
   unsigned max_readers;    /* reader slots, 1 .. 1 << 20; 0: WFS_MAX_READERS */
+  int no_open_lock;        /* do not take the open lock (wfs_compact holds it) */
 } wfs_opts;
+
+/* Every handle holds a shared lock (flock) on $home/store/open.lock while it is open,
+ * and opening waits while another process holds it exclusively: wfs_compact does, to
+ * know that no wf process has the store open and none opens it during the swap. */
+#define WFS_OPEN_LOCK "/store/open.lock"
 
 /* Open or create the store under `home` (created with its store/, logs/ and runs/
  * folders). Checks the schema (WF_ESCHEMA if newer, WF_ENOTSTORE if not
@@ -93,6 +99,10 @@ int wfs_open_with(const char *home, const wfs_opts *o, wfs_env **out);
 /* wfs_open_with with the defaults. */
 int wfs_open(const char *home, wfs_env **out);
 void wfs_close(wfs_env *env);
+
+/* Rewrite the store under `home` without free pages: see wf_store_compact (wf/wf.h), whose
+ * errors these are. *before and *after may be NULL. */
+int wfs_compact(const char *home, uint64_t *before, uint64_t *after);
 const char *wfs_home(const wfs_env *env);  /* as given, without trailing slash */
 
 /* What a health check needs to know of the store (wf_store_health_get, wf/wf.h): its
@@ -280,6 +290,20 @@ int wfs_run_get(wfs_txn *t, const char *id, wfs_run *out);           /* WF_ENOTF
 int wfs_run_peek(wfs_txn *t, const char *id, wfs_run_head *out);     /* WF_ENOTFOUND */
 int wfs_run_put(wfs_txn *t, const wfs_run *r, const wfs_run *old);
 int wfs_run_del(wfs_txn *t, const wfs_run *r);  /* with its steps, events, cache entries */
+/* What wfs_run_purge removed: step and event records, and the bytes of every key and
+ * value it deleted (the run record and its index entries included). */
+typedef struct wfs_purge_stats {
+  uint64_t steps, events, bytes;
+} wfs_purge_stats;
+/* Delete the run `stored` (its record as read in this transaction: the index keys come
+ * from it) with its steps, events and cache entries, counting them into *st. WF_ENOTFOUND when the run
+ * has no record. */
+int wfs_run_purge(wfs_txn *t, const wfs_run *stored, wfs_purge_stats *st);
+/* Visit the ids of the runs whose id begins with `prefix` ("" or NULL: all), in id order.
+ * cb returns non-zero to stop (returned). WF_EINVAL for a prefix longer than an id,
+ * WF_ECORRUPT for a damaged key. */
+typedef int (*wfs_id_cb)(void *ud, const char *id);
+int wfs_run_ids_prefixed(wfs_txn *t, const char *prefix, wfs_id_cb cb, void *ud);
 
 /* Which run ids wfs_runs_scan_range visits, in what order. */
 typedef struct wfs_runs_range {

@@ -56,6 +56,7 @@ double quantile(double *v, size_t n, double q);
 
 /* Subcommands. Each prints one "k=v ..." line on stdout that run.sh turns into RESULT. */
 int cmd_w1(bench_opts *o);
+int cmd_gc_build(bench_opts *o);
 int cmd_w2(bench_opts *o);
 int cmd_w3(bench_opts *o, char *self);
 int cmd_w3_child(bench_opts *o);

@@ -15,6 +15,7 @@ static const char usage[] =
     "  resume-build   a run of N recorded steps, left failed (resumable)\n"
     "  resume-time    a new process resumes it: time until its first new step\n"
     "  runs-build     a store of N finished runs (every 10th failed)\n"
+    "  gc-build       a store of N 40-day-old runs of 10 steps (with files) and C recent\n"
     "  rss            peak RSS of an N-item fan-out of trivial steps\n"
     "  limit-commit   N fully synced LMDB transactions of one 200-byte put\n"
     "  limit-spawn    N posix_spawn of /bin/true, C at once\n"
@@ -38,6 +39,7 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "resume-time") == 0) return cmd_resume_time(&o, self);
   if (strcmp(cmd, "resume-child") == 0) return cmd_resume_child(&o);
   if (strcmp(cmd, "runs-build") == 0) return cmd_runs_build(&o);
+  if (strcmp(cmd, "gc-build") == 0) return cmd_gc_build(&o);
   if (strcmp(cmd, "rss") == 0) return cmd_rss(&o);
   if (strcmp(cmd, "limit-commit") == 0) return cmd_limit_commit(&o);
   if (strcmp(cmd, "limit-spawn") == 0) return cmd_limit_spawn(&o);

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # run.sh — wf benchmarks: builds Release, runs the workloads, prints one RESULT line each.
 #
-#   tests/bench/run.sh [W1|W2|W3|W4|scale|all ...]      (default: all)
+#   tests/bench/run.sh [W1|W2|W3|W4|scale|gc|all ...]   (default: all)
 #
 #   RESULT engine=wf workload=<id> n=<N> wall_s=<x> steps_per_s=<y> [dups=<d> recovery_s=<r>] [k=v ...]
 #
 # Sizes (environment): N steps (W1, W2: 1000; W3, W4: 200), C in flight (W2: 32, W4: 8),
 # K the step W3 crashes in (100, at most N/2). scale: RESUME_N=100000 RUNS_N=100000
-# RSS_N=1000000. Limits: LIMIT_COMMIT_N=1000 commits, LIMIT_SPAWN_N=2000 spawns.
+# RSS_N=1000000. gc: GC_N=10000 runs of 10 steps deleted by `wf gc`. Limits: LIMIT_COMMIT_N=1000 commits, LIMIT_SPAWN_N=2000 spawns.
 # REPEAT=R runs the whole selection R times, then prints SUMMARY lines: median [min-max].
 # The build goes to WF_BENCH_BUILD (default build-bench/); WF_BIN and WF_BENCH_BIN given
 # together skip the build and use those binaries. Scratch stores go to WF_BENCH_DIR
@@ -26,10 +26,10 @@ die() { printf 'run.sh: %s\n' "$*" >&2; exit 1; }
 sel=()
 for a in "${@:-all}"; do
   case $a in
-    all) sel+=(W1 W2 W3 W4 scale) ;;
-    W1 | W2 | W3 | W4 | scale) sel+=("$a") ;;
+    all) sel+=(W1 W2 W3 W4 scale gc) ;;
+    W1 | W2 | W3 | W4 | scale | gc) sel+=("$a") ;;
     -h | --help) sed -n '2,15s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
-    *) die "unknown workload \"$a\" (W1, W2, W3, W4, scale or all)" ;;
+    *) die "unknown workload \"$a\" (W1, W2, W3, W4, scale, gc or all)" ;;
   esac
 done
 has() { [[ " ${sel[*]} " == *" $1 "* ]]; }
@@ -173,6 +173,28 @@ run_scale() {
   result rss_1m "$out rss_1m_mb=$t target_mb=100 meets_target=$(yesno "$t < 100")"
 }
 
+# gc: a store of GC_N 40-day-old runs of 10 steps (records, run folders, logs) and 100 recent
+# ones; `wf gc --older-than 30d` must delete the old ones in under 5 s and leave list-runs
+# showing exactly the recent ones.
+run_gc() {
+  local n=${GC_N:-10000} keep=100 home=$scratch/gc/home t0 t left size
+  say "gc: $n runs of 10 steps"
+  "$BENCH" gc-build --dir "$scratch/gc" --n "$n" --c "$keep" >/dev/null
+  size=$(stat -c %s "$home/store/data.mdb")
+  t0=$(date +%s.%N)
+  "$WF" --home "$home" gc --older-than 30d >"$scratch/gc.out" || die "wf gc failed"
+  t=$(calc "$(date +%s.%N) - $t0")
+  left=$("$WF" --home "$home" list-runs --limit 0 -o ids)
+  [[ $(grep -c '^new-' <<<"$left") == "$keep" && $(grep -vc '^new-' <<<"$left") == 0 ]] ||
+    die "gc: list-runs after gc is wrong: $(head -c 300 <<<"$left")"
+  [[ -z $(find "$home/runs" "$home/logs" -maxdepth 1 -name 'old-*' | head -1) ]] ||
+    die "gc: folders of deleted runs are left"
+  grep -q "deleted $n runs" "$scratch/gc.out" || die "gc: $(cat "$scratch/gc.out")"
+  rm -rf "$scratch/gc"
+  result gc "n=$n wall_s=$t steps_per_s=$(calc "$n * 10 / $t" %.1f) gc_s=$t" \
+    "store_mb=$(calc "$size / 1048576" %.1f) target_s=5 meets_target=$(yesno "$t < 5")"
+}
+
 # One pass over the selection; limits are measured right before what they bound.
 run_all() {
   if has W1 || has W2 || has W3; then
@@ -187,6 +209,7 @@ run_all() {
     run_w4
   fi
   if has scale; then run_scale; fi
+  if has gc; then run_gc; fi
 }
 
 # SUMMARY lines: per workload (and W3 crash point), median [min-max] of every number, and

@@ -49,7 +49,8 @@ extern "C" {
   X(WF_EACCES, -18, "permission denied")                                      \
   X(WF_EREADERS, -19, "too many processes have the store open")               \
   X(WF_ENOTSTORE, -20, "not a wf store")                                     \
-  X(WF_EFENCED, -21, "run was taken over by another process")
+  X(WF_EFENCED, -21, "run was taken over by another process")                \
+  X(WF_EAMBIGUOUS, -22, "several runs begin with that id")
 
 enum wf_error {
 #define WF_X_ENUM(name, value, msg) name = value,
@@ -640,6 +641,21 @@ void wf_run_progress_free(wf_run_progress *p);
 int wf_run_dir_check(wf_store *st, const char *run_id, const char *dir, char *abs,
                      size_t abscap, char *owner, size_t ownercap);
 
+/* Called with a run id; return 0 to go on, any other value to stop. */
+typedef int (*wf_run_id_cb)(void *ud, const char *id);
+
+/* The run `prefix` names: a run whose id is `prefix`, else the one run whose id begins
+ * with it (as git takes a unique prefix of a commit). Its id is written to id[cap] (cap
+ * WF_MAX_RUN_ID + 1 always suffices). When several runs begin with `prefix` and none is
+ * named by it exactly, cb (may be NULL) is passed each of their ids, in id order, until
+ * it returns non-zero, and WF_EAMBIGUOUS is returned.
+ * Errors: WF_EINVAL (`prefix` is not a valid run id, id NULL or cap too small for the
+ * id; or called from a listing callback), WF_ENOTFOUND (no run begins with `prefix`),
+ * WF_EAMBIGUOUS (several do), WF_ECORRUPT (a damaged key), WF_ESTORE, WF_EREADERS,
+ * WF_ENOMEM. */
+int wf_run_id_resolve(wf_store *st, const char *prefix, char *id, size_t cap,
+                      wf_run_id_cb cb, void *ud);
+
 /* ---- controlling runs -------------------------------------------------------------- */
 
 /* Ask run `run_id` to stop. A live owner notices within a second, stops its steps and
@@ -661,6 +677,49 @@ int wf_run_cancel(wf_store *st, const char *run_id);
  * After an error the run is as it was (but for its lock file, which only a live owner
  * needs). */
 int wf_run_delete(wf_store *st, const char *run_id);
+
+/* What wf_runs_delete did with one run, and what that freed. */
+typedef struct wf_delete_info {
+  const char *id;
+  int result;              /* 0: deleted; WF_ENOTFOUND (no such run), WF_EBUSY (a live
+                              process owns it), WF_ECORRUPT (its record cannot be
+                              decoded) or WF_EINVAL (not a run id): left as it was */
+  uint64_t steps;          /* step records removed */
+  uint64_t events;         /* event records removed */
+  uint64_t record_bytes;   /* bytes of the keys and values removed from the store (space
+                              the store reuses; wf_store_compact gives it back) */
+  uint64_t files;          /* files removed from its folders runs/<id>/ and logs/<id>/ */
+  uint64_t file_bytes;     /* their bytes */
+} wf_delete_info;
+
+/* Called once for each run given to wf_runs_delete, in the order given; `d` is valid
+ * until it returns. Return 0 to go on; any other value stops the deletion (the runs not
+ * yet reported may or may not be deleted) and is returned by it. */
+typedef int (*wf_delete_cb)(void *ud, const wf_delete_info *d);
+
+/* Delete the n runs ids[0..n-1] as wf_run_delete does each, many in one transaction (so
+ * that deleting thousands of runs costs a few commits): each run's records go in one
+ * transaction, then its lock file and folders. A run that cannot be deleted (see
+ * wf_delete_info.result) is left as it was and the others are deleted. cb (may be NULL)
+ * is told of each run once its transaction has committed and its files are removed.
+ * Errors: WF_EINVAL (st NULL, ids NULL with n > 0; or called from a listing callback);
+ * a transaction could not be committed (its runs are as they were; the runs reported
+ * before it are deleted): WF_EMAPFULL, WF_ENOSPC, WF_EIO, WF_EROFS, WF_ESTORE,
+ * WF_ENOMEM; a lock file or folder cannot be removed or moved: WF_EACCES, WF_EROFS,
+ * WF_EIO; or what cb returned. */
+int wf_runs_delete(wf_store *st, const char *const *ids, size_t n, wf_delete_cb cb, void *ud);
+
+/* Rewrite the store under `home` without its free pages (mdb_env_copy2 with
+ * MDB_CP_COMPACT into a new file beside it, synced, then renamed over the data file), so
+ * that the space of deleted runs goes back to the file system. Only while no process has
+ * the store open: the check and the swap hold a lock that wf_store_open waits for, so no
+ * wf process opens the store meanwhile. *before and *after (may be NULL) receive the data
+ * file's size in bytes before and after. The caller must not have the store open.
+ * Errors: WF_EINVAL (home NULL or too long), WF_ENOTFOUND (no store there), WF_EBUSY
+ * (another process has the store open: nothing was changed), WF_ESCHEMA, WF_ENOTSTORE,
+ * WF_ECORRUPT (as wf_store_open); the copy cannot be written: WF_ENOSPC, WF_EIO,
+ * WF_EACCES, WF_EROFS (the store is as it was); WF_ESTORE, WF_ENOMEM. */
+int wf_store_compact(const char *home, uint64_t *before, uint64_t *after);
 
 #ifdef __cplusplus
 }
