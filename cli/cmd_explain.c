@@ -16,7 +16,8 @@ enum left {
   LEFT_TIMED_OUT,
   LEFT_CANCELED,
   LEFT_INTERRUPTED,   /* killed as the run stopped by a signal */
-  LEFT_NOT_RUN        /* skipped or upstream_failed */
+  LEFT_NOT_RUN,       /* skipped or upstream_failed */
+  LEFT_CACHED         /* its output was taken from an earlier run (the stage's "cache") */
 };
 
 struct ev {
@@ -144,6 +145,7 @@ static enum left leave(const struct history *h, size_t from, size_t to, enum lef
     case WF_EV_STEP_INTERRUPTED: l = LEFT_INTERRUPTED; break;
     case WF_EV_STEP_SKIPPED:
     case WF_EV_STEP_UPSTREAM_FAILED: l = LEFT_NOT_RUN; break;
+    case WF_EV_STEP_CACHED: l = LEFT_CACHED; break;
     default: continue;
     }
     *last = e;
@@ -175,7 +177,7 @@ static size_t executions(const struct history *h, struct exec **out) {
     for (size_t i = x[j].from; i < x[j].to && !first; i++)
       if (h->e[i].step) first = &h->e[i];
     x[j].ran = first && first->type != WF_EV_STEP_SKIPPED &&
-               first->type != WF_EV_STEP_UPSTREAM_FAILED;
+               first->type != WF_EV_STEP_UPSTREAM_FAILED && first->type != WF_EV_STEP_CACHED;
     if (x[j].ran) why_ran(prev, last, first, earlier, &x[j].why);
     prev = leave(h, x[j].from, x[j].to, prev, &last);
     x[j].left = prev;
@@ -194,6 +196,10 @@ static void outcome(const struct exec *x, const struct exec *before, int live, c
   if (!x->ran && x->left == LEFT_NOT_RUN && e && e->step && (!before || before->last != e)) {
     snprintf(buf, cap, "not run (%s): %s",
              e->type == WF_EV_STEP_SKIPPED ? "skipped" : "upstream_failed", d);
+    return;
+  }
+  if (!x->ran && x->left == LEFT_CACHED && e && (!before || before->last != e)) {
+    snprintf(buf, cap, "not executed: %s", d);
     return;
   }
   if (!x->ran) {
@@ -229,6 +235,12 @@ static void verdict(const struct exec *x, size_t n, struct verdict *w) {
       ran = j;
       break;
     }
+  if (ran == n && n && x[n - 1].left == LEFT_CACHED && x[n - 1].last) {
+    w->code = "cached";
+    snprintf(w->text, sizeof w->text, "not executed in this run: %s",
+             x[n - 1].last->detail ? x[n - 1].last->detail : "its output came from the cache");
+    return;
+  }
   if (ran == n) {
     w->code = "not_run";
     snprintf(w->text, sizeof w->text, "it never ran in this run");

@@ -43,6 +43,12 @@ run_json r2 --history
 assert_json "$SCRATCH/run.json" '.status == "succeeded" and .counts.succeeded == 4'
 assert_json "$SCRATCH/run.json" '.steps[] | select(.key == "fetch") | .status == "succeeded" and .cached_from == {"run": "r1", "step": "fetch"}'
 assert_json "$SCRATCH/run.json" '.steps[] | select(.key == "each/b") | .cached_from == {"run": "r1", "step": "each/b"}'
+# wf explain says where the output came from, and that it was not executed here
+ok wf explain r2 each/b -o json
+assert_json "$OUT" '.why == "cached" and (.reason | test("run r1, step each/b"))'
+assert_json "$OUT" '.executions[0].ran == false'
+ok wf explain r2 each/b
+assert_contains "$OUT" "not executed in this run: output reused from run r1, step each/b (cache)"
 assert_json "$SCRATCH/run.json" '.steps[] | select(.key == "report") | .cached_from == null'
 # the very output of the source step (its "at" time proves it was not made again)
 [[ $(jq -c '.steps[] | select(.key == "each/a") | .output' "$SCRATCH/run.json") == \
