@@ -60,3 +60,14 @@ run_json R4
 assert_json "$SCRATCH/run.json" '.status == "succeeded"'
 assert_json "$SCRATCH/run.json" ".steps[] | select(.key == \"read\") | .output == {\"a\": \"again\", \"dir\": \"$SCRATCH/out/r4\"}"
 [[ ! -e $WF_HOME/runs/R4 ]] || fail "the resumed run made a folder under the store"
+
+# ---- deleting a run removes its --run-dir folder (and nothing beside it) -------------------
+echo keep >"$SCRATCH/out/beside.txt"
+ok wf delete-run R4
+[[ ! -e $SCRATCH/out/r4 ]] || fail "delete-run left the run's --run-dir folder"
+[[ -f $SCRATCH/out/beside.txt ]] || fail "delete-run removed a file beside the run's folder"
+[[ -z $(find "$SCRATCH/out" -maxdepth 1 -name '.deleted-*') ]] || fail "a folder moved aside was left"
+expect_exit 3 wf show-run R4
+# its folder can be given to a new run now
+ok wf start "$F" --run-id R5 -p log="$log" -p gate="$gate" --run-dir out/r4
+[[ -f $SCRATCH/out/r4/a.txt ]] || fail "the new run's files are not in the freed folder"
