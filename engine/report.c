@@ -399,14 +399,14 @@ static void settle(struct wfi_report *r, const wfs_run *rec) {
   }
 }
 
-int wfi_report_read(const char *home, const wfs_run *rec, int alive, wf_run_progress **out) {
-  char path[PATH_MAX];
+/* The report at path decoded into *out (malloc'd); on an error (WF_ENOTFOUND: no
+ * readable file, WF_ECORRUPT: it does not decode, WF_ENOMEM) *out stays NULL. */
+static int load(const char *path, struct wfi_report **out) {
   uint8_t *buf = NULL;
   size_t len = 0;
   *out = NULL;
-  int rc = report_path(home, rec->id, path, sizeof path);
-  if (rc) return WF_ENOTFOUND;
-  if ((rc = slurp(path, &buf, &len)) != 0) return rc;
+  int rc = slurp(path, &buf, &len);
+  if (rc) return rc;
   struct wfi_report *r = calloc(1, sizeof *r);
   if (!r) {
     free(buf);
@@ -414,13 +414,28 @@ int wfi_report_read(const char *home, const wfs_run *rec, int alive, wf_run_prog
   }
   rc = decode(buf, len, r);
   free(buf);
-  /* A damaged report, or one about another run of that id (deleted and made again
-   * while its owner wrote), is no report. */
-  if (rc == WF_ECORRUPT || (rc == 0 && strcmp(r->run_id, rec->id) != 0)) rc = WF_ENOTFOUND;
   if (rc) {
     report_clear(r);
     free(r);
-    return rc;
+  } else {
+    *out = r;
+  }
+  return rc;
+}
+
+int wfi_report_read(const char *home, const wfs_run *rec, int alive, wf_run_progress **out) {
+  char path[PATH_MAX];
+  *out = NULL;
+  int rc = report_path(home, rec->id, path, sizeof path);
+  if (rc) return WF_ENOTFOUND;
+  struct wfi_report *r = NULL;
+  /* A damaged report, or one about another run of that id (deleted and made again
+   * while its owner wrote), is no report. */
+  if ((rc = load(path, &r)) != 0) return rc == WF_ECORRUPT ? WF_ENOTFOUND : rc;
+  if (strcmp(r->run_id, rec->id) != 0) {
+    report_clear(r);
+    free(r);
+    return WF_ENOTFOUND;
   }
   r->pub.live = alive && r->epoch == rec->epoch && !r->ended;
   if (!r->pub.live) settle(r, rec);
@@ -429,33 +444,25 @@ int wfi_report_read(const char *home, const wfs_run *rec, int alive, wf_run_prog
 }
 
 int wfi_report_rename(const char *path, const char *run_id) {
-  uint8_t *buf = NULL;
-  size_t len = 0;
-  int rc = slurp(path, &buf, &len);
-  if (rc) return rc == WF_ENOTFOUND ? 0 : rc; /* no report to carry over */
-  struct wfi_report *r = calloc(1, sizeof *r);
-  if (!r) {
-    free(buf);
-    return WF_ENOMEM;
-  }
-  rc = decode(buf, len, r);
-  free(buf);
-  if (rc == 0) {
-    r->ended = 1; /* it describes no execution of the run under its new id */
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    encode(r, run_id, &pk);
-    if (sb.data) replace_file(path, sb.data, sb.size);
-    msgpack_sbuffer_destroy(&sb);
-  } else if (rc == WF_ECORRUPT) {
+  struct wfi_report *r = NULL;
+  int rc = load(path, &r);
+  if (rc == WF_ENOTFOUND) return 0; /* no report to carry over */
+  if (rc == WF_ECORRUPT) {
     unlink(path); /* a damaged report is no report, under any id */
-    rc = 0;
+    return 0;
   }
+  if (rc) return rc;
+  r->ended = 1; /* it describes no execution of the run under its new id */
+  msgpack_sbuffer sb;
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  encode(r, run_id, &pk);
+  if (sb.data) replace_file(path, sb.data, sb.size);
+  msgpack_sbuffer_destroy(&sb);
   report_clear(r);
   free(r);
-  return rc;
+  return 0;
 }
 
 void wf_run_progress_free(wf_run_progress *p) {
