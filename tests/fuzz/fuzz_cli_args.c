@@ -19,10 +19,11 @@ static const struct {
                 {"show-run", cli_show_opts},  {"list-runs", cli_list_opts},
                 {"cancel-run", cli_cancel_opts}, {"logs", cli_logs_opts},
                 {"list", cli_no_opts},        {"describe", cli_no_opts},
-                {"explain", cli_no_opts},
-
-                {"fork", cli_fork_opts},      {"import", cli_import_opts},
-                {"export", cli_no_opts}};
+                {"explain", cli_no_opts},     {"fork", cli_fork_opts},
+                {"import", cli_import_opts},  {"export", cli_no_opts},
+                {"gc", cli_gc_opts},          {"delete-run", cli_delete_opts},
+                {"doctor", cli_doctor_opts},  {"help", cli_no_opts},
+                {"completion", cli_no_opts}};
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
@@ -54,7 +55,8 @@ static void check_parsed(const cli_ctx *cli, const cli_args *a, char **argv, int
   for (int id = 1; id < O_NOPTS; id++) {
     const char *v = a->val[id];
     if (!v) continue;
-    FZ_CHECK(strcmp(v, "1") == 0 || from_argv(v, argv, argc));
+    /* "1": a flag; "": an option whose value is optional, given without one */
+    FZ_CHECK(strcmp(v, "1") == 0 || v[0] == '\0' || from_argv(v, argv, argc));
     FZ_CHECK(no_controls(v));
   }
   FZ_CHECK(cli->home && cli->home[0] && no_controls(cli->home));
@@ -87,7 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size > 1) argc = (int)fz_split(data + 1, size - 1, argv, MAX_ARGV, NULL);
   argv[argc] = NULL;
 
-  cli_ctx cli = {".wf", FMT_DEFAULT, 0, 0};
+  cli_ctx cli = {.home = ".wf", .format = FMT_DEFAULT};
   cli_args a;
   int rc = cli_parse(&cli, commands[c].name, argc, argv, commands[c].opts, &a);
   FZ_CHECK(rc == 0 || rc == EXIT_USAGE);
@@ -95,7 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     check_parsed(&cli, &a, argv, argc);
     use_values(&a);
     /* the same arguments parse the same way again */
-    cli_ctx cli2 = {".wf", FMT_DEFAULT, 0, 0};
+    cli_ctx cli2 = {.home = ".wf", .format = FMT_DEFAULT};
     cli_args b;
     FZ_CHECK(cli_parse(&cli2, commands[c].name, argc, argv, commands[c].opts, &b) == 0);
     FZ_CHECK(memcmp(&a, &b, sizeof a) == 0 && cli.home == cli2.home &&
