@@ -73,8 +73,15 @@ int cmd_import(cli_ctx *cli, int argc, char **argv) {
   if (access(file, R_OK) != 0)
     return cli_fail(EXIT_USAGE, "cannot import %s: %s; nothing was written", file,
                     strerror(errno));
+  /* The file is checked before the store is opened: a bad file makes no store either. */
+  int rc = wf_run_import_check(file, id, sizeof id, bad, sizeof bad);
+  if (rc == WF_ECORRUPT && bad[0])
+    return cli_fail(EXIT_USAGE, "cannot import %s: %s; nothing was written", file, bad);
+  if (rc)
+    return cli_fail(cli_exit_for(rc), "cannot import %s: %s; nothing was written", file,
+                    cli_store_why(rc, why, sizeof why));
   if ((code = cli_open_store(cli, &st)) != 0) return code;
-  int rc = wf_run_import(st, file, &o, id, sizeof id, bad, sizeof bad);
+  rc = wf_run_import(st, file, &o, id, sizeof id, bad, sizeof bad);
   if (rc == 0) {
     if (cli->format == FMT_IDS) printf("%s\n", id);
     else printf("run %s imported from %s (see: wf show-run %s)\n", id, file, id);

@@ -320,6 +320,26 @@ static int import_txn(wfs_txn *t, void *ud) {
   return wfi_staging_commit(c->in->stg);
 }
 
+int wf_run_import_check(const char *path, char *id, size_t idcap, char *why, size_t whycap) {
+  char scratch[8];
+  if (!why) why = scratch, whycap = sizeof scratch;
+  if (whycap) why[0] = '\0';
+  if (!path) return WF_EINVAL;
+  struct in in = {0};
+  in.path = path;
+  in.why = why;
+  in.whycap = whycap;
+  if (!(in.f = fopen(path, "rb"))) return wfs_fs_err(path, errno);
+  struct stat sb;
+  int rc = fstat(fileno(in.f), &sb) == 0 ? 0 : wfs_fs_err(path, errno);
+  if (rc == 0 && !S_ISREG(sb.st_mode)) rc = BAD(&in, "it is not a regular file");
+  in.size = (uint64_t)sb.st_size;
+  if (rc == 0) rc = pass(&in, CHECK);
+  if (rc == 0 && id && snprintf(id, idcap, "%s", in.orig_id) >= (int)idcap) rc = WF_EINVAL;
+  fclose(in.f);
+  return rc;
+}
+
 int wf_run_import(wf_store *st, const char *path, const wf_import_opts *o, char *id,
                   size_t idcap, char *why, size_t whycap) {
   static const wf_import_opts none = {0};

@@ -92,6 +92,10 @@ cat "$SCRATCH/s.wfx" "$SCRATCH/s.wfx" >"$SCRATCH/twice.wfx"
 expect_exit 2 wf --home "$H2" import "$SCRATCH/twice.wfx" --as T
 assert_contains "$ERR" "goes on after its end"
 assert_eq "$(state)" "$before" "the store after refused imports"
+# into a store that does not exist yet, a bad file makes none
+expect_exit 2 wf --home "$SCRATCH/home3" import "$SCRATCH/cut.wfx"
+assert_contains "$ERR" "nothing was written"
+[[ ! -e $SCRATCH/home3 ]] || fail "a refused import made a store"
 
 note "export: an unknown run, a bad id"
 expect_exit 3 bash -c "'$WF' export NOPE > /dev/null"

@@ -389,6 +389,12 @@ typedef struct wf_import_opts {
  * WF_EMAPFULL, WF_ENOSPC, WF_EIO, WF_EROFS, WF_EREADERS, WF_ESTORE, WF_ENOMEM. */
 int wf_run_import(wf_store *st, const char *path, const wf_import_opts *o, char *id,
                   size_t idcap, char *why, size_t whycap);
+/* Check export file `path` whole as wf_run_import does first, with no store: before a
+ * store is made to import into. id (may be NULL) receives the id of its run in id[idcap];
+ * with WF_ECORRUPT, why (may be NULL) says what is wrong in why[whycap].
+ * Errors: WF_EINVAL (path NULL, or the id does not fit in idcap), WF_ECORRUPT, WF_EACCES,
+ * WF_EIO (the file cannot be read), WF_ENOMEM. */
+int wf_run_import_check(const char *path, char *id, size_t idcap, char *why, size_t whycap);
 
 /* ---- reading runs ------------------------------------------------------------------ */
 
