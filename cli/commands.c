@@ -42,7 +42,7 @@ const cli_command cli_commands[] = {
      CLI_C_RUNS},
     {"list-runs", cmd_list_runs, cli_list_opts, "",
      "[--status S,..] [--workflow W] [--since T] [--until T] [--limit N] [-o table|json|ids]",
-     "runs, newest first (--status, --workflow, --since, --until, --limit)",
+     "runs, newest first (--status, --workflow, --since, --until)",
      "Runs, newest first. STEPS is how far each got: its steps done out of its total,\n"
      "\"5/29\"; \"5/≥9\" while a fan-out's list is not known yet (at least 9); \"5/?\" when\n"
      "the run has no progress report (made by an older wf or through the C API).",
@@ -72,7 +72,7 @@ const cli_command cli_commands[] = {
     {"gc", cmd_gc, cli_gc_opts, "",
      "[--older-than T] [--status S,..] [--workflow W] [--since T] [--until T] [--dry-run] "
      "[--compact] [-o table|json|ids]",
-     "delete old finished runs (--older-than 30d; --compact shrinks the store file)",
+     "delete old finished runs (--older-than 30d, --compact)",
      "Delete finished runs: each run's record, steps, events and index entries in one\n"
      "transaction, then its lock file, logs and run folder. A run a live process owns is\n"
      "never deleted. Says what was freed. T is as for list-runs --since.\n"

@@ -74,8 +74,9 @@ int cli_help_main(FILE *out) {
   fputs("\nglobal options (before or after the command; --version and --man before it):\n",
         out);
   print_opts(out, cli_global_opts, 24);
-  fprintf(out, "\n%s\nRun 'wf help <command>' or 'wf <command> --help' for a command's "
-               "options.\n", exit_codes);
+  fprintf(out, "\n%s\nA run id may be shortened to a unique prefix wherever one is taken.\n"
+               "Run 'wf help <command>' or 'wf <command> --help' for a command's options.\n",
+          exit_codes);
   return EXIT_OK;
 }
 
