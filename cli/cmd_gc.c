@@ -178,8 +178,12 @@ static int select_run(void *ud, const wf_run_info *r) {
         printf("%-32s %-16s %-11s %-19s %6s\n", "RUN", "WORKFLOW", "STATUS", "CHANGED (UTC)",
                "STEPS");
       cli_time_human(r->updated_at, tm, sizeof tm);
-      printf("%-32s %-16s %-11s %-19s %6" PRIu64 "\n", r->id, r->workflow,
-             wf_run_status_name(r->status), tm, steps);
+      /* As list-runs prints them: by terminal columns, long ids cut with "…". */
+      const char *word = wf_run_status_name(r->status), *on = cli_status_color(t->cli, word);
+      cli_cell(stdout, r->id, 33, 32, NULL, NULL);
+      cli_cell(stdout, r->workflow, 17, 16, NULL, NULL);
+      cli_cell(stdout, word, 12, 0, on, cli_color_off(t->cli, on));
+      printf("%-19s %6" PRIu64 "\n", tm, steps);
     }
   }
   return 0;

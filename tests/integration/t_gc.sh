@@ -136,3 +136,12 @@ assert_eq "$(ids)" "" "after gc --compact"
 ok wf start "$DEFS/three.json" -p log="$log" --run-id after-compact
 assert_eq "$(ids)" "after-compact" "a run after compaction"
 assert_eq "$(run_status after-compact)" "succeeded" "the run after compaction"
+
+note "--dry-run's table cuts a long id with … as list-runs does; -o ids prints it whole"
+long=a-run-id-much-longer-than-its-table-column-of-32
+ok wf start "$DEFS/three.json" -p log="$log" --run-id "$long"
+ok wf gc --older-than now --status succeeded --dry-run
+assert_contains "$OUT" "a-run-id-much-longer-than-its-t…"
+assert_not_contains "$OUT" "$long"
+ok wf gc --older-than now --status succeeded --dry-run -o ids
+assert_contains "$OUT" "$long"
